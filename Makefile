@@ -1,0 +1,50 @@
+# The README's two commands: `make run` and `make test`. Both do all set-up on a fresh machine.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+DB      ?= data/qinyuan.duckdb
+PORT    ?= 8501
+SECRETS := .streamlit/secrets.toml
+
+.PHONY: run test bench venv browser secrets demo lint clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(BIN)/.installed
+
+# Debian's Chromium and CJK fonts for browser tests and PDF charts (Chinese renders as boxes without them).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+	  echo "installing chromium and fonts-noto-cjk"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	fi
+
+# A random cookie key, generated once, never committed.
+secrets: $(SECRETS)
+$(SECRETS):
+	mkdir -p .streamlit
+	umask 077; $(BIN)/python -c "import secrets; print('cookie_key = \"' + secrets.token_hex(32) + '\"\ncookie_hours = 12')" > $@
+
+demo: venv
+	test -f $(DB) || $(BIN)/python -m qinyuan demo --db $(DB)
+
+run: venv secrets demo
+	QINYUAN_DB=$(DB) $(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: venv browser secrets
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -p no:cacheprovider tests
+
+bench: venv browser
+	$(BIN)/python -m bench.run
+
+lint: venv
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -1,0 +1,9 @@
+"""admin page."""
+
+import streamlit as st
+
+from qinyuan.ui.auth import guard
+from qinyuan.ui.common import t
+
+actor = guard("admin")
+st.title(t("page.admin"))

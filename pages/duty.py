@@ -1,0 +1,9 @@
+"""duty page."""
+
+import streamlit as st
+
+from qinyuan.ui.auth import guard
+from qinyuan.ui.common import t
+
+actor = guard("duty")
+st.title(t("page.duty"))

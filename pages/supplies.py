@@ -1,0 +1,9 @@
+"""supplies page."""
+
+import streamlit as st
+
+from qinyuan.ui.auth import guard
+from qinyuan.ui.common import t
+
+actor = guard("supplies")
+st.title(t("page.supplies"))

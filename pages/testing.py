@@ -1,0 +1,9 @@
+"""testing page."""
+
+import streamlit as st
+
+from qinyuan.ui.auth import guard
+from qinyuan.ui.common import t
+
+actor = guard("testing")
+st.title(t("page.testing"))

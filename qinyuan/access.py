@@ -1,0 +1,146 @@
+"""Who may do what, in one place. Services call require(); pages ask can() which buttons to show.
+
+Scope: a captain acts inside the building units of their team; a member sees their team's units
+(for delivery ticks and duty) and never medical details; committee, medic and logistics see the
+whole compound within their role's actions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import PermissionDenied
+
+ROLES = ("committee", "captain", "member", "medic", "logistics")
+
+# page -> roles that see it. The order is the menu order.
+PAGES: dict[str, tuple[str, ...]] = {
+    "overview": ROLES,
+    "households": ("committee", "captain", "medic", "logistics"),
+    "testing": ("committee", "captain", "medic"),
+    "roster": ("committee", "captain", "member"),
+    "duty": ("committee", "captain", "member", "logistics"),
+    "medicine": ("committee", "captain", "medic", "logistics"),
+    "emergencies": ("committee", "captain", "medic"),
+    "supplies": ("committee", "logistics", "captain", "member"),
+    "admin": ("committee",),
+}
+
+# action -> {role: scope}; scope "all" = anywhere, "units" = the actor's units only, "self" = own records.
+ACTIONS: dict[str, dict[str, str]] = {
+    # households and census
+    "household.view": {"committee": "all", "captain": "units", "medic": "all", "logistics": "all", "member": "units"},
+    "household.edit": {"committee": "all", "captain": "units"},
+    "household.import": {"committee": "all"},
+    "household.export": {"committee": "all", "captain": "units", "medic": "all"},
+    "phone.view": {"committee": "all", "captain": "units", "medic": "all", "logistics": "all"},
+    # special residents: medical details
+    "medical.view": {"committee": "all", "captain": "units", "medic": "all"},
+    "medical.edit": {"committee": "all", "captain": "units", "medic": "all"},
+    # testing
+    "testing.view": {"committee": "all", "captain": "units", "medic": "all"},
+    "testing.manage": {"committee": "all", "medic": "all"},
+    "testing.mark": {"committee": "all", "captain": "units", "medic": "all"},
+    "notice.draft": {"committee": "all", "captain": "units"},
+    # teams and duty
+    "roster.view": {"committee": "all", "captain": "units", "member": "units"},
+    "roster.edit": {"committee": "all"},
+    "roster.contact": {"committee": "all", "captain": "units"},
+    "duty.view": {"committee": "all", "captain": "units", "member": "units", "logistics": "all"},
+    "duty.plan": {"committee": "all", "captain": "units"},
+    "duty.checkin": {"committee": "all", "captain": "units", "member": "self"},
+    # medicine
+    "medicine.view": {"committee": "all", "captain": "units", "medic": "all", "logistics": "all"},
+    "medicine.create": {"committee": "all", "captain": "units", "medic": "all"},
+    "medicine.export": {"committee": "all", "medic": "all"},
+    # emergencies
+    "emergency.view": {"committee": "all", "captain": "units", "medic": "all"},
+    "emergency.report": {"committee": "all", "captain": "units", "medic": "all"},
+    "emergency.update": {"committee": "all", "captain": "units", "medic": "all"},
+    "emergency.permit": {"committee": "all"},
+    # supplies, groceries, donations
+    "supplies.view": {"committee": "all", "logistics": "all", "captain": "all"},
+    "supplies.manage": {"committee": "all", "logistics": "all"},
+    "grocery.view": {"committee": "all", "logistics": "all", "captain": "units"},
+    "grocery.manage": {"committee": "all", "logistics": "all"},
+    "donation.view": {"committee": "all", "logistics": "all", "captain": "units", "member": "units"},
+    "donation.manage": {"committee": "all", "logistics": "all"},
+    "donation.tick": {"committee": "all", "logistics": "all", "captain": "units", "member": "units"},
+    # administration
+    "users.manage": {"committee": "all"},
+    "audit.view": {"committee": "all"},
+    "backup.download": {"committee": "all"},
+    "kpi.view": {"committee": "all", "captain": "units", "member": "units", "medic": "all", "logistics": "all"},
+    "briefing.make": {"committee": "all"},
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    username: str
+    role: str
+    display_name: str = ""
+    team_id: int | None = None
+    volunteer_id: int | None = None
+    unit_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_global(self) -> bool:
+        return self.role in ("committee", "medic", "logistics")
+
+    def scope(self) -> tuple[int, ...] | None:
+        """Units this actor is confined to, or None for the whole compound."""
+        return None if self.is_global else tuple(sorted(self.unit_ids))
+
+
+SYSTEM = Actor("system", "committee", "system")
+
+
+def can_view_page(actor: Actor | None, page: str) -> bool:
+    return actor is not None and actor.role in PAGES.get(page, ())
+
+
+def pages_for(actor: Actor) -> list[str]:
+    return [page for page, roles in PAGES.items() if actor.role in roles]
+
+
+def scope_of(actor: Actor, action: str) -> str | None:
+    return ACTIONS.get(action, {}).get(actor.role)
+
+
+def can(actor: Actor | None, action: str, unit_id: int | None = None) -> bool:
+    if actor is None:
+        return False
+    scope = scope_of(actor, action)
+    if scope is None:
+        return False
+    if scope == "all" or unit_id is None:
+        return True
+    return unit_id in actor.unit_ids
+
+
+def require(actor: Actor | None, action: str, unit_id: int | None = None) -> None:
+    if not can(actor, action, unit_id):
+        raise PermissionDenied(action=action, unit=unit_id or "")
+
+
+def unit_filter(actor: Actor, action: str, column: str = "unit_id") -> tuple[str, list]:
+    """SQL fragment confining a query to what the actor may see for this action."""
+    scope = scope_of(actor, action)
+    if scope is None:
+        raise PermissionDenied(action=action, unit="")
+    if scope == "all":
+        return "TRUE", []
+    units = sorted(actor.unit_ids)
+    if not units:
+        return "FALSE", []
+    return f"{column} IN ({', '.join('?' for _ in units)})", units
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """138****8000: enough to recognise, not enough to dial."""
+    if not phone:
+        return phone
+    digits = str(phone)
+    if len(digits) >= 7:
+        return digits[:3] + "****" + digits[-4:]
+    return "****"

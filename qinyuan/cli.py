@@ -1,0 +1,150 @@
+"""Admin CLI: python -m qinyuan VERB. Every failure is one line (English / Chinese) and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date
+
+from . import db as storage
+from .errors import DatabaseBusy, NotFound, NotQinyuanDatabase, QinyuanError
+from .i18n import both
+
+
+class OneLineParser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {both('cli.bad_arguments', detail=message)}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = OneLineParser(prog="python -m qinyuan", description="Qinyuan Ops admin CLI / 沁园运维管理命令")
+    sub = p.add_subparsers(dest="verb", required=True, parser_class=OneLineParser)
+
+    def with_db(name: str, help_: str) -> argparse.ArgumentParser:
+        sp = sub.add_parser(name, help=help_)
+        sp.add_argument("--db", default=storage.default_path(), help="database file (QINYUAN_DB)")
+        return sp
+
+    with_db("init", "create an empty real database with one committee account")
+    sp = with_db("demo", "build the demo world of the record")
+    sp.add_argument("--force", action="store_true", help="replace an existing file")
+    sp.add_argument("--scale", type=int, default=1, help="N times the demo world")
+    sp = with_db("kpi", "print the key figures")
+    sp.add_argument("--json", action="store_true")
+    sp = with_db("import", "import a ledger file")
+    sp.add_argument("what", choices=["households"])
+    sp.add_argument("file")
+    sp = with_db("briefing", "the daily briefing")
+    sp.add_argument("--date", type=date.fromisoformat, default=None)
+    sp.add_argument("--lang", choices=["zh", "en"], default="zh")
+    sp.add_argument("--out", default=None, help="write a PDF here")
+    sp = with_db("backup", "consistent export of every table")
+    sp.add_argument("--out", required=True)
+    sp = with_db("restore", "restore a backup into a new database file")
+    sp.add_argument("dir")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except DatabaseBusy as exc:
+        print(both("cli.db_locked", path=exc.params.get("path", args.db)), file=sys.stderr)
+        return 2
+    except NotFound as exc:
+        print(both(exc.key, **exc.params), file=sys.stderr)
+        return 1
+    except NotQinyuanDatabase as exc:
+        print(both("error.not_qinyuan_db", **exc.params), file=sys.stderr)
+        return 1
+    except QinyuanError as exc:
+        print(both(exc.key, **exc.params), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run(args) -> int:
+    verb = args.verb
+    if verb == "init":
+        return _init(args.db)
+    if verb == "demo":
+        return _demo(args.db, args.force, args.scale)
+    if verb == "restore":
+        from .backup import restore
+
+        restore(args.dir, args.db)
+        print(both("cli.restored", path=args.db))
+        return 0
+    db = storage.Database.open(args.db)
+    try:
+        if verb == "kpi":
+            from . import kpi
+
+            figures = kpi.compute(db)
+            if args.json:
+                print(json.dumps(figures, ensure_ascii=False, sort_keys=True))
+            else:
+                for key, value in figures.items():
+                    print(f"{key:36} {value}")
+            return 0
+        if verb == "import":
+            from .imports import cli_import_households
+
+            return cli_import_households(db, args.file)
+        if verb == "briefing":
+            from .briefing import cli_briefing
+
+            return cli_briefing(db, args.date, args.lang, args.out)
+        if verb == "backup":
+            from .backup import backup
+
+            backup(db, args.out)
+            print(both("cli.backup_done", path=args.out))
+            return 0
+    finally:
+        db.close()
+    return 2
+
+
+def _init(path: str) -> int:
+    if os.path.exists(path):
+        print(both("cli.exists", path=path), file=sys.stderr)
+        return 1
+    from . import access, users
+
+    db = storage.Database.open(path, create=True)
+    try:
+        password = users.create_user(db, access.SYSTEM, "committee", "党委", "committee")
+    finally:
+        db.close()
+    print(both("cli.init_done", path=path))
+    print(both("cli.one_time_password", username="committee", password=password))
+    return 0
+
+
+def _demo(path: str, force: bool, scale: int) -> int:
+    if scale < 1 or scale > 1000:
+        print(both("cli.bad_arguments", detail="--scale 1..1000"), file=sys.stderr)
+        return 2
+    if os.path.exists(path):
+        if not force:
+            print(both("cli.exists", path=path), file=sys.stderr)
+            return 1
+        # Opening first proves nobody holds it before we delete it.
+        storage.Database.open(path, migrate=False).close()
+        os.remove(path)
+        if os.path.exists(path + ".wal"):
+            os.remove(path + ".wal")
+    from . import demo
+
+    db = storage.Database.open(path, create=True)
+    try:
+        demo.build(db, scale=scale)
+    finally:
+        db.close()
+    print(both("cli.demo_done", path=path))
+    return 0

@@ -1,0 +1,289 @@
+"""The one owner of the DuckDB file: connection, migrations, reads, and the write transaction helper."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from . import access, clock
+from .errors import DatabaseBusy, NotFound, NotQinyuanDatabase, QinyuanError, StaleEdit
+
+DEFAULT_PATH = "data/qinyuan.duckdb"
+MIGRATIONS = Path(__file__).with_name("migrations")
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def default_path() -> str:
+    return os.environ.get("QINYUAN_DB", DEFAULT_PATH)
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    found = []
+    for file in sorted(MIGRATIONS.glob("[0-9][0-9][0-9]_*.sql")):
+        found.append((int(file.name[:3]), file.stem, file.read_text(encoding="utf-8")))
+    return found
+
+
+def _statements(sql: str) -> Iterable[str]:
+    for part in sql.split(";\n"):
+        if part.strip() and not all(line.strip().startswith("--") or not line.strip() for line in part.splitlines()):
+            yield part
+
+
+def _ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"bad identifier {name!r}")
+    return name
+
+
+def to_json(value: Any) -> str | None:
+    if value is None:
+        return None
+    return json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+
+
+class Database:
+    """A process-wide DuckDB connection; every thread or script run works on its own cursor."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: str):
+        self.con = con
+        self.path = path
+        self._settings_lock = threading.Lock()
+        self._settings: dict[str, str] | None = None
+
+    # -- opening -------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | None = None, *, create: bool = False, migrate: bool = True) -> Database:
+        path = str(path or default_path())
+        if path != ":memory:" and not create and not os.path.exists(path):
+            raise NotFound("error.db_missing", path=path)
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(path)
+        except duckdb.IOException as exc:
+            text = str(exc).lower()
+            if "lock" in text:
+                raise DatabaseBusy(path=path) from None
+            raise NotQinyuanDatabase(path=path) from None
+        except duckdb.Error:
+            raise NotQinyuanDatabase(path=path) from None
+        con.execute("SET TimeZone = 'Asia/Shanghai'")
+        db = cls(con, path)
+        if migrate:
+            db.migrate(create=create)
+        return db
+
+    def close(self) -> None:
+        self.con.close()
+
+    def migrate(self, *, create: bool = False, upto: int | None = None) -> list[int]:
+        """Apply numbered migrations not yet applied; each in its own transaction. Idempotent."""
+        cur = self.con.cursor()
+        try:
+            tables = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            if "schema_migrations" not in tables:
+                if tables and not create:
+                    raise NotQinyuanDatabase(path=self.path)
+                if not tables and not create:
+                    raise NotQinyuanDatabase(path=self.path)
+                cur.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
+            done = {r[0] for r in cur.execute("SELECT version FROM schema_migrations").fetchall()}
+            applied = []
+            for version, name, sql in migrations():
+                if version in done or (upto is not None and version > upto):
+                    continue
+                cur.begin()
+                try:
+                    for statement in _statements(sql):
+                        cur.execute(statement)
+                    cur.execute("INSERT INTO schema_migrations VALUES (?, ?, now())", [version, name])
+                    cur.commit()
+                except Exception:
+                    cur.rollback()
+                    raise
+                applied.append(version)
+            return applied
+        finally:
+            cur.close()
+            self._settings = None
+
+    def schema_version(self) -> int:
+        return self.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations")
+
+    # -- settings and clock --------------------------------------------------
+    def settings(self) -> dict[str, str]:
+        with self._settings_lock:
+            if self._settings is None:
+                self._settings = dict(self.rows("SELECT key, value FROM settings"))
+            return dict(self._settings)
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        return self.settings().get(key, default)
+
+    def forget_settings(self) -> None:
+        with self._settings_lock:
+            self._settings = None
+
+    @property
+    def demo_date(self) -> date | None:
+        value = self.setting("demo_date")
+        return date.fromisoformat(value) if value else None
+
+    def now(self) -> datetime:
+        return clock.now(self.demo_date)
+
+    def today(self) -> date:
+        return self.now().date()
+
+    # -- reads ---------------------------------------------------------------
+    def _read(self, fetch: Callable, sql: str, params: Iterable[Any] = ()):
+        cur = self.con.cursor()
+        try:
+            return fetch(cur.execute(sql, list(params)))
+        finally:
+            cur.close()
+
+    def df(self, sql: str, params: Iterable[Any] = ()) -> pd.DataFrame:
+        return self._read(lambda r: r.df(), sql, params)
+
+    def rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        return self._read(lambda r: r.fetchall(), sql, params)
+
+    def one(self, sql: str, params: Iterable[Any] = ()) -> tuple | None:
+        return self._read(lambda r: r.fetchone(), sql, params)
+
+    def dicts(self, sql: str, params: Iterable[Any] = ()) -> list[dict]:
+        def fetch(result):
+            names = [d[0] for d in result.description]
+            return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+        return self._read(fetch, sql, params)
+
+    def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = self.one(sql, params)
+        return None if row is None else row[0]
+
+    # -- writes --------------------------------------------------------------
+    def write(self, actor: access.Actor | None, fn: Callable[[Tx], Any], *, retries: int = 12) -> Any:
+        """Run fn in one transaction: permission checks, version checks, changes and audit rows
+        commit together or not at all; DuckDB write conflicts are retried with jittered back-off."""
+        delay = 0.002
+        for attempt in range(retries + 1):
+            cur = self.con.cursor()
+            try:
+                cur.begin()
+                tx = Tx(self, cur, actor)
+                result = fn(tx)
+                if tx.changes and not tx.audited:
+                    raise AssertionError("a write must leave an audit row")
+                cur.commit()
+                if tx.touched_settings:
+                    self.forget_settings()
+                return result
+            except duckdb.TransactionException:
+                _rollback(cur)
+                if attempt == retries:
+                    raise QinyuanError("error.busy_retry") from None
+                time.sleep(random.uniform(0, delay))
+                delay = min(delay * 2, 0.25)
+            except BaseException:
+                _rollback(cur)
+                raise
+            finally:
+                cur.close()
+        raise QinyuanError("error.busy_retry")
+
+
+def _rollback(cur) -> None:
+    try:
+        cur.rollback()
+    except duckdb.Error:
+        pass
+
+
+class Tx:
+    """What a write function sees: the cursor, the actor, and helpers that keep writes honest."""
+
+    def __init__(self, db: Database, cur, actor: access.Actor | None):
+        self.db = db
+        self.cur = cur
+        self.actor = actor
+        self.changes = 0
+        self.audited = False
+        self.touched_settings = False
+        self.now = db.now()
+
+    def require(self, action: str, unit_id: int | None = None) -> None:
+        access.require(self.actor, action, unit_id)
+
+    def execute(self, sql: str, params: Iterable[Any] = ()):
+        return self.cur.execute(sql, list(params))
+
+    def one(self, sql: str, params: Iterable[Any] = ()) -> tuple | None:
+        return self.execute(sql, params).fetchone()
+
+    def rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
+        return self.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        row = self.one(sql, params)
+        return None if row is None else row[0]
+
+    def record(self, table: str, key: Any, key_column: str = "id") -> dict:
+        result = self.execute(f"SELECT * FROM {_ident(table)} WHERE {_ident(key_column)} = ?", [key])
+        names = [d[0] for d in result.description]
+        row = result.fetchone()
+        if row is None:
+            raise NotFound(entity=table, id=key)
+        return dict(zip(names, row, strict=True))
+
+    def insert(self, table: str, values: dict[str, Any], returning: str | None = "id") -> Any:
+        columns = ", ".join(_ident(c) for c in values)
+        marks = ", ".join("?" for _ in values)
+        sql = f"INSERT INTO {_ident(table)} ({columns}) VALUES ({marks})"
+        if returning:
+            sql += f" RETURNING {_ident(returning)}"
+        result = self.execute(sql, list(values.values()))
+        self.changes += 1
+        return result.fetchone()[0] if returning else None
+
+    def update(self, table: str, key: Any, changes: dict[str, Any], *, expected_version: int | None = None,
+               key_column: str = "id", stale_params: dict | None = None) -> tuple[dict, dict]:
+        """Update one row, bumping its version. With expected_version, a row changed since the user
+        loaded it raises StaleEdit instead of being overwritten. Returns (before, after)."""
+        before = self.record(table, key, key_column)
+        if expected_version is not None and before.get("version") != expected_version:
+            raise StaleEdit(**(stale_params or {}))
+        sets = ", ".join(f"{_ident(c)} = ?" for c in changes)
+        sql = f"UPDATE {_ident(table)} SET {sets}, version = version + 1 WHERE {_ident(key_column)} = ? AND version = ?"
+        count = self.execute(sql, [*changes.values(), key, before["version"]]).fetchone()[0]
+        if count != 1:
+            raise StaleEdit(**(stale_params or {}))
+        self.changes += 1
+        after = {**before, **changes, "version": before["version"] + 1}
+        return before, after
+
+    def audit(self, action: str, entity: str, entity_id: Any, before: Any = None, after: Any = None) -> None:
+        self.execute(
+            "INSERT INTO audit_log (ts, actor, action, entity, entity_id, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [self.now, self.actor.username if self.actor else "system", action, entity,
+             None if entity_id is None else str(entity_id), to_json(before), to_json(after)],
+        )
+        self.audited = True
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value])
+        self.changes += 1
+        self.touched_settings = True

@@ -1,0 +1,47 @@
+"""zh/en message catalogues. Each area keeps its own file under locales/<lang>/; keys are global."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+LOCALES = Path(__file__).with_name("locales")
+
+
+@cache
+def catalogue(lang: str) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for file in sorted((LOCALES / lang).glob("*.json")):
+        for key, value in json.loads(file.read_text(encoding="utf-8")).items():
+            if key in merged:
+                raise ValueError(f"duplicate message key {key} in {file}")
+            merged[key] = value
+    return merged
+
+
+def normalise(lang: str | None) -> str:
+    return lang if lang in LANGS else DEFAULT_LANG
+
+
+def t(key: str, lang: str = DEFAULT_LANG, **params) -> str:
+    text = catalogue(normalise(lang)).get(key)
+    if text is None:
+        text = catalogue(DEFAULT_LANG).get(key, key)
+    if params:
+        try:
+            return text.format(**params)
+        except (KeyError, IndexError, ValueError):
+            return text
+    return text
+
+
+def both(key: str, **params) -> str:
+    """English and Chinese on one line, for the CLI."""
+    return f"{t(key, 'en', **params)} / {t(key, 'zh', **params)}"
+
+
+def error_text(exc, lang: str = DEFAULT_LANG) -> str:
+    return t(getattr(exc, "key", "error.generic"), lang, **getattr(exc, "params", {}))

@@ -1,0 +1,147 @@
+"""Key figures, each an SQL aggregation over rows. `units` confines household-based figures to a
+scope (a captain's or member's units); None means the whole compound."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from .db import Database
+
+OPEN_MEDICINE = ("delivered", "cancelled", "failed")
+UNACCOUNTED = ("pending", "home_sampling_needed")
+
+
+def _in(column: str, values) -> tuple[str, list]:
+    if values is None:
+        return "TRUE", []
+    values = list(values)
+    if not values:
+        return "FALSE", []
+    return f"{column} IN ({', '.join('?' for _ in values)})", values
+
+
+def current_round(db: Database, as_of: date | None = None) -> dict | None:
+    """The round being worked: the latest one that has started by as_of."""
+    day = as_of or db.today()
+    rows = db.dicts("SELECT * FROM test_rounds WHERE day <= ? ORDER BY day DESC, id DESC LIMIT 1", [day])
+    return rows[0] if rows else None
+
+
+def compute(db: Database, units: tuple[int, ...] | None = None, as_of: date | None = None) -> dict:
+    today = as_of or db.today()
+    unit_sql, unit_p = _in("h.unit_id", units)
+    team_sql, team_p = _in("u.id", units)
+    k: dict = {"as_of": today.isoformat()}
+
+    row = db.one(
+        f"""SELECT (SELECT count(*) FROM units u WHERE {team_sql}),
+                   (SELECT count(DISTINCT t.id) FROM teams t JOIN units u ON u.team_id = t.id WHERE {team_sql}),
+                   (SELECT count(*) FROM volunteers v WHERE v.active AND v.is_captain
+                        AND v.team_id IN (SELECT u.team_id FROM units u WHERE {team_sql})),
+                   (SELECT count(*) FROM volunteers v WHERE v.active AND NOT v.is_captain
+                        AND v.team_id IN (SELECT u.team_id FROM units u WHERE {team_sql})),
+                   (SELECT count(*) FROM volunteers v WHERE v.active AND list_contains(v.skills, 'carrier')
+                        AND v.team_id IN (SELECT u.team_id FROM units u WHERE {team_sql})),
+                   (SELECT count(*) FROM households h WHERE {unit_sql}),
+                   (SELECT count(*) FROM residents r JOIN households h ON h.id = r.household_id WHERE r.active AND {unit_sql}),
+                   (SELECT count(*) FROM residents r JOIN households h ON h.id = r.household_id
+                        WHERE r.active AND len(r.tags) > 0 AND {unit_sql})""",
+        [*team_p, *team_p, *team_p, *team_p, *team_p, *unit_p, *unit_p, *unit_p],
+    )
+    (k["building_units"], k["teams"], k["captains"], k["members"], k["carriers"], k["households"],
+     k["residents"], k["special_residents"]) = row
+
+    k["test_rounds"] = db.scalar("SELECT count(*) FROM test_rounds WHERE status = 'completed' AND day <= ?", [today])
+    rnd = current_round(db, today)
+    if rnd:
+        total, unaccounted, home = db.one(
+            f"""SELECT count(*), count(*) FILTER (WHERE tr.status IN ('pending', 'home_sampling_needed')),
+                       count(*) FILTER (WHERE tr.status = 'sampled_at_home')
+                FROM test_results tr JOIN residents r ON r.id = tr.resident_id
+                JOIN households h ON h.id = r.household_id WHERE tr.round_id = ? AND {unit_sql}""",
+            [rnd["id"], *unit_p],
+        )
+        k["current_round"] = rnd["round_no"]
+        k["current_round_coverage"] = round((total - unaccounted) / total, 4) if total else 0.0
+        k["residents_pending"] = unaccounted
+        k["home_samplings_done"] = home
+    else:
+        k.update(current_round=None, current_round_coverage=0.0, residents_pending=0, home_samplings_done=0)
+
+    vol_scope = f"a.volunteer_id IN (SELECT v.id FROM volunteers v JOIN units u ON u.team_id = v.team_id WHERE {team_sql})"
+    vol_p = team_p if units is not None else []
+    if units is None:
+        vol_scope = "TRUE"
+    k["duty_person_times"] = db.scalar(f"SELECT count(*) FROM shift_assignments a WHERE a.status = 'done' AND {vol_scope}", vol_p)
+    required, filled = db.one(
+        """SELECT coalesce(sum(p.required), 0), coalesce(sum(least(p.required, coalesce(c.n, 0))), 0)
+           FROM shifts s JOIN duty_posts p ON p.id = s.post_id
+           LEFT JOIN (SELECT shift_id, count(*) AS n FROM shift_assignments GROUP BY shift_id) c ON c.shift_id = s.id
+           WHERE s.day = ?""",
+        [today],
+    )
+    k["duty_fill_rate_today"] = round(filled / required, 4) if required else 0.0
+
+    served, open_, urgent, median = db.one(
+        f"""SELECT count(DISTINCT m.household_id) FILTER (WHERE m.status = 'delivered'),
+                   count(*) FILTER (WHERE m.status NOT IN ('delivered', 'cancelled', 'failed')),
+                   count(*) FILTER (WHERE m.status NOT IN ('delivered', 'cancelled', 'failed') AND m.urgency IN ('urgent', 'critical')),
+                   median(epoch(m.delivered_at - m.created_at) / 3600.0) FILTER (WHERE m.status = 'delivered')
+            FROM medicine_orders m JOIN households h ON h.id = m.household_id WHERE {unit_sql}""",
+        unit_p,
+    )
+    k["medicine_households_served"] = served
+    k["medicine_orders_open"] = open_
+    k["medicine_urgent_open"] = urgent
+    k["medicine_median_hours_to_delivery"] = round(float(median), 2) if median is not None else None
+
+    total_cases, open_cases = db.one(
+        f"""SELECT count(*), count(*) FILTER (WHERE c.status <> 'closed')
+            FROM emergency_cases c JOIN households h ON h.id = c.household_id WHERE {unit_sql}""",
+        unit_p,
+    )
+    k["emergency_cases_total"] = total_cases
+    k["emergency_cases_open"] = open_cases
+    k["treatment_trips_next_7_days"] = treatment_trips(db, today, units)
+
+    k["suppliers"] = db.scalar("SELECT count(*) FROM suppliers WHERE vetted")
+    k["grocery_orders_open"] = db.scalar(
+        f"SELECT count(*) FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id "
+        f"WHERE g.status <> 'handed_out' AND ({unit_sql.replace('h.unit_id', 'coalesce(h.unit_id, g.unit_id)')})",
+        unit_p,
+    )
+    k["vegetable_portions_distributed"] = int(db.scalar(
+        f"SELECT coalesce(sum(d.portions), 0) FROM donation_deliveries d JOIN households h ON h.id = d.household_id WHERE {unit_sql}",
+        unit_p,
+    ))
+    latest = db.scalar("SELECT id FROM donation_batches WHERE day <= ? ORDER BY day DESC, id DESC LIMIT 1", [today])
+    if latest is None:
+        k["donation_batch_coverage"] = 0.0
+    else:
+        got, all_ = db.one(
+            f"""SELECT count(d.household_id), count(*) FROM households h
+                LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ? WHERE {unit_sql}""",
+            [latest, *unit_p],
+        )
+        k["donation_batch_coverage"] = round(got / all_, 4) if all_ else 0.0
+    k["supplies"] = {
+        code: int(qty) if float(qty).is_integer() else float(qty)
+        for code, qty in db.rows(
+            """SELECT i.code, coalesce(sum(m.quantity) FILTER (WHERE m.quantity > 0), 0)
+               FROM supply_items i LEFT JOIN stock_movements m ON m.item_id = i.id GROUP BY i.code ORDER BY i.code"""
+        )
+    }
+    return k
+
+
+def treatment_trips(db: Database, today: date, units: tuple[int, ...] | None = None) -> int:
+    """Treatment trips (leaving the compound, needing an exit permit) over the next 7 days."""
+    unit_sql, unit_p = _in("h.unit_id", units)
+    days = [today + timedelta(days=n) for n in range(7)]
+    weekdays = [d.isoweekday() for d in days]
+    return db.scalar(
+        f"""SELECT count(*) FROM treatments t JOIN residents r ON r.id = t.resident_id
+            JOIN households h ON h.id = r.household_id, unnest(?::INTEGER[]) AS w(d)
+            WHERE t.active AND r.active AND list_contains(t.weekdays, w.d) AND {unit_sql}""",
+        [weekdays, *unit_p],
+    )

@@ -1,0 +1,37 @@
+"""Status state machines, defined once. Services check transitions here; the UI asks which
+buttons to show. A transition names the roles that may take it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import InvalidInput, PermissionDenied
+
+
+@dataclass(frozen=True)
+class Machine:
+    name: str
+    transitions: dict[str, dict[str, tuple[str, ...]]]  # from -> {to: roles}
+    terminal: tuple[str, ...] = ()
+
+    @property
+    def states(self) -> list[str]:
+        seen: list[str] = []
+        for source, targets in self.transitions.items():
+            for state in (source, *targets):
+                if state not in seen:
+                    seen.append(state)
+        return seen
+
+    def next_steps(self, current: str, role: str) -> list[str]:
+        return [to for to, roles in self.transitions.get(current, {}).items() if role in roles]
+
+    def check(self, current: str, target: str, role: str) -> None:
+        allowed = self.transitions.get(current, {})
+        if target not in allowed:
+            raise InvalidInput("error.transition", machine=self.name, current=current, target=target)
+        if role not in allowed[target]:
+            raise PermissionDenied(action=f"{self.name}.{target}", unit="")
+
+    def is_open(self, state: str) -> bool:
+        return state not in self.terminal

@@ -1,0 +1,247 @@
+"""Login gate around streamlit-authenticator, with what it lacks: accounts in DuckDB, a secret
+cookie key, throttling with a time window, cookie revocation, and forced password changes.
+
+The library renders a cookie-reading component on every run that reruns the script once it has
+loaded (~2 s after the page appears), which drops a login typed at once. The library reads the
+cookie from the request (st.context.cookies) anyway, so that component is not rendered here;
+the components that set and delete the cookie still are."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+import extra_streamlit_components as stx
+import streamlit as st
+import streamlit_authenticator as stauth
+from extra_streamlit_components import CookieManager as _CookieManager
+from extra_streamlit_components.CookieManager import _component_func
+
+from .. import access, clock, users
+from ..access import Actor
+from ..db import Database
+from .common import get_db, language_switch, setup_page, t
+
+COOKIE_NAME = "qinyuan_auth"
+KNOWN_BAD_KEYS = {"some_key", "abcdef", "random_signature_key", "changeme", "secret"}
+MIN_KEY_LENGTH = 32
+_AUTH = "_qy_authenticator"
+_ISSUED = "_qy_issued_at"
+_MSG = "_qy_login_msg"
+_SET_COOKIE = "_qy_set_cookie"
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+class QuietCookieManager(_CookieManager):
+    """The library's cookie manager without its cookie-reading component (see module doc)."""
+
+    def __init__(self, key: str = "init"):
+        self.cookie_manager = _component_func
+        self.cookies = {}
+
+    def delete(self, cookie, key="delete"):
+        if cookie:
+            self.cookie_manager(method="delete", cookie=cookie, key=key, default=False)
+            self.cookies.pop(cookie, None)
+
+
+stx.CookieManager = QuietCookieManager
+
+
+def cookie_key() -> str:
+    key = os.environ.get("QINYUAN_COOKIE_KEY")
+    if not key:
+        try:
+            key = st.secrets.get("cookie_key")
+        except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+            key = None
+    if not key or len(key) < MIN_KEY_LENGTH or key in KNOWN_BAD_KEYS:
+        raise ConfigError("cookie key missing, shorter than 32 characters, or a published default")
+    return key
+
+
+def cookie_hours() -> float:
+    raw = os.environ.get("QINYUAN_COOKIE_HOURS")
+    if raw is None:
+        try:
+            raw = st.secrets.get("cookie_hours", 12)
+        except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+            raw = 12
+    return float(raw)
+
+
+def _issued_at(token: dict) -> datetime:
+    """The library's token holds only its expiry; the issue time follows from the configured lifetime."""
+    return datetime.fromtimestamp(float(token["exp_date"]) - cookie_hours() * 3600, tz=clock.TZ)
+
+
+def _wrap_login(authenticator, db: Database) -> None:
+    """Intercept the library's password/cookie check: throttle, record, refuse revoked cookies."""
+    controller = authenticator.authentication_controller
+    original = controller.login
+
+    def login(username=None, password=None, max_concurrent_users=None, max_login_attempts=None, token=None,
+              single_session=False, callback=None, captcha=False, entered_captcha=None):
+        if token:
+            if users.token_revoked(db, token.get("username", ""), _issued_at(token)):
+                st.session_state["logout"] = True  # the library then ignores the cookie for this session
+                return None
+            st.session_state[_ISSUED] = _issued_at(token)
+            return original(token=token)
+        name = (username or "").strip().lower()
+        if not name or not password:
+            st.session_state[_MSG] = ("login.empty", {})
+            return None
+        until = users.locked_until(db, name)
+        if until is not None:
+            minutes = max(1, int((until - clock.real_now()).total_seconds() // 60) + 1)
+            st.session_state[_MSG] = ("login.locked", {"minutes": minutes})
+            st.session_state["authentication_status"] = False
+            return False
+        ok = original(name, password)
+        if ok:
+            users.record_success(db, name)
+            st.session_state[_ISSUED] = clock.real_now()
+            st.session_state[_SET_COOKIE] = True
+            st.session_state.pop(_MSG, None)
+        else:
+            users.record_failure(db, name)
+            st.session_state[_MSG] = ("login.failed", {})
+        return ok
+
+    controller.login = login
+
+
+@st.fragment
+def _cookie_host(db: Database, key: str, hours: float) -> None:
+    authenticator = stauth.Authenticate(users.credentials(db), COOKIE_NAME, key, hours / 24.0,
+                                        auto_hash=False, login_sleep_time=0)
+    _wrap_login(authenticator, db)
+    st.session_state[_AUTH] = authenticator
+    if st.session_state.get(_SET_COOKIE) and st.session_state.get("authentication_status"):
+        st.session_state[_SET_COOKIE] = False
+        authenticator.cookie_controller.set_cookie()
+
+
+def authenticator():
+    return st.session_state[_AUTH]
+
+
+def login_view() -> None:
+    """The login page. Drawn after st.navigation has been called, so a fresh server's switch from
+    the pages/ folder to navigation cannot remount the form while someone types."""
+    st.title(t("app.title"))
+    st.caption(t("app.tagline"))
+    language_switch(st)
+    authenticator().login(location="main", key="login", fields={
+        "Form name": t("login.title"), "Username": t("login.username"),
+        "Password": t("login.password"), "Login": t("login.submit")})
+    message = st.session_state.get(_MSG)
+    if message:
+        st.error(t(message[0], **message[1]), icon="🔒")
+    if st.session_state.get("authentication_status") and _current_actor(get_db()) is not None:
+        st.rerun()
+
+
+def _logout(db: Database, username: str) -> None:
+    users.revoke_tokens(db, username, "logout")
+
+
+def _current_actor(db: Database) -> Actor | None:
+    if not st.session_state.get("authentication_status"):
+        return None
+    username = st.session_state.get("username") or ""
+    issued = st.session_state.get(_ISSUED)
+    if issued is None or users.token_revoked(db, username, issued):
+        authenticator().authentication_controller.logout()
+        authenticator().cookie_controller.delete_cookie()
+        st.session_state.pop(_ISSUED, None)
+        st.session_state[_MSG] = ("login.revoked", {})
+        return None
+    return users.actor_for(db, username)
+
+
+def current_actor() -> Actor | None:
+    """Who is logged in, as the database says now; None when nobody (or a revoked cookie) is.
+    Renders nothing but the hidden cookie component; called once per script run."""
+    db = get_db()
+    try:
+        key = cookie_key()
+    except ConfigError:
+        st.error(t("login.no_cookie_key"))
+        st.stop()
+    _cookie_host(db, key, cookie_hours())
+    authenticator().login(location="unrendered")  # accepts a valid, unrevoked cookie
+    return _current_actor(db)
+
+
+def must_change_password(actor: Actor) -> bool:
+    return bool(users.account(get_db(), actor.username)["must_change_password"])
+
+
+def password_view() -> None:
+    actor = st.session_state.get("_qy_actor")
+    if actor is None:
+        st.stop()
+    if must_change_password(actor):
+        st.info(t("login.must_change"))
+    password_form(get_db(), actor)
+
+
+def sidebar(actor: Actor) -> None:
+    db = get_db()
+    with st.sidebar:
+        st.markdown(f"**{actor.display_name}** · {t('role.' + actor.role)}")
+        authenticator().logout(t("app.logout"), location="sidebar", key="logout",
+                               callback=lambda info: _logout(db, info.get("username") or actor.username))
+    if not st.session_state.get("authentication_status"):
+        st.rerun()
+
+
+def password_form(db: Database, actor: Actor) -> None:
+    with st.form("password_change", clear_on_submit=True):
+        st.subheader(t("page.password"))
+        old = st.text_input(t("login.old_password"), type="password")
+        new = st.text_input(t("login.new_password"), type="password")
+        again = st.text_input(t("login.new_password_again"), type="password")
+        submitted = st.form_submit_button(t("common.save"), type="primary")
+    if submitted:
+        if new != again:
+            st.error(t("error.password_mismatch"))
+            return
+        from .common import attempt
+
+        if attempt(lambda: users.change_password(db, actor.username, old, new) or True):
+            # Every cookie, this one included, is now void: log in again with the new password.
+            st.session_state.pop(_ISSUED, None)
+            st.session_state["authentication_status"] = None
+            st.session_state[_MSG] = ("login.password_changed", {})
+            st.rerun()
+
+
+VIA_APP = "_qy_via_app"
+
+
+def guard(page: str) -> Actor:
+    """First lines of every page script. Through app.py the actor is resolved already; opened
+    directly by URL (a fresh server serves pages/ before any st.navigation) it logs in here."""
+    if st.session_state.get(VIA_APP):
+        actor = st.session_state.get("_qy_actor")
+    else:
+        setup_page()
+        actor = current_actor()
+        if actor is None:
+            login_view()
+        elif must_change_password(actor):
+            st.session_state["_qy_actor"] = actor
+            password_view()
+            actor = None
+    if actor is None:
+        st.stop()
+    if not access.can_view_page(actor, page):
+        st.error(t("error.permission"))
+        st.stop()
+    return actor

@@ -1,0 +1,89 @@
+"""Shared UI plumbing: the database handle, language, messages and page chrome."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import streamlit as st
+
+from .. import i18n
+from ..db import Database, default_path
+from ..errors import QinyuanError
+
+LANG_KEY = "_qy_lang"
+
+
+@st.cache_resource(show_spinner=False)
+def _open(path: str) -> Database:
+    return Database.open(path, create=True)
+
+
+def get_db() -> Database:
+    """One connection per process (DuckDB lets one process hold the file)."""
+    return _open(os.path.abspath(default_path()))
+
+
+def lang() -> str:
+    if LANG_KEY not in st.session_state:
+        st.session_state[LANG_KEY] = i18n.normalise(st.query_params.get("lang", i18n.DEFAULT_LANG))
+    return st.session_state[LANG_KEY]
+
+
+def t(key: str, **params) -> str:
+    return i18n.t(key, lang(), **params)
+
+
+def error_text(exc: Exception) -> str:
+    return i18n.error_text(exc, lang())
+
+
+def attempt(fn: Callable[[], Any], success: str | None = None) -> Any:
+    """Run a service call; a domain error becomes a clear message in the user's language."""
+    try:
+        result = fn()
+    except QinyuanError as exc:
+        st.error(error_text(exc), icon="⚠️")
+        return None
+    if success:
+        st.toast(success, icon="✅")
+    return result
+
+
+CSS = """
+<style>
+  .block-container {padding-top: 2.2rem; padding-left: 1rem; padding-right: 1rem; max-width: 1200px;}
+  div[data-testid="stMetric"] {background: #fff5f5; border: 1px solid #f3d0d0; border-radius: 8px; padding: 6px 10px;}
+  div[data-testid="stMetricValue"] {font-size: 1.5rem;}
+  @media (max-width: 640px) {
+    .block-container {padding-left: .6rem; padding-right: .6rem;}
+    div[data-testid="stMetricValue"] {font-size: 1.25rem;}
+    div[data-testid="stHorizontalBlock"] {flex-wrap: wrap; gap: .5rem;}
+    div[data-testid="stHorizontalBlock"] > div[data-testid="stColumn"] {min-width: calc(50% - .5rem) !important; flex: 1 1 calc(50% - .5rem) !important;}
+  }
+</style>
+"""
+
+
+def setup_page() -> None:
+    st.set_page_config(page_title=i18n.t("app.title", lang()), page_icon=":material/flag:", layout="wide",
+                       initial_sidebar_state="auto")
+    st.html(CSS)
+
+
+def language_switch(where=None) -> None:
+    current = lang()
+    where = where or st.sidebar
+    choice = where.radio(t("app.language"), i18n.LANGS, index=i18n.LANGS.index(current), horizontal=True,
+                         format_func=lambda code: {"zh": "中文", "en": "English"}[code],
+                         key=f"_qy_lang_radio_{'main' if where is st else 'side'}")
+    if choice != current:
+        st.session_state[LANG_KEY] = choice
+        st.query_params["lang"] = choice
+        st.rerun()
+
+
+def demo_banner(db: Database) -> None:
+    if db.demo_date:
+        st.caption("🧪 " + t("app.demo_banner", date=db.demo_date.isoformat()))

@@ -1,0 +1,53 @@
+"""Small reusable widgets: KPI cards, tables with export, paging."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from .common import t
+
+AREAS = {
+    "grid": ["teams", "captains", "members", "building_units", "households", "residents"],
+    "testing": ["test_rounds", "current_round_coverage", "residents_pending", "home_samplings_done"],
+    "duty": ["duty_person_times", "duty_fill_rate_today"],
+    "medicine": ["medicine_households_served", "medicine_orders_open", "medicine_urgent_open", "medicine_median_hours_to_delivery"],
+    "medical": ["special_residents", "emergency_cases_open", "emergency_cases_total", "treatment_trips_next_7_days"],
+    "supplies": ["suppliers", "carriers", "vegetable_portions_distributed", "donation_batch_coverage", "grocery_orders_open"],
+}
+RATIOS = {"current_round_coverage", "duty_fill_rate_today", "donation_batch_coverage"}
+
+
+def fmt(key: str, value) -> str:
+    if value is None:
+        return "—"
+    if key in RATIOS:
+        return f"{value * 100:.1f}%"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return f"{value:,}"
+
+
+def kpi_cards(figures: dict, keys: list[str], deltas: dict | None = None, columns: int = 4) -> None:
+    cols = st.columns(columns)
+    for n, key in enumerate(keys):
+        delta = None
+        if deltas and deltas.get(key) not in (None, 0):
+            d = deltas[key]
+            delta = f"{d * 100:+.1f}%" if key in RATIOS else f"{d:+,}"
+        cols[n % columns].metric(t(f"kpi.{key}"), fmt(key, figures.get(key)), delta=delta)
+
+
+def kpi_areas(figures: dict, deltas: dict | None = None, columns: int = 4) -> None:
+    for area, keys in AREAS.items():
+        st.subheader(t(f"area.{area}"))
+        kpi_cards(figures, keys, deltas, columns)
+
+
+def download_buttons(frame, name: str, key: str) -> None:
+    """CSV (utf-8-sig, formulas neutralised) and xlsx of exactly the frame the user sees."""
+    from ..exports import to_csv_bytes, to_xlsx_bytes
+
+    c1, c2 = st.columns(2)
+    c1.download_button(t("common.export_csv"), to_csv_bytes(frame), f"{name}.csv", "text/csv", key=f"{key}_csv")
+    c2.download_button(t("common.export_xlsx"), to_xlsx_bytes(frame), f"{name}.xlsx",
+                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")

@@ -1,0 +1,264 @@
+"""Accounts: bcrypt hashes, roles and scopes, login throttling and cookie revocation, all in DuckDB."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import bcrypt
+import pandas as pd
+
+from . import access, clock
+from .access import Actor
+from .db import Database, Tx
+from .errors import InvalidInput, NotFound
+
+USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,31}$")
+MIN_PASSWORD = 8
+
+
+@dataclass(frozen=True)
+class Throttle:
+    max_failures: int = 5
+    window_minutes: int = 15
+
+    @classmethod
+    def from_settings(cls, db: Database) -> Throttle:
+        return cls(int(db.setting("login_max_failures", "5")), int(db.setting("login_window_minutes", "15")))
+
+
+def hash_password(password: str, rounds: int = 12) -> str:
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=rounds)).decode()
+
+
+def check_password(password: str, hashed: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode("utf-8"), hashed.encode())
+    except ValueError:
+        return False
+
+
+def temporary_password() -> str:
+    return secrets.token_urlsafe(9)
+
+
+def validate_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput("error.password_short", n=MIN_PASSWORD)
+    if len(password) > 72:
+        raise InvalidInput("error.password_long")
+
+
+def units_of_team(db: Database, team_id: int | None) -> frozenset[int]:
+    if team_id is None:
+        return frozenset()
+    return frozenset(r[0] for r in db.rows("SELECT id FROM units WHERE team_id = ?", [team_id]))
+
+
+def account(db: Database, username: str) -> dict | None:
+    rows = db.dicts("SELECT * FROM users WHERE username = ?", [username])
+    return rows[0] if rows else None
+
+
+def actor_for(db: Database, username: str) -> Actor | None:
+    """The actor as the database says now (role and scope are never taken from a cookie)."""
+    user = account(db, username)
+    if not user or not user["active"]:
+        return None
+    return Actor(user["username"], user["role"], user["display_name"], user["team_id"], user["volunteer_id"],
+                 units_of_team(db, user["team_id"]) if user["role"] in ("captain", "member") else frozenset())
+
+
+def credentials(db: Database, exclude: set[str] | frozenset[str] = frozenset()) -> dict:
+    """The dict streamlit-authenticator wants (auto_hash=False): active, unlocked accounts only."""
+    rows = db.rows("SELECT username, display_name, password_hash, role FROM users WHERE active")
+    return {"usernames": {u: {"name": n, "password": h, "roles": [r], "email": None}
+                          for u, n, h, r in rows if u not in exclude}}
+
+
+# -- throttling ---------------------------------------------------------------------------------
+def locked_until(db: Database, username: str, throttle: Throttle | None = None) -> datetime | None:
+    throttle = throttle or Throttle.from_settings(db)
+    since = clock.real_now() - timedelta(minutes=throttle.window_minutes)
+    rows = db.rows("SELECT ts FROM login_failures WHERE username = ? AND ts > ? ORDER BY ts DESC", [username, since])
+    if len(rows) < throttle.max_failures:
+        return None
+    return rows[throttle.max_failures - 1][0] + timedelta(minutes=throttle.window_minutes)
+
+
+def locked_usernames(db: Database, throttle: Throttle | None = None) -> set[str]:
+    throttle = throttle or Throttle.from_settings(db)
+    since = clock.real_now() - timedelta(minutes=throttle.window_minutes)
+    return {r[0] for r in db.rows(
+        "SELECT username FROM login_failures WHERE ts > ? GROUP BY username HAVING count(*) >= ?",
+        [since, throttle.max_failures])}
+
+
+def record_failure(db: Database, username: str) -> None:
+    username = (username or "").strip().lower()[:64]
+
+    def fn(tx: Tx):
+        tx.execute("INSERT INTO login_failures VALUES (?, ?)", [username, clock.real_now()])
+        tx.changes += 1
+        tx.audit("login.failed", "user", username)
+
+    db.write(None, fn)
+
+
+def record_success(db: Database, username: str) -> None:
+    def fn(tx: Tx):
+        tx.execute("DELETE FROM login_failures WHERE username = ?", [username])
+        tx.changes += 1
+        tx.audit("login.ok", "user", username)
+
+    db.write(access.Actor(username, "member"), fn)
+
+
+def token_revoked(db: Database, username: str, issued_at: datetime) -> bool:
+    user = account(db, username)
+    if not user or not user["active"]:
+        return True
+    valid_after = user["tokens_valid_after"]
+    return valid_after is not None and issued_at < valid_after
+
+
+def revoke_tokens(db: Database, username: str, reason: str = "logout") -> None:
+    """Every cookie and session issued before now stops working (logout, password change, deactivation)."""
+
+    def fn(tx: Tx):
+        before, after = tx.update("users", username, {"tokens_valid_after": clock.real_now()}, key_column="username")
+        tx.audit(f"tokens.revoke.{reason}", "user", username, None, {"tokens_valid_after": after["tokens_valid_after"]})
+
+    db.write(Actor(username, "member"), fn)
+
+
+# -- account management ---------------------------------------------------------------------------
+def create_user(db: Database, actor: Actor, username: str, display_name: str, role: str, team_id: int | None = None,
+                volunteer_id: int | None = None, password: str | None = None) -> str:
+    """Create an account with a temporary password (returned once) that must be changed at first login."""
+    username = (username or "").strip().lower()
+    if not USERNAME.match(username):
+        raise InvalidInput("error.username_format")
+    if role not in access.ROLES:
+        raise InvalidInput("error.role_unknown", role=role)
+    if role in ("captain", "member") and team_id is None:
+        raise InvalidInput("error.team_required")
+    if not (display_name or "").strip():
+        raise InvalidInput("error.required", field="display_name")
+    temp = password or temporary_password()
+    hashed = hash_password(temp)
+
+    def fn(tx: Tx):
+        tx.require("users.manage")
+        if tx.scalar("SELECT count(*) FROM users WHERE username = ?", [username]):
+            raise InvalidInput("error.username_taken", username=username)
+        if team_id is not None and not tx.scalar("SELECT count(*) FROM teams WHERE id = ?", [team_id]):
+            raise InvalidInput("error.team_unknown", team=team_id)
+        values = {"username": username, "display_name": display_name.strip(), "role": role, "team_id": team_id,
+                  "volunteer_id": volunteer_id, "password_hash": hashed, "active": True,
+                  "must_change_password": True, "created_at": tx.now}
+        tx.insert("users", values, returning=None)
+        tx.audit("user.create", "user", username, None, {k: v for k, v in values.items() if k != "password_hash"})
+
+    db.write(actor, fn)
+    return temp
+
+
+def update_user(db: Database, actor: Actor, username: str, *, role: str | None = None, team_id: int | None = None,
+                active: bool | None = None, display_name: str | None = None) -> None:
+    changes = {}
+    if role is not None:
+        if role not in access.ROLES:
+            raise InvalidInput("error.role_unknown", role=role)
+        changes["role"] = role
+        changes["team_id"] = team_id
+    if display_name is not None:
+        changes["display_name"] = display_name.strip()
+    if active is not None:
+        changes["active"] = active
+
+    def fn(tx: Tx):
+        tx.require("users.manage")
+        if changes.get("role") in ("captain", "member") and changes.get("team_id") is None:
+            raise InvalidInput("error.team_required")
+        if active is False and username == actor.username:
+            raise InvalidInput("error.self_deactivate")
+        values = dict(changes)
+        if active is False or role is not None:
+            values["tokens_valid_after"] = clock.real_now()
+        before, after = tx.update("users", username, values, key_column="username")
+        before.pop("password_hash", None)
+        after.pop("password_hash", None)
+        tx.audit("user.update", "user", username, before, after)
+
+    db.write(actor, fn)
+
+
+def reset_password(db: Database, actor: Actor, username: str) -> str:
+    temp = temporary_password()
+    hashed = hash_password(temp)
+
+    def fn(tx: Tx):
+        tx.require("users.manage")
+        tx.update("users", username, {"password_hash": hashed, "must_change_password": True, "tokens_valid_after": clock.real_now()},
+                  key_column="username")
+        tx.audit("user.reset_password", "user", username)
+
+    db.write(actor, fn)
+    return temp
+
+
+def change_password(db: Database, username: str, old: str, new: str) -> None:
+    user = account(db, username)
+    if user is None:
+        raise NotFound(entity="user", id=username)
+    if not check_password(old or "", user["password_hash"]):
+        raise InvalidInput("error.password_wrong")
+    validate_password(new)
+    if new == old:
+        raise InvalidInput("error.password_same")
+    hashed = hash_password(new)
+
+    def fn(tx: Tx):
+        tx.update("users", username, {"password_hash": hashed, "must_change_password": False,
+                                      "tokens_valid_after": clock.real_now()}, key_column="username")
+        tx.audit("user.change_password", "user", username)
+
+    db.write(Actor(username, user["role"]), fn)
+
+
+def list_users(db: Database, actor: Actor) -> pd.DataFrame:
+    access.require(actor, "users.manage")
+    return db.df("""SELECT username, display_name, role, team_id, active, must_change_password, created_at
+                    FROM users ORDER BY role, username""")
+
+
+def audit_log(db: Database, actor: Actor, user: str | None = None, entity: str | None = None,
+              since=None, until=None, limit: int = 500) -> pd.DataFrame:
+    access.require(actor, "audit.view")
+    where, params = ["TRUE"], []
+    if user:
+        where.append("actor = ?")
+        params.append(user)
+    if entity:
+        where.append("entity = ?")
+        params.append(entity)
+    if since:
+        where.append("ts >= ?")
+        params.append(since)
+    if until:
+        where.append("ts < ?")
+        params.append(until)
+    return db.df(f"SELECT id, ts, actor, action, entity, entity_id, before, after FROM audit_log "
+                 f"WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", [*params, int(limit)])
+
+
+def log_view(db: Database, actor: Actor, entity: str, entity_id, what: str = "medical") -> None:
+    """Views of sensitive data are recorded like writes."""
+
+    def fn(tx: Tx):
+        tx.audit(f"view.{what}", entity, entity_id)
+
+    db.write(actor, fn)

@@ -1,0 +1,38 @@
+"""AppTest helpers: run app.py (or a page) as a logged-in user on a private demo database."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def app_as(db_path: str, username: str | None, page: str | None = None, lang: str = "zh", timeout: float = 30) -> AppTest:
+    """AppTest of app.py logged in as username (None: logged out). page: switch to pages/<page>.py."""
+    os.environ["QINYUAN_DB"] = db_path
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.query_params["lang"] = lang
+    if username:
+        at.session_state["authentication_status"] = True
+        at.session_state["username"] = username
+        at.session_state["name"] = username
+        at.session_state["logout"] = None
+        at.session_state["_qy_issued_at"] = datetime.now().astimezone() + timedelta(seconds=1)
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """Everything rendered as text, for 'is this shown?' assertions."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "text", "info", "warning", "error", "success"):
+        parts += [str(e.value) for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    return "\n".join(parts)
