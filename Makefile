@@ -38,7 +38,8 @@ run: venv secrets demo
 
 test: venv browser secrets
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -p no:cacheprovider tests
+	$(BIN)/python -m pytest -p no:cacheprovider tests; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; exit $$status
 
 bench: venv browser
 	$(BIN)/python -m bench.run
