@@ -52,6 +52,8 @@ ACTIONS: dict[str, dict[str, str]] = {
     "medicine.view": {"committee": "all", "captain": "units", "medic": "all", "logistics": "all"},
     "medicine.create": {"committee": "all", "captain": "units", "medic": "all"},
     "medicine.export": {"committee": "all", "medic": "all"},
+    "medicine.advance": {"committee": "all", "captain": "units", "medic": "all", "logistics": "all"},
+    "medicine.settings": {"committee": "all"},
     # emergencies
     "emergency.view": {"committee": "all", "captain": "units", "medic": "all"},
     "emergency.report": {"committee": "all", "captain": "units", "medic": "all"},
