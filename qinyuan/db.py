@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -207,10 +208,8 @@ class Database:
 
 
 def _rollback(cur) -> None:
-    try:
+    with contextlib.suppress(duckdb.Error):
         cur.rollback()
-    except duckdb.Error:
-        pass
 
 
 class Tx:
