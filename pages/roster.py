@@ -1,9 +1,150 @@
-"""roster page."""
+"""Team roster: teams, captains and members the user may see; search, filters, export; edits."""
+
+import html
+import math
 
 import streamlit as st
 
+from qinyuan import access, teams
 from qinyuan.ui.auth import guard
-from qinyuan.ui.common import t
+from qinyuan.ui.common import attempt, get_db, lang, t
+from qinyuan.ui.widgets import download_buttons
 
 actor = guard("roster")
+db = get_db()
 st.title(t("page.roster"))
+FLASH = "_qy_roster_flash"
+for message in st.session_state.pop(FLASH, []):
+    st.success(message, icon="✅")
+
+
+def done(message: str) -> None:
+    st.session_state.setdefault(FLASH, []).append(message)
+    st.rerun()
+
+
+committee = access.scope_of(actor, "roster.edit") == "all"
+team_opts = dict(teams.team_options(db, actor))
+
+# -- teams ------------------------------------------------------------------------------------------
+if committee:
+    with st.expander(t("roster.teams_title", n=len(team_opts)), expanded=False, icon="🚩"):
+        team_search = st.text_input(t("roster.team_search"), key="team_search")
+        frame = teams.teams(db, actor, team_search, lang())
+        st.dataframe(frame[["team", "captain", "captain_phone", "members", "carriers", "units"]].rename(columns={
+            "team": t("roster.col.team"), "captain": t("roster.col.captain"), "captain_phone": t("roster.col.phone"),
+            "members": t("roster.col.members"), "carriers": t("roster.col.carriers"), "units": t("roster.col.units")}),
+            hide_index=True, width="stretch", height=280)
+else:
+    mine = teams.teams(db, actor, lang=lang())
+    if not mine.empty:
+        row = mine.iloc[0]
+        phone = row["captain_phone"] or "—"
+        digits = "".join(c for c in str(phone) if c.isdigit())
+        units = str(row["units"])
+        st.markdown(
+            f"<div style='border:1px solid #e7c4c4;border-radius:12px;padding:10px 14px;background:#fffafa'>"
+            f"<div style='font-size:1.3rem;font-weight:700'>{html.escape(row['team'])}</div>"
+            f"<div>🧑‍✈️ {html.escape(t('roster.col.captain'))} {html.escape(str(row['captain']))} "
+            f"<a href='tel:{digits}' style='font-weight:700;color:#b71c1c'>📞 {html.escape(str(phone))}</a></div>"
+            f"<div>🏢 {html.escape(t('roster.col.units'))}：{html.escape(units)}</div>"
+            f"<div>👥 {html.escape(t('roster.members_count', n=int(row['members'])))}</div></div>",
+            unsafe_allow_html=True)
+
+# -- members: search and filters -------------------------------------------------------------------
+st.subheader(t("roster.members_title"))
+search = st.text_input(t("common.search"), key="roster_search", placeholder=t("roster.search_placeholder"))
+with st.expander(t("roster.filters"), icon="🔎"):
+    c1, c2 = st.columns(2)
+    team_id = None
+    if committee:
+        team_id = c1.selectbox(t("roster.col.team"), [None, *team_opts], key="roster_team",
+                               format_func=lambda i: t("common.all") if i is None else team_opts[i])
+    skill = c2.selectbox(t("roster.col.skills"), [None, *teams.SKILLS], key="roster_skill",
+                         format_func=lambda s: t("common.all") if s is None else t(f"roster.skill.{s}"))
+    c3, c4 = st.columns(2)
+    party = c3.selectbox(t("roster.col.party_member"), [None, True, False], key="roster_party",
+                         format_func=lambda v: t("common.all") if v is None else t("roster.yes" if v else "roster.no"))
+    kind = c4.selectbox(t("roster.kind"), [None, True, False], key="roster_kind",
+                        format_func=lambda v: t("common.all") if v is None else t("roster.captain" if v else "roster.member"))
+    active = True
+    if committee and st.checkbox(t("roster.show_inactive"), key="roster_inactive"):
+        active = None
+filters = {"team_id": team_id, "search": search, "skill": skill, "party": party, "captains": kind, "active": active}
+
+_, total = teams.members(db, actor, page_size=1, **filters)
+pages = max(1, math.ceil(total / teams.PAGE_SIZE))
+page = 1
+if pages > 1:
+    page = st.number_input(t("roster.page"), min_value=1, max_value=pages, value=1, key="roster_page")
+frame, total = teams.members(db, actor, page=page, **filters)
+st.caption(t("common.page_of", page=page, pages=pages, n=total))
+if frame.empty:
+    st.info(t("common.none"))
+else:
+    shown = frame.assign(
+        role=frame["is_captain"].map(lambda v: t("roster.captain" if v else "roster.member")),
+        skills=frame["skills"].map(lambda s: "、".join(t(f"roster.skill.{k}") for k in (s or []))),
+        party_member=frame["party_member"].map(lambda v: "✓" if v else ""),
+    )
+    columns = ["name", "role", "phone", "department", "party_member", "skills"]
+    if committee:
+        columns.insert(0, "team")
+        shown["name"] = shown.apply(lambda r: r["name"] + ("" if r["active"] else " " + t("roster.inactive_mark")), axis=1)
+    st.dataframe(shown[columns].rename(columns={c: t(f"roster.col.{c}") for c in columns}),
+                 hide_index=True, width="stretch")
+
+if st.toggle(t("roster.export"), key="roster_export"):  # built on request: exports can be large
+    download_buttons(teams.export_frame(db, actor, lang(), **filters), "roster", "roster_dl")
+
+# -- edits ------------------------------------------------------------------------------------------
+can_contact = access.scope_of(actor, "roster.contact") is not None
+if (can_contact or committee) and not frame.empty:
+    st.subheader(t("roster.edit_title"))
+    people = {int(r.id): r for r in frame.itertuples()}
+    pick = st.selectbox(t("roster.pick"), list(people), key="roster_pick",
+                        format_func=lambda i: f"{people[i].name} · {people[i].team}")
+    person = teams.member(db, actor, pick)
+    may_contact = teams.can_for_team(actor, "roster.contact", teams.team_units(db, person["team_id"]))
+    if may_contact:
+        with st.form(f"contact_{pick}"):
+            phone = st.text_input(t("roster.col.phone"), value=person["phone"] or "")
+            department = st.text_input(t("roster.col.department"), value=person["department"] or "")
+            notes = st.text_area(t("roster.col.notes"), value=person["notes"] or "", max_chars=teams.MAX_NOTES, height=80)
+            skills = None
+            if committee:
+                skills = st.multiselect(t("roster.col.skills"), teams.SKILLS, default=list(person["skills"] or []),
+                                        format_func=lambda s: t(f"roster.skill.{s}"))
+            if st.form_submit_button(t("common.save"), type="primary", width="stretch") and attempt(lambda: teams.update_contact(db, actor, pick, person["version"], phone=phone,
+                                                        department=department, notes=notes, skills=skills) or True):
+                done(t("common.saved"))
+    if committee and person["active"]:
+        c1, c2 = st.columns(2)
+        with c1:
+            others = [i for i in team_opts if i != person["team_id"]]
+            to_team = st.selectbox(t("roster.move_to"), others, format_func=lambda i: team_opts[i], key=f"move_{pick}")
+            if st.button(t("roster.move"), key=f"move_btn_{pick}", width="stretch", disabled=person["is_captain"]) \
+                    and attempt(lambda: teams.move_member(db, actor, pick, to_team, person["version"]) or True):
+                done(t("roster.moved", name=person["name"], team=team_opts[to_team]))
+        with c2:
+            if st.button(t("roster.make_captain"), key=f"cap_{pick}", width="stretch", disabled=person["is_captain"]) \
+                    and attempt(lambda: teams.make_captain(db, actor, pick, person["version"]) or True):
+                done(t("roster.made_captain", name=person["name"]))
+            sure = st.checkbox(t("roster.deactivate_confirm"), key=f"sure_{pick}", disabled=person["is_captain"])
+            if st.button(t("roster.deactivate"), key=f"deact_{pick}", width="stretch", disabled=not sure):
+                n = attempt(lambda: teams.deactivate(db, actor, pick, person["version"]))
+                if n is not None:
+                    done(t("roster.deactivated", name=person["name"], n=n))
+
+if committee:
+    with st.expander(t("roster.add_title"), icon="➕"), st.form("add_member", clear_on_submit=True):
+        new_team = st.selectbox(t("roster.col.team"), list(team_opts), format_func=lambda i: team_opts[i])
+        name = st.text_input(t("roster.col.name"))
+        phone = st.text_input(t("roster.col.phone"))
+        department = st.text_input(t("roster.col.department"))
+        party_member = st.checkbox(t("roster.col.party_member"), value=True)
+        skills = st.multiselect(t("roster.col.skills"), teams.SKILLS, format_func=lambda s: t(f"roster.skill.{s}"))
+        if st.form_submit_button(t("roster.add"), type="primary", width="stretch"):
+            new_id = attempt(lambda: teams.add_member(db, actor, new_team, name, phone, department, party_member, skills))
+            if new_id is not None:
+                done(t("roster.added", name=name.strip()))

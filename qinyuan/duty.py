@@ -1,0 +1,497 @@
+"""Duty: posts with a required headcount, shifts, planning, my duty, check-in/out, handover notes
+and the on-duty-now board.
+
+Rules: the committee plans every post and creates shifts; a captain assigns only their own
+team's members. A person is never on two overlapping shifts; less than 8 hours between two of
+their shifts is allowed with a warning. Check-in is open from 60 minutes before the start until
+the end of the shift; check-out from check-in until 60 minutes after the end (people leave their
+post when relieved, a little after the end)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import pandas as pd
+
+from . import access, clock, teams
+from .access import Actor
+from .db import Database, Tx
+from .errors import InvalidInput, NotFound, PermissionDenied
+from .states import Machine
+
+ALL_ROLES = ("committee", "captain", "member")
+ASSIGNMENT = Machine("shift_assignment", {
+    "assigned": {"checked_in": ALL_ROLES},
+    "checked_in": {"done": ALL_ROLES},
+}, terminal=("done",))
+
+CHECKIN_EARLY = timedelta(minutes=60)
+CHECKOUT_LATE = timedelta(minutes=60)
+MIN_REST = timedelta(hours=8)
+MAX_NOTE = 500
+MY_DAYS = 3
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+@dataclass(frozen=True)
+class Warning:
+    """A planning warning that does not block: a catalogue key and its parameters."""
+
+    key: str
+    params: dict
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def local(ts: datetime | None) -> datetime | None:
+    return None if ts is None else ts.astimezone(clock.TZ)
+
+
+def hhmm(ts: datetime | None) -> str:
+    return "" if ts is None else local(ts).strftime("%H:%M")
+
+
+def parse_hhmm(text: str) -> time:
+    match = _HHMM.match((text or "").strip())
+    if not match:
+        raise InvalidInput("duty.error.time_format", value=text)
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def post_name(row: dict, lang: str) -> str:
+    return row.get("name_zh") if lang == "zh" else row.get("name_en")
+
+
+def is_global(actor: Actor, action: str) -> bool:
+    return access.scope_of(actor, action) == "all"
+
+
+def _require_person_in_scope(tx: Tx, actor: Actor, action: str, volunteer_id: int) -> dict:
+    """The volunteer, if the actor may act on them for this action (self / own team / all)."""
+    person = tx.record("volunteers", volunteer_id)
+    scope = access.scope_of(actor, action)
+    if scope is None:
+        raise PermissionDenied(action=action, unit="")
+    if scope == "self":
+        if actor.volunteer_id != volunteer_id:
+            raise PermissionDenied(action=action, unit="")
+        return person
+    teams.require_team(tx, actor, action, person["team_id"])
+    return person
+
+
+# -- posts ----------------------------------------------------------------------------------------
+def posts(db: Database, actor: Actor) -> list[dict]:
+    access.require(actor, "duty.view")
+    return db.dicts("SELECT id, code, kind, name_zh, name_en, required, version FROM duty_posts WHERE active ORDER BY id")
+
+
+def set_required(db: Database, actor: Actor, post_id: int, required: int, version: int) -> None:
+    """The headcount a post needs per shift (committee)."""
+
+    def fn(tx: Tx) -> None:
+        if not is_global(actor, "duty.plan"):
+            raise PermissionDenied(action="duty.plan", unit="")
+        n = int(required)
+        if not 1 <= n <= 50:
+            raise InvalidInput("duty.error.required", n=n)
+        before, _ = tx.update("duty_posts", post_id, {"required": n}, expected_version=version)
+        tx.audit("duty.post_required", "duty_post", post_id, {"required": before["required"]}, {"required": n})
+
+    db.write(actor, fn)
+
+
+# -- shifts and planning --------------------------------------------------------------------------
+def _bounds(day: date, start: str, end: str) -> tuple[datetime, datetime]:
+    s, e = parse_hhmm(start), parse_hhmm(end)
+    start_at = datetime.combine(day, s, tzinfo=clock.TZ)
+    end_at = datetime.combine(day, e, tzinfo=clock.TZ)
+    if end_at == start_at:
+        raise InvalidInput("duty.error.time_order")
+    if end_at < start_at:  # an overnight shift ends the next morning
+        end_at += timedelta(days=1)
+    return start_at, end_at
+
+
+def create_shift(db: Database, actor: Actor, post_id: int, day: date, start: str, end: str) -> int:
+    """A new shift at a post (committee). Refuses an identical shift at the same post."""
+
+    def fn(tx: Tx) -> int:
+        if not is_global(actor, "duty.plan"):
+            raise PermissionDenied(action="duty.plan", unit="")
+        tx.record("duty_posts", post_id)
+        start_at, end_at = _bounds(day, start, end)
+        if tx.scalar("SELECT count(*) FROM shifts WHERE post_id = ? AND start_at = ? AND end_at = ?",
+                     [post_id, start_at, end_at]):
+            raise InvalidInput("duty.error.shift_exists")
+        values = {"id": tx.scalar("SELECT nextval('shift_seq')"), "post_id": post_id, "day": day,
+                  "start_at": start_at, "end_at": end_at}
+        shift_id = tx.insert("shifts", values)
+        tx.audit("duty.shift_create", "shift", shift_id, None, values)
+        return shift_id
+
+    return db.write(actor, fn)
+
+
+def _conflicts(tx: Tx, volunteer_id: int, start_at: datetime, end_at: datetime, skip_shift: int | None = None):
+    """(overlapping shifts, shifts less than MIN_REST apart) of one person around a time span."""
+    rows = tx.rows(
+        """SELECT s.id, s.start_at, s.end_at, p.name_zh, p.name_en FROM shift_assignments a
+           JOIN shifts s ON s.id = a.shift_id JOIN duty_posts p ON p.id = s.post_id
+           WHERE a.volunteer_id = ? AND s.id <> ? AND s.start_at < ? AND s.end_at > ?
+           ORDER BY s.start_at""",
+        [volunteer_id, skip_shift if skip_shift is not None else -1, end_at + MIN_REST, start_at - MIN_REST])
+    overlap = [r for r in rows if r[1] < end_at and r[2] > start_at]
+    close = [r for r in rows if not (r[1] < end_at and r[2] > start_at)]
+    return overlap, close
+
+
+def _assign_in(tx: Tx, actor: Actor, shift: dict, volunteer_id: int) -> list[Warning]:
+    person = _require_person_in_scope(tx, actor, "duty.plan", volunteer_id)
+    if not person["active"]:
+        raise InvalidInput("roster.error.inactive")
+    if shift["end_at"] <= tx.now:
+        raise InvalidInput("duty.error.shift_over")
+    if tx.scalar("SELECT count(*) FROM shift_assignments WHERE shift_id = ? AND volunteer_id = ?",
+                 [shift["id"], volunteer_id]):
+        raise InvalidInput("duty.error.already_assigned", name=person["name"])
+    # Touch the person's row: two planners booking the same person at once conflict and retry,
+    # so the second one sees the first booking (no double-booking through a race).
+    tx.execute("UPDATE volunteers SET version = version WHERE id = ?", [volunteer_id])
+    overlap, close = _conflicts(tx, volunteer_id, shift["start_at"], shift["end_at"], shift["id"])
+    if overlap:
+        s = overlap[0]
+        raise InvalidInput("duty.error.double_booked", name=person["name"], post=s[3],
+                           start=local(s[1]).strftime("%m-%d %H:%M"), end=hhmm(s[2]))
+    warnings = []
+    for s in close:
+        gap = (shift["start_at"] - s[2]) if s[2] <= shift["start_at"] else (s[1] - shift["end_at"])
+        warnings.append(Warning("duty.warn.rest", {"name": person["name"], "hours": round(gap.total_seconds() / 3600, 1),
+                                                   "post": s[3], "start": local(s[1]).strftime("%m-%d %H:%M")}))
+    aid = tx.insert("shift_assignments", {"id": tx.scalar("SELECT nextval('assignment_seq')"), "shift_id": shift["id"],
+                                          "volunteer_id": volunteer_id, "status": "assigned",
+                                          "assigned_by": actor.username})
+    tx.audit("duty.assign", "shift_assignment", aid, None,
+             {"shift_id": shift["id"], "volunteer_id": volunteer_id, "warnings": [w.key for w in warnings]})
+    return warnings
+
+
+def assign(db: Database, actor: Actor, shift_id: int, volunteer_id: int) -> list[Warning]:
+    """Put a person on a shift; returns warnings (rest < 8 h, post over its headcount)."""
+
+    def fn(tx: Tx) -> list[Warning]:
+        shift = tx.record("shifts", shift_id)
+        warnings = _assign_in(tx, actor, shift, volunteer_id)
+        required, n = tx.one("""SELECT p.required, (SELECT count(*) FROM shift_assignments WHERE shift_id = ?)
+                                FROM duty_posts p WHERE p.id = ?""", [shift_id, shift["post_id"]])
+        if n > required:
+            warnings.append(Warning("duty.warn.over", {"n": n, "required": required}))
+        return warnings
+
+    return db.write(actor, fn)
+
+
+def unassign(db: Database, actor: Actor, assignment_id: int, version: int) -> None:
+    """Take a person off a shift they have not started."""
+
+    def fn(tx: Tx) -> None:
+        row = tx.record("shift_assignments", assignment_id)
+        _require_person_in_scope(tx, actor, "duty.plan", row["volunteer_id"])
+        if row["version"] != version:
+            from .errors import StaleEdit
+
+            raise StaleEdit()
+        if row["status"] != "assigned":
+            raise InvalidInput("duty.error.started")
+        tx.execute("DELETE FROM shift_assignments WHERE id = ? AND version = ?", [assignment_id, version])
+        tx.changes += 1
+        tx.audit("duty.unassign", "shift_assignment", assignment_id, row, None)
+
+    db.write(actor, fn)
+
+
+def day_plan(db: Database, actor: Actor, day: date, post_id: int | None = None) -> list[dict]:
+    """The shifts of a day (optionally one post) with their crews, in one query. Names of people
+    outside the actor's teams are shown to global roles only."""
+    access.require(actor, "duty.view")
+    visible, vparams = _visible_sql(actor)
+    post_sql, post_p = ("AND s.post_id = ?", [post_id]) if post_id else ("", [])
+    rows = db.dicts(
+        f"""SELECT s.id, s.post_id, p.name_zh, p.name_en, p.required, s.start_at, s.end_at, s.version,
+                   list({{'id': a.id, 'volunteer_id': v.id, 'team_id': v.team_id,
+                          'name': CASE WHEN {visible} THEN v.name END, 'status': a.status, 'version': a.version}}
+                        ORDER BY a.id) FILTER (WHERE a.id IS NOT NULL) AS crew
+            FROM shifts s JOIN duty_posts p ON p.id = s.post_id
+            LEFT JOIN shift_assignments a ON a.shift_id = s.id LEFT JOIN volunteers v ON v.id = a.volunteer_id
+            WHERE s.day = ? {post_sql}
+            GROUP BY ALL ORDER BY s.post_id, s.start_at""",
+        [*vparams, day, *post_p])
+    for r in rows:
+        r["crew"] = r["crew"] or []
+        r["assigned"] = len(r["crew"])
+        r["short"] = max(0, r["required"] - r["assigned"])
+    return rows
+
+
+def day_summary(db: Database, actor: Actor, day: date) -> pd.DataFrame:
+    """Per post: shifts, headcount required and assigned for the day (aggregated in SQL)."""
+    access.require(actor, "duty.view")
+    return db.df(
+        """SELECT p.id AS post_id, p.name_zh, p.name_en, count(s.id)::INTEGER AS shifts,
+                  coalesce(sum(p.required) FILTER (WHERE s.id IS NOT NULL), 0)::INTEGER AS required,
+                  coalesce(sum(c.n), 0)::INTEGER AS assigned,
+                  coalesce(sum(greatest(p.required - coalesce(c.n, 0), 0)) FILTER (WHERE s.id IS NOT NULL), 0)::INTEGER AS short
+           FROM duty_posts p LEFT JOIN shifts s ON s.post_id = p.id AND s.day = ?
+           LEFT JOIN (SELECT shift_id, count(*) AS n FROM shift_assignments GROUP BY shift_id) c ON c.shift_id = s.id
+           WHERE p.active GROUP BY p.id, p.name_zh, p.name_en ORDER BY p.id""", [day])
+
+
+def plannable_people(db: Database, actor: Actor, search: str | None = None, limit: int = 200) -> list[tuple[int, str]]:
+    """(id, label) of active people the actor may put on shifts: all for the committee, own team for a captain."""
+    scope = access.scope_of(actor, "duty.plan")
+    if scope is None:
+        return []
+    if scope == "all":
+        where, params = "TRUE", []
+    else:
+        fragment, params = teams.team_scope(actor, "duty.plan")
+        where = teams._scoped(fragment, "v.team_id")
+    clauses, values = [where, "v.active"], list(params)
+    if search and search.strip():
+        clauses.append("v.name ILIKE ?")
+        values.append(f"%{search.strip()}%")
+    rows = db.rows(f"""SELECT v.id, v.name, v.team_id, v.is_captain FROM volunteers v WHERE {' AND '.join(clauses)}
+                       ORDER BY v.team_id, v.is_captain DESC, v.id LIMIT ?""", [*values, int(limit)])
+    return [(r[0], f"{r[1]} · {r[2]}") for r in rows]
+
+
+def copy_day(db: Database, actor: Actor, day: date) -> dict:
+    """Copy a day's plan to the next day in one transaction. The committee copies every shift
+    (creating the next day's shifts where missing) and every crew; a captain copies their own
+    team's people into the next day's existing shifts. People who would be double-booked are
+    skipped; returns counts and the rest warnings."""
+
+    def fn(tx: Tx) -> dict:
+        scope = access.scope_of(actor, "duty.plan")
+        if scope is None:
+            raise PermissionDenied(action="duty.plan", unit="")
+        nxt = day + timedelta(days=1)
+        if nxt < tx.now.date():
+            raise InvalidInput("duty.error.copy_past")
+        source = tx.rows("SELECT id, post_id, start_at, end_at FROM shifts WHERE day = ? ORDER BY post_id, start_at", [day])
+        if not source:
+            raise InvalidInput("duty.error.copy_empty", day=day.isoformat())
+        existing = {(r[1], r[2], r[3]): r[0] for r in tx.rows(
+            "SELECT id, post_id, start_at, end_at FROM shifts WHERE day = ?", [nxt])}
+        crews: dict[int, list[int]] = {}
+        for shift_id, vol in tx.rows(
+                f"""SELECT a.shift_id, a.volunteer_id FROM shift_assignments a JOIN volunteers v ON v.id = a.volunteer_id
+                    WHERE a.shift_id IN (SELECT id FROM shifts WHERE day = ?) AND v.active
+                    {'' if scope == 'all' else 'AND v.team_id = ?'} ORDER BY a.id""",
+                [day] if scope == "all" else [day, actor.team_id]):
+            crews.setdefault(shift_id, []).append(vol)
+        created = copied = skipped = 0
+        warnings: list[Warning] = []
+        for shift_id, post_id, start_at, end_at in source:
+            key = (post_id, start_at + timedelta(days=1), end_at + timedelta(days=1))
+            target = existing.get(key)
+            if target is None:
+                if scope != "all":
+                    skipped += len(crews.get(shift_id, []))
+                    continue
+                target = tx.insert("shifts", {"id": tx.scalar("SELECT nextval('shift_seq')"), "post_id": post_id,
+                                              "day": nxt, "start_at": key[1], "end_at": key[2]})
+                existing[key] = target
+                created += 1
+            shift = {"id": target, "post_id": post_id, "start_at": key[1], "end_at": key[2]}
+            for vol in crews.get(shift_id, []):
+                try:
+                    warnings += _assign_in(tx, actor, shift, vol)
+                    copied += 1
+                except (InvalidInput, PermissionDenied):
+                    skipped += 1
+        result = {"shifts_created": created, "assignments_copied": copied, "skipped": skipped}
+        tx.audit("duty.copy_day", "shift_day", nxt.isoformat(), {"from": day.isoformat()}, result)
+        return {**result, "warnings": warnings}
+
+    return db.write(actor, fn)
+
+
+# -- my duty --------------------------------------------------------------------------------------
+def my_duty(db: Database, actor: Actor, days: int = MY_DAYS) -> list[dict]:
+    """The actor's own shifts from today for `days` days: post, time, status, co-workers, the
+    captain's name and phone, and the handover notes left by the previous shift at the post.
+    Three queries whatever the number of shifts."""
+    if actor.volunteer_id is None:
+        return []
+    today = db.today()
+    mine = db.dicts(
+        """SELECT a.id, a.version, a.status, a.check_in_at, a.check_out_at, a.handover_note,
+                  s.id AS shift_id, s.day, s.start_at, s.end_at, s.post_id, p.name_zh, p.name_en, p.required,
+                  c.name AS captain, c.phone AS captain_phone
+           FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id JOIN duty_posts p ON p.id = s.post_id
+           JOIN volunteers me ON me.id = a.volunteer_id
+           LEFT JOIN teams t ON t.id = me.team_id LEFT JOIN volunteers c ON c.id = t.captain_id
+           WHERE a.volunteer_id = ? AND s.day >= ? AND s.day < ?
+           ORDER BY s.start_at""",
+        [actor.volunteer_id, today, today + timedelta(days=days)])
+    if not mine:
+        return []
+    ids = [m["shift_id"] for m in mine]
+    marks = ", ".join("?" for _ in ids)
+    crew: dict[int, list[dict]] = {}
+    for r in db.dicts(f"""SELECT a.shift_id, v.name, v.team_id, a.status FROM shift_assignments a
+                          JOIN volunteers v ON v.id = a.volunteer_id
+                          WHERE a.shift_id IN ({marks}) AND a.volunteer_id <> ? ORDER BY a.id""",
+                      [*ids, actor.volunteer_id]):
+        crew.setdefault(r["shift_id"], []).append(r)
+    notes: dict[int, list[dict]] = {}
+    for r in db.dicts(
+            f"""WITH prev AS (
+                    SELECT s.id AS sid, p.id AS pid FROM shifts s JOIN shifts p ON p.post_id = s.post_id AND p.start_at < s.start_at
+                    WHERE s.id IN ({marks}) QUALIFY row_number() OVER (PARTITION BY s.id ORDER BY p.start_at DESC) = 1)
+                SELECT prev.sid AS shift_id, v.name, a.handover_note AS note, a.check_out_at
+                FROM prev JOIN shift_assignments a ON a.shift_id = prev.pid JOIN volunteers v ON v.id = a.volunteer_id
+                WHERE a.handover_note IS NOT NULL ORDER BY a.check_out_at""", ids):
+        notes.setdefault(r["shift_id"], []).append(r)
+    now = db.now()
+    for m in mine:
+        m["coworkers"] = crew.get(m["shift_id"], [])
+        m["handover_in"] = notes.get(m["shift_id"], [])
+        m["next_steps"] = ASSIGNMENT.next_steps(m["status"], actor.role)
+        m["window"] = window_state(m, now)
+        m["now"] = m["start_at"] <= now < m["end_at"]
+    return mine
+
+
+def window_state(row: dict, now: datetime) -> str:
+    """Where the clock stands for this assignment: 'early', 'open', 'late' (check-in), or for a
+    checked-in one 'open' / 'late' (check-out)."""
+    if row["status"] == "assigned":
+        if now < row["start_at"] - CHECKIN_EARLY:
+            return "early"
+        return "open" if now <= row["end_at"] else "late"
+    if row["status"] == "checked_in":
+        return "open" if now <= row["end_at"] + CHECKOUT_LATE else "late"
+    return "closed"
+
+
+# -- check-in, check-out, handover ------------------------------------------------------------------
+def _transition(db: Database, actor: Actor, assignment_id: int, version: int, target: str,
+                note: str | None = None) -> None:
+    def fn(tx: Tx) -> None:
+        row = tx.record("shift_assignments", assignment_id)
+        _require_person_in_scope(tx, actor, "duty.checkin", row["volunteer_id"])
+        ASSIGNMENT.check(row["status"], target, actor.role)
+        shift = tx.record("shifts", row["shift_id"])
+        now = tx.now
+        if target == "checked_in":
+            opens = shift["start_at"] - CHECKIN_EARLY
+            if now < opens:
+                raise InvalidInput("duty.error.too_early", time=local(opens).strftime("%m-%d %H:%M"))
+            if now > shift["end_at"]:
+                raise InvalidInput("duty.error.too_late", time=local(shift["end_at"]).strftime("%m-%d %H:%M"))
+            changes = {"status": target, "check_in_at": now}
+        else:
+            if now > shift["end_at"] + CHECKOUT_LATE:
+                raise InvalidInput("duty.error.too_late",
+                                   time=local(shift["end_at"] + CHECKOUT_LATE).strftime("%m-%d %H:%M"))
+            changes = {"status": target, "check_out_at": now}
+            if note is not None and note.strip():
+                changes["handover_note"] = _clean_note(note)
+        before, _ = tx.update("shift_assignments", assignment_id, changes, expected_version=version)
+        tx.audit(f"duty.{target}", "shift_assignment", assignment_id,
+                 {"status": before["status"]}, {k: v for k, v in changes.items()})
+
+    db.write(actor, fn)
+
+
+def check_in(db: Database, actor: Actor, assignment_id: int, version: int) -> None:
+    _transition(db, actor, assignment_id, version, "checked_in")
+
+
+def check_out(db: Database, actor: Actor, assignment_id: int, version: int, handover_note: str | None = None) -> None:
+    _transition(db, actor, assignment_id, version, "done", handover_note)
+
+
+def _clean_note(note: str | None) -> str | None:
+    note = (note or "").strip()
+    if len(note) > MAX_NOTE:
+        raise InvalidInput("duty.error.note_long", n=MAX_NOTE)
+    return note or None
+
+
+def write_handover(db: Database, actor: Actor, assignment_id: int, version: int, note: str) -> None:
+    """A note for the next shift at the same post, by someone who has started this shift."""
+
+    def fn(tx: Tx) -> None:
+        row = tx.record("shift_assignments", assignment_id)
+        _require_person_in_scope(tx, actor, "duty.checkin", row["volunteer_id"])
+        if row["status"] == "assigned":
+            raise InvalidInput("duty.error.handover_before_start")
+        text = _clean_note(note)
+        before, _ = tx.update("shift_assignments", assignment_id, {"handover_note": text}, expected_version=version)
+        tx.audit("duty.handover", "shift_assignment", assignment_id, {"handover_note": before["handover_note"]},
+                 {"handover_note": text})
+
+    db.write(actor, fn)
+
+
+# -- on duty now ------------------------------------------------------------------------------------
+def _visible_sql(actor: Actor) -> tuple[str, list]:
+    """Condition on v (volunteers) under which the actor sees the person's name."""
+    if access.scope_of(actor, "duty.view") == "all":
+        return "TRUE", []
+    return "v.team_id = ?", [actor.team_id if actor.team_id is not None else -1]
+
+
+def board(db: Database, actor: Actor, at: datetime | None = None) -> list[dict]:
+    """Per active post: the shift running now with its crew (status per person), the next shift
+    with its crew, and whether the post is under-staffed (fewer assigned than required now, or
+    nobody planned now). Two queries."""
+    access.require(actor, "duty.view")
+    now = at or db.now()
+    visible, vparams = _visible_sql(actor)
+    shifts = db.dicts(
+        f"""WITH cur AS (
+                SELECT s.*, 'now' AS slot FROM shifts s WHERE s.start_at <= ? AND s.end_at > ?),
+            nxt AS (
+                SELECT s.*, 'next' AS slot FROM shifts s WHERE s.start_at > ?
+                QUALIFY rank() OVER (PARTITION BY s.post_id ORDER BY s.start_at) = 1),
+            picked AS (SELECT * FROM cur UNION ALL SELECT * FROM nxt)
+            SELECT x.id, x.post_id, x.slot, x.start_at, x.end_at,
+                   list({{'name': CASE WHEN {visible} THEN v.name END, 'team_id': v.team_id, 'status': a.status,
+                          'check_in_at': a.check_in_at}} ORDER BY a.id) FILTER (WHERE a.id IS NOT NULL) AS crew
+            FROM picked x LEFT JOIN shift_assignments a ON a.shift_id = x.id
+            LEFT JOIN volunteers v ON v.id = a.volunteer_id
+            GROUP BY ALL ORDER BY x.post_id, x.start_at""",
+        [now, now, now, *vparams])
+    out = []
+    for post in db.dicts("SELECT id, code, kind, name_zh, name_en, required FROM duty_posts WHERE active ORDER BY id"):
+        current = [s for s in shifts if s["post_id"] == post["id"] and s["slot"] == "now"]
+        upcoming = [s for s in shifts if s["post_id"] == post["id"] and s["slot"] == "next"]
+        crew_now = [c for s in current for c in (s["crew"] or [])]
+        assigned = len(crew_now)
+        checked_in = sum(1 for c in crew_now if c["status"] == "checked_in")
+        required = post["required"] * max(1, len(current)) if current else post["required"]
+        out.append({**post, "now": current, "next": upcoming, "crew_now": crew_now,
+                    "crew_next": [c for s in upcoming for c in (s["crew"] or [])],
+                    "assigned_now": assigned, "checked_in_now": checked_in, "required_now": required if current else 0,
+                    "under_staffed": bool(current) and assigned < required,
+                    "not_arrived": max(0, min(assigned, required) - checked_in) if current else 0})
+    return out
+
+
+def board_totals(rows: list[dict]) -> dict:
+    return {"posts": len(rows), "running": sum(1 for r in rows if r["now"]),
+            "under_staffed": sum(1 for r in rows if r["under_staffed"]),
+            "checked_in": sum(r["checked_in_now"] for r in rows),
+            "required": sum(r["required_now"] for r in rows)}
+
+
+def find_assignment(db: Database, assignment_id: int) -> dict:
+    rows = db.dicts("SELECT * FROM shift_assignments WHERE id = ?", [assignment_id])
+    if not rows:
+        raise NotFound(entity="shift_assignment", id=assignment_id)
+    return rows[0]

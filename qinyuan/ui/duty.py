@@ -1,0 +1,255 @@
+"""Duty views: My duty cards (phone first), the on-duty-now board, and the planner."""
+
+from __future__ import annotations
+
+import html
+from datetime import date
+
+import streamlit as st
+
+from .. import access, duty
+from ..access import Actor
+from ..db import Database
+from .common import attempt, lang, t
+
+FLASH = "_qy_duty_flash"
+
+CSS = """
+<style>
+  .qy-card {border: 1px solid #e7c4c4; border-radius: 12px; padding: 12px 14px; background: #fffafa; margin-bottom: 4px;}
+  .qy-card.now {border: 2px solid #c62828; background: #fff3f3;}
+  .qy-when {font-size: 1.05rem; color: #6b1c1c; font-weight: 600;}
+  .qy-post {font-size: 1.55rem; font-weight: 700; margin: 2px 0 6px 0; line-height: 1.25;}
+  .qy-line {font-size: 1rem; margin: 3px 0; overflow-wrap: anywhere;}
+  .qy-badge {display: inline-block; padding: 1px 8px; border-radius: 10px; font-size: .85rem; font-weight: 600;}
+  .qy-assigned {background: #fff1c2; color: #6d5200;}
+  .qy-checked_in {background: #d7f5dd; color: #17612a;}
+  .qy-done {background: #e3e8ef; color: #37474f;}
+  .qy-short {background: #ffd9d9; color: #9b1c1c;}
+  .qy-ok {background: #d7f5dd; color: #17612a;}
+  .qy-idle {background: #eceff1; color: #455a64;}
+  .qy-grid {display: grid; grid-template-columns: repeat(auto-fill, minmax(250px, 1fr)); gap: 10px;}
+  .qy-grid .qy-card {margin: 0;}
+  .qy-phone a {font-size: 1.15rem; font-weight: 700; color: #b71c1c; text-decoration: none;}
+  .qy-small {font-size: .88rem; color: #555;}
+</style>
+"""
+
+
+def style() -> None:
+    st.markdown(CSS, unsafe_allow_html=True)
+
+
+def flash(message: str, kind: str = "success") -> None:
+    st.session_state.setdefault(FLASH, []).append((kind, message))
+
+
+def show_flash() -> None:
+    for kind, message in st.session_state.pop(FLASH, []):
+        (st.success if kind == "success" else st.warning)(message, icon="✅" if kind == "success" else "⚠️")
+
+
+def _e(text) -> str:
+    return html.escape("" if text is None else str(text))
+
+
+def _day_label(day: date, today: date) -> str:
+    offset = (day - today).days
+    word = {0: t("duty.today"), 1: t("duty.tomorrow"), 2: t("duty.day_after")}.get(offset, "")
+    return f"{word} {t('duty.date', m=day.month, d=day.day)}".strip()
+
+
+def _person(c: dict) -> str:
+    return c.get("name") or t("duty.other_team", team=c.get("team_id"))
+
+
+def _status_badge(status: str) -> str:
+    return f'<span class="qy-badge qy-{_e(status)}">{_e(t("duty.status." + status))}</span>'
+
+
+def _tel(phone: str | None) -> str:
+    if not phone:
+        return "—"
+    digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
+    return f'<a href="tel:{_e(digits)}">📞 {_e(phone)}</a>'
+
+
+def _run(fn, success: str) -> None:
+    if attempt(lambda: fn() or True):
+        flash(success)
+        st.rerun()
+
+
+# -- My duty -------------------------------------------------------------------------------------
+def my_duty(db: Database, actor: Actor) -> None:
+    rows = duty.my_duty(db, actor)
+    today = db.today()
+    if not rows:
+        st.info(t("duty.mine.none"), icon="🕘")
+        return
+    current = next((r for r in rows if r["status"] != "done" and r["end_at"] > db.now()), None)
+    for row in rows:
+        _my_card(actor, db, row, today, highlight=row is current)
+
+
+def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool) -> None:
+    name = duty.post_name(row, lang())
+    coworkers = "、".join(f"{_person(c)}" + ("✅" if c["status"] == "checked_in" else "") for c in row["coworkers"])
+    parts = [
+        f'<div class="qy-card{" now" if highlight else ""}">',
+        f'<div class="qy-when">{_e(_day_label(row["day"], today))} · {duty.hhmm(row["start_at"])}–{duty.hhmm(row["end_at"])} '
+        f'{_status_badge(row["status"])}</div>',
+        f'<div class="qy-post">{_e(name)}</div>',
+        f'<div class="qy-line">👥 {_e(t("duty.coworkers"))}：{_e(coworkers or t("duty.alone"))}</div>',
+        f'<div class="qy-line qy-phone">🧑‍✈️ {_e(t("duty.captain"))} {_e(row["captain"])} {_tel(row["captain_phone"])}</div>',
+    ]
+    if row["check_in_at"]:
+        parts.append(f'<div class="qy-line qy-small">{_e(t("duty.checked_in_at", time=duty.hhmm(row["check_in_at"])))}'
+                     + (f' · {_e(t("duty.checked_out_at", time=duty.hhmm(row["check_out_at"])))}' if row["check_out_at"] else "")
+                     + "</div>")
+    for note in row["handover_in"]:
+        parts.append(f'<div class="qy-line">📝 {_e(t("duty.handover_from", name=note["name"]))}：{_e(note["note"])}</div>')
+    parts.append("</div>")
+    st.markdown("".join(parts), unsafe_allow_html=True)
+
+    key = f"mine_{row['id']}"
+    if row["status"] == "assigned":
+        if row["window"] == "open":
+            if st.button(t("duty.check_in"), key=f"{key}_in", type="primary", width="stretch", icon="✅"):
+                _run(lambda: duty.check_in(db, actor, row["id"], row["version"]), t("duty.checked_in_ok"))
+        elif row["window"] == "early":
+            opens = duty.hhmm(row["start_at"] - duty.CHECKIN_EARLY)
+            st.button(t("duty.check_in_from", time=opens), key=f"{key}_in", disabled=True, width="stretch")
+        else:
+            st.caption(t("duty.missed"))
+    elif row["status"] == "checked_in":
+        note = st.text_area(t("duty.handover_label"), value=row["handover_note"] or "", key=f"{key}_note",
+                            max_chars=duty.MAX_NOTE, placeholder=t("duty.handover_placeholder"), height=80)
+        if row["window"] == "open" and st.button(t("duty.check_out"), key=f"{key}_out", type="primary",
+                                                 width="stretch", icon="🏁"):
+            _run(lambda: duty.check_out(db, actor, row["id"], row["version"], note), t("duty.checked_out_ok"))
+        if st.button(t("duty.save_handover"), key=f"{key}_save", width="stretch"):
+            _run(lambda: duty.write_handover(db, actor, row["id"], row["version"], note), t("common.saved"))
+    elif row["status"] == "done" and not row["handover_note"]:
+        with st.expander(t("duty.handover_label")):
+            note = st.text_area(t("duty.handover_label"), key=f"{key}_note", max_chars=duty.MAX_NOTE,
+                                label_visibility="collapsed", height=80)
+            if st.button(t("duty.save_handover"), key=f"{key}_save", width="stretch"):
+                _run(lambda: duty.write_handover(db, actor, row["id"], row["version"], note), t("common.saved"))
+    st.write("")
+
+
+# -- On duty now -----------------------------------------------------------------------------------
+def board(db: Database, actor: Actor) -> None:
+    rows = duty.board(db, actor)
+    totals = duty.board_totals(rows)
+    now = db.now()
+    c1, c2, c3 = st.columns(3)
+    c1.metric(t("duty.board.time"), duty.hhmm(now))
+    c2.metric(t("duty.board.checked_in"), f"{totals['checked_in']}/{totals['required']}")
+    c3.metric(t("duty.board.under"), totals["under_staffed"])
+    cards = []
+    for r in rows:
+        name = duty.post_name(r, lang())
+        if r["now"]:
+            span = f'{duty.hhmm(r["now"][0]["start_at"])}–{duty.hhmm(r["now"][0]["end_at"])}'
+            if r["under_staffed"]:
+                badge = f'<span class="qy-badge qy-short">{_e(t("duty.board.short", n=r["required_now"] - r["assigned_now"]))}</span>'
+            else:
+                badge = f'<span class="qy-badge qy-ok">{_e(t("duty.board.planned_ok"))}</span>'
+            crew = "<br>".join(f'{_e(_person(c))} {_status_badge(c["status"])}' for c in r["crew_now"]) or _e(t("duty.board.nobody"))
+            body = (f'<div class="qy-line">{_e(t("duty.board.now"))} {span} · {_e(t("duty.board.arrived", n=r["checked_in_now"], m=r["required_now"]))}</div>'
+                    f'<div class="qy-line">{crew}</div>')
+        else:
+            badge = f'<span class="qy-badge qy-idle">{_e(t("duty.board.no_shift"))}</span>'
+            body = ""
+        if r["next"]:
+            nxt = r["next"][0]
+            names = "、".join(_person(c) for c in r["crew_next"]) or t("duty.board.nobody")
+            body += (f'<div class="qy-line qy-small">{_e(t("duty.board.next"))} '
+                     f'{_e(_day_label(duty.local(nxt["start_at"]).date(), db.today()) if duty.local(nxt["start_at"]).date() != db.today() else "")}'
+                     f'{duty.hhmm(nxt["start_at"])}–{duty.hhmm(nxt["end_at"])}：{_e(names)}</div>')
+        cards.append(f'<div class="qy-card{" now" if r["under_staffed"] else ""}" data-post="{_e(r["code"])}">'
+                     f'<div class="qy-when">{_e(name)} {badge}</div>{body}</div>')
+    st.markdown(f'<div class="qy-grid">{"".join(cards)}</div>', unsafe_allow_html=True)
+    if st.button(t("common.reload"), key="board_reload", icon="🔄"):
+        st.rerun()
+
+
+# -- Planner ---------------------------------------------------------------------------------------
+def planner(db: Database, actor: Actor) -> None:
+    can_plan = access.scope_of(actor, "duty.plan") is not None
+    committee = duty.is_global(actor, "duty.plan")
+    posts = duty.posts(db, actor)
+    by_id = {p["id"]: p for p in posts}
+    c1, c2 = st.columns(2)
+    day = c1.date_input(t("duty.plan.day"), value=db.today(), key="plan_day")
+    post_id = c2.selectbox(t("duty.plan.post"), list(by_id), format_func=lambda i: duty.post_name(by_id[i], lang()),
+                           key="plan_post")
+
+    summary = duty.day_summary(db, actor, day)
+    summary["post"] = summary["name_zh"] if lang() == "zh" else summary["name_en"]
+    summary["fill"] = summary.apply(lambda r: f"{int(r['assigned'])}/{int(r['required'])}", axis=1)
+    frame = summary[["post", "shifts", "fill", "short"]].rename(columns={
+        "post": t("duty.plan.post"), "shifts": t("duty.plan.shifts"), "fill": t("duty.plan.fill"), "short": t("duty.plan.short")})
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+    copy_label = t("duty.plan.copy" if committee else "duty.plan.copy_team", day=t("duty.date", m=day.month, d=day.day))
+    if can_plan and st.button(copy_label, key="plan_copy", width="stretch", icon="📋"):
+        result = attempt(lambda: duty.copy_day(db, actor, day))
+        if result is not None:
+            _report_copy(result)
+
+    shifts = duty.day_plan(db, actor, day, post_id)
+    post = by_id[post_id]
+    st.subheader(f"{duty.post_name(post, lang())} · {t('duty.plan.required', n=post['required'])}")
+    if not shifts:
+        st.info(t("duty.plan.no_shifts"))
+    people = duty.plannable_people(db, actor) if can_plan else []
+    labels = dict(people)
+    for s in shifts:
+        title = f"{duty.hhmm(s['start_at'])}–{duty.hhmm(s['end_at'])} · {s['assigned']}/{s['required']}"
+        if s["short"]:
+            title += " · " + t("duty.board.short", n=s["short"])
+        with st.expander(title, expanded=len(shifts) <= 3):
+            for c in s["crew"]:
+                a, b = st.columns([3, 1])
+                a.markdown(f"{_e(_person(c))} · {t('duty.status.' + c['status'])}")
+                removable = can_plan and c["status"] == "assigned" and (committee or c["team_id"] == actor.team_id)
+                if removable and b.button(t("duty.plan.remove"), key=f"rm_{c['id']}", width="stretch"):
+                        _run(lambda c=c: duty.unassign(db, actor, c["id"], c["version"]), t("duty.plan.removed"))
+            if can_plan and s["end_at"] > db.now():
+                pick = st.selectbox(t("duty.plan.person"), [None, *labels], key=f"pick_{s['id']}",
+                                    format_func=lambda i: "—" if i is None else labels[i])
+                if st.button(t("duty.plan.assign"), key=f"add_{s['id']}", type="primary", width="stretch",
+                             disabled=pick is None):
+                    warnings = attempt(lambda s=s, pick=pick: duty.assign(db, actor, s["id"], pick))
+                    if warnings is not None:
+                        for w in warnings:
+                            flash(t(w.key, **w.params), "warning")
+                        if not warnings:
+                            flash(t("duty.plan.assigned"))
+                        st.rerun()
+
+    if committee:
+        with st.expander(t("duty.plan.new_shift"), icon="➕"), st.form("new_shift"):
+            a, b = st.columns(2)
+            start = a.text_input(t("duty.plan.start"), value="08:00")
+            end = b.text_input(t("duty.plan.end"), value="13:00")
+            if st.form_submit_button(t("duty.plan.create"), width="stretch"):
+                _run(lambda: duty.create_shift(db, actor, post_id, day, start, end), t("duty.plan.created"))
+        with st.expander(t("duty.plan.headcount"), icon="🔢"):
+            n = st.number_input(t("duty.plan.required_label"), min_value=1, max_value=50, value=int(post["required"]),
+                                key=f"req_{post_id}")
+            if st.button(t("common.save"), key=f"req_save_{post_id}"):
+                _run(lambda: duty.set_required(db, actor, post_id, int(n), post["version"]), t("common.saved"))
+
+
+def _report_copy(result: dict) -> None:
+    flash(t("duty.plan.copied", shifts=result["shifts_created"], people=result["assignments_copied"],
+            skipped=result["skipped"]))
+    for w in result["warnings"][:5]:
+        flash(t(w.key, **w.params), "warning")
+    st.rerun()
+
+
