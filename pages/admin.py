@@ -1,9 +1,177 @@
-"""admin page."""
+"""Admin (committee): accounts (create, role and team, reset password, deactivate), the audit log
+with filters and CSV export, and a backup download."""
+
+from datetime import timedelta
 
 import streamlit as st
 
+from qinyuan import access, clock, grid, users
+from qinyuan.exports import to_csv_bytes
 from qinyuan.ui.auth import guard
-from qinyuan.ui.common import t
+from qinyuan.ui.common import attempt, get_db, lang, t
+
+PAGE_SIZE = 50
+AUDIT_EXPORT_MAX = 20_000
 
 actor = guard("admin")
+db = get_db()
 st.title(t("page.admin"))
+
+
+def role_label(role: str) -> str:
+    return t(f"role.{role}")
+
+
+def team_label(team_id, names: dict) -> str:
+    return "—" if team_id is None else names.get(team_id, str(team_id))
+
+
+def pager(total: int, key: str) -> int:
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = 1
+    if pages > 1:
+        page = st.number_input(t("admin.page"), min_value=1, max_value=pages, value=1, step=1, key=key)
+    st.caption(t("common.page_of", page=page, pages=pages, n=total))
+    return (int(page) - 1) * PAGE_SIZE
+
+
+team_names = dict(users.teams(db, actor))
+team_ids = list(team_names)
+
+tab_users, tab_new, tab_audit, tab_backup = st.tabs(
+    [t("admin.tab_users"), t("admin.tab_new"), t("admin.tab_audit"), t("admin.tab_backup")])
+
+# -- accounts -----------------------------------------------------------------------------------
+with tab_users:
+    c1, c2 = st.columns(2)
+    query = c1.text_input(t("admin.search"), placeholder=t("admin.search_hint"), key="adm_q")
+    role = c2.selectbox(t("admin.role"), [None, *access.ROLES], key="adm_role",
+                        format_func=lambda r: t("common.all") if r is None else role_label(r))
+    total = users.count_users(db, actor, query=query, role=role)
+    offset = pager(total, "adm_users_page")
+    frame = users.list_users(db, actor, query=query, role=role, limit=PAGE_SIZE, offset=offset)
+    if frame.empty:
+        st.info(t("common.none"))
+    else:
+        shown = frame.assign(
+            role=frame["role"].map(role_label),
+            team_id=frame["team_id"].map(lambda v: team_label(None if v != v else int(v), team_names)),
+        )[["username", "display_name", "role", "team_id", "active", "must_change_password"]]
+        shown.columns = [t("admin.username"), t("admin.display_name"), t("admin.role"), t("admin.team"),
+                         t("admin.active"), t("admin.must_change")]
+        st.dataframe(shown, hide_index=True, width="stretch")
+
+        picked = st.selectbox(t("admin.pick_user"), frame["username"].tolist(), key="adm_pick",
+                              format_func=lambda u: f"{u} · {frame.set_index('username').at[u, 'display_name']}")
+        user = attempt(lambda: users.user_detail(db, actor, picked))
+        if user:
+            st.subheader(f"{user['display_name']} ({user['username']})")
+            status = t("admin.status_active") if user["active"] else t("admin.status_inactive")
+            st.markdown(f"**{role_label(user['role'])}** · {team_label(user['team_id'], team_names)} · {status}")
+            if user["units"]:
+                st.caption(t("admin.units") + ": " + "、".join(grid.unit_label(b, u, lang()) for _, b, u in user["units"]))
+            if user["must_change_password"]:
+                st.caption("🔑 " + t("admin.must_change"))
+            if user["locked_until"] is not None:
+                until = user["locked_until"].astimezone(clock.TZ).strftime("%H:%M")
+                st.warning(t("admin.locked_until", time=until), icon="🔒")
+
+            with st.form(f"adm_edit_{user['username']}"):
+                st.markdown(f"**{t('admin.change_role')}**")
+                new_role = st.selectbox(t("admin.role"), access.ROLES, index=access.ROLES.index(user["role"]),
+                                        format_func=role_label)
+                options = [None, *team_ids]
+                new_team = st.selectbox(t("admin.team"), options,
+                                        index=options.index(user["team_id"]) if user["team_id"] in options else 0,
+                                        format_func=lambda v: t("admin.no_team") if v is None else team_names[v],
+                                        help=t("admin.team_help"))
+                new_name = st.text_input(t("admin.display_name"), value=user["display_name"])
+                save = st.form_submit_button(t("common.save"), type="primary", width="stretch")
+            if save:
+                team_value = new_team if new_role in ("captain", "member") else None
+                if attempt(lambda: users.update_user(db, actor, user["username"], role=new_role, team_id=team_value,
+                                                     display_name=new_name, expected_version=user["version"]) or True,
+                           t("common.saved")):
+                    st.rerun()
+
+            b1, b2 = st.columns(2)
+            if b1.button(t("admin.reset_password"), key="adm_reset", width="stretch"):
+                temp = attempt(lambda: users.reset_password(db, actor, user["username"], expected_version=user["version"]))
+                if temp:
+                    st.success(t("admin.temp_password_shown_once", username=user["username"]), icon="🔑")
+                    st.code(temp, language=None)
+            label, key = ("admin.deactivate", "adm_deactivate") if user["active"] else ("admin.reactivate", "adm_reactivate")
+            if b2.button(t(label), key=key, width="stretch") and attempt(
+                    lambda: users.update_user(db, actor, user["username"], active=not user["active"],
+                                              expected_version=user["version"]) or True, t("common.saved")):
+                st.rerun()
+
+# -- new account ----------------------------------------------------------------------------------
+with tab_new:
+    with st.form("adm_create", clear_on_submit=False):
+        username = st.text_input(t("admin.username"), help=t("error.username_format"))
+        display_name = st.text_input(t("admin.display_name"))
+        new_role = st.selectbox(t("admin.role"), access.ROLES, index=access.ROLES.index("member"), format_func=role_label)
+        new_team = st.selectbox(t("admin.team"), [None, *team_ids],
+                                format_func=lambda v: t("admin.no_team") if v is None else team_names[v],
+                                help=t("admin.team_help"))
+        create = st.form_submit_button(t("admin.create"), type="primary", width="stretch")
+    if create:
+        team_value = new_team if new_role in ("captain", "member") else None
+        temp = attempt(lambda: users.create_user(db, actor, username, display_name, new_role, team_id=team_value))
+        if temp:
+            st.success(t("admin.created", username=username.strip().lower()), icon="✅")
+            st.info(t("admin.temp_password_shown_once", username=username.strip().lower()), icon="🔑")
+            st.code(temp, language=None)
+
+# -- audit log ------------------------------------------------------------------------------------
+with tab_audit:
+    actors, entities = users.audit_choices(db, actor)
+    c1, c2 = st.columns(2)
+    who = c1.selectbox(t("admin.audit_user"), [None, *actors], key="adm_audit_user",
+                       format_func=lambda v: t("common.all") if v is None else v)
+    entity = c2.selectbox(t("admin.audit_entity"), [None, *entities], key="adm_audit_entity",
+                          format_func=lambda v: t("common.all") if v is None else v)
+    today = db.today()
+    c3, c4 = st.columns(2)
+    since = c3.date_input(t("admin.audit_since"), value=today - timedelta(days=30), key="adm_audit_since")
+    until = c4.date_input(t("admin.audit_until"), value=today, key="adm_audit_until")
+    if since and until and since > until:
+        st.error(t("admin.error_dates"))
+    else:
+        total = users.audit_count(db, actor, who, entity, since, until)
+        offset = pager(total, "adm_audit_page")
+        log = users.audit_log(db, actor, who, entity, since, until, limit=PAGE_SIZE, offset=offset)
+        if log.empty:
+            st.info(t("common.none"))
+        else:
+            log["ts"] = log["ts"].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M:%S")
+            st.dataframe(log.rename(columns={
+                "ts": t("common.time"), "actor": t("admin.audit_user"), "action": t("admin.audit_action"),
+                "entity": t("admin.audit_entity"), "entity_id": "ID", "before": t("admin.audit_before"),
+                "after": t("admin.audit_after")}), hide_index=True, width="stretch")
+            if total > AUDIT_EXPORT_MAX:
+                st.caption(t("admin.audit_export_cap", n=AUDIT_EXPORT_MAX))
+            if st.button(t("admin.audit_prepare_csv"), key="adm_audit_csv_prepare", width="stretch"):
+                export = users.audit_log(db, actor, who, entity, since, until, limit=AUDIT_EXPORT_MAX)
+                st.download_button(t("common.export_csv"), to_csv_bytes(export), f"audit_{since}_{until}.csv",
+                                   "text/csv", key="adm_audit_csv", width="stretch", type="primary",
+                                   on_click="ignore")
+
+# -- backup ---------------------------------------------------------------------------------------
+with tab_backup:
+    st.caption(t("admin.backup_help"))
+    if access.can(actor, "backup.download") and st.button(t("admin.backup_prepare"), key="adm_backup",
+                                                           width="stretch"):
+        try:
+            from qinyuan.backup import backup_zip
+        except ImportError:
+            st.info(t("admin.backup_unavailable"))
+        else:
+            data = attempt(lambda: backup_zip(db))
+            if data:
+                users.log_view(db, actor, "database", db.path, what="backup")
+                stamp = clock.real_now().strftime("%Y%m%d-%H%M")
+                st.download_button(t("admin.backup_download"), data, f"qinyuan-backup-{stamp}.zip", "application/zip",
+                                   key="adm_backup_dl", width="stretch", type="primary",
+                                   on_click="ignore")

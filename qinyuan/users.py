@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import bcrypt
 import pandas as pd
@@ -166,44 +166,65 @@ def create_user(db: Database, actor: Actor, username: str, display_name: str, ro
     return temp
 
 
-def update_user(db: Database, actor: Actor, username: str, *, role: str | None = None, team_id: int | None = None,
-                active: bool | None = None, display_name: str | None = None) -> None:
-    changes = {}
+_KEEP = object()
+
+
+def update_user(db: Database, actor: Actor, username: str, *, role: str | None = None, team_id=_KEEP,
+                active: bool | None = None, display_name: str | None = None,
+                expected_version: int | None = None) -> None:
+    """Change role, team (the units follow the team), name or active flag. Changing role or team,
+    or deactivating, ends the user's running logins: the scope they were given no longer holds."""
+    changes: dict = {}
     if role is not None:
         if role not in access.ROLES:
             raise InvalidInput("error.role_unknown", role=role)
         changes["role"] = role
+    if team_id is not _KEEP:
         changes["team_id"] = team_id
     if display_name is not None:
+        if not display_name.strip():
+            raise InvalidInput("error.required", field="display_name")
         changes["display_name"] = display_name.strip()
     if active is not None:
-        changes["active"] = active
+        changes["active"] = bool(active)
 
     def fn(tx: Tx):
         tx.require("users.manage")
-        if changes.get("role") in ("captain", "member") and changes.get("team_id") is None:
+        current = tx.record("users", username, "username")
+        new_role = changes.get("role", current["role"])
+        new_team = changes.get("team_id", current["team_id"])
+        if new_role in ("captain", "member") and new_team is None:
             raise InvalidInput("error.team_required")
-        if active is False and username == actor.username:
+        if new_team is not None and not tx.scalar("SELECT count(*) FROM teams WHERE id = ?", [new_team]):
+            raise InvalidInput("error.team_unknown", team=new_team)
+        if username == actor.username and active is False:
             raise InvalidInput("error.self_deactivate")
-        values = dict(changes)
-        if active is False or role is not None:
+        if username == actor.username and new_role != current["role"]:
+            raise InvalidInput("admin.error_self_role")
+        values = {k: v for k, v in changes.items() if current.get(k) != v}
+        if not values:
+            return
+        if values.get("active") is False or "role" in values or "team_id" in values:
             values["tokens_valid_after"] = clock.real_now()
-        before, after = tx.update("users", username, values, key_column="username")
-        before.pop("password_hash", None)
-        after.pop("password_hash", None)
+        before, after = tx.update("users", username, values, key_column="username", expected_version=expected_version)
+        for row in (before, after):
+            row.pop("password_hash", None)
         tx.audit("user.update", "user", username, before, after)
 
     db.write(actor, fn)
 
 
-def reset_password(db: Database, actor: Actor, username: str) -> str:
+def reset_password(db: Database, actor: Actor, username: str, expected_version: int | None = None) -> str:
+    """A new temporary password (returned once, never stored in clear); the user must change it and
+    every login they had ends."""
     temp = temporary_password()
     hashed = hash_password(temp)
 
     def fn(tx: Tx):
         tx.require("users.manage")
-        tx.update("users", username, {"password_hash": hashed, "must_change_password": True, "tokens_valid_after": clock.real_now()},
-                  key_column="username")
+        tx.update("users", username, {"password_hash": hashed, "must_change_password": True,
+                                      "tokens_valid_after": clock.real_now()},
+                  key_column="username", expected_version=expected_version)
         tx.audit("user.reset_password", "user", username)
 
     db.write(actor, fn)
@@ -229,15 +250,66 @@ def change_password(db: Database, username: str, old: str, new: str) -> None:
     db.write(Actor(username, user["role"]), fn)
 
 
-def list_users(db: Database, actor: Actor) -> pd.DataFrame:
+def _users_where(query: str | None, role: str | None, active: bool | None) -> tuple[str, list]:
+    where, params = ["TRUE"], []
+    if query:
+        where.append("(username ILIKE ? OR display_name ILIKE ?)")
+        params += [f"%{query.strip()}%", f"%{query.strip()}%"]
+    if role:
+        where.append("role = ?")
+        params.append(role)
+    if active is not None:
+        where.append("active = ?")
+        params.append(bool(active))
+    return " AND ".join(where), params
+
+
+def count_users(db: Database, actor: Actor, query: str | None = None, role: str | None = None,
+                active: bool | None = None) -> int:
     access.require(actor, "users.manage")
-    return db.df("""SELECT username, display_name, role, team_id, active, must_change_password, created_at
-                    FROM users ORDER BY role, username""")
+    where, params = _users_where(query, role, active)
+    return int(db.scalar(f"SELECT count(*) FROM users WHERE {where}", params))
 
 
-def audit_log(db: Database, actor: Actor, user: str | None = None, entity: str | None = None,
-              since=None, until=None, limit: int = 500) -> pd.DataFrame:
+def list_users(db: Database, actor: Actor, query: str | None = None, role: str | None = None,
+               active: bool | None = None, limit: int = 1000, offset: int = 0) -> pd.DataFrame:
+    """Accounts (never their hashes), filtered and paged in SQL."""
+    access.require(actor, "users.manage")
+    where, params = _users_where(query, role, active)
+    return db.df(f"""SELECT username, display_name, role, team_id, active, must_change_password, created_at, version
+                     FROM users WHERE {where}
+                     ORDER BY array_position(['committee', 'medic', 'logistics', 'captain', 'member'], role), username
+                     LIMIT ? OFFSET ?""", [*params, int(limit), int(offset)])
+
+
+def user_detail(db: Database, actor: Actor, username: str) -> dict:
+    """One account for the admin page: its fields (no hash), its team's units and its lock state."""
+    access.require(actor, "users.manage")
+    user = account(db, username)
+    if user is None:
+        raise NotFound(entity="user", id=username)
+    user.pop("password_hash", None)
+    user["units"] = [] if user["team_id"] is None else db.rows(
+        "SELECT id, building, unit_no FROM units WHERE team_id = ? ORDER BY id", [user["team_id"]])
+    user["locked_until"] = locked_until(db, username)
+    return user
+
+
+def teams(db: Database, actor: Actor) -> list[tuple[int, str]]:
+    """(id, name) of every team, for choosing a captain's or member's team."""
+    access.require(actor, "users.manage")
+    return [(r[0], r[1]) for r in db.rows("SELECT id, name FROM teams ORDER BY id")]
+
+
+def audit_choices(db: Database, actor: Actor) -> tuple[list[str], list[str]]:
+    """The actors and entities that occur in the audit log, for the filters."""
     access.require(actor, "audit.view")
+    actors = [r[0] for r in db.rows("SELECT DISTINCT actor FROM audit_log ORDER BY actor")]
+    entities = [r[0] for r in db.rows("SELECT DISTINCT entity FROM audit_log ORDER BY entity")]
+    return actors, entities
+
+
+def _audit_where(user, entity, since, until) -> tuple[str, list]:
     where, params = ["TRUE"], []
     if user:
         where.append("actor = ?")
@@ -247,12 +319,29 @@ def audit_log(db: Database, actor: Actor, user: str | None = None, entity: str |
         params.append(entity)
     if since:
         where.append("ts >= ?")
-        params.append(since)
-    if until:
+        params.append(clock.day_start(since) if isinstance(since, date) and not isinstance(since, datetime) else since)
+    if until:  # a date means "up to and including that day"
+        if isinstance(until, date) and not isinstance(until, datetime):
+            until = clock.day_start(until) + timedelta(days=1)
         where.append("ts < ?")
         params.append(until)
+    return " AND ".join(where), params
+
+
+def audit_count(db: Database, actor: Actor, user: str | None = None, entity: str | None = None,
+                since=None, until=None) -> int:
+    access.require(actor, "audit.view")
+    where, params = _audit_where(user, entity, since, until)
+    return int(db.scalar(f"SELECT count(*) FROM audit_log WHERE {where}", params))
+
+
+def audit_log(db: Database, actor: Actor, user: str | None = None, entity: str | None = None,
+              since=None, until=None, limit: int = 500, offset: int = 0) -> pd.DataFrame:
+    """The audit log, newest first, filtered by who, what entity and dates (Asia/Shanghai days)."""
+    access.require(actor, "audit.view")
+    where, params = _audit_where(user, entity, since, until)
     return db.df(f"SELECT id, ts, actor, action, entity, entity_id, before, after FROM audit_log "
-                 f"WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?", [*params, int(limit)])
+                 f"WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?", [*params, int(limit), int(offset)])
 
 
 def log_view(db: Database, actor: Actor, entity: str, entity_id, what: str = "medical") -> None:

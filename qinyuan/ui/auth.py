@@ -12,6 +12,7 @@ import os
 from datetime import datetime
 
 import extra_streamlit_components as stx
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
 from extra_streamlit_components import CookieManager as _CookieManager
@@ -73,9 +74,42 @@ def cookie_hours() -> float:
     return float(raw)
 
 
-def _issued_at(token: dict) -> datetime:
-    """The library's token holds only its expiry; the issue time follows from the configured lifetime."""
-    return datetime.fromtimestamp(float(token["exp_date"]) - cookie_hours() * 3600, tz=clock.TZ)
+def _issued_at(token: dict) -> datetime | None:
+    """When the cookie was issued: our own signed "issued" claim (see _stamp_issue_time).
+
+    The library's token holds only username and exp_date. Deriving the issue time as
+    exp_date - cookie_hours was wrong whenever cookie_hours is lowered after a cookie was issued
+    (12 h -> 1 h made a cookie issued before a logout look issued after it, and it worked again)."""
+    try:
+        return datetime.fromtimestamp(float(token["issued"]), tz=clock.TZ)
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+
+
+def token_refused(db: Database, token: dict) -> bool:
+    """A cookie is refused when it carries no issue time, its user is gone or inactive, or it was
+    issued before the user's tokens_valid_after (logout, password change, reset, deactivation,
+    role or team change)."""
+    issued = _issued_at(token)
+    return issued is None or users.token_revoked(db, str(token.get("username", "")), issued)
+
+
+def _stamp_issue_time(cookie_model) -> None:
+    """Sign the issue time into the cookie (same clock as tokens_valid_after)."""
+
+    def encode() -> str:
+        return jwt.encode({"username": st.session_state["username"], "exp_date": cookie_model.exp_date,
+                           "issued": clock.real_now().timestamp()}, cookie_model.cookie_key, algorithm="HS256")
+
+    cookie_model._token_encode = encode
+
+
+def make_authenticator(db: Database, key: str, hours: float):
+    authenticator = stauth.Authenticate(users.credentials(db), COOKIE_NAME, key, hours / 24.0,
+                                        auto_hash=False, login_sleep_time=0)
+    _stamp_issue_time(authenticator.cookie_controller.cookie_model)
+    _wrap_login(authenticator, db)
+    return authenticator
 
 
 def _wrap_login(authenticator, db: Database) -> None:
@@ -86,7 +120,7 @@ def _wrap_login(authenticator, db: Database) -> None:
     def login(username=None, password=None, max_concurrent_users=None, max_login_attempts=None, token=None,
               single_session=False, callback=None, captcha=False, entered_captcha=None):
         if token:
-            if users.token_revoked(db, token.get("username", ""), _issued_at(token)):
+            if token_refused(db, token):
                 st.session_state["logout"] = True  # the library then ignores the cookie for this session
                 return None
             st.session_state[_ISSUED] = _issued_at(token)
@@ -117,9 +151,7 @@ def _wrap_login(authenticator, db: Database) -> None:
 
 @st.fragment
 def _cookie_host(db: Database, key: str, hours: float) -> None:
-    authenticator = stauth.Authenticate(users.credentials(db), COOKIE_NAME, key, hours / 24.0,
-                                        auto_hash=False, login_sleep_time=0)
-    _wrap_login(authenticator, db)
+    authenticator = make_authenticator(db, key, hours)
     st.session_state[_AUTH] = authenticator
     if st.session_state.get(_SET_COOKIE) and st.session_state.get("authentication_status"):
         st.session_state[_SET_COOKIE] = False
@@ -194,20 +226,25 @@ def password_view() -> None:
 def sidebar(actor: Actor) -> None:
     db = get_db()
     with st.sidebar:
-        st.markdown(f"**{actor.display_name}** · {t('role.' + actor.role)}")
+        st.markdown(f"**{actor.display_name or actor.username}** · {t('role.' + actor.role)}")
+        st.caption(actor.username)
+        with st.expander(t("login.change_my_password"), icon="🔑"):
+            password_form(db, actor, key="password_change_sidebar", title=False)
         authenticator().logout(t("app.logout"), location="sidebar", key="logout",
                                callback=lambda info: _logout(db, info.get("username") or actor.username))
     if not st.session_state.get("authentication_status"):
         st.rerun()
 
 
-def password_form(db: Database, actor: Actor) -> None:
-    with st.form("password_change", clear_on_submit=True):
-        st.subheader(t("page.password"))
-        old = st.text_input(t("login.old_password"), type="password")
-        new = st.text_input(t("login.new_password"), type="password")
-        again = st.text_input(t("login.new_password_again"), type="password")
-        submitted = st.form_submit_button(t("common.save"), type="primary")
+def password_form(db: Database, actor: Actor, key: str = "password_change", title: bool = True) -> None:
+    """Users change their own password; every cookie they hold, this one included, then ends."""
+    with st.form(key, clear_on_submit=True):
+        if title:
+            st.subheader(t("page.password"))
+        old = st.text_input(t("login.old_password"), type="password", key=f"{key}_old")
+        new = st.text_input(t("login.new_password"), type="password", key=f"{key}_new")
+        again = st.text_input(t("login.new_password_again"), type="password", key=f"{key}_again")
+        submitted = st.form_submit_button(t("common.save"), type="primary", width="stretch")
     if submitted:
         if new != again:
             st.error(t("error.password_mismatch"))
@@ -218,6 +255,7 @@ def password_form(db: Database, actor: Actor) -> None:
             # Every cookie, this one included, is now void: log in again with the new password.
             st.session_state.pop(_ISSUED, None)
             st.session_state["authentication_status"] = None
+            st.session_state["logout"] = True
             st.session_state[_MSG] = ("login.password_changed", {})
             st.rerun()
 
