@@ -15,7 +15,7 @@ db = get_db()
 st.title(t("page.roster"))
 FLASH = "_qy_roster_flash"
 for message in st.session_state.pop(FLASH, []):
-    st.success(message, icon="✅")
+    st.success(message, icon=":material/check_circle:")
 
 
 def done(message: str) -> None:
@@ -28,7 +28,7 @@ team_opts = dict(teams.team_options(db, actor))
 
 # -- teams ------------------------------------------------------------------------------------------
 if committee:
-    with st.expander(t("roster.teams_title", n=len(team_opts)), expanded=False, icon="🚩"):
+    with st.expander(t("roster.teams_title", n=len(team_opts)), expanded=False, icon=":material/flag:"):
         team_search = st.text_input(t("roster.team_search"), key="team_search")
         frame = teams.teams(db, actor, team_search, lang())
         st.dataframe(frame[["team", "captain", "captain_phone", "members", "carriers", "units"]].rename(columns={
@@ -45,16 +45,16 @@ else:
         st.markdown(
             f"<div style='border:1px solid #e7c4c4;border-radius:12px;padding:10px 14px;background:#fffafa'>"
             f"<div style='font-size:1.3rem;font-weight:700'>{html.escape(row['team'])}</div>"
-            f"<div>🧑‍✈️ {html.escape(t('roster.col.captain'))} {html.escape(str(row['captain']))} "
-            f"<a href='tel:{digits}' style='font-weight:700;color:#b71c1c'>📞 {html.escape(str(phone))}</a></div>"
-            f"<div>🏢 {html.escape(t('roster.col.units'))}：{html.escape(units)}</div>"
-            f"<div>👥 {html.escape(t('roster.members_count', n=int(row['members'])))}</div></div>",
+            f"<div>{html.escape(t('roster.col.captain'))} {html.escape(str(row['captain']))} "
+            f"<a href='tel:{digits}' style='font-weight:700;color:#b71c1c'>{html.escape(str(phone))}</a></div>"
+            f"<div>{html.escape(t('roster.col.units'))}：{html.escape(units)}</div>"
+            f"<div>{html.escape(t('roster.members_count', n=int(row['members'])))}</div></div>",
             unsafe_allow_html=True)
 
 # -- members: search and filters -------------------------------------------------------------------
 st.subheader(t("roster.members_title"))
 search = st.text_input(t("common.search"), key="roster_search", placeholder=t("roster.search_placeholder"))
-with st.expander(t("roster.filters"), icon="🔎"):
+with st.expander(t("roster.filters"), icon=":material/filter_list:"):
     c1, c2 = st.columns(2)
     team_id = None
     if committee:
@@ -91,8 +91,21 @@ else:
     if committee:
         columns.insert(0, "team")
         shown["name"] = shown.apply(lambda r: r["name"] + ("" if r["active"] else " " + t("roster.inactive_mark")), axis=1)
-    st.dataframe(shown[columns].rename(columns={c: t(f"roster.col.{c}") for c in columns}),
-                 hide_index=True, width="stretch")
+        st.dataframe(shown[columns].rename(columns={c: t(f"roster.col.{c}") for c in columns}),
+                     hide_index=True, width="stretch")
+    else:  # captains and members use phones: one short card per person, the phone a tap to call
+        cards = []
+        for r in shown.itertuples():
+            phone = html.escape(str(r.phone or "—"))
+            if r.phone and "*" not in str(r.phone):
+                phone = f"<a href='tel:{html.escape(str(r.phone))}' style='color:#b71c1c;font-weight:600'>{phone}</a>"
+            party = t("roster.col.party_member") if r.party_member else ""
+            extra = " · ".join(html.escape(str(x)) for x in (r.department, party, r.skills) if x)
+            cards.append(
+                f"<div class='qy-person' style='border-bottom:1px solid #eee;padding:8px 2px'>"
+                f"<b>{html.escape(r.name)}</b> <span style='color:#9b1c1c;font-size:.85rem'>{html.escape(r.role)}</span>"
+                f"<span style='float:right'>{phone}</span><div style='font-size:.88rem;color:#555'>{extra}</div></div>")
+        st.markdown("".join(cards), unsafe_allow_html=True)
 
 if st.toggle(t("roster.export"), key="roster_export"):  # built on request: exports can be large
     download_buttons(teams.export_frame(db, actor, lang(), **filters), "roster", "roster_dl")
@@ -137,7 +150,7 @@ if (can_contact or committee) and not frame.empty:
                     done(t("roster.deactivated", name=person["name"], n=n))
 
 if committee:
-    with st.expander(t("roster.add_title"), icon="➕"), st.form("add_member", clear_on_submit=True):
+    with st.expander(t("roster.add_title"), icon=":material/person_add:"), st.form("add_member", clear_on_submit=True):
         new_team = st.selectbox(t("roster.col.team"), list(team_opts), format_func=lambda i: team_opts[i])
         name = st.text_input(t("roster.col.name"))
         phone = st.text_input(t("roster.col.phone"))

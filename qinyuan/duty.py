@@ -247,8 +247,10 @@ def day_summary(db: Database, actor: Actor, day: date) -> pd.DataFrame:
            WHERE p.active GROUP BY p.id, p.name_zh, p.name_en ORDER BY p.id""", [day])
 
 
-def plannable_people(db: Database, actor: Actor, search: str | None = None, limit: int = 200) -> list[tuple[int, str]]:
-    """(id, label) of active people the actor may put on shifts: all for the committee, own team for a captain."""
+def plannable_people(db: Database, actor: Actor, team_id: int | None = None, search: str | None = None,
+                     limit: int = 500) -> list[tuple[int, str]]:
+    """(id, label) of active people the actor may put on shifts (all for the committee, own team for a
+    captain), optionally of one team."""
     scope = access.scope_of(actor, "duty.plan")
     if scope is None:
         return []
@@ -258,6 +260,9 @@ def plannable_people(db: Database, actor: Actor, search: str | None = None, limi
         fragment, params = teams.team_scope(actor, "duty.plan")
         where = teams._scoped(fragment, "v.team_id")
     clauses, values = [where, "v.active"], list(params)
+    if team_id is not None:
+        clauses.append("v.team_id = ?")
+        values.append(int(team_id))
     if search and search.strip():
         clauses.append("v.name ILIKE ?")
         values.append(f"%{search.strip()}%")

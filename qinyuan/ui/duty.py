@@ -7,7 +7,7 @@ from datetime import date
 
 import streamlit as st
 
-from .. import access, duty
+from .. import access, duty, teams
 from ..access import Actor
 from ..db import Database
 from .common import attempt, lang, t
@@ -46,7 +46,7 @@ def flash(message: str, kind: str = "success") -> None:
 
 def show_flash() -> None:
     for kind, message in st.session_state.pop(FLASH, []):
-        (st.success if kind == "success" else st.warning)(message, icon="✅" if kind == "success" else "⚠️")
+        (st.success if kind == "success" else st.warning)(message, icon=":material/check_circle:" if kind == "success" else ":material/warning:")
 
 
 def _e(text) -> str:
@@ -71,7 +71,7 @@ def _tel(phone: str | None) -> str:
     if not phone:
         return "—"
     digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
-    return f'<a href="tel:{_e(digits)}">📞 {_e(phone)}</a>'
+    return f'<a href="tel:{_e(digits)}">{_e(phone)}</a>'
 
 
 def _run(fn, success: str) -> None:
@@ -85,7 +85,7 @@ def my_duty(db: Database, actor: Actor) -> None:
     rows = duty.my_duty(db, actor)
     today = db.today()
     if not rows:
-        st.info(t("duty.mine.none"), icon="🕘")
+        st.info(t("duty.mine.none"), icon=":material/event_available:")
         return
     current = next((r for r in rows if r["status"] != "done" and r["end_at"] > db.now()), None)
     for row in rows:
@@ -94,28 +94,28 @@ def my_duty(db: Database, actor: Actor) -> None:
 
 def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool) -> None:
     name = duty.post_name(row, lang())
-    coworkers = "、".join(f"{_person(c)}" + ("✅" if c["status"] == "checked_in" else "") for c in row["coworkers"])
+    coworkers = "、".join(f"{_person(c)}" + (f"（{t('duty.status.checked_in')}）" if c["status"] == "checked_in" else "") for c in row["coworkers"])
     parts = [
         f'<div class="qy-card{" now" if highlight else ""}">',
         f'<div class="qy-when">{_e(_day_label(row["day"], today))} · {duty.hhmm(row["start_at"])}–{duty.hhmm(row["end_at"])} '
         f'{_status_badge(row["status"])}</div>',
         f'<div class="qy-post">{_e(name)}</div>',
-        f'<div class="qy-line">👥 {_e(t("duty.coworkers"))}：{_e(coworkers or t("duty.alone"))}</div>',
-        f'<div class="qy-line qy-phone">🧑‍✈️ {_e(t("duty.captain"))} {_e(row["captain"])} {_tel(row["captain_phone"])}</div>',
+        f'<div class="qy-line">{_e(t("duty.coworkers"))}：{_e(coworkers or t("duty.alone"))}</div>',
+        f'<div class="qy-line qy-phone">{_e(t("duty.captain"))} {_e(row["captain"])} {_tel(row["captain_phone"])}</div>',
     ]
     if row["check_in_at"]:
         parts.append(f'<div class="qy-line qy-small">{_e(t("duty.checked_in_at", time=duty.hhmm(row["check_in_at"])))}'
                      + (f' · {_e(t("duty.checked_out_at", time=duty.hhmm(row["check_out_at"])))}' if row["check_out_at"] else "")
                      + "</div>")
     for note in row["handover_in"]:
-        parts.append(f'<div class="qy-line">📝 {_e(t("duty.handover_from", name=note["name"]))}：{_e(note["note"])}</div>')
+        parts.append(f'<div class="qy-line">{_e(t("duty.handover_from", name=note["name"]))}：{_e(note["note"])}</div>')
     parts.append("</div>")
     st.markdown("".join(parts), unsafe_allow_html=True)
 
     key = f"mine_{row['id']}"
     if row["status"] == "assigned":
         if row["window"] == "open":
-            if st.button(t("duty.check_in"), key=f"{key}_in", type="primary", width="stretch", icon="✅"):
+            if st.button(t("duty.check_in"), key=f"{key}_in", type="primary", width="stretch", icon=":material/how_to_reg:"):
                 _run(lambda: duty.check_in(db, actor, row["id"], row["version"]), t("duty.checked_in_ok"))
         elif row["window"] == "early":
             opens = duty.hhmm(row["start_at"] - duty.CHECKIN_EARLY)
@@ -126,7 +126,7 @@ def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool
         note = st.text_area(t("duty.handover_label"), value=row["handover_note"] or "", key=f"{key}_note",
                             max_chars=duty.MAX_NOTE, placeholder=t("duty.handover_placeholder"), height=80)
         if row["window"] == "open" and st.button(t("duty.check_out"), key=f"{key}_out", type="primary",
-                                                 width="stretch", icon="🏁"):
+                                                 width="stretch", icon=":material/logout:"):
             _run(lambda: duty.check_out(db, actor, row["id"], row["version"], note), t("duty.checked_out_ok"))
         if st.button(t("duty.save_handover"), key=f"{key}_save", width="stretch"):
             _run(lambda: duty.write_handover(db, actor, row["id"], row["version"], note), t("common.saved"))
@@ -172,7 +172,7 @@ def board(db: Database, actor: Actor) -> None:
         cards.append(f'<div class="qy-card{" now" if r["under_staffed"] else ""}" data-post="{_e(r["code"])}">'
                      f'<div class="qy-when">{_e(name)} {badge}</div>{body}</div>')
     st.markdown(f'<div class="qy-grid">{"".join(cards)}</div>', unsafe_allow_html=True)
-    if st.button(t("common.reload"), key="board_reload", icon="🔄"):
+    if st.button(t("common.reload"), key="board_reload", icon=":material/refresh:"):
         st.rerun()
 
 
@@ -195,7 +195,7 @@ def planner(db: Database, actor: Actor) -> None:
     st.dataframe(frame, hide_index=True, width="stretch")
 
     copy_label = t("duty.plan.copy" if committee else "duty.plan.copy_team", day=t("duty.date", m=day.month, d=day.day))
-    if can_plan and st.button(copy_label, key="plan_copy", width="stretch", icon="📋"):
+    if can_plan and st.button(copy_label, key="plan_copy", width="stretch", icon=":material/content_copy:"):
         result = attempt(lambda: duty.copy_day(db, actor, day))
         if result is not None:
             _report_copy(result)
@@ -205,7 +205,12 @@ def planner(db: Database, actor: Actor) -> None:
     st.subheader(f"{duty.post_name(post, lang())} · {t('duty.plan.required', n=post['required'])}")
     if not shifts:
         st.info(t("duty.plan.no_shifts"))
-    people = duty.plannable_people(db, actor) if can_plan else []
+    team = None
+    if committee and shifts:
+        options = teams.team_options(db, actor)
+        names = dict(options)
+        team = st.selectbox(t("duty.plan.team"), list(names), key="plan_team", format_func=lambda i: names[i])
+    people = duty.plannable_people(db, actor, team_id=team) if can_plan else []
     labels = dict(people)
     for s in shifts:
         title = f"{duty.hhmm(s['start_at'])}–{duty.hhmm(s['end_at'])} · {s['assigned']}/{s['required']}"
@@ -232,13 +237,13 @@ def planner(db: Database, actor: Actor) -> None:
                         st.rerun()
 
     if committee:
-        with st.expander(t("duty.plan.new_shift"), icon="➕"), st.form("new_shift"):
+        with st.expander(t("duty.plan.new_shift"), icon=":material/add:"), st.form("new_shift"):
             a, b = st.columns(2)
             start = a.text_input(t("duty.plan.start"), value="08:00")
             end = b.text_input(t("duty.plan.end"), value="13:00")
             if st.form_submit_button(t("duty.plan.create"), width="stretch"):
                 _run(lambda: duty.create_shift(db, actor, post_id, day, start, end), t("duty.plan.created"))
-        with st.expander(t("duty.plan.headcount"), icon="🔢"):
+        with st.expander(t("duty.plan.headcount"), icon=":material/group:"):
             n = st.number_input(t("duty.plan.required_label"), min_value=1, max_value=50, value=int(post["required"]),
                                 key=f"req_{post_id}")
             if st.button(t("common.save"), key=f"req_save_{post_id}"):
