@@ -1,0 +1,149 @@
+"""Grocery orders to vetted suppliers: per household or per unit batch, delivered to the gate,
+disinfected, handed out. Every step is a grocery_events row (who, when)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from . import access
+from .access import Actor
+from .db import Database, Tx
+from .errors import InvalidInput, NotFound, StaleEdit
+from .states import Machine
+
+MANAGERS = ("committee", "logistics")
+STEPS = ("ordered", "at_gate", "disinfected", "handed_out")
+MACHINE = Machine("grocery", {
+    "ordered": {"at_gate": MANAGERS},
+    "at_gate": {"disinfected": MANAGERS},
+    "disinfected": {"handed_out": MANAGERS},
+}, terminal=("handed_out",))
+
+
+def suppliers(db: Database, actor: Actor) -> pd.DataFrame:
+    access.require(actor, "grocery.view")
+    return db.df("""SELECT s.id, s.name, s.vetted, s.contact, s.phone, s.version,
+                           count(g.id) AS orders, count(g.id) FILTER (WHERE g.status <> 'handed_out') AS open_orders
+                    FROM suppliers s LEFT JOIN grocery_orders g ON g.supplier_id = s.id
+                    GROUP BY ALL ORDER BY s.id""")
+
+
+def add_supplier(db: Database, actor: Actor, name: str, contact: str | None = None, phone: str | None = None,
+                 vetted: bool = True) -> int:
+    name = (name or "").strip()
+    if not name:
+        raise InvalidInput("supplies.error.missing_name")
+    if len(name) > 60:
+        raise InvalidInput("supplies.error.too_long", n=60)
+
+    def fn(tx: Tx) -> int:
+        tx.require("grocery.manage")
+        if tx.scalar("SELECT count(*) FROM suppliers WHERE name = ?", [name]):
+            raise InvalidInput("grocery.error.supplier_taken", name=name)
+        new_id = tx.scalar("SELECT nextval('supplier_seq')")
+        values = {"id": new_id, "name": name, "vetted": bool(vetted), "contact": (contact or "").strip() or None,
+                  "phone": (phone or "").strip() or None}
+        tx.insert("suppliers", values)
+        tx.audit("grocery.supplier_add", "suppliers", new_id, None, values)
+        return new_id
+
+    return db.write(actor, fn)
+
+
+def set_vetted(db: Database, actor: Actor, supplier_id: int, vetted: bool, version: int) -> None:
+    def fn(tx: Tx) -> None:
+        tx.require("grocery.manage")
+        before, after = tx.update("suppliers", supplier_id, {"vetted": bool(vetted)}, expected_version=version)
+        tx.audit("grocery.supplier_vetted", "suppliers", supplier_id, {"vetted": before["vetted"]}, {"vetted": bool(vetted)})
+
+    db.write(actor, fn)
+
+
+def create_order(db: Database, actor: Actor, supplier_id: int, items: str, *, household_id: int | None = None,
+                 unit_id: int | None = None) -> int:
+    """An order for one household, or for a whole unit (a unit batch: household_id empty)."""
+    items = (items or "").strip()
+    if not items:
+        raise InvalidInput("supplies.error.missing_items")
+    if len(items) > 300:
+        raise InvalidInput("supplies.error.too_long", n=300)
+    if household_id is None and unit_id is None:
+        raise InvalidInput("grocery.error.target")
+
+    def fn(tx: Tx) -> int:
+        target_unit = unit_id
+        if household_id is not None:
+            target_unit = tx.record("households", household_id)["unit_id"]
+        else:
+            tx.record("units", unit_id)
+        tx.require("grocery.manage", target_unit)
+        supplier = tx.record("suppliers", supplier_id)
+        if not supplier["vetted"]:
+            raise InvalidInput("grocery.error.not_vetted", name=supplier["name"])
+        new_id = tx.scalar("SELECT nextval('grocery_seq')")
+        values = {"id": new_id, "supplier_id": supplier_id, "household_id": household_id, "unit_id": target_unit,
+                  "items": items, "status": "ordered", "created_at": tx.now, "created_by": actor.username,
+                  "updated_at": tx.now, "updated_by": actor.username}
+        tx.insert("grocery_orders", values)
+        tx.execute("INSERT INTO grocery_events (order_id, from_status, to_status, ts, actor) VALUES (?, NULL, 'ordered', ?, ?)",
+                   [new_id, tx.now, actor.username])
+        tx.audit("grocery.create", "grocery_orders", new_id, None, values)
+        return new_id
+
+    return db.write(actor, fn)
+
+
+def advance(db: Database, actor: Actor, order_id: int, target: str, version: int) -> None:
+    """Move an order one step along ordered -> at_gate -> disinfected -> handed_out."""
+
+    def fn(tx: Tx) -> None:
+        order = tx.record("grocery_orders", order_id)
+        tx.require("grocery.manage", order["unit_id"])
+        if order["version"] != version:
+            raise StaleEdit()
+        MACHINE.check(order["status"], target, actor.role)
+        before, after = tx.update("grocery_orders", order_id, {"status": target, "updated_at": tx.now,
+                                                               "updated_by": actor.username}, expected_version=version)
+        tx.execute("INSERT INTO grocery_events (order_id, from_status, to_status, ts, actor) VALUES (?, ?, ?, ?, ?)",
+                   [order_id, before["status"], target, tx.now, actor.username])
+        tx.audit("grocery.advance", "grocery_orders", order_id, {"status": before["status"]}, {"status": target})
+
+    db.write(actor, fn)
+
+
+def orders(db: Database, actor: Actor, status: str | None = None, open_only: bool = False, page: int = 1,
+           size: int = 20) -> tuple[pd.DataFrame, int]:
+    """One page of orders the actor may see (captains: their units), newest first, and the count."""
+    where, params = access.unit_filter(actor, "grocery.view", "coalesce(h.unit_id, g.unit_id)")
+    if status:
+        where += " AND g.status = ?"
+        params.append(status)
+    if open_only:
+        where += " AND g.status <> 'handed_out'"
+    base = f"FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id WHERE {where}"
+    total = db.scalar(f"SELECT count(*) {base}", params)
+    frame = db.df(
+        f"""SELECT g.id, g.status, g.items, s.name AS supplier, u.building, u.unit_no, h.room, g.household_id,
+                   g.created_at, g.created_by, g.updated_at, g.updated_by, g.version
+            FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id
+            JOIN suppliers s ON s.id = g.supplier_id JOIN units u ON u.id = coalesce(h.unit_id, g.unit_id)
+            WHERE {where} ORDER BY g.status = 'handed_out', g.created_at DESC, g.id DESC LIMIT ? OFFSET ?""",
+        [*params, size, max(0, page - 1) * size])
+    return frame, total
+
+
+def status_counts(db: Database, actor: Actor) -> dict[str, int]:
+    where, params = access.unit_filter(actor, "grocery.view", "coalesce(h.unit_id, g.unit_id)")
+    rows = db.rows(f"""SELECT g.status, count(*) FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id
+                       WHERE {where} GROUP BY g.status""", params)
+    found = dict(rows)
+    return {step: int(found.get(step, 0)) for step in STEPS}
+
+
+def events(db: Database, actor: Actor, order_id: int) -> pd.DataFrame:
+    unit_id = db.scalar("""SELECT coalesce(h.unit_id, g.unit_id) FROM grocery_orders g
+                           LEFT JOIN households h ON h.id = g.household_id WHERE g.id = ?""", [order_id])
+    if unit_id is None:
+        raise NotFound(entity="grocery_orders", id=order_id)
+    access.require(actor, "grocery.view", unit_id)
+    return db.df("SELECT from_status, to_status, ts, actor FROM grocery_events WHERE order_id = ? ORDER BY ts, id", [order_id])
