@@ -1,0 +1,307 @@
+"""The testing page: the miss-no-one board, marking results on a phone, home sampling, scheduling, notices."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+
+from .. import access, grid, kpi
+from .. import testing as tst
+from ..access import Actor
+from ..clock import TZ
+from .common import attempt, get_db, lang, t
+
+VIEW = "ts_view"
+FLASH = "ts_flash"
+
+
+def unit_name(building, unit_no) -> str:
+    return t("common.unit_label", building=building, unit=unit_no)
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def _flash(message: str) -> None:
+    st.session_state[FLASH] = message
+
+
+def render(actor: Actor) -> None:
+    db = get_db()
+    if st.session_state.get(FLASH):
+        st.success(st.session_state.pop(FLASH))
+    all_rounds = tst.rounds(db)
+    if not all_rounds:
+        st.info(t("testing.no_round"))
+        if access.can(actor, "testing.manage"):
+            schedule_view(actor, None)
+        return
+    current = kpi.current_round(db)
+    ids = [r["id"] for r in all_rounds]
+    by_id = {r["id"]: r for r in all_rounds}
+    default = ids.index(current["id"]) if current and current["id"] in ids else 0
+    round_labels = {i: t("testing.round_label", n=by_id[i]["round_no"], day=by_id[i]["day"].isoformat(),
+                         status=t(f"testing.round_status.{by_id[i]['status']}")) for i in ids}
+    round_id = st.selectbox(t("testing.round"), ids, index=default, key="ts_round", format_func=round_labels.get)
+    rnd = by_id[round_id]
+    views = ["board", "mark"]
+    if access.scope_of(actor, "testing.mark") == "all":
+        views.append("home")
+    if access.can(actor, "testing.manage"):
+        views.append("schedule")
+    if access.scope_of(actor, "notice.draft"):
+        views.append("notice")
+    if st.session_state.get(VIEW) not in views:
+        st.session_state[VIEW] = "board"
+    names = {v: t(f"testing.view.{v}") for v in views}
+    view = st.radio(t("testing.view"), views, format_func=names.get, horizontal=True, key=VIEW,
+                    label_visibility="collapsed")
+    if view == "board":
+        board_view(actor, rnd)
+    elif view == "mark":
+        mark_view(actor, rnd)
+    elif view == "home":
+        home_view(actor, rnd)
+    elif view == "schedule":
+        schedule_view(actor, rnd)
+    else:
+        notice_view(actor, rnd)
+
+
+# -- board ---------------------------------------------------------------------------------------------
+def board_view(actor: Actor, rnd: dict) -> None:
+    db = get_db()
+    units = tst.board(db, actor, rnd["id"])
+    total = tst.totals(units)
+    c = st.columns(2)
+    c[0].metric(t("testing.coverage"), _pct(total["coverage"]))
+    c[1].metric(t("testing.open"), f"{total['open']:,}")
+    c = st.columns(2)
+    c[0].metric(t("testing.accounted"), f"{total['accounted']:,} / {total['residents']:,}")
+    c[1].metric(t("testing.home_done"), f"{total['home_done']:,}")
+    if len(units) > 1:
+        st.subheader(t("testing.by_building"))
+        b = tst.by_building(units)
+        st.dataframe(pd.DataFrame({
+            t("common.building"): b["building"], t("testing.col.residents"): b["residents"],
+            t("testing.col.open"): b["residents"] - b["accounted"], t("testing.coverage"): [_pct(x) for x in b["coverage"]],
+        }), hide_index=True, width="stretch")
+    st.subheader(t("testing.by_unit"))
+    st.dataframe(pd.DataFrame({
+        t("common.unit"): [unit_name(r.building, r.unit_no) for r in units.itertuples()],
+        t("testing.col.residents"): units["residents"], t("testing.col.open"): units["residents"] - units["accounted"],
+        t("testing.coverage"): [_pct(x) for x in units["coverage"]],
+    }), hide_index=True, width="stretch")
+    pending_view(actor, rnd)
+
+
+def pending_view(actor: Actor, rnd: dict) -> None:
+    db = get_db()
+    st.subheader(t("testing.pending_title"))
+    page = int(st.session_state.get("ts_pending_page", 1))
+    frame, total = tst.pending_list(db, actor, rnd["id"], page=page, page_size=20)
+    pages = max(1, math.ceil(total / 20))
+    st.caption(t("common.page_of", page=min(page, pages), pages=pages, n=total))
+    lines = [f"- {unit_name(r.building, r.unit_no)} {r.room} · {r.name} · {tst.status_label(r.status, lang())}"
+             + (" · " + t("households.needs_support") if r.needs_support else "") for r in frame.itertuples()]
+    if lines:
+        st.markdown("\n".join(lines))
+    c1, c2 = st.columns(2)
+    if c1.button(t("households.prev"), disabled=page <= 1, key="ts_prev", width="stretch"):
+        st.session_state["ts_pending_page"] = page - 1
+        st.rerun()
+    if c2.button(t("households.next"), disabled=page >= pages, key="ts_next", width="stretch"):
+        st.session_state["ts_pending_page"] = page + 1
+        st.rerun()
+    with st.expander(t("testing.door.download")):
+        st.caption(t("testing.door.hint"))
+        if st.button(t("testing.door.prepare"), key="ts_door", width="stretch"):
+            page_bytes = tst.door_to_door_html(db, actor, rnd["id"], lang=lang())
+            st.download_button(t("testing.door.html"), page_bytes, f"door_to_door_round{rnd['round_no']}.html", "text/html",
+                               width="stretch", key="ts_door_html")
+            from ..exports import to_csv_bytes
+
+            st.download_button(t("common.export_csv"), to_csv_bytes(tst.door_to_door(db, actor, rnd["id"], lang=lang())),
+                               f"door_to_door_round{rnd['round_no']}.csv", "text/csv", width="stretch", key="ts_door_csv")
+
+
+# -- marking -------------------------------------------------------------------------------------------
+def _unit_picker(actor: Actor, action: str, key: str) -> int | None:
+    units = grid.units(get_db(), actor, action)
+    if units.empty:
+        st.info(t("common.none"))
+        return None
+    labels = {int(r.id): unit_name(r.building, r.unit_no) for r in units.itertuples()}
+    if len(labels) == 1:
+        unit_id = next(iter(labels))
+        st.markdown(f"**{labels[unit_id]}**")
+        return unit_id
+    return st.selectbox(t("common.unit"), list(labels), format_func=labels.get, key=key)
+
+
+def mark_view(actor: Actor, rnd: dict) -> None:
+    db = get_db()
+    if rnd["status"] == "completed":
+        st.info(t("testing.error.round_closed"))
+        return
+    unit_id = _unit_picker(actor, "testing.mark", "ts_mark_unit")
+    if unit_id is None:
+        return
+    houses = tst.unit_households(db, actor, rnd["id"], unit_id)
+    if not houses:
+        st.info(t("common.none"))
+        return
+    only_open = st.toggle(t("testing.only_open"), value=True, key="ts_only_open")
+    shown = [h for h in houses if h["open"]] if only_open else houses
+    if not shown:
+        st.success(t("testing.unit_done"))
+        return
+    labels = {h["id"]: f"{h['room']} · {h['contact_name'] or ''}" + " · " + (t("households.short.open_room", n=h["open"]) if h["open"] else t("households.short.done_room"))
+              for h in shown}
+    key = f"ts_house_{unit_id}"
+    if st.session_state.get(key) not in labels:
+        st.session_state[key] = next(iter(labels))
+    household_id = st.selectbox(t("common.room"), list(labels), format_func=labels.get, key=key)
+    house = next(h for h in shown if h["id"] == household_id)
+    versions = {r["resident_id"]: r["version"] for r in house["residents"]}
+    for r in house["residents"]:
+        reason = f"（{r['reason']}）" if r.get("reason") else ""
+        st.markdown(f"- {r['name']} · **{tst.status_label(r['status'], lang())}**{reason}" + (" · " + t("households.needs_support") if r["needs_support"] else ""))
+    if st.button(t("testing.mark_household_tested"), type="primary", width="stretch", key=f"ts_all_{household_id}",
+                 icon=":material/check_circle:"):
+        n = attempt(lambda: tst.mark_household(db, actor, rnd["id"], household_id, "tested", versions=versions))
+        if n is not None:
+            _flash(t("testing.marked", n=n))
+            st.rerun()
+    if st.button(t("testing.mark_household_home"), width="stretch", key=f"ts_home_{household_id}", icon=":material/home:"):
+        n = attempt(lambda: tst.mark_household(db, actor, rnd["id"], household_id, "home_sampling_needed", versions=versions))
+        if n is not None:
+            _flash(t("testing.marked", n=n))
+            st.rerun()
+    st.caption(t("testing.per_resident"))
+    for r in house["residents"]:
+        steps = tst.RESULT.next_steps(r["status"], actor.role)
+        if not steps:
+            continue
+        with st.expander(f"{r['name']} · {tst.status_label(r['status'], lang())}"):
+            target = st.selectbox(t("testing.new_status"), steps, format_func={s: tst.status_label(s, lang()) for s in steps}.get,
+                                  key=f"ts_to_{r['resident_id']}")
+            reason = st.text_input(t("testing.reason"), key=f"ts_reason_{r['resident_id']}")
+            if st.button(t("common.save"), key=f"ts_save_{r['resident_id']}", width="stretch"):
+                n = attempt(lambda r=r, target=target, reason=reason: tst.mark_resident(
+                    db, actor, rnd["id"], r["resident_id"], target, reason, expected_version=r["version"]))
+                if n is not None:
+                    _flash(t("testing.marked", n=n))
+                    st.rerun()
+
+
+# -- home sampling ---------------------------------------------------------------------------------------
+def home_view(actor: Actor, rnd: dict) -> None:
+    db = get_db()
+    page = int(st.session_state.get("ts_home_page", 1))
+    frame, total = tst.pending_list(db, actor, rnd["id"], statuses=("home_sampling_needed",), page=page, page_size=20)
+    pages = max(1, math.ceil(total / 20))
+    st.caption(t("testing.home_count", n=total) + " · " + t("common.page_of", page=min(page, pages), pages=pages, n=total))
+    can_sample = "sampled_at_home" in tst.RESULT.next_steps("home_sampling_needed", actor.role)
+    for r in frame.itertuples():
+        with st.container(border=True):
+            tags = ""
+            if "tags" in frame.columns and r.tags is not None and len(r.tags):
+                from ..households import tag_label
+
+                tags = " · " + "、".join(tag_label(x, lang()) for x in r.tags)
+            st.markdown(f"**{unit_name(r.building, r.unit_no)} {r.room}** · {r.name} · {r.phone or '—'}{tags}")
+            if can_sample and rnd["status"] != "completed" and st.button(
+                    t("testing.sampled_at_home"), key=f"ts_sampled_{r.resident_id}", width="stretch",
+                    icon=":material/home_health:"):
+                n = attempt(lambda r=r: tst.mark_resident(db, actor, rnd["id"], r.resident_id, "sampled_at_home",
+                                                          expected_version=None if pd.isna(r.version) else int(r.version)))
+                if n is not None:
+                    _flash(t("testing.marked", n=n))
+                    st.rerun()
+    c1, c2 = st.columns(2)
+    if c1.button(t("households.prev"), disabled=page <= 1, key="ts_hprev", width="stretch"):
+        st.session_state["ts_home_page"] = page - 1
+        st.rerun()
+    if c2.button(t("households.next"), disabled=page >= pages, key="ts_hnext", width="stretch"):
+        st.session_state["ts_home_page"] = page + 1
+        st.rerun()
+
+
+# -- scheduling ------------------------------------------------------------------------------------------
+def schedule_view(actor: Actor, rnd: dict | None) -> None:
+    db = get_db()
+    if rnd is not None:
+        st.markdown(t("testing.round_info", sites="、".join(tst.sites_of(rnd)), start=rnd["start_time"],
+                      minutes=rnd["slot_minutes"], capacity=rnd["capacity"]))
+        steps = tst.ROUND.next_steps(rnd["status"], actor.role)
+        for step in steps:
+            if st.button(t(f"testing.round_to.{step}"), key=f"ts_round_{step}", width="stretch") and attempt(
+                    lambda step=step: tst.set_round_status(db, actor, rnd["id"], step, rnd["version"]) or True):
+                _flash(t("common.saved"))
+                st.rerun()
+        if rnd["status"] != "completed" and st.button(t("testing.schedule_go"), type="primary", key="ts_schedule",
+                                                      width="stretch"):
+            summary = attempt(lambda: tst.schedule(db, actor, rnd["id"], rnd["version"]))
+            if summary:
+                _flash(t("testing.scheduled", units=summary["units"], slots=summary["slots"]))
+                st.rerun()
+        loads = tst.slot_loads(db, rnd["id"])
+        if not loads.empty:
+            st.subheader(t("testing.slot_loads"))
+            st.dataframe(pd.DataFrame({
+                t("common.time"): [pd.Timestamp(x).tz_convert(TZ).strftime("%H:%M") for x in loads["slot_start"]],
+                t("testing.site"): loads["site"], t("testing.col.units"): loads["units"],
+                t("testing.col.expected"): [f"{e} / {rnd['capacity']}" for e in loads["expected"]],
+            }), hide_index=True, width="stretch")
+            _move_form(actor, rnd, loads)
+    with st.expander(t("testing.new_round")), st.form("ts_new_round"):
+        day = st.date_input(t("testing.day"), value=db.today() + timedelta(days=1))
+        sites = st.text_input(t("testing.sites"), value="北门广场;南门停车场")
+        c1, c2 = st.columns(2)
+        minutes = c1.number_input(t("testing.slot_minutes"), 10, 120, 30, step=5)
+        capacity = c2.number_input(t("testing.capacity"), 1, 10_000, 260, step=10)
+        start = st.text_input(t("testing.start_time"), value="08:00")
+        if st.form_submit_button(t("testing.create_round"), type="primary", width="stretch"):
+            rid = attempt(lambda: tst.create_round(db, actor, day, sites.replace("；", ";").split(";"), int(minutes),
+                                                   int(capacity), start.strip()))
+            if rid:
+                _flash(t("testing.round_created"))
+                st.rerun()
+
+
+def _move_form(actor: Actor, rnd: dict, loads: pd.DataFrame) -> None:
+    db = get_db()
+    table = tst.slot_table(db, actor, rnd["id"])
+    with st.expander(t("testing.move")), st.form("ts_move"):
+        labels = {int(r.unit_id): unit_name(r.building, r.unit_no) for r in table.itertuples()}
+        unit_id = st.selectbox(t("common.unit"), list(labels), format_func=labels.get)
+        times = sorted({pd.Timestamp(x) for x in loads["slot_start"]})
+        nxt = times[-1] + pd.Timedelta(minutes=int(rnd["slot_minutes"]))
+        times.append(nxt)
+        when = st.selectbox(t("common.time"), times, format_func={x: x.tz_convert(TZ).strftime("%H:%M") for x in times}.get)
+        site = st.selectbox(t("testing.site"), tst.sites_of(rnd))
+        if st.form_submit_button(t("common.save"), width="stretch"):
+            row = table[table["unit_id"] == unit_id].iloc[0]
+            version = None if pd.isna(row["version"]) else int(row["version"])
+            if attempt(lambda: tst.move_slot(db, actor, rnd["id"], unit_id, when.to_pydatetime(), site, version) or True):
+                _flash(t("common.saved"))
+                st.rerun()
+
+
+# -- notice ----------------------------------------------------------------------------------------------
+def notice_view(actor: Actor, rnd: dict) -> None:
+    db = get_db()
+    unit_id = _unit_picker(actor, "notice.draft", "ts_notice_unit")
+    if unit_id is None:
+        return
+    which = st.radio(t("app.language"), ["zh", "en"], horizontal=True, key="ts_notice_lang",
+                     format_func=lambda c: {"zh": "中文", "en": "English"}[c], index=0 if lang() == "zh" else 1)
+    text = attempt(lambda: tst.notice_text(db, actor, rnd["id"], unit_id, which))
+    if text:
+        st.caption(t("testing.notice.copy_hint"))
+        st.code(text, language=None, wrap_lines=True)

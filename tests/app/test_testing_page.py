@@ -1,0 +1,60 @@
+"""The testing page per role: the board moves when a captain marks a household; home sampling; scheduling; notices."""
+
+from .helpers import app_as, texts
+
+
+def _metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_captain_marks_a_household_and_the_board_moves(demo_path):
+    at = app_as(demo_path, "captain01", page="testing")
+    assert not at.exception
+    before = _metric(at, "本轮覆盖率")
+    open_before = int(_metric(at, "未落实人数").replace(",", ""))
+    assert "2号楼" not in texts(at)  # the board shows only the captain's unit
+    at.radio(key="ts_view").set_value("mark").run()
+    assert not at.exception
+    assert "home" not in at.radio(key="ts_view").options and "入户采样" not in at.radio(key="ts_view").options
+    _button(at, "全户已检测").click().run()
+    assert not at.exception
+    assert any("已登记" in s.value for s in at.success)
+    at.radio(key="ts_view").set_value("board").run()
+    after = _metric(at, "本轮覆盖率")
+    open_after = int(_metric(at, "未落实人数").replace(",", ""))
+    assert open_after < open_before
+    assert float(after.rstrip("%")) > float(before.rstrip("%"))
+
+
+def test_captain_notice_in_english(demo_path):
+    at = app_as(demo_path, "captain01", page="testing", lang="en")
+    at.radio(key="ts_view").set_value("notice").run()
+    assert not at.exception
+    assert "Bldg 1 Unit 1" in at.code[0].value
+    at.radio(key="ts_notice_lang").set_value("zh").run()
+    assert "1号楼1单元" in at.code[0].value
+
+
+def test_medic_works_the_home_sampling_list(demo_path):
+    at = app_as(demo_path, "medic01", page="testing")
+    at.radio(key="ts_view").set_value("home").run()
+    assert not at.exception
+    count = next(c.value for c in at.caption if c.value.startswith("待入户采样"))
+    _button(at, "已入户采样").click().run()
+    assert not at.exception
+    after = next(c.value for c in at.caption if c.value.startswith("待入户采样"))
+    assert int(after.split()[1]) == int(count.split()[1]) - 1
+
+
+def test_committee_schedules_the_round(demo_path):
+    at = app_as(demo_path, "committee", page="testing")
+    at.radio(key="ts_view").set_value("schedule").run()
+    assert not at.exception
+    _button(at, "自动错峰排班").click().run()
+    assert not at.exception
+    assert any("51 个单元" in s.value for s in at.success)
+    assert "各时段人数" in texts(at)
