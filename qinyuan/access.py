@@ -59,6 +59,7 @@ ACTIONS: dict[str, dict[str, str]] = {
     "emergency.report": {"committee": "all", "captain": "units", "medic": "all"},
     "emergency.update": {"committee": "all", "captain": "units", "medic": "all"},
     "emergency.permit": {"committee": "all"},
+    "emergency.configure": {"committee": "all"},
     # supplies, groceries, donations
     "supplies.view": {"committee": "all", "logistics": "all", "captain": "all"},
     "supplies.manage": {"committee": "all", "logistics": "all"},
