@@ -88,3 +88,12 @@ def test_second_phone_tapping_a_ticked_room_gets_a_message_not_an_error(demo_pat
     assert not captain.exception
     assert any("已由 杨欣晓 于 09:00 登记，不重复计数" in w.value for w in captain.warning)
     assert "1号楼1单元：已送 15 / 18 户" in _bars(captain)
+
+
+def test_logistics_closes_a_carrying_task(demo_path):
+    at = app_as(demo_path, "logistics01", page="supplies")
+    done = at.button(key="qy_task_20_done")
+    done.click().run()
+    assert not at.exception
+    assert any("#20" in s.value for s in at.success)
+    assert not [b for b in at.button if b.key == "qy_task_20_done"]

@@ -76,3 +76,7 @@ def test_captain_groceries_and_stock_on_a_phone(server, phone):
     expect(phone.get_by_text("1号楼1单元").filter(visible=True).first).to_be_visible()
     assert no_horizontal_scroll(phone)
     screenshot(phone, "supplies_captain_groceries_phone")
+    phone.get_by_role("tab", name="搬运任务").click()
+    expect(phone.get_by_text("米面油分装至各单元")).to_be_visible()
+    assert no_horizontal_scroll(phone)
+    screenshot(phone, "supplies_captain_carrying_phone")
