@@ -211,12 +211,26 @@ def unassign(db: Database, actor: Actor, assignment_id: int, version: int) -> No
     db.write(actor, fn)
 
 
-def day_plan(db: Database, actor: Actor, day: date, post_id: int | None = None) -> list[dict]:
-    """The shifts of a day (optionally one post) with their crews, in one query. Names of people
-    outside the actor's teams are shown to global roles only."""
+PLAN_PAGE = 12
+
+
+def count_shifts(db: Database, actor: Actor, day: date, post_id: int | None = None) -> int:
+    access.require(actor, "duty.view")
+    post_sql, post_p = ("AND post_id = ?", [post_id]) if post_id else ("", [])
+    return db.scalar(f"SELECT count(*) FROM shifts WHERE day = ? {post_sql}", [day, *post_p])
+
+
+def day_plan(db: Database, actor: Actor, day: date, post_id: int | None = None, page: int = 1,
+             page_size: int | None = None) -> list[dict]:
+    """The shifts of a day (optionally one post; optionally a page of them) with their crews, in one
+    query. Names of people outside the actor's teams are shown to global roles only."""
     access.require(actor, "duty.view")
     visible, vparams = _visible_sql(actor)
     post_sql, post_p = ("AND s.post_id = ?", [post_id]) if post_id else ("", [])
+    if page_size:
+        post_sql += (" AND s.id IN (SELECT id FROM shifts WHERE day = ? " + ("AND post_id = ? " if post_id else "")
+                     + "ORDER BY post_id, start_at, id LIMIT ? OFFSET ?)")
+        post_p += [day, *([post_id] if post_id else []), int(page_size), (max(1, int(page)) - 1) * int(page_size)]
     rows = db.dicts(
         f"""SELECT s.id, s.post_id, p.name_zh, p.name_en, p.required, s.start_at, s.end_at, s.version,
                    list({{'id': a.id, 'volunteer_id': v.id, 'team_id': v.team_id,
@@ -225,7 +239,7 @@ def day_plan(db: Database, actor: Actor, day: date, post_id: int | None = None) 
             FROM shifts s JOIN duty_posts p ON p.id = s.post_id
             LEFT JOIN shift_assignments a ON a.shift_id = s.id LEFT JOIN volunteers v ON v.id = a.volunteer_id
             WHERE s.day = ? {post_sql}
-            GROUP BY ALL ORDER BY s.post_id, s.start_at""",
+            GROUP BY ALL ORDER BY s.post_id, s.start_at, s.id""",
         [*vparams, day, *post_p])
     for r in rows:
         r["crew"] = r["crew"] or []
@@ -271,11 +285,32 @@ def plannable_people(db: Database, actor: Actor, team_id: int | None = None, sea
     return [(r[0], f"{r[1]} · {r[2]}") for r in rows]
 
 
+_COPY_MAP = """
+    WITH src AS (SELECT id, post_id, start_at, end_at,
+                        row_number() OVER (PARTITION BY post_id, start_at, end_at ORDER BY id) AS k
+                 FROM shifts WHERE day = ?),
+         tgt AS (SELECT id, post_id, start_at, end_at,
+                        row_number() OVER (PARTITION BY post_id, start_at, end_at ORDER BY id) AS k
+                 FROM shifts WHERE day = ?),
+         map AS (SELECT src.id AS sid, tgt.id AS tid, tgt.start_at, tgt.end_at FROM src
+                 LEFT JOIN tgt ON tgt.post_id = src.post_id AND tgt.start_at = src.start_at + INTERVAL 1 DAY
+                              AND tgt.end_at = src.end_at + INTERVAL 1 DAY AND tgt.k = src.k),
+         cand AS (SELECT a.volunteer_id AS vid, map.tid, map.start_at, map.end_at
+                  FROM shift_assignments a JOIN map ON map.sid = a.shift_id JOIN volunteers v ON v.id = a.volunteer_id
+                  WHERE v.active AND {team}),
+         judged AS (SELECT cand.*, tid IS NOT NULL AND NOT EXISTS (
+                        SELECT 1 FROM shift_assignments e JOIN shifts es ON es.id = e.shift_id
+                        WHERE e.volunteer_id = cand.vid AND es.start_at < cand.end_at AND es.end_at > cand.start_at) AS ok
+                    FROM cand)
+"""
+
+
 def copy_day(db: Database, actor: Actor, day: date) -> dict:
-    """Copy a day's plan to the next day in one transaction. The committee copies every shift
-    (creating the next day's shifts where missing) and every crew; a captain copies their own
-    team's people into the next day's existing shifts. People who would be double-booked are
-    skipped; returns counts and the rest warnings."""
+    """Copy a day's plan to the next day in one transaction, set-based (a handful of statements
+    whatever the size). The committee copies every shift (creating the next day's shifts where
+    missing) and every crew; a captain copies their own team's people into the next day's
+    existing shifts. People who would be double-booked (or are already there) are skipped;
+    returns counts and the rest warnings (first 50)."""
 
     def fn(tx: Tx) -> dict:
         scope = access.scope_of(actor, "duty.plan")
@@ -284,39 +319,42 @@ def copy_day(db: Database, actor: Actor, day: date) -> dict:
         nxt = day + timedelta(days=1)
         if nxt < tx.now.date():
             raise InvalidInput("duty.error.copy_past")
-        source = tx.rows("SELECT id, post_id, start_at, end_at FROM shifts WHERE day = ? ORDER BY post_id, start_at", [day])
-        if not source:
+        if not tx.scalar("SELECT count(*) FROM shifts WHERE day = ?", [day]):
             raise InvalidInput("duty.error.copy_empty", day=day.isoformat())
-        existing = {(r[1], r[2], r[3]): r[0] for r in tx.rows(
-            "SELECT id, post_id, start_at, end_at FROM shifts WHERE day = ?", [nxt])}
-        crews: dict[int, list[int]] = {}
-        for shift_id, vol in tx.rows(
-                f"""SELECT a.shift_id, a.volunteer_id FROM shift_assignments a JOIN volunteers v ON v.id = a.volunteer_id
-                    WHERE a.shift_id IN (SELECT id FROM shifts WHERE day = ?) AND v.active
-                    {'' if scope == 'all' else 'AND v.team_id = ?'} ORDER BY a.id""",
-                [day] if scope == "all" else [day, actor.team_id]):
-            crews.setdefault(shift_id, []).append(vol)
-        created = copied = skipped = 0
-        warnings: list[Warning] = []
-        for shift_id, post_id, start_at, end_at in source:
-            key = (post_id, start_at + timedelta(days=1), end_at + timedelta(days=1))
-            target = existing.get(key)
-            if target is None:
-                if scope != "all":
-                    skipped += len(crews.get(shift_id, []))
-                    continue
-                target = tx.insert("shifts", {"id": tx.scalar("SELECT nextval('shift_seq')"), "post_id": post_id,
-                                              "day": nxt, "start_at": key[1], "end_at": key[2]})
-                existing[key] = target
-                created += 1
-            shift = {"id": target, "post_id": post_id, "start_at": key[1], "end_at": key[2]}
-            for vol in crews.get(shift_id, []):
-                try:
-                    warnings += _assign_in(tx, actor, shift, vol)
-                    copied += 1
-                except (InvalidInput, PermissionDenied):
-                    skipped += 1
-        result = {"shifts_created": created, "assignments_copied": copied, "skipped": skipped}
+        created = 0
+        if scope == "all":
+            created = len(tx.rows(
+                """INSERT INTO shifts (id, post_id, day, start_at, end_at)
+                   SELECT nextval('shift_seq'), post_id, ?, start_at + INTERVAL 1 DAY, end_at + INTERVAL 1 DAY FROM (
+                       SELECT s.*, row_number() OVER (PARTITION BY post_id, start_at, end_at ORDER BY id) AS k
+                       FROM shifts s WHERE s.day = ?) src
+                   WHERE k > (SELECT count(*) FROM shifts n WHERE n.day = ? AND n.post_id = src.post_id
+                              AND n.start_at = src.start_at + INTERVAL 1 DAY AND n.end_at = src.end_at + INTERVAL 1 DAY)
+                   ORDER BY post_id, start_at, id RETURNING id""", [nxt, day, nxt]))
+            if created:
+                tx.changes += 1
+        team, team_p = ("TRUE", []) if scope == "all" else ("v.team_id = ?", [actor.team_id if actor.team_id is not None else -1])
+        head = _COPY_MAP.format(team=team)
+        params = [day, nxt, *team_p]
+        total = tx.scalar(head + "SELECT count(*) FROM judged", params)
+        warnings = [
+            Warning("duty.warn.rest", {"name": r[0], "post": r[1], "start": local(r[2]).strftime("%m-%d %H:%M"),
+                                       "hours": round(r[3] / 3600, 1)})
+            for r in tx.rows(head + f"""
+                SELECT v.name, p.name_zh, es.start_at,
+                       CASE WHEN es.end_at <= j.start_at THEN epoch(j.start_at - es.end_at) ELSE epoch(es.start_at - j.end_at) END
+                FROM judged j JOIN shift_assignments e ON e.volunteer_id = j.vid JOIN shifts es ON es.id = e.shift_id
+                JOIN duty_posts p ON p.id = es.post_id JOIN volunteers v ON v.id = j.vid
+                WHERE j.ok AND es.start_at < j.end_at + INTERVAL {int(MIN_REST.total_seconds())} SECOND
+                  AND es.end_at > j.start_at - INTERVAL {int(MIN_REST.total_seconds())} SECOND
+                ORDER BY j.start_at, v.id LIMIT 50""", params)]
+        copied = len(tx.rows(
+            "INSERT INTO shift_assignments (id, shift_id, volunteer_id, status, assigned_by) " + head
+            + "SELECT nextval('assignment_seq'), tid, vid, 'assigned', ? FROM judged WHERE ok ORDER BY tid, vid RETURNING id",
+            [*params, actor.username]))
+        if copied:
+            tx.changes += 1
+        result = {"shifts_created": created, "assignments_copied": copied, "skipped": total - copied}
         tx.audit("duty.copy_day", "shift_day", nxt.isoformat(), {"from": day.isoformat()}, result)
         return {**result, "warnings": warnings}
 

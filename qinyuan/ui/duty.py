@@ -13,6 +13,7 @@ from ..db import Database
 from .common import attempt, lang, t
 
 FLASH = "_qy_duty_flash"
+BOARD_NAMES = 8  # names per board card; the rest are counted
 
 CSS = """
 <style>
@@ -157,7 +158,10 @@ def board(db: Database, actor: Actor) -> None:
                 badge = f'<span class="qy-badge qy-short">{_e(t("duty.board.short", n=r["required_now"] - r["assigned_now"]))}</span>'
             else:
                 badge = f'<span class="qy-badge qy-ok">{_e(t("duty.board.planned_ok"))}</span>'
-            crew = "<br>".join(f'{_e(_person(c))} {_status_badge(c["status"])}' for c in r["crew_now"]) or _e(t("duty.board.nobody"))
+            crew = "<br>".join(f'{_e(_person(c))} {_status_badge(c["status"])}' for c in r["crew_now"][:BOARD_NAMES])
+            if len(r["crew_now"]) > BOARD_NAMES:
+                crew += "<br>" + _e(t("duty.board.more", n=len(r["crew_now"]) - BOARD_NAMES))
+            crew = crew or _e(t("duty.board.nobody"))
             body = (f'<div class="qy-line">{_e(t("duty.board.now"))} {span} · {_e(t("duty.board.arrived", n=r["checked_in_now"], m=r["required_now"]))}</div>'
                     f'<div class="qy-line">{crew}</div>')
         else:
@@ -165,7 +169,9 @@ def board(db: Database, actor: Actor) -> None:
             body = ""
         if r["next"]:
             nxt = r["next"][0]
-            names = "、".join(_person(c) for c in r["crew_next"]) or t("duty.board.nobody")
+            names = "、".join(_person(c) for c in r["crew_next"][:BOARD_NAMES]) or t("duty.board.nobody")
+            if len(r["crew_next"]) > BOARD_NAMES:
+                names += " " + t("duty.board.more", n=len(r["crew_next"]) - BOARD_NAMES)
             body += (f'<div class="qy-line qy-small">{_e(t("duty.board.next"))} '
                      f'{_e(_day_label(duty.local(nxt["start_at"]).date(), db.today()) if duty.local(nxt["start_at"]).date() != db.today() else "")}'
                      f'{duty.hhmm(nxt["start_at"])}–{duty.hhmm(nxt["end_at"])}：{_e(names)}</div>')
@@ -200,9 +206,15 @@ def planner(db: Database, actor: Actor) -> None:
         if result is not None:
             _report_copy(result)
 
-    shifts = duty.day_plan(db, actor, day, post_id)
     post = by_id[post_id]
     st.subheader(f"{duty.post_name(post, lang())} · {t('duty.plan.required', n=post['required'])}")
+    n_shifts = duty.count_shifts(db, actor, day, post_id)
+    page = 1
+    if n_shifts > duty.PLAN_PAGE:
+        pages = -(-n_shifts // duty.PLAN_PAGE)
+        page = st.number_input(t("roster.page"), min_value=1, max_value=pages, value=1, key=f"plan_page_{post_id}")
+        st.caption(t("common.page_of", page=page, pages=pages, n=n_shifts))
+    shifts = duty.day_plan(db, actor, day, post_id, page=page, page_size=duty.PLAN_PAGE)
     if not shifts:
         st.info(t("duty.plan.no_shifts"))
     team = None

@@ -252,3 +252,32 @@ def test_headcount_is_the_committees(db, as_user):
         duty.set_required(db, as_user("committee"), post["id"], 0, post["version"])
     duty.set_required(db, as_user("committee"), post["id"], 3, post["version"])
     assert duty.posts(db, as_user("member001"))[0]["required"] == 3
+
+
+def test_copy_day_skips_double_booking_and_warns_about_rest(db, as_user):
+    committee = as_user("committee")
+    source, target = TODAY + timedelta(days=2), TODAY + timedelta(days=3)
+    vid = _vol(db, "member001")
+    night = duty.create_shift(db, committee, 3, target, "00:00", "04:00")  # 4 h before the copied 08:00 shift
+    duty.assign(db, committee, night, vid)
+    clash = duty.create_shift(db, committee, 5, target, "07:00", "09:00")  # overlaps the copied 08:00 shift
+    other = _vol(db, db.scalar("SELECT u.username FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id "
+                               "JOIN users u ON u.volunteer_id = a.volunteer_id WHERE s.day = ? AND s.post_id = 2 "
+                               "AND s.start_at = ? LIMIT 1", [source, clock.at(source, 8)]))
+    duty.assign(db, committee, clash, other)
+    result = duty.copy_day(db, committee, source)
+    assert result["skipped"] == 1
+    assert [w.params["name"] for w in result["warnings"] if w.params.get("hours") == 4.0] == [
+        db.scalar("SELECT name FROM volunteers WHERE id = ?", [vid])]
+    on_target = db.rows("SELECT s.start_at, s.end_at FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id "
+                        "WHERE a.volunteer_id = ? AND s.day = ? ORDER BY s.start_at", [other, target])
+    assert [(duty.hhmm(a), duty.hhmm(b)) for a, b in on_target] == [("07:00", "09:00")]
+
+
+def test_day_plan_pages_in_sql(db, as_user):
+    committee = as_user("committee")
+    assert duty.count_shifts(db, committee, TODAY, 1) == 3
+    first = duty.day_plan(db, committee, TODAY, 1, page=1, page_size=2)
+    second = duty.day_plan(db, committee, TODAY, 1, page=2, page_size=2)
+    assert [duty.hhmm(s["start_at"]) for s in first + second] == ["08:00", "13:00", "18:00"]
+    assert [len(s["crew"]) for s in first + second] == [s["assigned"] for s in duty.day_plan(db, committee, TODAY, 1)]
