@@ -147,3 +147,20 @@ def events(db: Database, actor: Actor, order_id: int) -> pd.DataFrame:
         raise NotFound(entity="grocery_orders", id=order_id)
     access.require(actor, "grocery.view", unit_id)
     return db.df("SELECT from_status, to_status, ts, actor FROM grocery_events WHERE order_id = ? ORDER BY ts, id", [order_id])
+
+
+def timelines(db: Database, actor: Actor, order_ids: list[int]) -> dict[int, list[dict]]:
+    """The steps (status, when, who) of several orders in one query, confined to the actor's scope."""
+    if not order_ids:
+        return {}
+    where, params = access.unit_filter(actor, "grocery.view", "coalesce(h.unit_id, g.unit_id)")
+    marks = ", ".join("?" for _ in order_ids)
+    rows = db.dicts(
+        f"""SELECT e.order_id, e.to_status, e.ts, e.actor FROM grocery_events e
+            JOIN grocery_orders g ON g.id = e.order_id LEFT JOIN households h ON h.id = g.household_id
+            WHERE e.order_id IN ({marks}) AND {where} ORDER BY e.order_id, e.ts, e.id""",
+        [*order_ids, *params])
+    found: dict[int, list[dict]] = {}
+    for row in rows:
+        found.setdefault(row["order_id"], []).append(row)
+    return found

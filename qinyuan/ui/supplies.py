@@ -314,13 +314,15 @@ def groceries_view(actor: Actor) -> None:
     frame, _ = groceries.orders(db, actor, status or None, open_only, page=page, size=size)
     if frame.empty:
         st.info(t("common.none"))
+    history = groceries.timelines(db, actor, [int(i) for i in frame["id"]])
     for _, order in frame.iterrows():
         with st.container(border=True):
             where = unit_name(order["building"], order["unit_no"])
             where += f" {order['room']}" if isinstance(order["room"], str) else f" · {t('grocery.unit_batch')}"
             st.markdown(f"**#{order['id']} {order['items']}**  \n{where} · {order['supplier']}")
-            st.caption(t("grocery.line", status=t(f"grocery.status.{order['status']}"), time=local(order["updated_at"]),
-                         by=order["updated_by"] or order["created_by"]))
+            steps = history.get(int(order["id"]), [])
+            st.caption(" → ".join(t("grocery.step", status=t(f"grocery.status.{e['to_status']}"), time=local(e["ts"], "%H:%M"),
+                                    by=e["actor"]) for e in steps) or t(f"grocery.status.{order['status']}"))
             if manage:
                 for target in groceries.MACHINE.next_steps(order["status"], actor.role):
                     st.button(t(f"grocery.to.{target}"), key=f"qy_g_{order['id']}_{target}", type="primary", width="stretch",

@@ -76,3 +76,13 @@ def test_unvetted_supplier_takes_no_orders(db, as_user):
     assert kpi.compute(db)["suppliers"] == 3
     with pytest.raises(InvalidInput):
         groceries.create_order(db, logistics, 1, "  ", household_id=1)
+
+
+def test_timelines_in_one_query_and_scoped(db, as_user):
+    logistics, captain = as_user("logistics01"), as_user("captain01")
+    mine = groceries.create_order(db, logistics, 1, "蔬菜", unit_id=1)
+    theirs = groceries.create_order(db, logistics, 1, "蔬菜", unit_id=2)
+    groceries.advance(db, logistics, mine, "at_gate", _version(db, mine))
+    found = groceries.timelines(db, logistics, [mine, theirs])
+    assert [e["to_status"] for e in found[mine]] == ["ordered", "at_gate"]
+    assert groceries.timelines(db, captain, [mine, theirs]).keys() == {mine}
