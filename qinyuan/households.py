@@ -47,13 +47,13 @@ def _where(db: Database, actor: Actor, f: Filters, action: str = "household.view
         params.append(int(f.unit_id))
     if f.tag:
         if f.tag == "any":
-            clauses.append("EXISTS (SELECT 1 FROM residents r WHERE r.household_id = h.id AND r.active AND len(r.tags) > 0)")
+            clauses.append("h.id IN (SELECT r.household_id FROM residents r WHERE r.active AND len(r.tags) > 0)")
         else:
             if f.tag not in TAGS:
                 raise InvalidInput("households.error.unknown_tag", tag=f.tag)
             if not sees_medical(actor):
                 raise access.PermissionDenied(action="medical.view", unit="")
-            clauses.append("EXISTS (SELECT 1 FROM residents r WHERE r.household_id = h.id AND r.active AND list_contains(r.tags, ?))")
+            clauses.append("h.id IN (SELECT r.household_id FROM residents r WHERE r.active AND list_contains(r.tags, ?))")
             params.append(f.tag)
     if f.not_visited:
         clauses.append("(h.last_visit_at IS NULL OR h.last_visit_at < ?)")
@@ -63,15 +63,14 @@ def _where(db: Database, actor: Actor, f: Filters, action: str = "household.view
         if rnd is None:
             clauses.append("FALSE")
         else:
-            clauses.append("""EXISTS (SELECT 1 FROM residents r JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
-                              WHERE r.household_id = h.id AND r.active AND tr.status IN ('pending', 'home_sampling_needed'))""")
+            clauses.append("""h.id IN (SELECT r.household_id FROM residents r JOIN test_results tr ON tr.resident_id = r.id
+                              WHERE tr.round_id = ? AND r.active AND tr.status IN ('pending', 'home_sampling_needed'))""")
             params.append(rnd["id"])
     text = (f.search or "").strip()
     if text:
         like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         clauses.append("""(h.room ILIKE ? ESCAPE '\\' OR h.contact_name ILIKE ? ESCAPE '\\'
-                           OR EXISTS (SELECT 1 FROM residents r WHERE r.household_id = h.id AND r.active
-                                      AND r.name ILIKE ? ESCAPE '\\'))""")
+                           OR h.id IN (SELECT r.household_id FROM residents r WHERE r.active AND r.name ILIKE ? ESCAPE '\\'))""")
         params += [like, like, like]
     return " AND ".join(clauses), params, rnd
 
@@ -87,7 +86,7 @@ def list_households(db: Database, actor: Actor, filters: Filters | None = None, 
     frame = db.df(
         f"""WITH pg AS (
                 SELECT h.id, h.unit_id, u.building, u.unit_no, h.room, h.contact_name, h.phone, h.occupants, h.notes,
-                       h.last_visit_at, h.last_visit_by, h.version, count(*) OVER () AS total
+                       h.last_visit_at, h.last_visit_by, h.version
                 FROM households h JOIN units u ON u.id = h.unit_id
                 WHERE {where}
                 ORDER BY h.unit_id, length(h.room), h.room, h.id
@@ -112,8 +111,7 @@ def list_households(db: Database, actor: Actor, filters: Filters | None = None, 
             ORDER BY pg.unit_id, length(pg.room), pg.room, pg.id""",
         [*params, page_size, (page - 1) * page_size, round_id],
     )
-    total = int(frame["total"].iloc[0]) if len(frame) else (0 if page == 1 else count_households(db, actor, f))
-    frame = frame.drop(columns=["total"])
+    total = count_households(db, actor, f) if len(frame) or page > 1 else 0
     return _protect(actor, frame), total
 
 
@@ -145,12 +143,13 @@ def export_frame(db: Database, actor: Actor, filters: Filters | None = None, lan
     where, params, _ = _where(db, actor, f, "household.export")
     frame = db.df(
         f"""SELECT h.unit_id, u.building, u.unit_no, h.room, h.contact_name, h.phone, h.occupants,
-                   (SELECT count(*) FROM residents r WHERE r.household_id = h.id AND r.active) AS residents,
-                   (SELECT count(*) FROM residents r WHERE r.household_id = h.id AND r.active AND len(r.tags) > 0) AS special,
-                   (SELECT list_sort(list_distinct(flatten(list(r.tags)))) FROM residents r
-                     WHERE r.household_id = h.id AND r.active) AS tags,
+                   coalesce(a.residents, 0) AS residents, coalesce(a.special, 0) AS special, coalesce(a.tags, []) AS tags,
                    h.last_visit_at, h.last_visit_by
-            FROM households h JOIN units u ON u.id = h.unit_id WHERE {where}
+            FROM households h JOIN units u ON u.id = h.unit_id
+            LEFT JOIN (SELECT r.household_id, count(*) AS residents, count(*) FILTER (WHERE len(r.tags) > 0) AS special,
+                              list_sort(list_distinct(flatten(list(r.tags)))) AS tags
+                       FROM residents r WHERE r.active GROUP BY r.household_id) a ON a.household_id = h.id
+            WHERE {where}
             ORDER BY h.unit_id, length(h.room), h.room LIMIT ?""",
         [*params, int(limit)],
     )
@@ -219,13 +218,20 @@ def household(db: Database, actor: Actor, household_id: int, *, with_medical_not
     return house
 
 
-def medicine_history(db: Database, actor: Actor, household_id: int) -> pd.DataFrame | None:
-    """The medicine orders of a household, from the medicine module once it exists (None until then)."""
+def medicine_history(db: Database, actor: Actor, household_id: int, lang: str = "zh") -> pd.DataFrame | None:
+    """The medicine orders of a household, from the medicine module once it exists (None until then,
+    and None for a role that may not see medicine orders)."""
     try:
         from . import medicine
 
-        return medicine.household_history(db, actor, household_id)
+        history = medicine.household_history
     except (ImportError, AttributeError):
+        return None
+    try:
+        return history(db, actor, household_id, lang=lang)
+    except TypeError:
+        return history(db, actor, household_id)
+    except access.PermissionDenied:
         return None
 
 

@@ -109,12 +109,13 @@ def set_round_status(db: Database, actor: Actor, round_id: int, status: str, exp
 # -- scheduling --------------------------------------------------------------------------------
 def expected_by_unit(db: Database, round_id: int) -> pd.DataFrame:
     """Residents expected at a sampling site per unit: active, and not sampled at home, away or exempt."""
-    return db.df("""SELECT u.id AS unit_id, u.building, u.unit_no,
-                           count(r.id) FILTER (WHERE coalesce(tr.status, 'pending') IN ('pending', 'tested')) AS expected
-                    FROM units u LEFT JOIN households h ON h.unit_id = u.id
-                    LEFT JOIN residents r ON r.household_id = h.id AND r.active
-                    LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
-                    GROUP BY u.id, u.building, u.unit_no ORDER BY u.building, u.unit_no, u.id""", [int(round_id)])
+    return db.df("""WITH c AS (
+                        SELECT h.unit_id, count(*) AS expected
+                        FROM residents r JOIN households h ON h.id = r.household_id
+                        LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
+                        WHERE r.active AND coalesce(tr.status, 'pending') IN ('pending', 'tested') GROUP BY h.unit_id)
+                    SELECT u.id AS unit_id, u.building, u.unit_no, coalesce(c.expected, 0) AS expected
+                    FROM units u LEFT JOIN c ON c.unit_id = u.id ORDER BY u.building, u.unit_no, u.id""", [int(round_id)])
 
 
 def plan_slots(loads: list[tuple[int, int, int]], capacity: int, sites: int, max_slots: int) -> dict[int, tuple[int, int]]:
@@ -345,20 +346,24 @@ def unit_households(db: Database, actor: Actor, round_id: int, unit_id: int) -> 
 def board(db: Database, actor: Actor, round_id: int) -> pd.DataFrame:
     """Per unit the actor may see: residents, accounted for, still open, coverage (the kpi arithmetic)."""
     where, params = access.unit_filter(actor, "testing.view", "u.id")
-    frame = db.df(f"""SELECT u.id AS unit_id, u.building, u.unit_no,
-                             count(tr.resident_id) AS residents,
-                             count(tr.resident_id) FILTER (WHERE tr.status NOT IN ('pending', 'home_sampling_needed')) AS accounted,
-                             count(tr.resident_id) FILTER (WHERE tr.status = 'pending') AS pending,
-                             count(tr.resident_id) FILTER (WHERE tr.status = 'home_sampling_needed') AS home_needed,
-                             count(tr.resident_id) FILTER (WHERE tr.status = 'sampled_at_home') AS home_done,
-                             count(tr.resident_id) FILTER (WHERE tr.status = 'tested') AS tested,
-                             count(tr.resident_id) FILTER (WHERE tr.status = 'away') AS away,
-                             count(tr.resident_id) FILTER (WHERE tr.status = 'exempt') AS exempt
-                      FROM units u LEFT JOIN households h ON h.unit_id = u.id
-                      LEFT JOIN residents r ON r.household_id = h.id
-                      LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
-                      WHERE {where} GROUP BY u.id, u.building, u.unit_no ORDER BY u.building, u.unit_no""",
-                  [int(round_id), *params])
+    inner, inner_p = access.unit_filter(actor, "testing.view", "h.unit_id")
+    cols = ["residents", "accounted", "pending", "home_needed", "home_done", "tested", "away", "exempt"]
+    frame = db.df(f"""WITH c AS (
+                          SELECT h.unit_id, count(*) AS residents,
+                                 count(*) FILTER (WHERE tr.status NOT IN ('pending', 'home_sampling_needed')) AS accounted,
+                                 count(*) FILTER (WHERE tr.status = 'pending') AS pending,
+                                 count(*) FILTER (WHERE tr.status = 'home_sampling_needed') AS home_needed,
+                                 count(*) FILTER (WHERE tr.status = 'sampled_at_home') AS home_done,
+                                 count(*) FILTER (WHERE tr.status = 'tested') AS tested,
+                                 count(*) FILTER (WHERE tr.status = 'away') AS away,
+                                 count(*) FILTER (WHERE tr.status = 'exempt') AS exempt
+                          FROM test_results tr JOIN residents r ON r.id = tr.resident_id
+                          JOIN households h ON h.id = r.household_id
+                          WHERE tr.round_id = ? AND {inner} GROUP BY h.unit_id)
+                      SELECT u.id AS unit_id, u.building, u.unit_no, {', '.join(f'coalesce(c.{c}, 0) AS {c}' for c in cols)}
+                      FROM units u LEFT JOIN c ON c.unit_id = u.id
+                      WHERE {where} ORDER BY u.building, u.unit_no""",
+                  [int(round_id), *inner_p, *params])
     frame["coverage"] = [round(a / n, 4) if n else 0.0 for a, n in zip(frame["accounted"], frame["residents"], strict=True)]
     return frame
 
@@ -392,14 +397,20 @@ def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | No
     marks = ", ".join("?" for _ in statuses)
     frame = db.df(f"""SELECT r.id AS resident_id, h.id AS household_id, h.unit_id, u.building, u.unit_no, h.room, r.name,
                              coalesce(r.phone, h.phone) AS phone, len(r.tags) > 0 AS needs_support, r.tags,
-                             tr.status, tr.version, count(*) OVER () AS total
+                             tr.status, tr.version
                       FROM test_results tr JOIN residents r ON r.id = tr.resident_id
                       JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id
                       WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {' AND '.join(clauses)}
                       ORDER BY u.building, u.unit_no, length(h.room), h.room, r.id LIMIT ? OFFSET ?""",
                   [int(round_id), *statuses, *params, int(page_size), (max(1, int(page)) - 1) * int(page_size)])
-    total = int(frame["total"].iloc[0]) if len(frame) else 0
-    frame = frame.drop(columns=["total"])
+    if where == "TRUE" and unit_id is None:  # the whole compound: no joins needed to count
+        total = int(db.scalar(f"SELECT count(*) FROM test_results WHERE round_id = ? AND status IN ({marks})",
+                              [int(round_id), *statuses]))
+    else:
+        total = int(db.scalar(f"""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
+                                   JOIN households h ON h.id = r.household_id
+                                   WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {' AND '.join(clauses)}""",
+                              [int(round_id), *statuses, *params]))
     frame["phone"] = [p if access.can(actor, "phone.view", int(u)) else access.mask_phone(p)
                       for p, u in zip(frame["phone"], frame["unit_id"], strict=True)]
     if access.scope_of(actor, "medical.view") is None:

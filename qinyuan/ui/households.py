@@ -160,7 +160,7 @@ def visit_view(actor: Actor) -> None:
         for r in (full or {}).get("residents", []):
             if r.get("medical_notes"):
                 st.info(f"{r['name']}：{r['medical_notes']}")
-    history = hh.medicine_history(db, actor, household_id)
+    history = hh.medicine_history(db, actor, household_id, lang())
     with st.expander(t("households.medicine")):
         if history is None:
             st.caption(t("households.medicine_unavailable"))
@@ -177,7 +177,7 @@ def _visit_form(actor: Actor, detail: dict, edit_tags: bool) -> None:
     hid = detail["id"]
     fmt = {x: hh.tag_label(x, lang()) for x in hh.TAGS}.get
     with st.form(f"visit_{hid}_{detail['version']}", border=True):
-        st.subheader(t("households.visit_title"))
+        st.markdown(f"**{t('households.visit_title')}**")
         occupants = st.number_input(t("households.col.occupants"), 0, hh.MAX_OCCUPANTS, int(detail["occupants"]), step=1)
         changes = []
         for r in detail["residents"]:
@@ -213,7 +213,10 @@ def import_view(actor: Actor) -> None:
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", width="stretch")
     c2.download_button(t("households.import.template_csv"), imports.template_csv(lang()), "households_template.csv",
                        "text/csv", width="stretch")
-    upload = st.file_uploader(t("households.import.upload"), type=["csv", "xlsx"], key="hh_upload")
+    if st.session_state.get("hh_import_flash"):
+        st.success(st.session_state.pop("hh_import_flash"))
+    generation = st.session_state.get("hh_upload_gen", 0)
+    upload = st.file_uploader(t("households.import.upload"), type=["csv", "xlsx"], key=f"hh_upload_{generation}")
     if upload is None:
         return
     data = upload.getvalue()
@@ -229,4 +232,6 @@ def import_view(actor: Actor) -> None:
                                key="hh_import_go"):
         result = attempt(lambda: imports.import_households(db, actor, data, upload.name))
         if result:
-            st.success(t("households.import.done", **result))
+            st.session_state["hh_import_flash"] = t("households.import.done", **result)
+            st.session_state["hh_upload_gen"] = generation + 1  # a fresh uploader: the file is in the ledger now
+            st.rerun()

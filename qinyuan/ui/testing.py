@@ -87,7 +87,8 @@ def board_view(actor: Actor, rnd: dict) -> None:
         st.subheader(t("testing.by_building"))
         b = tst.by_building(units)
         st.dataframe(pd.DataFrame({
-            t("common.building"): b["building"], t("testing.col.residents"): b["residents"],
+            t("common.building"): [t("testing.building_label", n=x) for x in b["building"]],
+            t("testing.col.residents"): b["residents"],
             t("testing.col.open"): b["residents"] - b["accounted"], t("testing.coverage"): [_pct(x) for x in b["coverage"]],
         }), hide_index=True, width="stretch")
     st.subheader(t("testing.by_unit"))
@@ -119,13 +120,18 @@ def pending_view(actor: Actor, rnd: dict) -> None:
         st.rerun()
     with st.expander(t("testing.door.download")):
         st.caption(t("testing.door.hint"))
+        units = grid.units(db, actor, "testing.view")
+        unit_id = None
+        if len(units) > 1:
+            labels = {None: t("common.all"), **{int(r.id): unit_name(r.building, r.unit_no) for r in units.itertuples()}}
+            unit_id = st.selectbox(t("common.unit"), list(labels), format_func=labels.get, key="ts_door_unit")
         if st.button(t("testing.door.prepare"), key="ts_door", width="stretch"):
-            page_bytes = tst.door_to_door_html(db, actor, rnd["id"], lang=lang())
+            page_bytes = tst.door_to_door_html(db, actor, rnd["id"], unit_id=unit_id, lang=lang())
             st.download_button(t("testing.door.html"), page_bytes, f"door_to_door_round{rnd['round_no']}.html", "text/html",
                                width="stretch", key="ts_door_html")
             from ..exports import to_csv_bytes
 
-            st.download_button(t("common.export_csv"), to_csv_bytes(tst.door_to_door(db, actor, rnd["id"], lang=lang())),
+            st.download_button(t("common.export_csv"), to_csv_bytes(tst.door_to_door(db, actor, rnd["id"], unit_id, lang())),
                                f"door_to_door_round{rnd['round_no']}.csv", "text/csv", width="stretch", key="ts_door_csv")
 
 

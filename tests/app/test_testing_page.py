@@ -58,3 +58,21 @@ def test_committee_schedules_the_round(demo_path):
     assert not at.exception
     assert any("51 个单元" in s.value for s in at.success)
     assert "各时段人数" in texts(at)
+
+
+def test_committee_prepares_the_door_to_door_list_for_one_unit(demo_path):
+    at = app_as(demo_path, "committee", page="testing")
+    assert "1号楼" in texts(at) or any("1号楼" in str(df.value) for df in at.dataframe)
+    at.selectbox(key="ts_door_unit").set_value(2).run()
+    assert not at.get("download_button")
+    _button(at, "生成清单").click().run()
+    assert not at.exception
+    assert [b.proto.label for b in at.get("download_button")] == ["下载打印版 (HTML)", "导出 CSV"]
+
+
+def test_member_cannot_open_testing(demo_path):
+    import pytest
+
+    at = app_as(demo_path, "member001")
+    with pytest.raises(ValueError):
+        at.switch_page("pages/testing.py")
