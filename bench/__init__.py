@@ -1,0 +1,1 @@
+"""Measurements under load (`make bench` -> bench/report.md, bench/report.json)."""

@@ -1,0 +1,237 @@
+"""Concurrent Chromium sessions against one `streamlit run` server (Playwright, asyncio).
+
+Each session logs in as a different captain and, until its time is up, moves between its pages and
+presses the work buttons it finds there (deliver a medicine order, mark a resident tested).
+Latency is measured inside the page: from the click to the moment the app's
+`data-test-script-state` attribute next turns `notRunning` (the rerun finished)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+from qinyuan import i18n
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+                 "--renderer-process-limit=8", "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
+                 "--disable-backgrounding-occluded-windows"]
+PASSWORD = "qinyuan2022"
+VIEWPORT = {"width": 1280, "height": 800}
+# work buttons a captain presses: deliver a medicine order, mark a resident tested (keys of the catalogues)
+ACTION_KEYS = {"medicine.step.delivered"}
+
+RECORDER = """
+(() => {
+  window.__qy = [];
+  const note = (el) => window.__qy.push([el.getAttribute('data-test-script-state'), performance.now()]);
+  const obs = new MutationObserver((muts) => { for (const m of muts) note(m.target); });
+  const start = () => obs.observe(document.documentElement, {attributes: true, subtree: true,
+                                                              attributeFilter: ['data-test-script-state']});
+  if (document.documentElement) start(); else document.addEventListener('DOMContentLoaded', start);
+})();
+"""
+FINISHED_AFTER = "t0 => (window.__qy || []).some(e => e[0] === 'notRunning' && e[1] > t0)"
+ELAPSED = "t0 => { const e = (window.__qy || []).find(e => e[0] === 'notRunning' && e[1] > t0); return e ? e[1] - t0 : null; }"
+
+
+def action_labels() -> list[str]:
+    """Work-button labels in Chinese: deliver a medicine order, mark a resident tested/sampled."""
+    labels = []
+    for key, text in i18n.catalogue("zh").items():
+        if key in ACTION_KEYS:
+            labels.append(text)
+    return sorted(set(labels))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, db_path: Path):
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "QINYUAN_DB": str(db_path)}
+        self.log = open(Path(db_path).with_suffix(".log"), "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 90
+        while time.time() < deadline:
+            try:
+                if urllib.request.urlopen(self.url + "/_stcore/health", timeout=2).read() == b"ok":
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("streamlit did not become healthy")
+
+    def rss_mb(self) -> float:
+        try:
+            proc = psutil.Process(self.proc.pid)
+            return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+        except psutil.Error:
+            return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+async def _finished(page, t0: float, timeout: float) -> float | None:
+    try:
+        await page.wait_for_function(FINISHED_AFTER, arg=t0, timeout=timeout * 1000, polling=50)
+    except Exception:  # noqa: BLE001 - a timeout is counted, not fatal
+        return None
+    elapsed = await page.evaluate(ELAPSED, t0)
+    return None if elapsed is None else elapsed / 1000
+
+
+async def _login(page, url: str, username: str) -> None:
+    await page.goto(f"{url}/?lang=zh", timeout=90_000)
+    await page.get_by_label("用户名").fill(username, timeout=90_000)
+    await page.get_by_label("密码").fill(PASSWORD)
+    await page.get_by_role("button", name="登录").click()
+    await page.get_by_label("用户名").wait_for(state="detached", timeout=90_000)
+    await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=90_000)
+
+
+async def _session(browser, url: str, username: str, deadline: float, labels: list[str], out: dict, seed: int,
+                   ready: asyncio.Event | None = None) -> None:
+    rng = random.Random(seed)
+    context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+    page = await context.new_page()
+    await page.add_init_script(RECORDER)
+    try:
+        await _login(page, url, username)
+    except Exception as exc:  # noqa: BLE001
+        out["login_failures"].append(f"{username}: {type(exc).__name__}: {str(exc)[:160]}")
+        await context.close()
+        return
+    finally:
+        if ready:
+            ready.set()
+    nav = page.locator("[data-testid='stSidebarNav'] a")
+    while time.monotonic() < deadline:
+        kind = "nav"
+        target = None
+        if labels and rng.random() < 0.5:
+            for label in rng.sample(labels, len(labels)):
+                candidates = page.locator("[data-testid='stMain'] button").filter(has_text=label)
+                count = await candidates.count()
+                if count:
+                    target = candidates.nth(rng.randrange(count))
+                    kind = "action"
+                    break
+        if target is None:
+            count = await nav.count()
+            if not count:
+                await asyncio.sleep(0.5)
+                continue
+            target = nav.nth(rng.randrange(count))
+        try:
+            if not await target.is_visible() or not await target.is_enabled():
+                await asyncio.sleep(0.2)
+                continue
+            t0 = await page.evaluate("performance.now()")
+            await target.click(timeout=10_000)
+        except Exception:  # noqa: BLE001 - the element went away under us: pick again
+            await asyncio.sleep(0.2)
+            continue
+        elapsed = await _finished(page, t0, timeout=30)
+        if elapsed is None:
+            out["timeouts"] += 1
+        else:
+            out["latencies"].append(elapsed)
+            out["kinds"][kind] = out["kinds"].get(kind, 0) + 1
+        await asyncio.sleep(rng.uniform(0.3, 1.2))  # a person reads before the next tap
+    out["contexts"].append(context)
+
+
+async def _run(url: str, sessions: int, seconds: float, server: Server) -> dict:
+    from playwright.async_api import async_playwright
+
+    labels = action_labels()
+    out = {"latencies": [], "timeouts": 0, "kinds": {}, "login_failures": [], "contexts": []}
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            # one session first: the server's footprint with one user is the baseline
+            ready = asyncio.Event()
+            warm = asyncio.create_task(_session(browser, url, "captain01", time.monotonic() + 20, labels, out, 1, ready))
+            await warm
+            base = server.rss_mb()
+            out["latencies"].clear()
+            out["kinds"].clear()
+            out["timeouts"] = 0
+            deadline = time.monotonic() + seconds + 60  # logins are staggered into the first minute
+            tasks = []
+            for n in range(2, sessions + 1):
+                tasks.append(asyncio.create_task(_session(browser, url, f"captain{n:02d}", deadline, labels, out, n)))
+                await asyncio.sleep(min(2.0, 60 / sessions))
+            peak = base
+            while not all(t.done() for t in tasks):
+                peak = max(peak, server.rss_mb())
+                await asyncio.sleep(2)
+            await asyncio.gather(*tasks, return_exceptions=True)
+            after = server.rss_mb()
+            for context in out["contexts"]:
+                await context.close()
+        finally:
+            await browser.close()
+    lat = sorted(out["latencies"])
+    p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else None
+    extra = max(1, sessions - 1 - len(out["login_failures"]))
+    return {"sessions": sessions, "session_seconds": seconds, "session_viewport": f"{VIEWPORT['width']}×{VIEWPORT['height']}",
+            "interactions": len(lat), "interaction_kinds": out["kinds"], "interaction_timeouts": out["timeouts"],
+            "median_interaction_s": round(statistics.median(lat), 3) if lat else None,
+            "p95_interaction_s": round(p95, 3) if p95 is not None else None,
+            "max_interaction_s": round(lat[-1], 3) if lat else None,
+            "rss_base_mb": round(base, 1), "rss_all_mb": round(after, 1), "rss_peak_mb": round(peak, 1),
+            "rss_per_session_mb": round((after - base) / extra, 2),
+            "login_failures": len(out["login_failures"]), "login_failure_samples": out["login_failures"][:3],
+            "action_labels": labels}
+
+
+def run_sessions(db_path: Path, sessions: int = 30, seconds: float = 90) -> dict:
+    server = Server(db_path)
+    try:
+        result = asyncio.run(_run(server.url, sessions, seconds, server))
+    finally:
+        server.stop()
+    result["session_note"] = (f"Browser, server and bench share {os.cpu_count()} CPU cores, so the latency includes "
+                              f"CPU contention with {sessions} Chromium renderers.")
+    return result
+
+
+if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("db")
+    ap.add_argument("--sessions", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=20)
+    a = ap.parse_args()
+    print(json.dumps(run_sessions(Path(a.db), a.sessions, a.seconds), ensure_ascii=False, indent=1, default=str))

@@ -1,0 +1,31 @@
+"""kill -9 during writes: the database opens again and every acknowledged write is there."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from bench.durability import kill9
+
+
+def test_kill9_loses_no_acknowledged_write(demo_template, tmp_path):
+    path = str(tmp_path / "kill9.duckdb")
+    shutil.copy(demo_template, path)
+    result = kill9(path, runs=5, seed=5, max_delay=0.8)
+    assert result["kill9_failed_open"] == 0, [r["error"] for r in result["runs"]]
+    assert result["kill9_acked"] > 0  # the workload really wrote before each kill
+    assert all(r["returncode"] == -9 for r in result["runs"])  # and was really killed, not finished
+    assert result["kill9_lost"] == 0
+
+
+@pytest.mark.xfail(strict=True, reason="KNOWN BUG (db.py): Database.migrate does not CHECKPOINT after applying "
+                   "migrations; DuckDB 1.4.4 cannot replay an ALTER TABLE ADD COLUMN (050) on a table with a "
+                   "nextval default from the WAL, so a kill before the next checkpoint leaves a file that will "
+                   "not open. Fix: CHECKPOINT at the end of migrate() when something was applied; then drop this mark.")
+def test_kill9_right_after_an_upgrade_migration_still_opens(tmp_path):
+    from bench.durability import kill_after_migration
+
+    result = kill_after_migration(tmp_path)
+    assert result["opened"], result["error"]
+    assert result["lost"] == 0
