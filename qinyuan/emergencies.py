@@ -221,32 +221,44 @@ _CASE_COLUMNS = """c.id, c.severity, c.status, c.reported_at, c.reported_by, c.l
 _SEVERITY_RANK = "CASE c.severity WHEN 'critical' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END"
 
 
-def open_board(db: Database, actor: Actor) -> list[dict]:
+def board_summary(db: Database, actor: Actor) -> dict:
+    """Open cases in scope and how many of them have had no update for the stale threshold."""
+    where, params = access.unit_filter(actor, "emergency.view", "h.unit_id")
+    limit = stale_minutes(db)
+    total, stale = db.one(
+        f"""SELECT count(*), count(*) FILTER (WHERE c.last_event_at <= ?::TIMESTAMPTZ - to_minutes(?::BIGINT))
+            FROM emergency_cases c JOIN households h ON h.id = c.household_id WHERE c.status <> 'closed' AND {where}""",
+        [db.now(), limit, *params],
+    )
+    return {"open": total, "stale": stale, "stale_minutes": limit}
+
+
+def open_board(db: Database, actor: Actor, limit: int | None = None, offset: int = 0) -> list[dict]:
     """Open cases in the actor's scope: most severe first, then the longest without an update.
     Each row: times since report and since the last update (minutes), the last actor, a stale flag.
     No summaries or vitals here (medical detail is shown, and logged, per case)."""
     where, params = access.unit_filter(actor, "emergency.view", "h.unit_id")
     now = db.now()
-    limit = stale_minutes(db)
+    threshold = stale_minutes(db)
     rows = db.dicts(
         f"""WITH open AS (
                 SELECT {_CASE_COLUMNS} FROM emergency_cases c
                 JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
                 LEFT JOIN residents r ON r.id = c.resident_id
-                WHERE c.status <> 'closed' AND {where})
+                WHERE c.status <> 'closed' AND {where}
+                ORDER BY {_SEVERITY_RANK}, c.last_event_at, c.id LIMIT ? OFFSET ?)
             SELECT o.*, e.last_actor, coalesce(us.display_name, e.last_actor) AS last_actor_name, e.last_kind, e.events,
                    date_diff('minute', o.reported_at, ?::TIMESTAMPTZ) AS minutes_since_report,
-                   date_diff('minute', o.last_event_at, ?::TIMESTAMPTZ) AS minutes_since_update
+                   date_diff('minute', o.last_event_at, ?::TIMESTAMPTZ) AS minutes_since_update,
+                   o.last_event_at <= ?::TIMESTAMPTZ - to_minutes(?::BIGINT) AS stale
             FROM open o LEFT JOIN (
                 SELECT case_id, arg_max(actor, id) AS last_actor, arg_max(kind, id) AS last_kind, count(*) AS events
                 FROM emergency_events WHERE case_id IN (SELECT id FROM open) GROUP BY case_id) e ON e.case_id = o.id
             LEFT JOIN users us ON us.username = e.last_actor
             ORDER BY CASE o.severity WHEN 'critical' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END,
                      o.last_event_at, o.id""",
-        [*params, now, now],
+        [*params, limit if limit is not None else 1 << 31, int(offset), now, now, now, threshold],
     )
-    for row in rows:
-        row["stale"] = row["minutes_since_update"] >= limit
     return rows
 
 

@@ -24,6 +24,7 @@ VIEWS = ("board", "report", "special")
 SEVERITY_COLOUR = {"critical": "red", "urgent": "orange", "routine": "green"}
 _MARKERS = ("em_case_logged", "md_res_logged", "md_list_logged", "md_trips_logged")
 _FLASH = "em_flash"
+BOARD_PAGE = 20
 _ERROR = "em_error"
 
 
@@ -117,10 +118,12 @@ def board(db: Database, actor: Actor) -> None:
     if st.session_state.get("em_case"):
         case_view(db, actor, st.session_state["em_case"])
         return
-    rows = em.open_board(db, actor)
-    limit = em.stale_minutes(db)
-    stale = sum(1 for r in rows if r["stale"])
-    st.caption(t("emergency.board.summary", n=len(rows), s=stale, limit=limit))
+    summary = em.board_summary(db, actor)
+    limit = summary["stale_minutes"]
+    st.caption(t("emergency.board.summary", n=summary["open"], s=summary["stale"], limit=limit))
+    pages = max(1, -(-summary["open"] // BOARD_PAGE))
+    page = min(int(st.session_state.get("em_board_page", 1)), pages)
+    rows = em.open_board(db, actor, limit=BOARD_PAGE, offset=(page - 1) * BOARD_PAGE)
     if not rows:
         st.info(t("emergency.board.empty"))
     for row in rows:
@@ -134,6 +137,9 @@ def board(db: Database, actor: Actor) -> None:
                 st.markdown(f":red[**{t('emergency.board.stale', ago=duration(row['minutes_since_update']))}**]")
             st.button(t("emergency.board.open", id=row["id"]), key=f"em_open_{row['id']}", on_click=_open_case,
                       args=(row["id"],), use_container_width=True, type="primary" if row["stale"] else "secondary")
+    if pages > 1:
+        st.number_input(t("common.page_of", page=page, pages=pages, n=summary["open"]), min_value=1, max_value=pages,
+                        key="em_board_page")
     if st.toggle(t("emergency.board.closed_toggle"), key="em_show_closed"):
         closed, total = em.closed_cases(db, actor, limit=20)
         st.caption(t("emergency.board.closed_title", n=len(closed), total=total))

@@ -89,7 +89,7 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         _click(captain, "立即上报")
         expect(captain.get_by_text("已上报：病例 #1000")).to_be_visible()
         assert time.monotonic() - started < 60
-        expect(captain.get_by_text("BP 220/120", exact=True)).to_be_visible()
+        expect(captain.get_by_text("生命体征：BP 220/120")).to_be_visible()
         _step(captain, "已联系校医院", "已电话联系校医院")
         _shot(captain, "emergencies_case_captain_phone")
         assert no_horizontal_scroll(captain)

@@ -221,3 +221,14 @@ def test_kpis_follow_the_rows(db, as_user):
     assert (after["emergency_cases_open"], after["emergency_cases_total"]) == (4, 5)
     em.add_event(db, as_user("medic01"), case_id, "closed")
     assert kpi.compute(db)["emergency_cases_open"] == 3
+
+
+def test_board_is_paged_in_sql_and_the_summary_counts_all(db, as_user):
+    committee = as_user("committee")
+    for unit in (1, 2, 3):
+        new_case(db, as_user(f"captain{unit:02d}"), unit_id=unit, severity="routine")
+    assert em.board_summary(db, committee) == {"open": 6, "stale": 3, "stale_minutes": 60}
+    first, second = em.open_board(db, committee, limit=4), em.open_board(db, committee, limit=4, offset=4)
+    assert len(first) == 4 and len(second) == 2
+    assert [r["id"] for r in first + second] == [r["id"] for r in em.open_board(db, committee)]
+    assert em.board_summary(db, as_user("captain01")) == {"open": 1, "stale": 0, "stale_minutes": 60}
