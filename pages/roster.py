@@ -35,6 +35,19 @@ if committee:
             "team": t("roster.col.team"), "captain": t("roster.col.captain"), "captain_phone": t("roster.col.phone"),
             "members": t("roster.col.members"), "carriers": t("roster.col.carriers"), "units": t("roster.col.units")}),
             hide_index=True, width="stretch", height=280)
+        edit_team = st.selectbox(t("roster.edit_team"), list(team_opts), key="edit_team", format_func=lambda i: team_opts[i])
+        current = frame[frame["team_id"] == edit_team]
+        if current.empty:
+            current = teams.teams(db, actor, lang=lang())
+            current = current[current["team_id"] == edit_team]
+        team_row = current.iloc[0]
+        with st.form(f"team_{edit_team}"):
+            team_name = st.text_input(t("roster.col.team"), value=team_row["team"])
+            team_notes = st.text_area(t("roster.col.notes"), value=team_row["notes"] or "", height=68)
+            if st.form_submit_button(t("common.save"), width="stretch") and attempt(
+                    lambda: teams.update_team(db, actor, edit_team, int(team_row["version"]), name=team_name,
+                                              notes=team_notes) or True):
+                done(t("common.saved"))
 else:
     mine = teams.teams(db, actor, lang=lang())
     if not mine.empty:

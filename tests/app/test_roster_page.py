@@ -71,3 +71,14 @@ def test_roster_in_english(demo_path):
     assert not at.exception
     assert "Page 1 of 8 (389 rows)" in texts(at)
     assert "Phone" in at.dataframe[-1].value.columns
+
+
+def test_committee_renames_a_team_on_the_page(demo_path):
+    at = app_as(demo_path, "committee", page="roster")
+    at.selectbox(key="edit_team").set_value(3).run()
+    [w for w in at.text_input if w.label == "服务队"][0].input("沁园红第3队（东）")
+    [b for b in at.button if b.label == "保存"][0].click().run()
+    assert not at.exception
+    db = Database.open(demo_path)
+    assert db.scalar("SELECT name FROM teams WHERE id = 3") == "沁园红第3队（东）"
+    db.close()

@@ -168,3 +168,13 @@ def test_captain_edits_contact_details_of_own_team_only(db, as_user):
         teams.update_contact(db, captain, vid, _version(db, vid), phone="13912345678", skills=["driver"])
     with pytest.raises(StaleEdit):
         teams.update_contact(db, captain, vid, 1, phone="13912345678")
+
+
+def test_committee_renames_a_team(db, as_user):
+    version = db.scalar("SELECT version FROM teams WHERE id = 7")
+    with pytest.raises(PermissionDenied):
+        teams.update_team(db, as_user("captain07"), 7, version, name="第七队")
+    teams.update_team(db, as_user("committee"), 7, version, name="沁园红第7队（北区）", notes="负责7号楼")
+    assert db.one("SELECT name, notes FROM teams WHERE id = 7") == ("沁园红第7队（北区）", "负责7号楼")
+    with pytest.raises(StaleEdit):
+        teams.update_team(db, as_user("committee"), 7, version, name="x")
