@@ -2,6 +2,7 @@
 coverage for unit 1 moves; the household ledger fits a phone; the committee's board on a laptop."""
 
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -9,6 +10,7 @@ from playwright.sync_api import expect
 from .conftest import login, no_horizontal_scroll, screenshot, wait_for_app
 
 pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _metric(page, label):
@@ -85,3 +87,24 @@ def test_committee_board_on_a_laptop(server, laptop):
     wait_for_app(laptop)
     assert no_horizontal_scroll(laptop)
     screenshot(laptop, "households_list_committee_laptop")
+
+
+def test_committee_imports_a_gbk_ledger_in_the_browser(server, laptop, tmp_path):
+    bad = tmp_path / "坏台账.csv"
+    bad.write_bytes("楼号,单元,房号,联系人,联系电话,居住人数\r\n1,1,101,重复户,13800138000,2\r\n1,1,990,王五,123,2\r\n"
+                    .encode("gbk"))
+    login(laptop, server.url, "committee", path="/households")
+    laptop.locator("[data-testid='stRadio']").first.get_by_text("导入", exact=True).click()
+    wait_for_app(laptop)
+    laptop.locator("input[type='file']").set_input_files(str(bad))
+    expect(laptop.get_by_text("文件有 2 个问题，未导入任何数据。请修改后重新上传。")).to_be_visible(timeout=20_000)
+    expect(laptop.get_by_role("button", name=re.compile("导入 \\d+ 户"))).to_have_count(0)
+    wait_for_app(laptop)
+    screenshot(laptop, "households_import_errors_committee_laptop")
+
+    laptop.locator("input[type='file']").set_input_files(str(ROOT / "data" / "sample_households_gbk.csv"))
+    expect(laptop.get_by_role("button", name="导入 4 户")).to_be_visible(timeout=20_000)
+    laptop.get_by_role("button", name="导入 4 户").click()
+    expect(laptop.get_by_text("已导入 4 户、10 名住户。")).to_be_visible(timeout=20_000)
+    wait_for_app(laptop)
+    screenshot(laptop, "households_import_done_committee_laptop")
