@@ -1,12 +1,8 @@
-"""Overview: the compound's key figures, computed from rows."""
+"""Overview: what needs doing now, key figures with their change since yesterday, trends, the
+units at a glance, and the daily briefing; per role (committee, captain, member)."""
 
-import streamlit as st
-
-from qinyuan import kpi
 from qinyuan.ui.auth import guard
-from qinyuan.ui.common import get_db, t
-from qinyuan.ui.widgets import kpi_areas
+from qinyuan.ui.overview import page
 
 actor = guard("overview")
-st.title(t("page.overview"))
-kpi_areas(kpi.compute(get_db(), units=actor.scope()))
+page(actor)

@@ -27,19 +27,38 @@ def fmt(key: str, value) -> str:
     return f"{value:,}"
 
 
+# A rise of these is bad news: their deltas are coloured the other way round.
+WORSE_WHEN_UP = {"residents_pending", "medicine_orders_open", "medicine_urgent_open", "medicine_median_hours_to_delivery",
+                 "emergency_cases_open", "grocery_orders_open"}
+
+
+def fmt_delta(key: str, d) -> str | None:
+    if d is None or d == 0:
+        return None
+    if key in RATIOS:
+        return f"{d * 100:+.1f}%"
+    if isinstance(d, float) and not d.is_integer():
+        return f"{d:+,.1f}"
+    return f"{int(d):+,}"
+
+
 def kpi_cards(figures: dict, keys: list[str], deltas: dict | None = None, columns: int = 4) -> None:
-    cols = st.columns(columns)
+    """Cards filled row by row (a phone wraps each row of 4 into 2 x 2 and keeps the reading order)."""
+    cols: list = []
     for n, key in enumerate(keys):
-        delta = None
-        if deltas and deltas.get(key) not in (None, 0):
-            d = deltas[key]
-            delta = f"{d * 100:+.1f}%" if key in RATIOS else f"{d:+,}"
-        cols[n % columns].metric(t(f"kpi.{key}"), fmt(key, figures.get(key)), delta=delta)
+        if n % columns == 0:
+            cols = st.columns(columns)
+        delta = fmt_delta(key, deltas.get(key)) if deltas else None
+        cols[n % columns].metric(t(f"kpi.{key}"), fmt(key, figures.get(key)), delta=delta,
+                                 delta_color="inverse" if key in WORSE_WHEN_UP else "normal")
 
 
-def kpi_areas(figures: dict, deltas: dict | None = None, columns: int = 4) -> None:
-    for area, keys in AREAS.items():
-        st.subheader(t(f"area.{area}"))
+def kpi_areas(figures: dict, deltas: dict | None = None, columns: int = 4, areas: dict | None = None) -> None:
+    """KPI cards under one heading per area; `areas` picks and orders them (default: all of AREAS)."""
+    for area, keys in (areas or AREAS).items():
+        if not keys:
+            continue
+        st.markdown(f"##### {t(f'area.{area}')}")
         kpi_cards(figures, keys, deltas, columns)
 
 

@@ -1,0 +1,368 @@
+"""The overview's UI: cached figures keyed by the viewer's scope, 'needs attention now', KPI cards
+with deltas, charts, the per-unit heatmap, a captain's to-do list, a member's team and shift,
+and the committee's briefing button."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from .. import access, clock, grid
+from .. import overview as ov
+from .. import overview_charts as charts
+from ..access import Actor
+from ..db import default_path
+from .common import attempt, get_db, lang, t
+from .widgets import AREAS, WORSE_WHEN_UP, fmt, fmt_delta, kpi_areas, kpi_cards
+
+TTL = 30  # seconds a figure may be stale
+REFRESH = 60  # seconds between automatic refreshes of the figures
+SHOW = 8  # rows listed per to-do / attention item before "and n more"
+
+
+# -- cached data, keyed by database file, scope and arguments -------------------------------------------
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=2000)
+def _data(kind: str, db_path: str, units: tuple[int, ...] | None, arg=None):
+    db = get_db()
+    if kind == "deltas":
+        return ov.with_deltas(db, units)
+    if kind == "attention":
+        return ov.attention(db, units)
+    if kind == "coverage":
+        return ov.coverage_by_round(db, units)
+    if kind == "medicine":
+        return ov.medicine_by_day(db, units)
+    if kind == "hours":
+        return ov.delivery_hours(db, units)
+    if kind == "duty":
+        return ov.duty_fill(db)
+    if kind == "cases":
+        return ov.open_cases_over_time(db, units)
+    if kind == "batches":
+        return ov.donation_batches(db)
+    if kind == "donation":
+        return ov.donation_by_building_hour(db, units, arg)
+    if kind == "heatmap":
+        return ov.unit_heatmap(db, units)
+    if kind == "todo":
+        return ov.todo(db, units)
+    if kind == "next_shift":
+        return ov.next_shift(db, arg)
+    raise ValueError(kind)
+
+
+@st.cache_data(ttl=TTL, show_spinner=False, max_entries=500)
+def _actor_data(kind: str, db_path: str, actor: Actor, arg=None):
+    db = get_db()
+    if kind == "unit":
+        return ov.unit_detail(db, actor, arg)
+    if kind == "team":
+        return ov.team_figures(db, actor)
+    raise ValueError(kind)
+
+
+def data(kind: str, actor: Actor, arg=None):
+    return _data(kind, os.path.abspath(default_path()), actor.scope(), arg)
+
+
+def actor_data(kind: str, actor: Actor, arg=None):
+    return _actor_data(kind, os.path.abspath(default_path()), actor, arg)
+
+
+# -- small formatting helpers -----------------------------------------------------------------------
+def _local(ts) -> datetime | None:
+    if ts is None or (not isinstance(ts, datetime) and pd.isna(ts)):
+        return None
+    ts = pd.Timestamp(ts)
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return ts.tz_convert(clock.TZ).to_pydatetime()
+
+
+def _hm(ts) -> str:
+    value = _local(ts)
+    return value.strftime("%H:%M") if value else "—"
+
+
+def _md_hm(ts) -> str:
+    value = _local(ts)
+    return value.strftime("%m-%d %H:%M") if value else "—"
+
+
+def _unit(building, unit_no) -> str:
+    return grid.unit_label(int(building), int(unit_no), lang())
+
+
+def _pct(value) -> str:
+    return f"{float(value) * 100:.0f}%"
+
+
+def _bullets(lines: list[str]) -> None:
+    shown = lines[:SHOW]
+    text = "\n".join(f"- {line}" for line in shown)
+    if len(lines) > SHOW:
+        text += "\n\n" + t("overview.todo_more", n=len(lines) - SHOW)
+    st.markdown(text)
+
+
+def _areas_for(actor: Actor) -> dict:
+    if actor.scope() is None:
+        return AREAS
+    # Compound-wide figures (all posts' fill rate) are left out of a scoped view.
+    return {area: [k for k in keys if k != "duty_fill_rate_today"] for area, keys in AREAS.items()}
+
+
+# -- needs attention now -----------------------------------------------------------------------------
+def attention_block(att: dict) -> None:
+    lim = att["limits"]
+    with st.container(border=True):
+        st.subheader(":material/notification_important: " + t("overview.attention"), anchor=False)
+        if ov.attention_count(att) == 0:
+            st.success(t("overview.attention_none"))
+            return
+        if len(att["medicine"]):
+            rows = [t("overview.att_medicine_row", unit=_unit(r.building, r.unit_no), room=r.room,
+                      urgency=t(f"overview.urgency.{r.urgency}"), status=t(f"overview.med_status.{r.status}"), hours=r.hours)
+                    for r in att["medicine"].itertuples()]
+            with st.expander(t("overview.att_medicine", urgent=f"{lim['urgent']:g}", critical=f"{lim['critical']:g}",
+                               n=len(rows)), expanded=len(rows) <= 3, icon=":material/medication:"):
+                _bullets(rows)
+        if len(att["cases"]):
+            rows = [t("overview.att_case_row", unit=_unit(r.building, r.unit_no), room=r.room,
+                      severity=t(f"overview.severity.{r.severity}"), status=t(f"overview.case_status.{r.status}"), minutes=r.minutes)
+                    for r in att["cases"].itertuples()]
+            with st.expander(t("overview.att_cases", minutes=f"{lim['stale_minutes']:g}", n=len(rows)), expanded=len(rows) <= 3, icon=":material/local_hospital:"):
+                _bullets(rows)
+        if len(att["posts"]):
+            rows = [t("overview.att_post_row", post=r.name_zh if lang() == "zh" else r.name_en, start=_hm(r.start_at),
+                      end=_hm(r.end_at), staffed=r.staffed, required=r.required) for r in att["posts"].itertuples()]
+            with st.expander(t("overview.att_posts", n=len(rows)), expanded=len(rows) <= 3, icon=":material/badge:"):
+                _bullets(rows)
+        if len(att["coverage"]):
+            rows = [t("overview.att_coverage_row", unit=_unit(r.building, r.unit_no), coverage=_pct(r.coverage), pending=r.pending)
+                    for r in att["coverage"].itertuples()]
+            with st.expander(t("overview.att_coverage", round=att["round_no"], threshold=_pct(lim["threshold"]), n=len(rows)),
+                             expanded=len(rows) <= 3, icon=":material/science:"):
+                _bullets(rows)
+
+
+# -- charts -----------------------------------------------------------------------------------------
+def _chart(chart, key: str | None = None) -> None:
+    st.altair_chart(chart, width="stretch", key=key)
+
+
+def charts_block(actor: Actor) -> None:
+    lg = lang()
+    st.subheader(":material/monitoring: " + t("overview.charts"), anchor=False)
+    global_ = actor.scope() is None
+    names = ["testing", "medicine"] + (["duty"] if global_ else []) + ["cases", "vegetables"]
+    tabs = dict(zip(names, st.tabs([t(f"overview.tab_{n}") for n in names]), strict=True))
+    with tabs["testing"]:
+        _chart(charts.coverage_chart(data("coverage", actor), lg))
+    with tabs["medicine"]:
+        frame = data("medicine", actor)
+        if len(frame):
+            _chart(charts.medicine_status_chart(frame, lg))
+        hours = data("hours", actor)
+        if len(hours):
+            _chart(charts.delivery_hours_chart(hours, lg))
+        if not len(frame) and not len(hours):
+            st.caption(t("overview.no_data"))
+    if global_:
+        with tabs["duty"]:
+            _chart(charts.duty_fill_chart(data("duty", actor), lg))
+    with tabs["cases"]:
+        _chart(charts.open_cases_chart(data("cases", actor), lg))
+    with tabs["vegetables"]:
+        batches = data("batches", actor)
+        if not len(batches):
+            st.caption(t("overview.no_data"))
+        else:
+            labels = {int(r.id): t("overview.batch_label", id=int(r.id), day=pd.Timestamp(r.day).strftime("%m-%d"), donor=r.donor)
+                      for r in batches.itertuples()}
+            batch = st.selectbox(t("overview.batch"), list(labels), format_func=labels.get, key="ov_batch")
+            frame = data("donation", actor, batch)
+            if len(frame):
+                _chart(charts.donation_chart(frame, lg))
+            else:
+                st.caption(t("overview.no_data"))
+
+
+# -- per-unit heatmap and a unit's detail -------------------------------------------------------------
+def heatmap_block(actor: Actor) -> None:
+    frame = data("heatmap", actor)
+    if not len(frame):
+        return
+    st.subheader(":material/grid_on: " + t("overview.heatmap"), anchor=False)
+    st.caption(t("overview.heatmap_hint"))
+    event = st.altair_chart(charts.unit_heatmap_chart(frame, lang()), width="stretch", key="ov_heat",
+                            on_select="rerun", selection_mode="unit")
+    picked = None
+    try:
+        points = (event.selection or {}).get("unit") or []
+        picked = int(points[0]["unit_id"]) if points else None
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+        picked = None
+    if picked is not None and picked != st.session_state.get("_ov_heat_last"):
+        st.session_state["ov_unit"] = picked
+    st.session_state["_ov_heat_last"] = picked
+    labels = {int(r.unit_id): _unit(r.building, r.unit_no) for r in frame.itertuples()}
+    options = [None, *labels]
+    if st.session_state.get("ov_unit") not in options:
+        st.session_state["ov_unit"] = None
+    unit_id = st.selectbox(t("overview.unit_pick"), options, key="ov_unit",
+                           format_func=lambda u: t("overview.unit_none") if u is None else labels[u])
+    if unit_id is not None:
+        unit_detail(actor, unit_id)
+
+
+def unit_detail(actor: Actor, unit_id: int) -> None:
+    detail = attempt(lambda: actor_data("unit", actor, unit_id))
+    if not detail:
+        return
+    with st.container(border=True):
+        st.markdown("**" + t("overview.unit_title", unit=_unit(detail["building"], detail["unit_no"]),
+                                 captain=detail["captain"] or "—") + "**")
+        keys = ["households", "residents", "current_round_coverage", "residents_pending", "medicine_orders_open",
+                "emergency_cases_open", "donation_batch_coverage", "special_residents"]
+        kpi_cards(detail["figures"], keys, detail["deltas"], columns=4)
+        att = detail["attention"]
+        if ov.attention_count(att):
+            attention_block(att)
+        if access.can_view_page(actor, "households"):
+            st.page_link("pages/households.py", label=t("overview.unit_open_households"), icon=":material/home:")
+
+
+# -- captain's to-do -----------------------------------------------------------------------------------
+def todo_block(actor: Actor) -> None:
+    todo = data("todo", actor)
+    with st.container(border=True):
+        st.subheader(":material/task_alt: " + t("overview.todo"), anchor=False)
+        pending = todo["pending"]
+        rows = [t("overview.todo_pending_row", unit=_unit(r.building, r.unit_no), room=r.room, name=r.name,
+                  home=t("overview.todo_home") if r.status == "home_sampling_needed" else "") for r in pending.itertuples()]
+        _todo_item(t("overview.todo_pending", round=todo["round_no"] or "—", n=len(rows)), rows, ":material/science:")
+        orders = todo["orders"]
+        rows = [t("overview.todo_order_row", unit=_unit(r.building, r.unit_no), room=r.room, urgency=t(f"overview.urgency.{r.urgency}"),
+                  status=t(f"overview.med_status.{r.status}")) for r in orders.itertuples()]
+        _todo_item(t("overview.todo_orders", n=len(rows), deliver=todo["to_deliver"]), rows, ":material/medication:")
+        cases = todo["cases"]
+        rows = [t("overview.todo_case_row", unit=_unit(r.building, r.unit_no), room=r.room, severity=t(f"overview.severity.{r.severity}"),
+                  status=t(f"overview.case_status.{r.status}"), time=_md_hm(r.last_event_at)) for r in cases.itertuples()]
+        _todo_item(t("overview.todo_cases", n=len(rows)), rows, ":material/local_hospital:")
+        veg = todo["vegetables"]
+        rows = [t("overview.todo_veg_row", unit=_unit(r.building, r.unit_no), room=r.room, contact=r.contact_name or "—")
+                for r in veg.itertuples()]
+        _todo_item(t("overview.todo_vegetables", n=len(rows)), rows, ":material/eco:")
+
+
+def _todo_item(label: str, rows: list[str], icon: str) -> None:
+    if not rows:
+        st.markdown(f":green[:material/check_circle:] {label}")
+        return
+    with st.expander(label, expanded=len(rows) <= 4, icon=icon):
+        _bullets(rows)
+
+
+# -- member ---------------------------------------------------------------------------------------------
+def shift_block(actor: Actor) -> None:
+    shift = data("next_shift", actor, actor.volunteer_id)
+    with st.container(border=True):
+        st.subheader(":material/event: " + t("overview.next_shift"), anchor=False)
+        if not shift:
+            st.info(t("overview.no_shift"))
+            return
+        start, end = _local(shift["start_at"]), _local(shift["end_at"])
+        params = {"post": shift["name_zh"] if lang() == "zh" else shift["name_en"], "day": start.strftime("%m-%d"),
+                  "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M"), "crew": shift["crew"], "required": shift["required"]}
+        if shift["now"]:
+            st.success(t("overview.shift_now", **params))
+        else:
+            st.info(t("overview.shift_next", **params))
+        if access.can_view_page(actor, "duty"):
+            st.page_link("pages/duty.py", label=t("page.duty"), icon=":material/schedule:")
+
+
+def team_block(actor: Actor) -> None:
+    team = actor_data("team", actor)
+    st.subheader(":material/groups: " + t("overview.team", team=team["team_name"] or "—", captain=team["captain"] or "—"),
+                 anchor=False)
+    figures, deltas = team["figures"], team["deltas"]
+    cards = [(t("overview.team_members"), f"{team['team_members']:,}", None, "normal"),
+             (t("overview.veg_waiting"), f"{team['vegetables_waiting']:,}", None, "normal"),
+             (t("overview.my_duty_done"), f"{team['my_duty_done']:,}", None, "normal")]
+    for key in ("households", "residents", "current_round_coverage", "residents_pending", "duty_person_times"):
+        cards.append((t(f"kpi.{key}"), fmt(key, figures.get(key)), fmt_delta(key, deltas.get(key)),
+                      "inverse" if key in WORSE_WHEN_UP else "normal"))
+    for start in range(0, len(cards), 2):
+        cols = st.columns(2)
+        for col, (label, value, delta, colour) in zip(cols, cards[start:start + 2], strict=False):
+            col.metric(label, value, delta=delta, delta_color=colour)
+
+
+# -- the page, per role -----------------------------------------------------------------------------------
+def figures_block(actor: Actor) -> None:
+    figures, deltas = data("deltas", actor)
+    st.subheader(":material/leaderboard: " + t("overview.kpis"), anchor=False)
+    kpi_areas(figures, deltas, columns=4, areas=_areas_for(actor))
+
+
+def as_of_caption() -> None:
+    st.caption(t("overview.as_of", time=get_db().now().astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M")))
+
+
+@st.fragment(run_every=REFRESH)
+def live(actor: Actor) -> None:
+    """Everything that refreshes on its own."""
+    as_of_caption()
+    if actor.role == "member":
+        shift_block(actor)
+        team_block(actor)
+        return
+    if actor.role == "captain":
+        todo_block(actor)
+    attention_block(data("attention", actor))
+    figures_block(actor)
+    charts_block(actor)
+    heatmap_block(actor)
+
+
+def briefing_block(actor: Actor) -> None:
+    """One click: the day's briefing as text to paste and as a PDF, in zh or en."""
+    if not access.can(actor, "briefing.make"):
+        return
+    from .. import briefing
+
+    with st.container(border=True):
+        st.markdown("##### :material/summarize: " + t("overview.briefing"))
+        cols = st.columns(2)
+        wanted = None
+        for col, code in zip(cols, ("zh", "en"), strict=True):
+            if col.button(t(f"overview.briefing_make_{code}"), type="primary" if code == lang() else "secondary",
+                          width="stretch", icon=":material/summarize:", key=f"ov_brief_make_{code}"):
+                wanted = code
+        if wanted:
+            db = get_db()
+
+            def make():
+                gathered = briefing.gather(db, actor=actor)
+                return briefing.text(db, lang=wanted, data=gathered), briefing.pdf(db, lang=wanted, data=gathered)
+
+            with st.spinner(t("overview.briefing_making")):
+                made = attempt(make)
+            if made:
+                st.session_state["ov_brief"] = {"lang": wanted, "text": made[0], "pdf": made[1], "day": db.today().isoformat()}
+        brief = st.session_state.get("ov_brief")
+        if brief:
+            st.text_area(t("overview.briefing_text"), brief["text"], height=300)
+            st.download_button(t("overview.briefing_pdf"), brief["pdf"], f"briefing-{brief['day']}-{brief['lang']}.pdf",
+                               "application/pdf", width="stretch", icon=":material/picture_as_pdf:", key="ov_brief_pdf")
+
+
+def page(actor: Actor) -> None:
+    st.title(t("page.overview"))
+    briefing_block(actor)
+    live(actor)

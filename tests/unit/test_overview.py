@@ -1,0 +1,186 @@
+"""Overview figures per role and scope, their change since yesterday, and what needs attention.
+Expected values are counted from the demo world's definition (qinyuan/demo.py) at 2022-01-10 09:00."""
+
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+import pytest
+
+from qinyuan import clock, kpi
+from qinyuan import overview as ov
+from qinyuan.errors import PermissionDenied
+
+TIME_KEYS = ("current_round_coverage", "residents_pending", "home_samplings_done", "duty_person_times",
+             "medicine_households_served", "medicine_orders_open", "medicine_urgent_open", "medicine_median_hours_to_delivery",
+             "emergency_cases_total", "emergency_cases_open", "grocery_orders_open", "vegetable_portions_distributed",
+             "donation_batch_coverage")
+
+
+def _set(db, key, value):
+    db.con.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [key, str(value)])
+    db.forget_settings()
+
+
+def test_committee_figures_are_the_record_and_deltas_are_since_yesterday(db):
+    figures, deltas = ov.with_deltas(db)
+    assert (figures["teams"], figures["members"], figures["duty_person_times"], figures["medicine_households_served"]) == (51, 338, 122, 108)
+    # Two cases were reported today (02:00 and 04:00), none closed: +2 open, +2 in all.
+    assert deltas["emergency_cases_open"] == 2 and deltas["emergency_cases_total"] == 2
+    # No duty shift, medicine delivery or vegetable handed out yet today.
+    assert deltas["duty_person_times"] == 0
+    assert deltas["medicine_households_served"] == 0
+    assert deltas["vegetable_portions_distributed"] == 0
+    # Round 4 started today: its progress since yesterday is all of it.
+    assert deltas["current_round_coverage"] == pytest.approx(figures["current_round_coverage"])
+    assert deltas["home_samplings_done"] == figures["home_samplings_done"] > 0
+    residents = figures["residents"]
+    assert deltas["residents_pending"] == figures["residents_pending"] - residents
+    # The 20 grocery orders made today are all still open (days before are handed out).
+    today_orders = db.scalar("SELECT count(*) FROM grocery_orders WHERE created_at >= ?", [clock.day_start(date(2022, 1, 10))])
+    assert deltas["grocery_orders_open"] == today_orders == figures["grocery_orders_open"]
+
+
+@pytest.mark.parametrize("units", [None, (1,), (5, 20)])
+def test_figures_reconstructed_from_timestamps_match_kpi_now(db, units):
+    later = datetime(2030, 1, 1, tzinfo=clock.TZ)
+    rebuilt = ov._as_of(db, units, later, db.today())
+    current = kpi.compute(db, units=units)
+    assert {k: rebuilt[k] for k in TIME_KEYS} == {k: current[k] for k in TIME_KEYS}
+
+
+def test_past_days_as_they_stood(db):
+    assert ov.figures(db, None, date(2022, 1, 8))["vegetable_portions_distributed"] == 1512  # first batch only
+    jan9, d9 = ov.with_deltas(db, None, date(2022, 1, 9))
+    assert jan9["vegetable_portions_distributed"] == 1512 + 1500  # second batch: 12 of 1,512 households waiting
+    assert d9["vegetable_portions_distributed"] == 1500
+    assert ov.figures(db, None, date(2022, 1, 5))["emergency_cases_open"] == 1  # the record's hypertension case
+    assert ov.figures(db, None, date(2022, 1, 6))["emergency_cases_open"] == 0  # closed on the 6th
+    done_by_3rd = db.scalar("SELECT count(*) FROM shift_assignments WHERE status = 'done' AND check_out_at < ?",
+                            [clock.day_start(date(2022, 1, 4))])
+    assert ov.figures(db, None, date(2022, 1, 3))["duty_person_times"] == done_by_3rd < 122
+
+
+def test_a_captain_never_counts_another_unit(db, as_user):
+    captain = as_user("captain01")
+    assert captain.scope() == (1,)
+    mine, _ = ov.with_deltas(db, captain.scope())
+    assert mine["households"] == 18 and mine["building_units"] == 1
+    heat = ov.unit_heatmap(db, captain.scope())
+    assert list(heat["unit_id"]) == [1]
+    att = ov.attention(db, captain.scope())
+    for name in ("medicine", "cases", "coverage"):
+        assert set(att[name]["unit_id"]) <= {1}
+    assert len(att["posts"]) == 0  # posts are compound-wide, not a unit's
+    assert list(att["medicine"]["id"]) == [109]  # unit 1's urgent order, 15 h old
+    rounds = ov.coverage_by_round(db, captain.scope())
+    assert set(rounds["total"]) == {mine["residents"]}
+    donation = ov.donation_by_building_hour(db, captain.scope(), 1)
+    assert set(donation["building"]) == {1} and donation["portions"].sum() == 18
+
+    # Something happens in unit 2: the committee sees it, captain01 does not.
+    before_committee = kpi.compute(db)
+    house2 = db.scalar("SELECT min(id) FROM households WHERE unit_id = 2")
+    now = db.now()
+    db.con.execute("""INSERT INTO medicine_orders (id, household_id, items, channel, urgency, status, placed_by, created_at, updated_at)
+                      VALUES (9001, ?, '[]', 'phone', 'critical', 'requested', 'captain02', ?, ?)""",
+                   [house2, now - timedelta(hours=5), now - timedelta(hours=5)])
+    db.con.execute("""INSERT INTO emergency_cases (id, household_id, summary, severity, status, reported_at, reported_by, last_event_at)
+                      VALUES (9001, ?, 'x', 'urgent', 'reported', ?, 'captain02', ?)""", [house2, now - timedelta(hours=3), now - timedelta(hours=3)])
+    after_mine, after_deltas = ov.with_deltas(db, captain.scope())
+    for key in ("medicine_orders_open", "medicine_urgent_open", "emergency_cases_open", "emergency_cases_total"):
+        assert after_mine[key] == mine[key], key
+    assert after_deltas["emergency_cases_open"] == 0
+    assert list(ov.attention(db, captain.scope())["medicine"]["id"]) == [109]
+    after_committee, deltas = ov.with_deltas(db)
+    assert after_committee["medicine_orders_open"] == before_committee["medicine_orders_open"] + 1
+    assert after_committee["emergency_cases_open"] == before_committee["emergency_cases_open"] + 1
+    assert deltas["emergency_cases_open"] == 3
+    assert 9001 in set(ov.attention(db)["medicine"]["id"])
+
+
+def test_attention_limits_come_from_settings(db):
+    att = ov.attention(db)
+    # Open urgent/critical orders at 09:00: 109 (15.1 h), 114 (15.5 h), 116 critical (24.7 h), 118 (27.2 h).
+    assert set(att["medicine"]["id"]) == {109, 114, 116, 118}
+    assert att["medicine"]["id"].iloc[0] == 116  # critical first
+    _set(db, "medicine_limit_hours_urgent", 16)
+    assert set(ov.attention(db)["medicine"]["id"]) == {116, 118}
+    _set(db, "medicine_limit_hours_critical", 48)
+    assert set(ov.attention(db)["medicine"]["id"]) == {118}
+
+    # Cases: last updates 660, 408 and 240 minutes ago.
+    assert list(att["cases"]["minutes"]) == [660, 408, 240]
+    _set(db, "emergency_stale_minutes", 300)
+    assert list(ov.attention(db)["cases"]["id"]) == [3, 2]
+
+
+def test_posts_under_staffed_now(db):
+    att = ov.attention(db)
+    assert list(att["posts"]["post_id"]) == [4, 8]  # east patrol 1/2, carrying squad 3/4 this morning
+    assert list(att["posts"]["staffed"]) == [1, 3]
+    evening = clock.at(date(2022, 1, 10), 19)
+    assert list(ov.attention(db, None, evening)["posts"]["post_id"]) == [2]
+    night = clock.at(date(2022, 1, 10), 23)
+    assert len(ov.attention(db, None, night)["posts"]) == 0
+
+
+def test_units_below_threshold_only_after_their_slot(db):
+    att = ov.attention(db)
+    # At 09:00 the slots of buildings 1-4 (units 1-12) are over; their coverage is ~80%, below 90%.
+    assert set(att["coverage"]["unit_id"]) <= set(range(1, 13))
+    assert len(att["coverage"]) == 12
+    _set(db, "coverage_alert_threshold", 0.75)
+    low = ov.attention(db)["coverage"]
+    assert (low["coverage"] < 0.75).all() and len(low) == 2  # 1-2 (69.8%) and 4-2 (74.4%)
+    late = ov.attention(db, None, clock.at(date(2022, 1, 10), 17))["coverage"]
+    assert set(range(25, 52)) <= set(late["unit_id"])  # untested units whose slots are over
+
+
+def test_open_cases_over_time_and_chart_data(db):
+    cases = ov.open_cases_over_time(db)
+    assert list(cases["open_cases"]) == [0, 0, 0, 1, 1, 0, 0, 0, 1, 3]
+    rounds = ov.coverage_by_round(db)
+    assert list(rounds["round_no"]) == [1, 2, 3, 4]
+    assert list(rounds["coverage"])[:3] == [1.0, 1.0, 1.0]
+    hours = ov.delivery_hours(db)
+    assert hours["orders"].sum() == 108  # one delivered order per served household
+    med = ov.medicine_by_day(db)
+    assert med["orders"].sum() == db.scalar("SELECT count(*) FROM medicine_orders WHERE created_at >= ?",
+                                            [clock.day_start(date(2022, 1, 1))])
+    duty = ov.duty_fill(db)
+    today = duty[pd.to_datetime(duty["day"]) == pd.Timestamp("2022-01-10")].set_index("post_id")
+    assert today.loc[4, "filled"] == 5 and today.loc[4, "required"] == 6  # 3 shifts x 2, one short
+    donation = ov.donation_by_building_hour(db, None, 1)
+    assert donation["portions"].sum() == 1512 and donation["hour"].min() == 7 and donation["hour"].max() <= 17
+    heat = ov.unit_heatmap(db)
+    assert len(heat) == 51 and heat["pending"].sum() == kpi.compute(db)["residents_pending"]
+    assert heat["medicine_open"].sum() == 14 and heat["cases_open"].sum() == 3
+
+
+def test_captain_todo(db, as_user):
+    captain = as_user("captain01")
+    todo = ov.todo(db, captain.scope())
+    assert len(todo["pending"]) == kpi.compute(db, units=(1,))["residents_pending"] == 9
+    assert len(todo["vegetables"]) == 4  # the four unit-1 households waiting for batch 2
+    assert list(todo["orders"]["status"]) == ["disinfected", "requested"] and todo["to_deliver"] == 1
+    assert len(todo["cases"]) == 0
+    assert ov.todo(db, as_user("captain05").scope())["cases"]["id"].tolist() == [2]
+
+
+def test_unit_detail_respects_scope(db, as_user):
+    captain = as_user("captain01")
+    detail = ov.unit_detail(db, captain, 1)
+    assert detail["figures"]["households"] == 18
+    with pytest.raises(PermissionDenied):
+        ov.unit_detail(db, captain, 2)
+    assert ov.unit_detail(db, as_user("committee"), 5)["figures"]["emergency_cases_open"] == 1
+
+
+def test_member_team_and_next_shift(db, as_user):
+    member = as_user("member001")
+    shift = ov.next_shift(db, member.volunteer_id)
+    assert shift["name_zh"] == "北门值守" and shift["now"] is True
+    later = ov.next_shift(db, member.volunteer_id, clock.at(date(2022, 1, 10), 14))
+    assert later["day"] == date(2022, 1, 12) and later["now"] is False
+    team = ov.team_figures(db, member)
+    assert team["team_members"] == 7 and team["figures"]["households"] == 18 and team["vegetables_waiting"] == 4
