@@ -53,7 +53,7 @@ def attempt(fn: Callable[[], Any], success: str | None = None) -> Any:
 
 CSS = """
 <style>
-  .block-container {padding-top: 3.2rem; padding-left: 1rem; padding-right: 1rem; max-width: 1200px;}
+  .block-container {padding-top: 4rem; padding-left: 1rem; padding-right: 1rem; max-width: 1200px;}
   div[data-testid="stMetric"] {background: #fff5f5; border: 1px solid #f3d0d0; border-radius: 8px; padding: 6px 10px;}
   div[data-testid="stMetricValue"] {font-size: 1.5rem;}
   @media (max-width: 640px) {
@@ -86,4 +86,4 @@ def language_switch(where=None) -> None:
 
 def demo_banner(db: Database) -> None:
     if db.demo_date:
-        st.caption("🧪 " + t("app.demo_banner", date=db.demo_date.isoformat()))
+        st.caption(":material/science: " + t("app.demo_banner", date=db.demo_date.isoformat()))

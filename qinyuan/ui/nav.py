@@ -11,8 +11,11 @@ from . import auth
 from .common import demo_banner, get_db, language_switch, setup_page, t
 
 ROOT = Path(__file__).resolve().parents[2]
-ICONS = {"overview": "📊", "households": "🏠", "testing": "🧪", "roster": "👥", "duty": "🕘", "medicine": "💊",
-         "emergencies": "🚑", "supplies": "📦", "admin": "🔐"}
+ICONS = {"overview": ":material/dashboard:", "households": ":material/home:", "testing": ":material/biotech:",
+         "roster": ":material/groups:", "duty": ":material/schedule:", "medicine": ":material/medication:",
+         "emergencies": ":material/emergency:", "supplies": ":material/inventory_2:", "admin": ":material/admin_panel_settings:"}
+# The page a role lands on after login: members check their duty first.
+LANDING = {"member": "duty"}
 
 
 def _page(name: str) -> st.Page:
@@ -27,7 +30,8 @@ def main() -> None:
     actor = auth.current_actor()
     st.session_state["_qy_actor"] = actor
     if actor is None:
-        st.navigation([st.Page(auth.login_view, title=t("page.login"), url_path="login", default=True)],
+        st.session_state.pop("_qy_landed", None)
+        st.navigation([st.Page(auth.login_view, title=t("page.login"), icon=":material/login:", url_path="login", default=True)],
                       position="hidden").run()
         return
     if auth.must_change_password(actor):
@@ -35,5 +39,11 @@ def main() -> None:
         return
     auth.sidebar(actor)
     demo_banner(get_db())
-    pages = [_page(name) for name in access.pages_for(actor)]
-    st.navigation(pages).run()
+    pages = {name: _page(name) for name in access.pages_for(actor)}
+    current = st.navigation(list(pages.values()))
+    landing = LANDING.get(actor.role)
+    if landing and not st.session_state.get("_qy_landed"):
+        st.session_state["_qy_landed"] = True
+        if current.url_path == "":
+            st.switch_page(pages[landing])
+    current.run()
