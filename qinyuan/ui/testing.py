@@ -73,8 +73,22 @@ def render(actor: Actor) -> None:
 
 
 # -- board ---------------------------------------------------------------------------------------------
+def my_slots(actor: Actor, rnd: dict) -> None:
+    """A captain's units: their slot and site for this round."""
+    slots = tst.slot_table(get_db(), actor, rnd["id"])
+    for r in slots.itertuples():
+        if pd.isna(r.slot_start):
+            when = t("testing.notice.no_slot")
+        else:
+            start = pd.Timestamp(r.slot_start).tz_convert(TZ)
+            when = f"{start:%H:%M}–{start + pd.Timedelta(minutes=int(rnd['slot_minutes'])):%H:%M}"
+        st.info(t("testing.my_slot", unit=unit_name(r.building, r.unit_no), when=when, site=r.site or "—"))
+
+
 def board_view(actor: Actor, rnd: dict) -> None:
     db = get_db()
+    if actor.scope() is not None:
+        my_slots(actor, rnd)
     units = tst.board(db, actor, rnd["id"])
     total = tst.totals(units)
     c = st.columns(2)

@@ -17,6 +17,7 @@ def test_captain_marks_a_household_and_the_board_moves(demo_path):
     before = _metric(at, "本轮覆盖率")
     open_before = int(_metric(at, "未落实人数").replace(",", ""))
     assert "2号楼" not in texts(at)  # the board shows only the captain's unit
+    assert "1号楼1单元：08:00–08:30 · 北门广场" in texts(at)  # and its slot
     at.radio(key="ts_view").set_value("mark").run()
     assert not at.exception
     assert "home" not in at.radio(key="ts_view").options and "入户采样" not in at.radio(key="ts_view").options
