@@ -56,9 +56,11 @@ with tab_users:
         shown = frame.assign(
             role=frame["role"].map(role_label),
             team_id=frame["team_id"].map(lambda v: team_label(None if v != v else int(v), team_names)),
-        )[["username", "display_name", "role", "team_id", "active", "must_change_password"]]
+            active=frame.apply(lambda r: ("🔑 " if r["must_change_password"] else "")
+                               + (t("admin.status_active") if r["active"] else t("admin.status_inactive")), axis=1),
+        )[["username", "display_name", "role", "team_id", "active"]]
         shown.columns = [t("admin.username"), t("admin.display_name"), t("admin.role"), t("admin.team"),
-                         t("admin.active"), t("admin.must_change")]
+                         t("common.status")]
         st.dataframe(shown, hide_index=True, width="stretch")
 
         picked = st.selectbox(t("admin.pick_user"), frame["username"].tolist(), key="adm_pick",
@@ -146,7 +148,7 @@ with tab_audit:
             st.info(t("common.none"))
         else:
             log["ts"] = log["ts"].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M:%S")
-            st.dataframe(log.rename(columns={
+            st.dataframe(log.drop(columns=["id"]).rename(columns={
                 "ts": t("common.time"), "actor": t("admin.audit_user"), "action": t("admin.audit_action"),
                 "entity": t("admin.audit_entity"), "entity_id": "ID", "before": t("admin.audit_before"),
                 "after": t("admin.audit_after")}), hide_index=True, width="stretch")

@@ -88,6 +88,14 @@ def locked_until(db: Database, username: str, throttle: Throttle | None = None) 
     return rows[throttle.max_failures - 1][0] + timedelta(minutes=throttle.window_minutes)
 
 
+def failures_left(db: Database, username: str, throttle: Throttle | None = None) -> int:
+    """How many more failures within the window before the username is locked."""
+    throttle = throttle or Throttle.from_settings(db)
+    since = clock.real_now() - timedelta(minutes=throttle.window_minutes)
+    n = db.scalar("SELECT count(*) FROM login_failures WHERE username = ? AND ts > ?", [username, since])
+    return max(0, throttle.max_failures - int(n))
+
+
 def locked_usernames(db: Database, throttle: Throttle | None = None) -> set[str]:
     throttle = throttle or Throttle.from_settings(db)
     since = clock.real_now() - timedelta(minutes=throttle.window_minutes)

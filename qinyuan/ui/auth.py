@@ -143,7 +143,12 @@ def _wrap_login(authenticator, db: Database) -> None:
             st.session_state.pop(_MSG, None)
         else:
             users.record_failure(db, name)
-            st.session_state[_MSG] = ("login.failed", {})
+            throttle = users.Throttle.from_settings(db)
+            left = users.failures_left(db, name, throttle)
+            if left:
+                st.session_state[_MSG] = ("login.failed_left", {"left": left, "minutes": throttle.window_minutes})
+            else:
+                st.session_state[_MSG] = ("login.locked", {"minutes": throttle.window_minutes})
         return ok
 
     controller.login = login
@@ -167,6 +172,7 @@ def login_view() -> None:
     the pages/ folder to navigation cannot remount the form while someone types."""
     st.title(t("app.title"))
     st.caption(t("app.tagline"))
+    st.html("<style>[data-testid='stForm'] [data-testid='stFormSubmitButton'] button {width: 100%;}</style>")
     language_switch(st)
     authenticator().login(location="main", key="login", fields={
         "Form name": t("login.title"), "Username": t("login.username"),
@@ -228,9 +234,9 @@ def sidebar(actor: Actor) -> None:
     with st.sidebar:
         st.markdown(f"**{actor.display_name or actor.username}** · {t('role.' + actor.role)}")
         st.caption(actor.username)
-        with st.expander(t("login.change_my_password"), icon="🔑"):
+        with st.expander(t("login.change_my_password"), icon=":material/key:"):
             password_form(db, actor, key="password_change_sidebar", title=False)
-        authenticator().logout(t("app.logout"), location="sidebar", key="logout",
+        authenticator().logout(t("app.logout"), location="sidebar", key="qy_logout",
                                callback=lambda info: _logout(db, info.get("username") or actor.username))
     if not st.session_state.get("authentication_status"):
         st.rerun()
@@ -270,6 +276,8 @@ def guard(page: str) -> Actor:
         actor = st.session_state.get("_qy_actor")
     else:
         setup_page()
+        # Streamlit's own pages/ menu would list every page, whatever the role: hide it.
+        st.html("<style>[data-testid='stSidebarNav'], [data-testid='stSidebarNavSeparator'] {display: none;}</style>")
         actor = current_actor()
         if actor is None:
             login_view()

@@ -108,11 +108,11 @@ def test_audit_log_filters_by_user(demo_path):
     at.selectbox(key="adm_audit_user").set_value("system").run()
     frames = [d.value for d in at.dataframe]
     audit = frames[-1]
-    assert len(audit) >= 1 and set(audit.iloc[:, 2]) == {"system"}
+    assert len(audit) >= 1 and set(audit.iloc[:, 1]) == {"system"}
     at.selectbox(key="adm_audit_user").set_value(None).run()
     at.selectbox(key="adm_audit_entity").set_value("user").run()
     audit = [d.value for d in at.dataframe][-1]
-    assert set(audit.iloc[:, 4]) == {"user"}
+    assert set(audit.iloc[:, 3]) == {"user"}
     at.button(key="adm_audit_csv_prepare").click().run()
     assert not at.exception
 
@@ -178,3 +178,15 @@ def test_every_logged_in_user_has_a_change_password_entry(demo_path):
         at = app_as(demo_path, username)
         keys = [f.key for f in at.sidebar.text_input]
         assert keys == ["password_change_sidebar_old", "password_change_sidebar_new", "password_change_sidebar_again"]
+
+
+def test_no_widget_key_collides_with_the_login_library_state(demo_path):
+    """Regression: the logout button had key 'logout', the library's own session key, so pressing
+    'log out' raised StreamlitWidgetAlreadyInstantiatedError instead of logging out (the browser
+    test tests/e2e/test_auth.py presses it; AppTest cannot press sidebar buttons of this app)."""
+    reserved = {"logout", "name", "username", "authentication_status", "email", "roles", "failed_login_attempts"}
+    for username in ("committee", "member001"):
+        at = app_as(demo_path, username)
+        keys = {w.key for kind in ("button", "text_input", "radio", "selectbox", "checkbox") for w in getattr(at, kind)}
+        assert any(b.label == "退出登录" for b in at.sidebar.button)
+        assert not keys & reserved, keys & reserved

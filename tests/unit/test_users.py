@@ -51,9 +51,11 @@ def test_the_lock_refuses_even_the_right_password_in_the_login_flow(db, fake_clo
     monkeypatch.setattr(st, "session_state", {})
     authenticator = auth.make_authenticator(db, KEY, 12)
     login = authenticator.authentication_controller.login
-    for _ in range(5):
+    for n in range(4):
         assert not login("captain01", "wrong-password")
-    assert st.session_state["_qy_login_msg"][0] == "login.failed"
+        assert st.session_state["_qy_login_msg"] == ("login.failed_left", {"left": 4 - n, "minutes": 15})
+    assert not login("captain01", "wrong-password")
+    assert st.session_state["_qy_login_msg"][0] == "login.locked"
     assert login("captain01", PASSWORD) is False
     assert st.session_state["_qy_login_msg"][0] == "login.locked"
     assert st.session_state.get("authentication_status") is False

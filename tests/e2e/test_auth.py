@@ -1,0 +1,225 @@
+"""Login, logout, throttling and cookie revocation in real Chromium against a real `streamlit run`."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import DEMO_PASSWORD, Server, login, no_horizontal_scroll, screenshot, wait_for_app
+
+pytestmark = pytest.mark.e2e
+
+PAGE_PATHS = ["/households", "/testing", "/roster", "/duty", "/medicine", "/emergencies", "/supplies", "/admin"]
+COOKIE = "qinyuan_auth"
+PHONE_NUMBER = re.compile(r"1[3-9]\d{9}|1[3-9]\d\*{4}\d{4}")
+
+
+@pytest.fixture(scope="module")
+def fresh_server(demo_template, tmp_path_factory):
+    """A server nobody has visited yet: Streamlit still serves pages/ by URL before any st.navigation."""
+    path = str(tmp_path_factory.mktemp("e2e_fresh") / "qinyuan.duckdb")
+    shutil.copy(demo_template, path)
+    srv = Server(path)
+    yield srv
+    srv.stop()
+
+
+def _login_form_and_no_data(page: Page, lang: str = "zh") -> None:
+    wait_for_app(page)
+    labels = ("用户名", "密码") if lang == "zh" else ("Username", "Password")
+    expect(page.get_by_label(labels[0], exact=True)).to_be_visible(timeout=20_000)
+    expect(page.get_by_label(labels[1], exact=True)).to_be_visible()
+    for testid in ("stMetric", "stDataFrame", "stTable", "stTabs"):
+        expect(page.locator(f"[data-testid='{testid}']")).to_have_count(0)
+    expect(page.locator("[data-testid='stSidebarNav']:visible")).to_have_count(0)
+    body = page.locator("[data-testid='stApp']").inner_text()
+    assert not PHONE_NUMBER.search(body), body[:500]
+    assert "沁园红第" not in body  # no team, household or resident names
+
+
+def _open_sidebar(page: Page) -> None:
+    sidebar = page.locator("[data-testid='stSidebar']")
+    if sidebar.count() and sidebar.get_attribute("data-collapsed") == "false":
+        return
+    page.locator("[data-testid='stExpandSidebarButton'], [data-testid='stSidebarCollapsedControl'] button").first.click()
+    expect(sidebar).to_have_attribute("data-collapsed", "false")
+
+
+def _logout(page: Page) -> None:
+    _open_sidebar(page)
+    page.locator("[data-testid='stSidebar']").get_by_role("button", name="退出登录").click()
+    expect(page.get_by_label("用户名")).to_be_visible(timeout=20_000)
+
+
+def _auth_cookie(page: Page, timeout: float = 20) -> dict:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = [c for c in page.context.cookies() if c["name"] == COOKIE]
+        if found:
+            return found[0]
+        time.sleep(0.25)
+    raise AssertionError("the login cookie was never set")
+
+
+def _with_cookie(browser, base_url: str, cookie: dict) -> Page:
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    context.add_cookies([cookie])
+    page = context.new_page()
+    page.goto(base_url + "/")
+    wait_for_app(page)
+    return page
+
+
+def _logged_in(page: Page) -> bool:
+    page.wait_for_timeout(500)
+    wait_for_app(page)
+    return page.get_by_label("用户名").count() == 0 and page.locator("[data-testid='stMetric']").count() > 0
+
+
+def test_every_page_url_opened_first_shows_only_the_login(fresh_server, browser, playwright_instance):
+    context = browser.new_context(**playwright_instance.devices["iPhone 13"])
+    try:
+        for path in PAGE_PATHS:
+            page = context.new_page()
+            page.goto(fresh_server.url + path)
+            _login_form_and_no_data(page)
+            page.close()
+    finally:
+        context.close()
+    # the first login still works on this server, from a page URL
+    context = browser.new_context(**playwright_instance.devices["iPhone 13"])
+    try:
+        page = context.new_page()
+        login(page, fresh_server.url, "committee", path="/households")
+        expect(page.get_by_role("heading", name="住户台账")).to_be_visible()
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("username,sees,hidden", [
+    ("member001", "值守排班", "账号与审计"),
+    ("captain01", "住户台账", "账号与审计"),
+    ("committee", "账号与审计", None),
+])
+def test_login_on_a_phone_and_logout(server, phone, username, sees, hidden):
+    login(phone, server.url, username)
+    expect(phone.locator("[data-testid='stMetric']").first).to_be_visible()
+    assert no_horizontal_scroll(phone)
+    _open_sidebar(phone)
+    nav = phone.locator("[data-testid='stSidebarNav']")
+    expect(nav).to_contain_text(sees)
+    if hidden:
+        expect(nav).not_to_contain_text(hidden)
+    screenshot(phone, f"auth_{username}_phone_menu")
+    _logout(phone)
+    _login_form_and_no_data(phone)
+    phone.goto(server.url + "/")  # a reload does not bring the session back
+    _login_form_and_no_data(phone)
+
+
+def test_a_member_cannot_open_admin_by_url(server, phone):
+    login(phone, server.url, "member001")
+    phone.goto(server.url + "/admin")
+    wait_for_app(phone)
+    phone.wait_for_timeout(500)
+    body = phone.locator("[data-testid='stApp']").inner_text()
+    assert "账号与审计" not in body and "审计日志" not in body
+    expect(phone.locator("[data-testid='stTabs']")).to_have_count(0)
+
+
+def _attempt(page: Page, username: str, password: str) -> None:
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
+
+
+def test_five_wrong_passwords_lock_even_the_right_one(server, phone):
+    phone.goto(server.url + "/?lang=zh")
+    wait_for_app(phone)
+    for left in (4, 3, 2, 1):  # each message differs, so each attempt is seen to be processed
+        _attempt(phone, "captain07", "wrong-password")
+        expect(phone.get_by_text(f"再错 {left} 次")).to_be_visible(timeout=20_000)
+    _attempt(phone, "captain07", "wrong-password")
+    expect(phone.get_by_text(re.compile("已暂时锁定"))).to_be_visible(timeout=20_000)
+    phone.reload()  # a fresh session, the right password: still locked
+    wait_for_app(phone)
+    _attempt(phone, "captain07", DEMO_PASSWORD)
+    expect(phone.get_by_text(re.compile("已暂时锁定"))).to_be_visible(timeout=20_000)
+    wait_for_app(phone)
+    expect(phone.get_by_label("用户名")).to_be_visible()
+    expect(phone.locator("[data-testid='stMetric']")).to_have_count(0)
+    assert no_horizontal_scroll(phone)
+    screenshot(phone, "auth_locked_phone")
+    # another username is not affected
+    _attempt(phone, "captain08", DEMO_PASSWORD)
+    expect(phone.get_by_label("用户名")).to_have_count(0, timeout=20_000)
+
+
+def test_an_old_cookie_stops_working_after_logout(server, browser, laptop):
+    login(laptop, server.url, "captain02")
+    cookie = _auth_cookie(laptop)
+    check = _with_cookie(browser, server.url, cookie)
+    assert _logged_in(check), "control: the copied cookie must log in before the logout"
+    check.context.close()
+    _logout(laptop)
+    stale = _with_cookie(browser, server.url, cookie)
+    try:
+        _login_form_and_no_data(stale)
+    finally:
+        stale.context.close()
+
+
+def test_an_old_cookie_stops_working_after_a_password_change(server, browser, laptop):
+    login(laptop, server.url, "captain04")
+    cookie = _auth_cookie(laptop)
+    check = _with_cookie(browser, server.url, cookie)
+    assert _logged_in(check), "control: the copied cookie must log in before the change"
+    check.context.close()
+    _open_sidebar(laptop)
+    sidebar = laptop.locator("[data-testid='stSidebar']")
+    sidebar.get_by_text("修改我的密码").click()
+    sidebar.get_by_label("当前密码").fill(DEMO_PASSWORD)
+    sidebar.get_by_label("新密码（至少 8 位）").fill("captain04-new-pw")
+    sidebar.get_by_label("再次输入新密码").fill("captain04-new-pw")
+    sidebar.get_by_role("button", name="保存").click()
+    expect(laptop.get_by_text("密码已修改，请用新密码重新登录。")).to_be_visible(timeout=20_000)
+    _login_form_and_no_data(laptop)
+    stale = _with_cookie(browser, server.url, cookie)
+    try:
+        _login_form_and_no_data(stale)
+    finally:
+        stale.context.close()
+    login(laptop, server.url, "captain04", password="captain04-new-pw")  # the new password works
+
+
+@pytest.mark.parametrize("device", ["phone", "laptop"])
+def test_english_login_page(server, request, device):
+    page = request.getfixturevalue(device)
+    page.goto(server.url + "/?lang=en")
+    _login_form_and_no_data(page, lang="en")
+    expect(page.get_by_role("button", name="Login")).to_be_visible()
+    assert no_horizontal_scroll(page)
+    screenshot(page, f"auth_login_en_{device}")
+    page.goto(server.url + "/")
+    _login_form_and_no_data(page)
+    screenshot(page, f"auth_login_zh_{device}")
+
+
+@pytest.mark.parametrize("device", ["phone", "laptop"])
+def test_admin_page_screens(server, request, device):
+    page = request.getfixturevalue(device)
+    login(page, server.url, "committee")
+    page.goto(server.url + "/admin")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="账号与审计")).to_be_visible()
+    assert no_horizontal_scroll(page)
+    screenshot(page, f"admin_accounts_{device}")
+    page.get_by_role("tab", name="审计日志").click()
+    wait_for_app(page)
+    expect(page.locator("[data-testid='stDataFrame']").last).to_be_visible()
+    assert no_horizontal_scroll(page)
+    screenshot(page, f"admin_audit_{device}")
