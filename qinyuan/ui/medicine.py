@@ -1,0 +1,337 @@
+"""Medicine page UI: the phone work queue (one big button per order), the phone order form,
+the filtered order list with export, the overdue panel and the committee's limits."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+
+import pandas as pd
+import streamlit as st
+
+from .. import access, clock, grid, medicine
+from ..access import Actor
+from ..db import Database
+from ..errors import QinyuanError
+from ..exports import to_csv_bytes, to_xlsx_bytes
+from .common import error_text, lang, t
+
+FLASH = "_med_flash"
+VIEW = "med_view"
+FORM_N = "_med_form_n"
+QUEUE_SIZE = 20
+TABLE_SIZE = 50
+COLOUR = {"critical": "red", "urgent": "orange", "normal": "green"}
+_MD = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$])")
+
+
+def _md(text: str | None) -> str:
+    return _MD.sub(r"\\\1", text or "")
+
+
+def _when(value: datetime | None) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    return value.astimezone(clock.TZ).strftime("%m-%d %H:%M")
+
+
+def _urgency(code: str) -> str:
+    """Urgency as coloured bold text (no emoji: phones without an emoji font show boxes)."""
+    return f":{COLOUR.get(code, 'gray')}[**{t('medicine.urgency.' + code)}**]"
+
+
+def _hours(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def _flash(kind: str, text: str) -> None:
+    st.session_state[FLASH] = (kind, text)
+
+
+def show_flash() -> None:
+    message = st.session_state.pop(FLASH, None)
+    if message:
+        kind, text = message
+        if kind == "success":
+            st.success(text, icon=":material/check_circle:")
+        else:
+            st.error(text, icon=":material/error:")
+
+
+# -- actions (widget callbacks: they run before the page redraws, so the list shows the result) -----
+def _do_advance(db: Database, actor: Actor, order_id: int, target: str, version: int, reason_key: str | None) -> None:
+    reason = st.session_state.get(reason_key) if reason_key else None
+    try:
+        medicine.advance(db, actor, order_id, target, version, reason=reason)
+    except QinyuanError as exc:
+        _flash("error", error_text(exc))
+        return
+    _flash("success", t("medicine.moved", id=order_id, status=t(f"medicine.status.{target}")))
+
+
+def _do_create(db: Database, actor: Actor, n: int) -> None:
+    state = st.session_state
+    try:
+        order_id = medicine.create_order(
+            db, actor, state.get(f"med_room_{n}"), state.get(f"med_items_{n}") or "",
+            urgency=state.get(f"med_urgency_{n}") or "normal", channel=state.get(f"med_channel_{n}") or "phone",
+            resident_id=state.get(f"med_resident_{n}"), source=state.get(f"med_source_{n}"),
+            notes=state.get(f"med_notes_{n}"))
+    except QinyuanError as exc:
+        _flash("error", error_text(exc))
+        return
+    state[FORM_N] = n + 1
+    state[VIEW] = "queue"
+    _flash("success", t("medicine.created", id=order_id))
+
+
+# -- pieces ---------------------------------------------------------------------------------------
+def order_card(db: Database, actor: Actor, row: dict, actions: bool = True) -> None:
+    """One order as a phone card: who and what, where it is, and ONE big button for its next step."""
+    code = lang()
+    who = row.get("resident") or row.get("contact_name") or ""
+    with st.container(border=True, key=f"med_card_{row['id']}"):
+        st.markdown(f"**{_urgency(row['urgency'])} · {_md(medicine.place_label(row, code))} {_md(who)}**")
+        st.markdown("  \n".join(_md(item) for item in row["items"]) or "—")
+        status = row["status"]
+        age = t("medicine.waited" if status in medicine.OPEN else "medicine.took", hours=_hours(row["age_hours"]))
+        bits = [f"#{row['id']}", t(f"medicine.status.{status}"), age]
+        if row.get("source"):
+            bits.append(t("medicine.source", source=row["source"]))
+        if row.get("reason"):
+            bits.append(row["reason"])
+        badge = f" · :red[**{t('medicine.overdue_badge')}**]" if row.get("overdue") else ""
+        st.caption(" · ".join(_md(b) for b in bits) + badge)
+        if not actions or status not in medicine.OPEN or not access.can(actor, "medicine.advance", row["unit_id"]):
+            return
+        step = medicine.forward_step(status, actor.role)
+        if step:
+            st.button(t(f"medicine.step.{step}"), key=f"med_go_{row['id']}", type="primary", width="stretch",
+                      on_click=_do_advance, args=(db, actor, row["id"], step, row["version"], None))
+        else:
+            st.caption(":material/hourglass_top: " + t(f"medicine.waiting.{status}"))
+        sides = medicine.side_steps(status, actor.role)
+        if sides:
+            with st.expander(" / ".join(t(f"medicine.step.{side}") for side in sides)):
+                reason_key = f"med_reason_{row['id']}"
+                st.text_input(t("medicine.reason"), key=reason_key, max_chars=medicine.MAX_TEXT)
+                for side in sides:
+                    st.button(t(f"medicine.step.{side}"), key=f"med_{side}_{row['id']}", width="stretch",
+                              on_click=_do_advance, args=(db, actor, row["id"], side, row["version"], reason_key))
+
+
+def _pager(total: int, size: int, key: str) -> int:
+    """A page picker when there is more than one page; returns the offset."""
+    pages = max(1, math.ceil(total / size))
+    page = 1
+    if pages > 1:
+        page = int(st.number_input(t("medicine.page"), 1, pages, 1, key=key))
+    st.caption(t("medicine.pager", page=page, pages=pages, total=total))
+    return (page - 1) * size
+
+
+def overdue_panel(db: Database, actor: Actor, show: int = 5) -> None:
+    rows, total = medicine.overdue(db, actor, limit=show)
+    if not total:
+        return
+    code = lang()
+    lines = [t("medicine.overdue_line", id=r["id"], urgency=_urgency(r["urgency"]),
+               place=_md(medicine.place_label(r, code)), status=t(f"medicine.waiting.{r['status']}"),
+               hours=_hours(r["age_hours"]), limit=f"{r['limit_hours']:g}") for r in rows]
+    if total > show:
+        lines.append(t("medicine.overdue_more", n=total - show))
+    st.error(f"**{t('medicine.overdue_title', n=total)}**  \n" + "  \n".join(lines), icon=":material/alarm:")
+
+
+def work_queue(db: Database, actor: Actor) -> None:
+    counts = medicine.status_counts(db, actor)
+    if counts:
+        parts = " · ".join(f"{t('medicine.status.' + s)} {counts[s]}" for s in medicine.OPEN if counts.get(s))
+        st.caption(t("medicine.counts", parts=parts))
+    total = medicine.work_queue(db, actor, limit=1)[1]
+    if not total:
+        st.info(t("medicine.queue_empty"))
+        return
+    offset = _pager(total, QUEUE_SIZE, "med_queue_page") if total > QUEUE_SIZE else 0
+    rows, _ = medicine.work_queue(db, actor, limit=QUEUE_SIZE, offset=offset)
+    for row in rows:
+        order_card(db, actor, row)
+
+
+def new_order_form(db: Database, actor: Actor) -> None:
+    """A phone order in under 30 seconds: room, (resident), items as lines, urgency, record."""
+    n = st.session_state.setdefault(FORM_N, 0)
+    code = lang()
+    units = grid.units(db, actor, "medicine.create")
+    if units.empty:
+        st.info(t("medicine.none"))
+        return
+    labels = {int(r.id): grid.unit_label(r.building, r.unit_no, code) for r in units.itertuples()}
+    if len(labels) == 1:
+        unit_id = next(iter(labels))
+        st.caption(f"{t('medicine.form.unit')}：{labels[unit_id]}")
+    else:
+        unit_id = st.selectbox(t("medicine.form.unit"), list(labels), format_func=labels.get, key=f"med_unit_{n}")
+    homes = grid.households_in_unit(db, actor, unit_id, action="medicine.create")
+    rooms = {int(r.id): f"{r.room} · {r.contact_name or ''}" for r in homes.itertuples()}
+    household = st.selectbox(t("medicine.form.room"), list(rooms), format_func=rooms.get, index=None,
+                             placeholder=t("medicine.form.room_placeholder"), key=f"med_room_{n}")
+    if household is not None:
+        people = grid.residents_of(db, actor, household, action="medicine.create")
+        names = {None: t("medicine.form.resident_any"), **{int(r.id): r.name for r in people.itertuples()}}
+        st.selectbox(t("medicine.form.resident"), list(names), format_func=names.get, key=f"med_resident_{n}")
+    st.text_area(t("medicine.form.items"), placeholder=t("medicine.form.items_placeholder"), height=110,
+                 key=f"med_items_{n}")
+    urgencies = {u: t(f"medicine.urgency.{u}") for u in reversed(medicine.URGENCIES)}
+    st.segmented_control(t("medicine.form.urgency"), list(urgencies), default="normal", required=True,
+                         format_func=urgencies.get, key=f"med_urgency_{n}", width="stretch")
+    channels = {c: t(f"medicine.channel.{c}") for c in medicine.CHANNELS}
+    st.segmented_control(t("medicine.form.channel"), list(channels), default="phone", required=True,
+                         format_func=channels.get, key=f"med_channel_{n}", width="stretch")
+    with st.expander(t("medicine.form.more")):
+        st.text_input(t("medicine.form.source"), key=f"med_source_{n}", max_chars=medicine.MAX_TEXT)
+        st.text_input(t("medicine.form.notes"), key=f"med_notes_{n}", max_chars=medicine.MAX_TEXT)
+    st.button(t("medicine.form.submit"), type="primary", width="stretch", key=f"med_submit_{n}",
+              on_click=_do_create, args=(db, actor, n))
+
+
+def _filters(db: Database, actor: Actor) -> medicine.Filters:
+    code = lang()
+    statuses = ["open", "closed", "all", *medicine.MACHINE.states]
+    names = {"open": t("medicine.filter.open"), "closed": t("medicine.filter.closed"), "all": t("medicine.filter.all"),
+             **{s: t(f"medicine.status.{s}") for s in medicine.MACHINE.states}}
+    c1, c2, c3 = st.columns(3)
+    status = c1.selectbox(t("medicine.filter.status"), statuses, format_func=names.get, key="med_f_status")
+    urgencies = {None: t("medicine.filter.any"), **{u: t(f"medicine.urgency.{u}") for u in medicine.URGENCIES}}
+    urgency = c2.selectbox(t("medicine.filter.urgency"), list(urgencies), format_func=urgencies.get, key="med_f_urgency")
+    unit_id = None
+    if actor.scope() is None or len(actor.unit_ids) > 1:
+        units = grid.units(db, actor, "medicine.view")
+        labels = {None: t("medicine.filter.any"),
+                  **{int(r.id): grid.unit_label(r.building, r.unit_no, code) for r in units.itertuples()}}
+        unit_id = c3.selectbox(t("medicine.filter.unit"), list(labels), format_func=labels.get, key="med_f_unit")
+    s1, s2 = st.columns([3, 1], vertical_alignment="bottom")
+    search = s1.text_input(t("medicine.filter.search"), key="med_f_search", max_chars=100)
+    overdue_only = s2.checkbox(t("medicine.filter.overdue_only"), key="med_f_overdue")
+    return medicine.Filters(status=status, urgency=urgency, unit_id=unit_id, search=search or None,
+                            overdue_only=overdue_only)
+
+
+def _table(rows: list[dict]) -> pd.DataFrame:
+    code = lang()
+    return pd.DataFrame([{
+        t("medicine.col.id"): r["id"],
+        t("medicine.col.place"): medicine.place_label(r, code),
+        t("medicine.col.resident"): r.get("resident") or r.get("contact_name") or "",
+        t("medicine.col.items"): "；".join(r["items"]),
+        t("medicine.col.urgency"): t(f"medicine.urgency.{r['urgency']}"),
+        t("medicine.col.status"): t(f"medicine.status.{r['status']}"),
+        t("medicine.col.overdue"): bool(r["overdue"]),
+        t("medicine.col.age_hours"): round(r["age_hours"], 1),
+        t("medicine.col.source"): r.get("source") or "",
+        t("medicine.col.channel"): t(f"medicine.channel.{r['channel']}"),
+        t("medicine.col.created_at"): _when(r["created_at"]),
+        t("medicine.col.placed_by"): r["placed_by"],
+    } for r in rows])
+
+
+def _export(db: Database, actor: Actor, filters: medicine.Filters) -> None:
+    if not access.can(actor, "medicine.export"):
+        return
+    code = lang()
+    name = f"medicine_{db.today().isoformat()}"
+    st.caption(t("medicine.export_all"))
+    c1, c2 = st.columns(2)
+    c1.download_button(t("common.export_csv"), lambda: to_csv_bytes(medicine.export_frame(db, actor, filters, code)),
+                       f"{name}.csv", "text/csv", key="med_csv", width="stretch", on_click="ignore")
+    c2.download_button(t("common.export_xlsx"),
+                       lambda: to_xlsx_bytes(medicine.export_frame(db, actor, filters, code), "medicine"),
+                       f"{name}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key="med_xlsx", width="stretch", on_click="ignore")
+
+
+def _timeline(db: Database, actor: Actor, order_id: int) -> None:
+    st.markdown(f"**{t('medicine.timeline')} #{order_id}**")
+    lines = []
+    for e in medicine.events(db, actor, order_id):
+        step = t(f"medicine.status.{e['to_status']}")
+        note = f" · {_md(e['note'])}" if e["note"] else ""
+        lines.append(f"{_when(e['ts'])} · {step} · {_md(e['actor_name'])}{note}")
+    st.markdown("  \n".join(lines))
+
+
+def order_list(db: Database, actor: Actor, cards: bool) -> None:
+    """All orders in scope with filters and paging; cards on a phone-first role, a table otherwise."""
+    filters = _filters(db, actor)
+    size = 10 if cards else TABLE_SIZE
+    _, total = medicine.list_orders(db, actor, filters, limit=1)
+    if not total:
+        st.info(t("medicine.none"))
+        return
+    offset = _pager(total, size, "med_list_page")
+    rows, total = medicine.list_orders(db, actor, filters, limit=size, offset=offset)
+    if cards:
+        for row in rows:
+            order_card(db, actor, row)
+    else:
+        st.caption(t("medicine.select_hint"))
+        frame = _table(rows)
+        flag = t("medicine.col.overdue")
+        styled = (frame.style.apply(lambda r: ["background-color: #fde2e2" if r[flag] else "" for _ in r], axis=1)
+                  .format({t("medicine.col.age_hours"): "{:.1f}"}))
+        picked = st.dataframe(styled, hide_index=True, on_select="rerun", selection_mode="single-row",
+                              key="med_table", width="stretch")
+        selected = picked.selection.rows if picked else []
+        if selected and selected[0] < len(rows):
+            row = rows[selected[0]]
+            c1, c2 = st.columns(2)
+            with c1:
+                order_card(db, actor, row)
+            with c2:
+                _timeline(db, actor, row["id"])
+    _export(db, actor, filters)
+
+
+def limits_form(db: Database, actor: Actor) -> None:
+    current = medicine.limits(db)
+    st.caption(t("medicine.limits_help"))
+    with st.form("med_limits"):
+        values = {u: st.number_input(t(f"medicine.urgency.{u}"), 0.5, 720.0, float(current[u]), 0.5,
+                                     key=f"med_limit_{u}") for u in medicine.URGENCIES}
+        saved = st.form_submit_button(t("medicine.save"), type="primary")
+    if saved:
+        try:
+            medicine.set_limits(db, actor, values)
+        except QinyuanError as exc:
+            st.error(error_text(exc))
+            return
+        _flash("success", t("medicine.limits_saved"))
+        st.rerun()
+
+
+def render(db: Database, actor: Actor) -> None:
+    """The whole /medicine page for this actor."""
+    show_flash()
+    phone_first = actor.role == "captain"
+    if not phone_first:
+        overdue_panel(db, actor)
+    views = ["queue"]
+    if access.can(actor, "medicine.create"):
+        views.append("new")
+    views.append("history" if phone_first else "all")
+    if access.can(actor, "medicine.settings"):
+        views.append("settings")
+    if st.session_state.get(VIEW) not in views:
+        st.session_state[VIEW] = "queue"
+    names = {v: t(f"medicine.view.{v}") for v in views}
+    view = st.segmented_control(t("medicine.view.label"), views, format_func=names.get,
+                                required=True, key=VIEW, label_visibility="collapsed", width="stretch")
+    if view == "new":
+        new_order_form(db, actor)
+    elif view in ("all", "history"):
+        order_list(db, actor, cards=phone_first)
+    elif view == "settings":
+        limits_form(db, actor)
+    else:
+        work_queue(db, actor)
