@@ -107,7 +107,7 @@ def test_every_page_url_opened_first_shows_only_the_login(fresh_server, browser,
 ])
 def test_login_on_a_phone_and_logout(server, phone, username, sees, hidden):
     login(phone, server.url, username)
-    expect(phone.locator("[data-testid='stMetric']").first).to_be_visible()
+    expect(phone.locator("[data-testid='stMetric']").first).to_be_attached()
     assert no_horizontal_scroll(phone)
     _open_sidebar(phone)
     nav = phone.locator("[data-testid='stSidebarNav']")
