@@ -314,14 +314,18 @@ def donation_by_building_hour(db: Database, units=None, batch_id: int | None = N
     )
 
 
-def unit_heatmap(db: Database, units=None, day: date | None = None) -> pd.DataFrame:
+HEAT_MAX = 60  # more units than this (a scaled-up compound): show the ones most in need
+
+
+def unit_heatmap(db: Database, units=None, day: date | None = None, limit: int = HEAT_MAX) -> pd.DataFrame:
     """One row per unit: round coverage, pending residents, open medicine orders, open cases, days
-    since the least recently visited household was visited (census)."""
+    since the least recently visited household was visited (census). Up to `limit` units: all of
+    them in unit order, or, when there are more, those most in need (open cases, overdue-prone
+    medicine, low coverage first)."""
     day = day or db.today()
     unit_sql, unit_p = _in("u.id", units)
     rnd = kpi.current_round(db, day)
-    return db.df(
-        f"""WITH t AS (SELECT h.unit_id, count(*) AS total,
+    sql = f"""WITH t AS (SELECT h.unit_id, count(*) AS total,
                               count(*) FILTER (WHERE tr.status IN ('pending', 'home_sampling_needed')) AS pending
                        FROM test_results tr JOIN residents r ON r.id = tr.resident_id JOIN households h ON h.id = r.household_id
                        WHERE tr.round_id = ? GROUP BY 1),
@@ -337,9 +341,12 @@ def unit_heatmap(db: Database, units=None, day: date | None = None) -> pd.DataFr
                    CASE WHEN v.oldest IS NULL THEN NULL ELSE date_diff('day', CAST(timezone('Asia/Shanghai', v.oldest) AS DATE), ?::DATE) END AS days_since_visit
             FROM units u LEFT JOIN t ON t.unit_id = u.id LEFT JOIN m ON m.unit_id = u.id LEFT JOIN c ON c.unit_id = u.id
             LEFT JOIN v ON v.unit_id = u.id
-            WHERE {unit_sql} ORDER BY u.id""",
-        [rnd["id"] if rnd else -1, day, *unit_p],
-    )
+            WHERE {unit_sql}"""
+    params = [rnd["id"] if rnd else -1, day, *unit_p]
+    many = db.scalar(f"SELECT count(*) > ? FROM units u WHERE {unit_sql}", [limit, *unit_p])
+    order = ("cases_open DESC, medicine_open DESC, coalesce(coverage, 1), pending DESC, days_since_visit DESC NULLS FIRST, unit_id"
+             if many else "unit_id")
+    return db.df(f"SELECT * FROM ({sql}) ORDER BY {order} LIMIT ?", [*params, limit])
 
 
 def unit_detail(db: Database, actor: Actor, unit_id: int) -> dict:

@@ -150,7 +150,7 @@ def heatmap_frame(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
 def unit_heatmap_chart(frame: pd.DataFrame, lang: str, width: int | None = None, selectable: bool = True):
     data = heatmap_frame(frame, lang)
     order = [t(f"overview.heat.{k}", lang) for k in HEAT_INDICATORS]
-    units = list(dict.fromkeys(data.sort_values("unit_id")["unit"]))
+    units = list(dict.fromkeys(data["unit"]))  # the frame's order: by unit, or most in need first
     base = alt.Chart(_plain(data)).encode(
         x=alt.X("indicator:N", sort=order, title=None, axis=alt.Axis(orient="top", labelAngle=0, labelLimit=90)),
         y=alt.Y("unit:N", sort=units, title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=11)),
@@ -167,7 +167,7 @@ def unit_heatmap_chart(frame: pd.DataFrame, lang: str, width: int | None = None,
         pick = alt.selection_point(name="unit", fields=["unit_id"], on="click", clear="dblclick")
         rect = rect.add_params(pick).encode(opacity=alt.condition(pick, alt.value(1.0), alt.value(0.45)))
         layer = rect + text
-    return _sized(layer, width, 21 * max(len(units), 1))
+    return _sized(layer, width, max(21 * len(units), 63))
 
 
 def briefing_charts(data: dict, lang: str, width: int = 460) -> list:

@@ -192,20 +192,25 @@ def charts_block(actor: Actor) -> None:
 
 
 # -- per-unit heatmap and a unit's detail -------------------------------------------------------------
+def _heat_pick() -> int | None:
+    """The unit clicked in the heatmap at the last interaction (its selection state lives under its key)."""
+    try:
+        points = (st.session_state.get("ov_heat") or {}).get("selection", {}).get("unit") or []
+        return int(points[0]["unit_id"]) if points else None
+    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
 def heatmap_block(actor: Actor) -> None:
     frame = data("heatmap", actor)
-    if not len(frame):
-        return
+    if len(frame) < 2:
+        return  # one unit: the cards above are that unit's figures
     st.subheader(":material/grid_on: " + t("overview.heatmap"), anchor=False)
     st.caption(t("overview.heatmap_hint"))
-    event = st.altair_chart(charts.unit_heatmap_chart(frame, lang()), width="stretch", key="ov_heat",
-                            on_select="rerun", selection_mode="unit")
-    picked = None
-    try:
-        points = (event.selection or {}).get("unit") or []
-        picked = int(points[0]["unit_id"]) if points else None
-    except (AttributeError, KeyError, TypeError, ValueError, IndexError):
-        picked = None
+    total = data("deltas", actor)[0].get("building_units") or len(frame)
+    if total > len(frame):
+        st.caption(t("overview.heatmap_top", n=len(frame), total=f"{total:,}"))
+    picked = _heat_pick()
     if picked is not None and picked != st.session_state.get("_ov_heat_last"):
         st.session_state["ov_unit"] = picked
     st.session_state["_ov_heat_last"] = picked
@@ -213,10 +218,13 @@ def heatmap_block(actor: Actor) -> None:
     options = [None, *labels]
     if st.session_state.get("ov_unit") not in options:
         st.session_state["ov_unit"] = None
+    # The picker and the chosen unit's detail sit above the long heatmap, where a phone user sees them.
     unit_id = st.selectbox(t("overview.unit_pick"), options, key="ov_unit",
                            format_func=lambda u: t("overview.unit_none") if u is None else labels[u])
     if unit_id is not None:
         unit_detail(actor, unit_id)
+    st.altair_chart(charts.unit_heatmap_chart(frame, lang()), width="stretch", key="ov_heat",
+                    on_select="rerun", selection_mode="unit")
 
 
 def unit_detail(actor: Actor, unit_id: int) -> None:

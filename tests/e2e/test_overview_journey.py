@@ -22,6 +22,16 @@ def _full_screenshot(page, name: str) -> None:
     page.set_viewport_size(size)
 
 
+def _open_overview(page) -> None:
+    """Members land on their duty page: open the overview from the menu (the sidebar is folded on a phone)."""
+    sidebar = page.locator("[data-testid='stSidebar']")
+    if sidebar.get_attribute("data-collapsed") != "false":
+        page.locator("[data-testid='stExpandSidebarButton'], [data-testid='stSidebarCollapsedControl'] button").first.click()
+        expect(sidebar).to_have_attribute("data-collapsed", "false")
+    sidebar.get_by_role("link", name="总览").click()
+    wait_for_app(page)
+
+
 def _charts_drawn(page) -> None:
     expect(page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first).to_be_visible(
         timeout=20_000)
@@ -88,6 +98,7 @@ def test_captain_overview_leads_with_todo(server, request, device):
 def test_member_sees_team_and_next_shift(server, request, device):
     page = request.getfixturevalue(device)
     login(page, server.url, "member001")
+    _open_overview(page)
     expect(page.get_by_text("正在值守：北门值守，08:00–13:00")).to_be_visible()
     expect(page.locator("[data-testid='stMetric']").filter(has_text="本队成员").first
            .locator("[data-testid='stMetricValue']")).to_have_text("7")
@@ -95,3 +106,16 @@ def test_member_sees_team_and_next_shift(server, request, device):
     wait_for_app(page)
     assert no_horizontal_scroll(page)
     _full_screenshot(page, f"overview_journey_member001_{device}")
+
+
+def test_committee_taps_a_unit_in_the_heatmap(server, laptop):
+    page = laptop
+    login(page, server.url, "committee")
+    chart = page.locator("[data-testid='stVegaLiteChart']").last
+    chart.scroll_into_view_if_needed()
+    expect(chart.locator("canvas, svg").first).to_be_visible(timeout=20_000)
+    page.wait_for_timeout(500)
+    box = chart.bounding_box()
+    # the first row (unit 1-1), first column; rows are 21 px high under the column labels
+    chart.click(position={"x": box["width"] * 0.3, "y": 30})
+    expect(page.get_by_text("1号楼1单元 · 队长")).to_be_visible(timeout=20_000)

@@ -184,3 +184,12 @@ def test_member_team_and_next_shift(db, as_user):
     assert later["day"] == date(2022, 1, 12) and later["now"] is False
     team = ov.team_figures(db, member)
     assert team["team_members"] == 7 and team["figures"]["households"] == 18 and team["vegetables_waiting"] == 4
+
+
+def test_heatmap_of_a_big_compound_lists_the_units_most_in_need(db):
+    top = ov.unit_heatmap(db, limit=5)
+    assert len(top) == 5
+    # the three units with an open case come first, then those with open medicine orders
+    assert set(top["unit_id"][:3]) == {5, 20, 33}
+    assert (top["medicine_open"][3:] >= 1).all()
+    assert list(ov.unit_heatmap(db)["unit_id"]) == list(range(1, 52))  # 51 <= 60: all, in unit order
