@@ -190,3 +190,29 @@ def test_no_widget_key_collides_with_the_login_library_state(demo_path):
         keys = {w.key for kind in ("button", "text_input", "radio", "selectbox", "checkbox") for w in getattr(at, kind)}
         assert any(b.label == "退出登录" for b in at.sidebar.button)
         assert not keys & reserved, keys & reserved
+
+
+def test_backup_download_is_prepared_and_audited(demo_path):
+    at = app_as(demo_path, "committee", page="admin")
+    assert not at.get("download_button")  # nothing is built until asked
+    at.button(key="adm_backup").click().run()
+    assert not at.exception, at.exception
+    buttons = at.get("download_button")
+    infos = [i.value for i in at.info]
+    try:
+        import qinyuan.backup  # noqa: F401
+    except ImportError:
+        assert "本版本尚未提供备份功能。" in infos
+        return
+    assert len(buttons) == 1, infos
+    db = _db(demo_path)
+    assert db.scalar("SELECT count(*) FROM audit_log WHERE action = 'view.backup' AND actor = 'committee'") == 1
+
+
+@pytest.mark.parametrize("key", ["short-key", "some_key", "x" * 31])
+def test_the_app_refuses_to_start_without_a_safe_cookie_key(demo_path, monkeypatch, key):
+    monkeypatch.setenv("QINYUAN_COOKIE_KEY", key)
+    at = app_as(demo_path, None)
+    assert not at.exception
+    assert any("Cookie 密钥" in e.value for e in at.error)
+    assert not at.text_input and not at.metric
