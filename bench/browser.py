@@ -27,12 +27,12 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                 "--renderer-process-limit=8", "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
+                 "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
                  "--disable-backgrounding-occluded-windows"]
 PASSWORD = "qinyuan2022"
 VIEWPORT = {"width": 1280, "height": 800}
 # work buttons a captain presses: deliver a medicine order, mark a resident tested (keys of the catalogues)
-ACTION_KEYS = {"medicine.step.delivered"}
+ACTION_KEYS = {"medicine.step.delivered", "medicine.view.queue", "testing.view.mark", "testing.mark_household_tested"}
 
 RECORDER = """
 (() => {
@@ -139,7 +139,7 @@ async def _session(browser, url: str, username: str, deadline: float, labels: li
         target = None
         if labels and rng.random() < 0.5:
             for label in rng.sample(labels, len(labels)):
-                candidates = page.locator("[data-testid='stMain'] button").filter(has_text=label)
+                candidates = page.locator("[data-testid='stMain'] button:not([role='tab'])").filter(has_text=label)
                 count = await candidates.count()
                 if count:
                     target = candidates.nth(rng.randrange(count))

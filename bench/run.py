@@ -25,6 +25,7 @@ WORK = ROOT / "bench" / "tmp"
 REPORT_MD = ROOT / "bench" / "report.md"
 REPORT_JSON = ROOT / "bench" / "report.json"
 
+os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # AppTest runs log a warning per widget otherwise
 os.environ.setdefault("QINYUAN_NOW", "2022-01-10T09:00:00+08:00")
 os.environ.setdefault("QINYUAN_COOKIE_KEY", "bench-cookie-key-" + "b" * 40)
 if str(ROOT) not in sys.path:
@@ -124,6 +125,8 @@ def rerun_ratio(small: Path, big: Path, runs: int) -> dict:
                 entry.update(s1=round(statistics.median(t1), 4), s100=round(statistics.median(t100), 4))
                 entry["ratio"] = round(entry["s100"] / entry["s1"], 2) if entry["s1"] else None
                 entry["error"] = problem(at1) or problem(at100)
+                if entry["ratio"] and entry["ratio"] > 2 and entry["s100"] > 0.05:
+                    entry["hotspots"] = hotspots(at100, big)
             except Exception as exc:  # a page that crashes is reported, not hidden
                 entry.update(s1=None, s100=None, ratio=None, error=f"{type(exc).__name__}: {exc}"[:300])
             rows.append(entry)
@@ -135,6 +138,40 @@ def rerun_ratio(small: Path, big: Path, runs: int) -> dict:
             "rerun_ratio_100x_worst": f"{worst['page']}/{worst['role']}" if worst else None,
             "rerun_pages_measured": len(ratios), "rerun_pages_failed": sum(1 for r in rows if r["error"]),
             "rerun_runs_each": runs, "rerun": rows}
+
+
+def hotspots(at, path: Path, top: int = 4) -> list[str]:
+    """Where a slow page spends its time at scale: SQL time per calling function of ours, one rerun
+    (AppTest runs the script in its own thread, so reads are timed at Database._read)."""
+    import sys as _sys
+
+    spent: dict[str, list[float]] = {}
+    original = Database._read
+
+    def timed_read(self, fetch, sql, params=()):
+        t0 = time.perf_counter()
+        try:
+            return original(self, fetch, sql, params)
+        finally:
+            frame, where = _sys._getframe(1), "?"
+            while frame is not None:
+                rel = os.path.relpath(frame.f_code.co_filename, ROOT)
+                if rel.startswith(("qinyuan", "pages")) and not rel.startswith("qinyuan/db.py"):
+                    where = f"{rel}:{frame.f_code.co_name}"
+                    break
+                frame = frame.f_back
+            spent.setdefault(where, []).append(time.perf_counter() - t0)
+
+    os.environ["QINYUAN_DB"] = str(path)
+    Database._read = timed_read
+    try:
+        t0 = time.perf_counter()
+        at.run()
+        total = time.perf_counter() - t0
+    finally:
+        Database._read = original
+    ranked = sorted(spent.items(), key=lambda kv: -sum(kv[1]))[:top]
+    return [f"{where} {sum(times):.2f}s/{len(times)}q" for where, times in ranked] + [f"rerun {total:.2f}s"]
 
 
 # -- writes through the service layer vs raw DuckDB ---------------------------------------------------
@@ -399,6 +436,12 @@ def write_report(results: dict) -> None:
             lines.append(f"| {row['page']} | {row['role']} | {row['s1']} | {row['s100']} | {row['ratio']} | "
                          f"{(row.get('error') or '').replace('|', '/')[:120]} |")
         lines.append("")
+        slow = [row for row in r["rerun"] if row.get("hotspots")]
+        if slow:
+            lines += ["Where the pages over target spend their time at scale 100 (one rerun; SQL seconds / queries per "
+                      "calling function):", ""]
+            lines += [f"- {row['page']}/{row['role']}: " + "; ".join(f"`{h}`" for h in row["hotspots"]) for row in slow]
+            lines.append("")
     if "write_ratio_vs_raw" in r:
         lines += ["## Writes", "",
                   f"- service layer (`medicine.advance`: permission, version check, event row, audit row): "
