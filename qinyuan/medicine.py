@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import access, i18n
+from . import access, clock, i18n
 from .access import Actor
 from .db import Database
 from .errors import InvalidInput, NotFound, StaleEdit
@@ -237,13 +237,12 @@ def _base(db: Database, actor: Actor, action: str = "medicine.view") -> tuple[st
     lim = limits(db)
     now = db.now()
     select = f"""SELECT m.id, m.household_id, m.resident_id, h.unit_id, u.building, u.unit_no, h.room,
-               h.contact_name, r.name AS resident, m.items, m.channel, m.urgency, m.source, m.notes, m.status,
+               h.contact_name, m.items, m.channel, m.urgency, m.source, m.notes, m.status,
                m.reason, m.placed_by, m.created_at, m.updated_at, m.updated_by, m.delivered_at, m.version,
                epoch(CASE WHEN {_OPEN_SQL} THEN CAST(? AS TIMESTAMPTZ) ELSE coalesce(m.delivered_at, m.updated_at) END
                      - m.created_at) / 3600.0 AS age_hours,
                CASE m.urgency WHEN 'critical' THEN ? WHEN 'urgent' THEN ? ELSE ? END AS limit_hours
-        FROM medicine_orders m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
-        LEFT JOIN residents r ON r.id = m.resident_id"""
+        FROM medicine_orders m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id"""
     params = [now, lim["critical"], lim["urgent"], lim["normal"]]
     where, wparams = access.unit_filter(actor, action, "h.unit_id")
     return select, params, where, wparams
@@ -271,7 +270,8 @@ def _filter_sql(filters: Filters) -> tuple[str, list]:
         params.append(filters.channel)
     if filters.search and filters.search.strip():
         like = f"%{filters.search.strip()}%"
-        parts.append("(m.items ILIKE ? OR m.room ILIKE ? OR m.contact_name ILIKE ? OR m.resident ILIKE ? OR m.source ILIKE ?)")
+        parts.append("(m.items ILIKE ? OR m.room ILIKE ? OR m.contact_name ILIKE ? OR m.source ILIKE ? OR EXISTS "
+                     "(SELECT 1 FROM residents r WHERE r.id = m.resident_id AND r.name ILIKE ?))")
         params += [like] * 5
     if filters.overdue_only:
         parts.append(f"{_OPEN_SQL} AND age_hours > limit_hours")
@@ -286,11 +286,14 @@ def _query(db: Database, actor: Actor, filters: Filters, order_by: str, limit: i
     cte = f"WITH o AS ({select} WHERE {scope} AND {extra})"
     cte_p = [*params, *scope_p, *extra_params]
     total = db.scalar(f"{cte} SELECT count(*) FROM o m WHERE {where}", [*cte_p, *where_p])
-    sql = f"{cte} SELECT * FROM o m WHERE {where} ORDER BY {order_by}"
+    page = f"SELECT * FROM o m WHERE {where} ORDER BY {order_by}"
     all_params = [*cte_p, *where_p]
     if limit is not None:
-        sql += " LIMIT ? OFFSET ?"
+        page += " LIMIT ? OFFSET ?"
         all_params += [int(limit), max(0, int(offset))]
+    # residents are joined to the page only, not to every order in scope
+    sql = f"""{cte} SELECT m.*, r.name AS resident FROM ({page}) m
+               LEFT JOIN residents r ON r.id = m.resident_id ORDER BY {order_by}"""
     rows = db.dicts(sql, all_params) if total else []
     for row in rows:
         row["items"] = _items(row["items"])
@@ -339,7 +342,8 @@ def overdue(db: Database, actor: Actor, limit: int = 50) -> tuple[list[dict], in
 
 def get_order(db: Database, actor: Actor, order_id: int) -> dict:
     select, params, scope, scope_p = _base(db, actor)
-    rows = db.dicts(f"{select} WHERE m.id = ?", [*params, order_id])
+    rows = db.dicts(f"""SELECT o.*, r.name AS resident FROM ({select} WHERE m.id = ?) o
+                        LEFT JOIN residents r ON r.id = o.resident_id""", [*params, order_id])
     if not rows:
         raise NotFound(entity="medicine_order", id=order_id)
     access.require(actor, "medicine.view", rows[0]["unit_id"])
@@ -365,7 +369,8 @@ def status_counts(db: Database, actor: Actor) -> dict[str, int]:
 
 
 def household_history(db: Database, actor: Actor, household_id: int, lang: str = "zh") -> pd.DataFrame:
-    """Every medicine order of one household, newest first (for the households page)."""
+    """Every medicine order of one household, newest first, with column names and values in the
+    user's language and times in Shanghai time (for the households page)."""
     unit_id = db.scalar("SELECT unit_id FROM households WHERE id = ?", [household_id])
     if unit_id is None:
         raise NotFound(entity="household", id=household_id)
@@ -375,7 +380,18 @@ def household_history(db: Database, actor: Actor, household_id: int, lang: str =
                             m.urgency, m.channel, m.source, m.status, m.reason, m.delivered_at, m.placed_by
                      FROM medicine_orders m LEFT JOIN residents r ON r.id = m.resident_id
                      WHERE m.household_id = ? ORDER BY m.created_at DESC, m.id DESC""", [household_id])
-    return _labelled(frame, lang)
+    for column in ("created_at", "delivered_at"):
+        frame[column] = frame[column].map(_local_time)
+    frame = _labelled(frame, lang)
+    frame.columns = [i18n.t(f"medicine.col.{c}", lang) for c in frame.columns]
+    return frame
+
+
+def _local_time(value) -> str:
+    """'2022-01-09 17:52' in Shanghai time, '' for none."""
+    if value is None or pd.isna(value):
+        return ""
+    return pd.Timestamp(value).tz_convert(clock.TZ).strftime("%Y-%m-%d %H:%M")
 
 
 def _labelled(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -393,12 +409,12 @@ def export_frame(db: Database, actor: Actor, filters: Filters | None = None, lan
     select, params, scope, scope_p = _base(db, actor, "medicine.export")
     where, where_p = _filter_sql(filters)
     frame = db.df(f"""WITH o AS ({select} WHERE {scope})
-        SELECT m.id, m.building, m.unit_no, m.room, m.contact_name, m.resident,
+        SELECT m.id, m.building, m.unit_no, m.room, m.contact_name, r.name AS resident,
                array_to_string(CAST(from_json(m.items, '["VARCHAR"]') AS VARCHAR[]), '；') AS items,
                m.urgency, m.channel, m.source, m.status, m.reason, m.placed_by, m.created_at, m.updated_at,
                m.updated_by, m.delivered_at, round(m.age_hours, 1) AS age_hours,
                {_OPEN_SQL} AND m.age_hours > m.limit_hours AS overdue
-        FROM o m WHERE {where}
+        FROM o m LEFT JOIN residents r ON r.id = m.resident_id WHERE {where}
         ORDER BY m.created_at DESC, m.id DESC LIMIT ?""", [*params, *scope_p, *where_p, EXPORT_CAP])
 
     def fn(tx):

@@ -121,14 +121,20 @@ def order_card(db: Database, actor: Actor, row: dict, actions: bool = True) -> N
                               on_click=_do_advance, args=(db, actor, row["id"], side, row["version"], reason_key))
 
 
-def _pager(total: int, size: int, key: str) -> int:
-    """A page picker when there is more than one page; returns the offset."""
+def _paged(fetch, size: int, key: str) -> tuple[list[dict], int]:
+    """One service call for the page the user picked (read from the picker's state before it is
+    drawn), then the picker itself when there is more than one page."""
+    page = int(st.session_state.get(key) or 1)
+    rows, total = fetch(size, (page - 1) * size)
     pages = max(1, math.ceil(total / size))
-    page = 1
+    if page > pages:  # the list shrank (filters, steps taken): back to the first page
+        st.session_state[key] = page = 1
+        rows, total = fetch(size, 0)
     if pages > 1:
-        page = int(st.number_input(t("medicine.page"), 1, pages, 1, key=key))
-    st.caption(t("medicine.pager", page=page, pages=pages, total=total))
-    return (page - 1) * size
+        st.number_input(t("medicine.page"), 1, pages, key=key)
+    if total:
+        st.caption(t("medicine.pager", page=page, pages=pages, total=total))
+    return rows, total
 
 
 def overdue_panel(db: Database, actor: Actor, show: int = 5) -> None:
@@ -149,12 +155,11 @@ def work_queue(db: Database, actor: Actor) -> None:
     if counts:
         parts = " · ".join(f"{t('medicine.status.' + s)} {counts[s]}" for s in medicine.OPEN if counts.get(s))
         st.caption(t("medicine.counts", parts=parts))
-    total = medicine.work_queue(db, actor, limit=1)[1]
+    rows, total = _paged(lambda size, offset: medicine.work_queue(db, actor, limit=size, offset=offset),
+                         QUEUE_SIZE, "med_queue_page")
     if not total:
         st.info(t("medicine.queue_empty"))
         return
-    offset = _pager(total, QUEUE_SIZE, "med_queue_page") if total > QUEUE_SIZE else 0
-    rows, _ = medicine.work_queue(db, actor, limit=QUEUE_SIZE, offset=offset)
     for row in rows:
         order_card(db, actor, row)
 
@@ -265,12 +270,11 @@ def order_list(db: Database, actor: Actor, cards: bool) -> None:
     """All orders in scope with filters and paging; cards on a phone-first role, a table otherwise."""
     filters = _filters(db, actor)
     size = 10 if cards else TABLE_SIZE
-    _, total = medicine.list_orders(db, actor, filters, limit=1)
+    rows, total = _paged(lambda size, offset: medicine.list_orders(db, actor, filters, limit=size, offset=offset),
+                         size, "med_list_page")
     if not total:
         st.info(t("medicine.none"))
         return
-    offset = _pager(total, size, "med_list_page")
-    rows, total = medicine.list_orders(db, actor, filters, limit=size, offset=offset)
     if cards:
         for row in rows:
             order_card(db, actor, row)

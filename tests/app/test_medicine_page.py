@@ -101,6 +101,10 @@ def test_committee_sees_overdue_first_and_all_orders(demo_path, lang, title, ove
     at.selectbox(key="med_f_status").set_value("all").run()
     assert len(at.dataframe[0].value) == 50  # one page of 122
     assert "122" in texts(at)
+    at.number_input(key="med_list_page").set_value(3).run()
+    assert len(at.dataframe[0].value) == 22  # the last page
+    at.text_input(key="med_f_search").input("胰岛素").run()  # filters shrink the list: back to page 1
+    assert len(at.dataframe[0].value) == 1
 
 
 def test_logistics_cannot_create_and_sees_its_queue(demo_path):

@@ -8,7 +8,7 @@ from functools import partial
 
 import pytest
 
-from qinyuan import kpi, medicine
+from qinyuan import clock, kpi, medicine
 from qinyuan.errors import InvalidInput, NotFound, PermissionDenied, StaleEdit
 
 ALL_STATES = ("requested", "sourcing", "purchased", "at_gate", "disinfected", "delivered", "cancelled", "failed")
@@ -289,11 +289,14 @@ def test_overdue_limits_from_settings(db, as_user):
 
 def test_household_history(db, as_user):
     frame = medicine.household_history(db, as_user("captain01"), 1)
-    assert list(frame["id"]) == [109]
-    assert frame.loc[0, "status"] == "待采购" and "硝苯地平" in frame.loc[0, "items"]
+    assert list(frame["订单号"]) == [109]
+    assert frame.loc[0, "状态"] == "待采购" and "硝苯地平" in frame.loc[0, "药品"]
+    created = db.scalar("SELECT created_at FROM medicine_orders WHERE id = 109").astimezone(clock.TZ)
+    assert frame.loc[0, "下单时间"] == created.strftime("%Y-%m-%d %H:%M") and frame.loc[0, "送达时间"] == ""
     insulin_house = db.scalar("SELECT household_id FROM medicine_orders WHERE items LIKE '%胰岛素%'")
     frame = medicine.household_history(db, as_user("medic01"), insulin_house, lang="en")
-    assert list(frame["status"]) == ["Delivered"] and list(frame["urgency"]) == ["Critical"]
+    assert list(frame["Status"]) == ["Delivered"] and list(frame["Urgency"]) == ["Critical"]
+    assert frame.loc[0, "Delivered at"] == "2022-01-06 06:20"  # requested 01-05 10:20, 20 h
     with pytest.raises(NotFound):
         medicine.household_history(db, as_user("committee"), 999_999_999)
 
