@@ -156,7 +156,7 @@ def unit_heatmap_chart(frame: pd.DataFrame, lang: str, width: int | None = None,
         y=alt.Y("unit:N", sort=units, title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=11)),
     )
     rect = base.mark_rect(stroke="white").encode(
-        color=alt.Color("bad:Q", scale=alt.Scale(domain=[0, 0.5, 1], range=["#f8fafc", "#fdba74", "#b91c1c"]), legend=None),
+        color=alt.Color("bad:Q", scale=alt.Scale(domain=[0, 0.5, 1], range=["#f8fafc", "#fdba74", "#b91c1c"], interpolate="rgb"), legend=None),
         tooltip=[alt.Tooltip("unit:N", title=t("common.unit", lang)), alt.Tooltip("indicator:N", title=" "),
                  alt.Tooltip("value:N", title=" ")],
     )
