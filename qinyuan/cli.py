@@ -27,7 +27,8 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--db", default=storage.default_path(), help="database file (QINYUAN_DB)")
         return sp
 
-    with_db("init", "create an empty real database with one committee account")
+    sp = with_db("init", "create an empty real database with one committee account")
+    sp.add_argument("--grid", default=None, metavar="BxU", help="lay out B buildings x U units, one team each (e.g. 17x3)")
     sp = with_db("demo", "build the demo world of the record")
     sp.add_argument("--force", action="store_true", help="replace an existing file")
     sp.add_argument("--scale", type=int, default=1, help="N times the demo world")
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args) -> int:
     verb = args.verb
     if verb == "init":
-        return _init(args.db)
+        return _init(args.db, args.grid)
     if verb == "demo":
         return _demo(args.db, args.force, args.scale)
     if verb == "restore":
@@ -110,14 +111,26 @@ def _run(args) -> int:
     return 2
 
 
-def _init(path: str) -> int:
+def _init(path: str, grid: str | None = None) -> int:
     if os.path.exists(path):
         print(both("cli.exists", path=path), file=sys.stderr)
         return 1
+    size = None
+    if grid:
+        try:
+            size = tuple(int(n) for n in grid.lower().split("x"))
+            if len(size) != 2:
+                raise ValueError
+        except ValueError:
+            print(both("cli.bad_arguments", detail="--grid BxU, e.g. 17x3"), file=sys.stderr)
+            return 2
     from . import access, users
+    from . import grid as grid_
 
     db = storage.Database.open(path, create=True)
     try:
+        if size:
+            grid_.create_grid(db, access.SYSTEM, *size)
         password = users.create_user(db, access.SYSTEM, "committee", "党委", "committee")
     finally:
         db.close()
