@@ -171,11 +171,9 @@ def unit_heatmap_chart(frame: pd.DataFrame, lang: str, width: int | None = None,
 
 
 def briefing_charts(data: dict, lang: str, width: int = 460) -> list:
-    """The charts that go into the briefing PDF, in order, each configured for a CJK font."""
-    charts = [coverage_chart(data["coverage"], lang, width), medicine_status_chart(data["medicine"], lang, width),
-              delivery_hours_chart(data["hours"], lang, width), open_cases_chart(data["cases"], lang, width)]
-    if data.get("duty") is not None and len(data["duty"]):
-        charts.append(duty_fill_chart(data["duty"], lang, width))
-    if data.get("donation") is not None and len(data["donation"]):
-        charts.append(donation_chart(data["donation"], lang, width))
+    """The charts that go into the briefing PDF, in order, each configured for a CJK font; a chart
+    without data is left out (an empty chart cannot be drawn)."""
+    makers = [("coverage", coverage_chart), ("medicine", medicine_status_chart), ("hours", delivery_hours_chart),
+              ("cases", open_cases_chart), ("duty", duty_fill_chart), ("donation", donation_chart)]
+    charts = [make(data[name], lang, width) for name, make in makers if data.get(name) is not None and len(data[name])]
     return [c.configure(font=CJK_FONT).configure_view(stroke=None) for c in charts]

@@ -90,3 +90,10 @@ def test_cli_prints_text_and_writes_pdf(demo_path, tmp_path, capsys):
     assert out.read_bytes().startswith(b"%PDF-") and _pages(out.read_bytes()) >= 2
     assert cli.main(["briefing", "--db", demo_path, "--date", "2022-01-09", "--lang", "en"]) == 0
     assert "2022-01-09" in capsys.readouterr().out
+
+
+def test_an_empty_compound_still_gets_a_briefing(empty_db):
+    text = briefing.text(empty_db, lang="zh")
+    assert "0 支服务队、0 名队员、值守 0 人次、为 0 户送药上门" in text and "暂无。" in text
+    content = briefing.pdf(empty_db, lang="en")
+    assert content.startswith(b"%PDF-") and _pages(content) >= 1
