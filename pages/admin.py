@@ -56,8 +56,8 @@ with tab_users:
         shown = frame.assign(
             role=frame["role"].map(role_label),
             team_id=frame["team_id"].map(lambda v: team_label(None if v != v else int(v), team_names)),
-            active=frame.apply(lambda r: ("🔑 " if r["must_change_password"] else "")
-                               + (t("admin.status_active") if r["active"] else t("admin.status_inactive")), axis=1),
+            active=frame.apply(lambda r: (t("admin.status_active") if r["active"] else t("admin.status_inactive"))
+                               + (" · " + t("admin.temp_pw_short") if r["must_change_password"] else ""), axis=1),
         )[["username", "display_name", "role", "team_id", "active"]]
         shown.columns = [t("admin.username"), t("admin.display_name"), t("admin.role"), t("admin.team"),
                          t("common.status")]
@@ -73,10 +73,10 @@ with tab_users:
             if user["units"]:
                 st.caption(t("admin.units") + ": " + "、".join(grid.unit_label(b, u, lang()) for _, b, u in user["units"]))
             if user["must_change_password"]:
-                st.caption("🔑 " + t("admin.must_change"))
+                st.caption(t("admin.must_change"))
             if user["locked_until"] is not None:
                 until = user["locked_until"].astimezone(clock.TZ).strftime("%H:%M")
-                st.warning(t("admin.locked_until", time=until), icon="🔒")
+                st.warning(t("admin.locked_until", time=until), icon=":material/lock:")
 
             with st.form(f"adm_edit_{user['username']}"):
                 st.markdown(f"**{t('admin.change_role')}**")
@@ -100,7 +100,7 @@ with tab_users:
             if b1.button(t("admin.reset_password"), key="adm_reset", width="stretch"):
                 temp = attempt(lambda: users.reset_password(db, actor, user["username"], expected_version=user["version"]))
                 if temp:
-                    st.success(t("admin.temp_password_shown_once", username=user["username"]), icon="🔑")
+                    st.success(t("admin.temp_password_shown_once", username=user["username"]), icon=":material/key:")
                     st.code(temp, language=None)
             label, key = ("admin.deactivate", "adm_deactivate") if user["active"] else ("admin.reactivate", "adm_reactivate")
             if b2.button(t(label), key=key, width="stretch") and attempt(
@@ -122,8 +122,8 @@ with tab_new:
         team_value = new_team if new_role in ("captain", "member") else None
         temp = attempt(lambda: users.create_user(db, actor, username, display_name, new_role, team_id=team_value))
         if temp:
-            st.success(t("admin.created", username=username.strip().lower()), icon="✅")
-            st.info(t("admin.temp_password_shown_once", username=username.strip().lower()), icon="🔑")
+            st.success(t("admin.created", username=username.strip().lower()), icon=":material/check_circle:")
+            st.info(t("admin.temp_password_shown_once", username=username.strip().lower()), icon=":material/key:")
             st.code(temp, language=None)
 
 # -- audit log ------------------------------------------------------------------------------------

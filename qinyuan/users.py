@@ -40,8 +40,12 @@ def check_password(password: str, hashed: str) -> bool:
         return False
 
 
-def temporary_password() -> str:
-    return secrets.token_urlsafe(9)
+TEMP_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/l/I, - or _
+
+
+def temporary_password(length: int = 12) -> str:
+    """Random (~69 bits), and easy to read out over the phone: no look-alike characters."""
+    return "".join(secrets.choice(TEMP_ALPHABET) for _ in range(length))
 
 
 def validate_password(password: str) -> None:

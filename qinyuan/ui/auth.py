@@ -179,7 +179,7 @@ def login_view() -> None:
         "Password": t("login.password"), "Login": t("login.submit")})
     message = st.session_state.get(_MSG)
     if message:
-        st.error(t(message[0], **message[1]), icon="🔒")
+        st.error(t(message[0], **message[1]), icon=":material/lock:")
     if st.session_state.get("authentication_status") and _current_actor(get_db()) is not None:
         st.rerun()
 

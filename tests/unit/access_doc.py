@@ -44,6 +44,12 @@ def render() -> str:
     return "\n".join(lines)
 
 
+def spec_rows() -> list[str]:
+    """The role/scope part of each table row (without the 'checked in' column, which follows the code)."""
+    rows = [line for line in render().splitlines() if line.startswith("| `") or line.startswith("| ") and "`/" in line]
+    return [row.rsplit(" | ", 1)[0] if row.startswith("| `") else row for row in rows]
+
+
 def current_block() -> str:
     text = DOC.read_text(encoding="utf-8")
     match = re.search(re.escape(START) + r"\n(.*)\n" + re.escape(END), text, re.S)
