@@ -230,25 +230,34 @@ class Filters:
 
 
 _OPEN_SQL = "m.status IN ('requested', 'sourcing', 'purchased', 'at_gate', 'disinfected')"
+_ORDER_COLS = ("id", "household_id", "resident_id", "items", "channel", "urgency", "source", "notes", "status", "reason",
+               "placed_by", "created_at", "updated_at", "updated_by", "delivered_at", "version")
+# Filtering and sorting run on the orders alone (households joined only when scope or filters need
+# them); the page's rows then get their unit, room and resident.
+_DETAIL = ("SELECT " + ", ".join(f"m.{c}" for c in _ORDER_COLS) + """, m.age_hours, m.limit_hours,
+               h.unit_id, u.building, u.unit_no, h.room, h.contact_name, r.name AS resident
+           FROM ({inner}) m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
+           LEFT JOIN residents r ON r.id = m.resident_id""")
 
 
-def _base(db: Database, actor: Actor, action: str = "medicine.view") -> tuple[str, list, str, list]:
-    """(select-and-from sql, its params, scope where, scope params)."""
+def _base(db: Database, actor: Actor | None, action: str = "medicine.view",
+          with_household: bool = False) -> tuple[str, list]:
+    """Orders in the actor's scope (actor None: all) with age_hours and limit_hours, ending in a WHERE."""
     lim = limits(db)
-    now = db.now()
-    select = f"""SELECT m.id, m.household_id, m.resident_id, h.unit_id, u.building, u.unit_no, h.room,
-               h.contact_name, m.items, m.channel, m.urgency, m.source, m.notes, m.status,
-               m.reason, m.placed_by, m.created_at, m.updated_at, m.updated_by, m.delivered_at, m.version,
+    scope, scope_p = access.unit_filter(actor, action, "h.unit_id") if actor else ("TRUE", [])
+    join = with_household or scope != "TRUE"
+    sql = ("SELECT " + ", ".join(f"m.{c}" for c in _ORDER_COLS) + f""",
                epoch(CASE WHEN {_OPEN_SQL} THEN CAST(? AS TIMESTAMPTZ) ELSE coalesce(m.delivered_at, m.updated_at) END
                      - m.created_at) / 3600.0 AS age_hours,
-               CASE m.urgency WHEN 'critical' THEN ? WHEN 'urgent' THEN ? ELSE ? END AS limit_hours
-        FROM medicine_orders m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id"""
-    params = [now, lim["critical"], lim["urgent"], lim["normal"]]
-    where, wparams = access.unit_filter(actor, action, "h.unit_id")
-    return select, params, where, wparams
+               CASE m.urgency WHEN 'critical' THEN ? WHEN 'urgent' THEN ? ELSE ? END AS limit_hours"""
+           + (", h.unit_id, h.room, h.contact_name FROM medicine_orders m JOIN households h ON h.id = m.household_id"
+              if join else " FROM medicine_orders m")
+           + f" WHERE {scope}")
+    return sql, [db.now(), lim["critical"], lim["urgent"], lim["normal"], *scope_p]
 
 
-def _filter_sql(filters: Filters) -> tuple[str, list]:
+def _filter_sql(filters: Filters) -> tuple[str, list, bool]:
+    """(where over the orders CTE, params, whether it needs household columns)."""
     parts, params = [], []
     if filters.status == "open":
         parts.append(_OPEN_SQL)
@@ -268,33 +277,33 @@ def _filter_sql(filters: Filters) -> tuple[str, list]:
     if filters.channel:
         parts.append("m.channel = ?")
         params.append(filters.channel)
-    if filters.search and filters.search.strip():
-        like = f"%{filters.search.strip()}%"
+    search = (filters.search or "").strip()
+    if search:
+        like = f"%{search}%"
         parts.append("(m.items ILIKE ? OR m.room ILIKE ? OR m.contact_name ILIKE ? OR m.source ILIKE ? OR EXISTS "
                      "(SELECT 1 FROM residents r WHERE r.id = m.resident_id AND r.name ILIKE ?))")
         params += [like] * 5
     if filters.overdue_only:
-        parts.append(f"{_OPEN_SQL} AND age_hours > limit_hours")
-    return (" AND ".join(parts) or "TRUE"), params
+        parts.append(f"{_OPEN_SQL} AND m.age_hours > m.limit_hours")
+    return (" AND ".join(parts) or "TRUE"), params, filters.unit_id is not None or bool(search)
 
 
 def _query(db: Database, actor: Actor, filters: Filters, order_by: str, limit: int | None, offset: int = 0,
            action: str = "medicine.view", extra: str = "TRUE", extra_params: tuple = ()) -> tuple[list[dict], int]:
-    # The total is a separate count: DuckDB 1.4 can fail internally on count(*) OVER () over this join.
-    select, params, scope, scope_p = _base(db, actor, action)
-    where, where_p = _filter_sql(filters)
-    cte = f"WITH o AS ({select} WHERE {scope} AND {extra})"
-    cte_p = [*params, *scope_p, *extra_params]
+    # The total is a separate count: DuckDB 1.4 can fail internally on count(*) OVER () over a left join.
+    where, where_p, need_household = _filter_sql(filters)
+    body, body_p = _base(db, actor, action, need_household)
+    cte = f"WITH o AS ({body} AND {extra})"
+    cte_p = [*body_p, *extra_params]
     total = db.scalar(f"{cte} SELECT count(*) FROM o m WHERE {where}", [*cte_p, *where_p])
+    if not total:
+        return [], 0
     page = f"SELECT * FROM o m WHERE {where} ORDER BY {order_by}"
     all_params = [*cte_p, *where_p]
     if limit is not None:
         page += " LIMIT ? OFFSET ?"
         all_params += [int(limit), max(0, int(offset))]
-    # residents are joined to the page only, not to every order in scope
-    sql = f"""{cte} SELECT m.*, r.name AS resident FROM ({page}) m
-               LEFT JOIN residents r ON r.id = m.resident_id ORDER BY {order_by}"""
-    rows = db.dicts(sql, all_params) if total else []
+    rows = db.dicts(f"{cte} {_DETAIL.format(inner=page)} ORDER BY {order_by}", all_params)
     for row in rows:
         row["items"] = _items(row["items"])
         row["overdue"] = row["status"] in OPEN and row["age_hours"] > row["limit_hours"]
@@ -341,9 +350,8 @@ def overdue(db: Database, actor: Actor, limit: int = 50) -> tuple[list[dict], in
 
 
 def get_order(db: Database, actor: Actor, order_id: int) -> dict:
-    select, params, scope, scope_p = _base(db, actor)
-    rows = db.dicts(f"""SELECT o.*, r.name AS resident FROM ({select} WHERE m.id = ?) o
-                        LEFT JOIN residents r ON r.id = o.resident_id""", [*params, order_id])
+    body, params = _base(db, None)
+    rows = db.dicts(f"WITH o AS ({body} AND m.id = ?) {_DETAIL.format(inner='SELECT * FROM o')}", [*params, order_id])
     if not rows:
         raise NotFound(entity="medicine_order", id=order_id)
     access.require(actor, "medicine.view", rows[0]["unit_id"])
@@ -406,16 +414,17 @@ def export_frame(db: Database, actor: Actor, filters: Filters | None = None, lan
     """All orders matching filters (not just one page) for CSV/xlsx; the export itself is audited."""
     access.require(actor, "medicine.export")
     filters = filters or Filters(status="all")
-    select, params, scope, scope_p = _base(db, actor, "medicine.export")
-    where, where_p = _filter_sql(filters)
-    frame = db.df(f"""WITH o AS ({select} WHERE {scope})
-        SELECT m.id, m.building, m.unit_no, m.room, m.contact_name, r.name AS resident,
+    where, where_p, need_household = _filter_sql(filters)
+    body, params = _base(db, actor, "medicine.export", need_household)
+    frame = db.df(f"""WITH o AS ({body})
+        SELECT m.id, u.building, u.unit_no, h.room, h.contact_name, r.name AS resident,
                array_to_string(CAST(from_json(m.items, '["VARCHAR"]') AS VARCHAR[]), '；') AS items,
                m.urgency, m.channel, m.source, m.status, m.reason, m.placed_by, m.created_at, m.updated_at,
                m.updated_by, m.delivered_at, round(m.age_hours, 1) AS age_hours,
                {_OPEN_SQL} AND m.age_hours > m.limit_hours AS overdue
-        FROM o m LEFT JOIN residents r ON r.id = m.resident_id WHERE {where}
-        ORDER BY m.created_at DESC, m.id DESC LIMIT ?""", [*params, *scope_p, *where_p, EXPORT_CAP])
+        FROM o m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
+        LEFT JOIN residents r ON r.id = m.resident_id WHERE {where}
+        ORDER BY m.created_at DESC, m.id DESC LIMIT ?""", [*params, *where_p, EXPORT_CAP])
 
     def fn(tx):
         tx.audit("medicine.export", "medicine_order", None, None, {"rows": len(frame), "filters": filters.__dict__})
