@@ -172,7 +172,8 @@ def login_view() -> None:
     the pages/ folder to navigation cannot remount the form while someone types."""
     st.title(t("app.title"))
     st.caption(t("app.tagline"))
-    st.html("<style>[data-testid='stForm'] [data-testid='stFormSubmitButton'] button {width: 100%;}</style>")
+    st.html("<style>[data-testid='stForm'] {max-width: 30rem;}"
+            " [data-testid='stForm'] [data-testid='stFormSubmitButton'] button {width: 100%;}</style>")
     language_switch(st)
     authenticator().login(location="main", key="login", fields={
         "Form name": t("login.title"), "Username": t("login.username"),

@@ -26,10 +26,9 @@ def _page(name: str) -> st.Page:
 def main() -> None:
     setup_page()
     st.session_state[auth.VIA_APP] = True
-    language_switch()
     actor = auth.current_actor()
     st.session_state["_qy_actor"] = actor
-    if actor is None:
+    if actor is None:  # the login page has its own language switch
         st.session_state.pop("_qy_landed", None)
         st.navigation([st.Page(auth.login_view, title=t("page.login"), icon=":material/login:", url_path="login", default=True)],
                       position="hidden").run()
@@ -37,6 +36,7 @@ def main() -> None:
     if auth.must_change_password(actor):
         st.navigation([st.Page(auth.password_view, title=t("page.password"), default=True)], position="hidden").run()
         return
+    language_switch()
     auth.sidebar(actor)
     demo_banner(get_db())
     pages = {name: _page(name) for name in access.pages_for(actor)}
