@@ -230,3 +230,10 @@ def test_role_and_team_changes_move_the_scope(db, as_user):
         users.update_user(db, committee, "committee", role="medic")
     n = db.scalar("SELECT count(*) FROM audit_log WHERE action = 'user.update' AND entity_id = 'member001'")
     assert n == 3
+
+
+def test_temporary_passwords_are_random_and_easy_to_read_out():
+    seen = {users.temporary_password() for _ in range(200)}
+    assert len(seen) == 200
+    assert all(len(p) == 12 and not set(p) & set("0O1lI-_") for p in seen)
+    users.validate_password(next(iter(seen)))  # acceptable as a password
