@@ -217,7 +217,8 @@ def _filters(db: Database, actor: Actor) -> medicine.Filters:
                   **{int(r.id): grid.unit_label(r.building, r.unit_no, code) for r in units.itertuples()}}
         unit_id = c3.selectbox(t("medicine.filter.unit"), list(labels), format_func=labels.get, key="med_f_unit")
     s1, s2 = st.columns([3, 1], vertical_alignment="bottom")
-    search = s1.text_input(t("medicine.filter.search"), key="med_f_search", max_chars=100)
+    search = s1.text_input(t("medicine.filter.search"), key="med_f_search", max_chars=100,
+                           placeholder=t("medicine.filter.search_hint"))
     overdue_only = s2.checkbox(t("medicine.filter.overdue_only"), key="med_f_overdue")
     return medicine.Filters(status=status, urgency=urgency, unit_id=unit_id, search=search or None,
                             overdue_only=overdue_only)
@@ -228,7 +229,7 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame([{
         t("medicine.col.id"): r["id"],
         t("medicine.col.place"): medicine.place_label(r, code),
-        t("medicine.col.resident"): r.get("resident") or r.get("contact_name") or "",
+        t("medicine.col.who"): r.get("resident") or r.get("contact_name") or "",
         t("medicine.col.items"): "；".join(r["items"]),
         t("medicine.col.urgency"): t(f"medicine.urgency.{r['urgency']}"),
         t("medicine.col.status"): t(f"medicine.status.{r['status']}"),

@@ -120,6 +120,14 @@ def test_phone_order_to_the_door(server, demo_template, phone, new_page):
     screenshot(phone, "medicine_captain_deliver_phone")
     _step(phone, order_id, "已送到家")
     expect(phone.locator(f".st-key-med_card_{order_id}")).to_have_count(0)
+    phone.get_by_role("radio", name="记录").click()
+    wait_for_app(phone)
+    phone.locator("[data-testid='stSelectbox']").filter(has_text="状态").click()
+    phone.get_by_role("option", name="已送达").click()
+    wait_for_app(phone)
+    expect(phone.locator(f".st-key-med_card_{order_id}")).to_contain_text("用时")
+    assert no_horizontal_scroll(phone)
+    screenshot(phone, "medicine_captain_history_phone")
 
     # the committee: one more household served; the order list on a laptop
     # the overview caches its figures for up to 30 s (qinyuan/ui/overview.py TTL): reload until it turns
