@@ -123,3 +123,26 @@ def test_committee_changes_limits(demo_path):
     assert not at.exception
     assert "时限已保存" in texts(at)
     assert _db_do(demo_path, lambda db: db.setting("medicine_limit_hours_normal")) == "72"
+
+
+def test_cancel_needs_a_reason_then_cancels(demo_path):
+    at = app_as(demo_path, "captain01", page="medicine")
+    assert [b.label for b in at.button if b.key == "med_cancelled_109"] == ["取消订单"]
+    assert not [b for b in at.button if b.key == "med_failed_109"]  # failing is the clinic's/logistics' call
+    at.button(key="med_cancelled_109").click().run()
+    assert "取消或无法完成时请填写原因" in texts(at)
+    assert _status(demo_path, 109) == "requested"
+    at.text_input(key="med_reason_109").input("居民已自行购到").run()
+    at.button(key="med_cancelled_109").click().run()
+    assert _status(demo_path, 109) == "cancelled"
+    assert _db_do(demo_path, lambda db: db.scalar("SELECT reason FROM medicine_orders WHERE id = 109")) == "居民已自行购到"
+
+
+@pytest.mark.parametrize("username,exports", [("committee", True), ("medic01", True), ("captain01", False)])
+def test_export_buttons_only_for_export_roles(demo_path, username, exports):
+    at = app_as(demo_path, username, page="medicine")
+    view = "history" if username.startswith("captain") else "all"
+    at.button_group(key="med_view").set_value(view).run()
+    assert not at.exception
+    keys = {e.key for e in at.get("download_button")} if at.get("download_button") else set()
+    assert ({"med_csv", "med_xlsx"} <= keys) is exports
