@@ -85,7 +85,7 @@ def duty_fill_chart(frame: pd.DataFrame, lang: str, width: int | None = None):
     posts = list(dict.fromkeys(data.sort_values("post_id")["post"]))
     base = alt.Chart(_plain(data)).encode(
         x=alt.X("date:O", title=None, axis=alt.Axis(labelAngle=-45, orient="top")),
-        y=alt.Y("post:N", sort=posts, title=None),
+        y=alt.Y("post:N", sort=posts, title=None, axis=alt.Axis(labelOverlap=False, labelFlush=False)),
     )
     rect = base.mark_rect(stroke="white").encode(
         color=alt.Color("rate:Q", title=t("overview.chart.fill", lang), scale=alt.Scale(scheme="redyellowgreen", domain=[0, 1]),
@@ -93,13 +93,13 @@ def duty_fill_chart(frame: pd.DataFrame, lang: str, width: int | None = None):
         tooltip=[alt.Tooltip("date:O", title=t("overview.chart.day", lang)), alt.Tooltip("post:N", title=t("overview.chart.post", lang)),
                  alt.Tooltip("label:N", title=t("overview.chart.fill", lang)), alt.Tooltip("filled:Q"), alt.Tooltip("required:Q")],
     )
-    return _sized(rect, width, 22 * max(len(posts), 1)).properties(title=t("overview.chart.duty_title", lang))
+    return _sized(rect, width, 26 * max(len(posts), 1)).properties(title=t("overview.chart.duty_title", lang))
 
 
 def open_cases_chart(frame: pd.DataFrame, lang: str, width: int | None = None):
     data = frame.copy()
     data["date"] = _md(data["day"])
-    chart = alt.Chart(_plain(data)).mark_line(point=True, color="#c0392b").encode(
+    chart = alt.Chart(_plain(data)).mark_line(point=alt.OverlayMarkDef(color="#c0392b"), color="#c0392b").encode(
         x=alt.X("date:O", title=None, axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("open_cases:Q", title=None, axis=alt.Axis(tickMinStep=1)),
         tooltip=[alt.Tooltip("date:O", title=t("overview.chart.day", lang)),
@@ -114,13 +114,13 @@ def donation_chart(frame: pd.DataFrame, lang: str, width: int | None = None):
     buildings = list(dict.fromkeys(data.sort_values("building")["bld"]))
     chart = alt.Chart(_plain(data)).mark_rect(stroke="white").encode(
         x=alt.X("hour:O", title=t("overview.chart.hour", lang), axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("bld:N", sort=buildings, title=None),
+        y=alt.Y("bld:N", sort=buildings, title=None, axis=alt.Axis(labelOverlap=False, labelFlush=False)),
         color=alt.Color("portions:Q", title=t("overview.chart.portions", lang), scale=alt.Scale(scheme="greens"),
                         legend=alt.Legend(orient="bottom")),
         tooltip=[alt.Tooltip("bld:N", title=t("common.building", lang)), alt.Tooltip("hour:O", title=t("overview.chart.hour", lang)),
                  alt.Tooltip("portions:Q", title=t("overview.chart.portions", lang))],
     )
-    return _sized(chart, width, 16 * max(len(buildings), 1)).properties(title=t("overview.chart.donation_title", lang))
+    return _sized(chart, width, 18 * max(len(buildings), 1)).properties(title=t("overview.chart.donation_title", lang))
 
 
 HEAT_INDICATORS = ("coverage", "pending", "medicine_open", "cases_open", "days_since_visit")
@@ -153,7 +153,7 @@ def unit_heatmap_chart(frame: pd.DataFrame, lang: str, width: int | None = None,
     units = list(dict.fromkeys(data["unit"]))  # the frame's order: by unit, or most in need first
     base = alt.Chart(_plain(data)).encode(
         x=alt.X("indicator:N", sort=order, title=None, axis=alt.Axis(orient="top", labelAngle=0, labelLimit=90)),
-        y=alt.Y("unit:N", sort=units, title=None, axis=alt.Axis(labelOverlap=False, labelFontSize=11)),
+        y=alt.Y("unit:N", sort=units, title=None, axis=alt.Axis(labelOverlap=False, labelFlush=False, labelFontSize=11)),
     )
     rect = base.mark_rect(stroke="white").encode(
         color=alt.Color("bad:Q", scale=alt.Scale(domain=[0, 0.5, 1], range=["#f8fafc", "#fdba74", "#b91c1c"], interpolate="rgb"), legend=None),

@@ -150,19 +150,28 @@ def attention_block(att: dict) -> None:
 
 
 # -- charts -----------------------------------------------------------------------------------------
+CHART_CHROME = 170  # px around a chart's plot: title, axis labels, legend
+
+
 def _chart(chart, key: str | None = None) -> None:
-    st.altair_chart(chart, width="stretch", key=key)
+    """Full width; the element's height is given explicitly (a single-view chart with the default
+    'content' height collapses to a sliver in Streamlit), the plot's own height plus room for its chrome."""
+    plot = getattr(chart, "height", None)
+    height = int(plot) + CHART_CHROME if isinstance(plot, int | float) else "content"
+    st.altair_chart(chart, width="stretch", height=height, key=key)
 
 
 def charts_block(actor: Actor) -> None:
+    """One chart group at a time, picked with pills: a chart drawn inside a hidden tab gets no size."""
     lg = lang()
     st.subheader(":material/monitoring: " + t("overview.charts"), anchor=False)
     global_ = actor.scope() is None
     names = ["testing", "medicine"] + (["duty"] if global_ else []) + ["cases", "vegetables"]
-    tabs = dict(zip(names, st.tabs([t(f"overview.tab_{n}") for n in names]), strict=True))
-    with tabs["testing"]:
+    shown = st.pills(t("overview.charts"), names, default=names[0], format_func=lambda n: t(f"overview.tab_{n}"),
+                     key="ov_chart", label_visibility="collapsed") or names[0]
+    if shown == "testing":
         _chart(charts.coverage_chart(data("coverage", actor), lg))
-    with tabs["medicine"]:
+    elif shown == "medicine":
         frame = data("medicine", actor)
         if len(frame):
             _chart(charts.medicine_status_chart(frame, lg))
@@ -171,24 +180,23 @@ def charts_block(actor: Actor) -> None:
             _chart(charts.delivery_hours_chart(hours, lg))
         if not len(frame) and not len(hours):
             st.caption(t("overview.no_data"))
-    if global_:
-        with tabs["duty"]:
-            _chart(charts.duty_fill_chart(data("duty", actor), lg))
-    with tabs["cases"]:
+    elif shown == "duty" and global_:
+        _chart(charts.duty_fill_chart(data("duty", actor), lg))
+    elif shown == "cases":
         _chart(charts.open_cases_chart(data("cases", actor), lg))
-    with tabs["vegetables"]:
+    elif shown == "vegetables":
         batches = data("batches", actor)
         if not len(batches):
             st.caption(t("overview.no_data"))
+            return
+        labels = {int(r.id): t("overview.batch_label", id=int(r.id), day=pd.Timestamp(r.day).strftime("%m-%d"), donor=r.donor)
+                  for r in batches.itertuples()}
+        batch = st.selectbox(t("overview.batch"), list(labels), format_func=labels.get, key="ov_batch")
+        frame = data("donation", actor, batch)
+        if len(frame):
+            _chart(charts.donation_chart(frame, lg))
         else:
-            labels = {int(r.id): t("overview.batch_label", id=int(r.id), day=pd.Timestamp(r.day).strftime("%m-%d"), donor=r.donor)
-                      for r in batches.itertuples()}
-            batch = st.selectbox(t("overview.batch"), list(labels), format_func=labels.get, key="ov_batch")
-            frame = data("donation", actor, batch)
-            if len(frame):
-                _chart(charts.donation_chart(frame, lg))
-            else:
-                st.caption(t("overview.no_data"))
+            st.caption(t("overview.no_data"))
 
 
 # -- per-unit heatmap and a unit's detail -------------------------------------------------------------

@@ -26,7 +26,13 @@ def test_committee_sees_attention_first_then_figures_with_deltas(demo_path):
     labels = [e.label for e in at.expander]
     assert "急诊超过 60 分钟未更新：3 例" in labels
     assert "当前岗位缺人：2 个" in labels
-    assert len(at.tabs) == 5  # testing, medicine, duty, cases, vegetables
+    assert at.button_group(key="ov_chart").options and len(at.button_group(key="ov_chart").options) == 5
+    charts = len(at.get("vega_lite_chart"))
+    for group in ("medicine", "duty", "cases", "vegetables"):  # every chart group draws without an error
+        at.button_group(key="ov_chart").set_value(group).run()
+        assert not at.exception, group
+    assert at.selectbox(key="ov_batch").value == 2  # the latest donation batch
+    assert charts == 2 and len(at.get("vega_lite_chart")) == 2  # the coverage chart became the donation chart; heatmap stays
 
 
 def test_committee_makes_the_briefing_in_one_click(demo_path):
@@ -61,7 +67,7 @@ def test_captain_sees_only_their_unit_led_by_todo(demo_path):
     assert "爱心蔬菜未送达：4 户" in labels and "药品订单：2 单未完成，其中 1 单待送上门" in labels
     assert not [b for b in at.button if (b.key or "").startswith("ov_brief")]
     assert not [s for s in at.selectbox if s.key == "ov_unit"]  # one unit: its cards are the detail
-    assert len(at.tabs) == 4  # no compound-wide duty chart
+    assert len(at.button_group(key="ov_chart").options) == 4  # no compound-wide duty chart
 
 
 def test_member_sees_team_and_next_shift(demo_path):
