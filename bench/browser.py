@@ -1,7 +1,8 @@
 """Concurrent Chromium sessions against one `streamlit run` server (Playwright, asyncio).
 
-Each session logs in as a different captain and, until its time is up, moves between its pages and
-presses the work buttons it finds there (deliver a medicine order, mark a resident tested).
+All sessions log in first (a few at a time), each as a different captain; then, for the measured
+period, each moves between its pages and presses the work buttons it finds there (deliver a
+medicine order, mark a household tested), pausing 2-6 s between taps like a person reading.
 Latency is measured inside the page: from the click to the moment the app's
 `data-test-script-state` attribute next turns `notRunning` (the rerun finished)."""
 
@@ -30,6 +31,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
                  "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
                  "--disable-backgrounding-occluded-windows"]
 PASSWORD = "qinyuan2022"
+TIMEOUT_S = 30.0
 VIEWPORT = {"width": 1280, "height": 800}
 # work buttons a captain presses: deliver a medicine order, mark a resident tested (keys of the catalogues)
 ACTION_KEYS = {"medicine.step.delivered", "medicine.view.queue", "testing.view.mark", "testing.mark_household_tested"}
@@ -118,22 +120,26 @@ async def _login(page, url: str, username: str) -> None:
     await page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=90_000)
 
 
-async def _session(browser, url: str, username: str, deadline: float, labels: list[str], out: dict, seed: int,
-                   ready: asyncio.Event | None = None) -> None:
+async def _open(browser, url: str, username: str, out: dict, gate: asyncio.Semaphore):
+    """A context logged in as username (logins limited to a few at a time), or None if it failed."""
+    async with gate:
+        context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")
+        page = await context.new_page()
+        await page.add_init_script(RECORDER)
+        try:
+            await _login(page, url, username)
+        except Exception as exc:  # noqa: BLE001
+            out["login_failures"].append(f"{username}: {type(exc).__name__}: {str(exc)[:160]}")
+            await context.close()
+            return None
+        out["contexts"].append(context)
+        return page
+
+
+async def _interact(page, deadline: float, labels: list[str], out: dict, seed: int, think: tuple[float, float]) -> None:
     rng = random.Random(seed)
-    context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN")
-    page = await context.new_page()
-    await page.add_init_script(RECORDER)
-    try:
-        await _login(page, url, username)
-    except Exception as exc:  # noqa: BLE001
-        out["login_failures"].append(f"{username}: {type(exc).__name__}: {str(exc)[:160]}")
-        await context.close()
-        return
-    finally:
-        if ready:
-            ready.set()
     nav = page.locator("[data-testid='stSidebarNav'] a")
+    await asyncio.sleep(rng.uniform(*think))  # sessions do not all click at the same instant
     while time.monotonic() < deadline:
         kind = "nav"
         target = None
@@ -160,17 +166,16 @@ async def _session(browser, url: str, username: str, deadline: float, labels: li
         except Exception:  # noqa: BLE001 - the element went away under us: pick again
             await asyncio.sleep(0.2)
             continue
-        elapsed = await _finished(page, t0, timeout=30)
+        elapsed = await _finished(page, t0, timeout=TIMEOUT_S)
         if elapsed is None:
             out["timeouts"] += 1
         else:
             out["latencies"].append(elapsed)
             out["kinds"][kind] = out["kinds"].get(kind, 0) + 1
-        await asyncio.sleep(rng.uniform(0.3, 1.2))  # a person reads before the next tap
-    out["contexts"].append(context)
+        await asyncio.sleep(rng.uniform(*think))  # a person reads before the next tap
 
 
-async def _run(url: str, sessions: int, seconds: float, server: Server) -> dict:
+async def _run(url: str, sessions: int, seconds: float, server: Server, think: tuple[float, float]) -> dict:
     from playwright.async_api import async_playwright
 
     labels = action_labels()
@@ -178,47 +183,53 @@ async def _run(url: str, sessions: int, seconds: float, server: Server) -> dict:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            # one session first: the server's footprint with one user is the baseline
-            ready = asyncio.Event()
-            warm = asyncio.create_task(_session(browser, url, "captain01", time.monotonic() + 20, labels, out, 1, ready))
-            await warm
+            gate = asyncio.Semaphore(3)
+            first = await _open(browser, url, "captain01", out, gate)
+            if first is not None:  # warm the server's caches the way one user does
+                await _interact(first, time.monotonic() + 10, labels, out, 1, (0.5, 1.0))
             base = server.rss_mb()
             out["latencies"].clear()
             out["kinds"].clear()
             out["timeouts"] = 0
-            deadline = time.monotonic() + seconds + 60  # logins are staggered into the first minute
-            tasks = []
-            for n in range(2, sessions + 1):
-                tasks.append(asyncio.create_task(_session(browser, url, f"captain{n:02d}", deadline, labels, out, n)))
-                await asyncio.sleep(min(2.0, 60 / sessions))
-            peak = base
-            while not all(t.done() for t in tasks):
+            t0 = time.monotonic()
+            others = await asyncio.gather(*[_open(browser, url, f"captain{n:02d}", out, gate)
+                                            for n in range(2, sessions + 1)])
+            login_s = time.monotonic() - t0
+            logged_in = server.rss_mb()
+            pages = [pg for pg in [first, *others] if pg is not None]
+            deadline = time.monotonic() + seconds
+            peak = max(base, logged_in)
+            work = [asyncio.create_task(_interact(pg, deadline, labels, out, n, think)) for n, pg in enumerate(pages)]
+            while not all(t.done() for t in work):
                 peak = max(peak, server.rss_mb())
                 await asyncio.sleep(2)
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.gather(*work, return_exceptions=True)
             after = server.rss_mb()
             for context in out["contexts"]:
                 await context.close()
         finally:
             await browser.close()
     lat = sorted(out["latencies"])
-    p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))] if lat else None
-    extra = max(1, sessions - 1 - len(out["login_failures"]))
-    return {"sessions": sessions, "session_seconds": seconds, "session_viewport": f"{VIEWPORT['width']}×{VIEWPORT['height']}",
+    counted = sorted(lat + [TIMEOUT_S] * out["timeouts"])  # a timed-out click counts as the full wait
+    p95 = counted[min(len(counted) - 1, int(0.95 * len(counted)))] if counted else None
+    extra = max(1, len(pages) - 1)
+    return {"sessions": len(pages), "sessions_requested": sessions, "session_seconds": seconds,
+            "session_viewport": f"{VIEWPORT['width']}×{VIEWPORT['height']}", "session_think_s": list(think),
+            "session_login_s": round(login_s, 1),
             "interactions": len(lat), "interaction_kinds": out["kinds"], "interaction_timeouts": out["timeouts"],
             "median_interaction_s": round(statistics.median(lat), 3) if lat else None,
             "p95_interaction_s": round(p95, 3) if p95 is not None else None,
             "max_interaction_s": round(lat[-1], 3) if lat else None,
-            "rss_base_mb": round(base, 1), "rss_all_mb": round(after, 1), "rss_peak_mb": round(peak, 1),
-            "rss_per_session_mb": round((after - base) / extra, 2),
+            "rss_base_mb": round(base, 1), "rss_logged_in_mb": round(logged_in, 1), "rss_all_mb": round(after, 1),
+            "rss_peak_mb": round(peak, 1), "rss_per_session_mb": round((max(after, logged_in) - base) / extra, 2),
             "login_failures": len(out["login_failures"]), "login_failure_samples": out["login_failures"][:3],
             "action_labels": labels}
 
 
-def run_sessions(db_path: Path, sessions: int = 30, seconds: float = 90) -> dict:
+def run_sessions(db_path: Path, sessions: int = 30, seconds: float = 90, think: tuple[float, float] = (2.0, 6.0)) -> dict:
     server = Server(db_path)
     try:
-        result = asyncio.run(_run(server.url, sessions, seconds, server))
+        result = asyncio.run(_run(server.url, sessions, seconds, server, think))
     finally:
         server.stop()
     result["session_note"] = (f"Browser, server and bench share {os.cpu_count()} CPU cores, so the latency includes "
