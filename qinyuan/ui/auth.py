@@ -173,6 +173,8 @@ def login_view() -> None:
     st.title(t("app.title"))
     st.caption(t("app.tagline"))
     st.html("<style>[data-testid='stForm'] {max-width: 30rem;}"
+            " [data-testid='stForm'] [data-testid='stElementContainer']:has([data-testid='stFormSubmitButton']),"
+            " [data-testid='stForm'] [data-testid='stElementContainer']:has([data-testid='stFormSubmitButton']) div,"
             " [data-testid='stForm'] [data-testid='stFormSubmitButton'] button {width: 100%;}</style>")
     language_switch(st)
     authenticator().login(location="main", key="login", fields={
