@@ -445,3 +445,24 @@ def test_docs_access_md_has_the_matrix():
     assert not missing, "docs/access.md is out of date:\n" + "\n".join(missing)
     documented = set(re.findall(r"^\| `([a-z_.]+)` \|", block, re.M))
     assert documented == set(access.ACTIONS)
+
+
+def test_roster_phones_are_masked_for_members(db, as_user):
+    """A member sees their own and their captain's number; everyone else's is masked."""
+    from qinyuan import teams
+
+    raw = dict(db.rows("SELECT id, phone FROM volunteers WHERE team_id = 1 AND phone IS NOT NULL"))
+    member = as_user("member001")
+    captain_vid = db.scalar("SELECT captain_id FROM teams WHERE id = 1")
+    visible = {member.volunteer_id, captain_vid}
+    assert len(raw) > 3
+    for username in ("member001", "captain01", "committee"):
+        frame, total = teams.members(db, as_user(username), team_id=1)
+        assert total > 0
+        for vid, phone in zip(frame["id"], frame["phone"], strict=True):
+            if vid not in raw:
+                continue
+            if username != "member001" or vid in visible:
+                assert phone == raw[vid], (username, vid)
+            else:
+                assert phone == access.mask_phone(raw[vid]) != raw[vid], (username, vid)
