@@ -227,8 +227,8 @@ def update_user(db: Database, actor: Actor, username: str, *, role: str | None =
 
 
 def reset_password(db: Database, actor: Actor, username: str, expected_version: int | None = None) -> str:
-    """A new temporary password (returned once, never stored in clear); the user must change it and
-    every login they had ends."""
+    """A new temporary password (returned once, never stored in clear); the user must change it,
+    every login they had ends, and a login lock on the account is lifted."""
     temp = temporary_password()
     hashed = hash_password(temp)
 
@@ -237,6 +237,7 @@ def reset_password(db: Database, actor: Actor, username: str, expected_version: 
         tx.update("users", username, {"password_hash": hashed, "must_change_password": True,
                                       "tokens_valid_after": clock.real_now()},
                   key_column="username", expected_version=expected_version)
+        tx.execute("DELETE FROM login_failures WHERE username = ?", [username])  # the new password works at once
         tx.audit("user.reset_password", "user", username)
 
     db.write(actor, fn)

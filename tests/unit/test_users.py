@@ -237,3 +237,11 @@ def test_temporary_passwords_are_random_and_easy_to_read_out():
     assert len(seen) == 200
     assert all(len(p) == 12 and not set(p) & set("0O1lI-_") for p in seen)
     users.validate_password(next(iter(seen)))  # acceptable as a password
+
+
+def test_reset_password_lifts_a_login_lock(db, as_user):
+    for _ in range(5):
+        users.record_failure(db, "captain11")
+    assert users.locked_until(db, "captain11") is not None
+    users.reset_password(db, as_user("committee"), "captain11")
+    assert users.locked_until(db, "captain11") is None
