@@ -207,11 +207,16 @@ def chart_data(db: Database, day: date) -> dict:
 
 
 def chart_pngs(db: Database, day: date, lang: str) -> list[bytes]:
+    """The briefing's charts as PNG, rendered side by side (vl-convert releases the GIL: about twice as fast)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     import vl_convert as vlc
 
     from .overview_charts import briefing_charts
 
-    return [vlc.vegalite_to_png(chart.to_dict(), scale=2) for chart in briefing_charts(chart_data(db, day), lang)]
+    specs = [chart.to_dict() for chart in briefing_charts(chart_data(db, day), lang)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        return list(pool.map(lambda spec: vlc.vegalite_to_png(spec, scale=2), specs))
 
 
 def pdf(db: Database, day: date | None = None, lang: str = "zh", actor: Actor = access.SYSTEM, data: dict | None = None,
