@@ -93,7 +93,8 @@ def duty_fill_chart(frame: pd.DataFrame, lang: str, width: int | None = None):
         tooltip=[alt.Tooltip("date:O", title=t("overview.chart.day", lang)), alt.Tooltip("post:N", title=t("overview.chart.post", lang)),
                  alt.Tooltip("label:N", title=t("overview.chart.fill", lang)), alt.Tooltip("filled:Q"), alt.Tooltip("required:Q")],
     )
-    return _sized(rect, width, 26 * max(len(posts), 1)).properties(title=t("overview.chart.duty_title", lang))
+    return _sized(rect, width, 26 * max(len(posts), 1)).properties(
+        title=alt.TitleParams(t("overview.chart.duty_title", lang), offset=12))
 
 
 def open_cases_chart(frame: pd.DataFrame, lang: str, width: int | None = None):
