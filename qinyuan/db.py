@@ -80,7 +80,7 @@ class Database:
             raise NotQinyuanDatabase(path=path) from None
         except duckdb.Error:
             raise NotQinyuanDatabase(path=path) from None
-        con.execute("SET TimeZone = 'Asia/Shanghai'")
+        con.execute("SET GLOBAL TimeZone = 'Asia/Shanghai'")  # every cursor, not just this connection
         db = cls(con, path)
         if migrate:
             db.migrate(create=create)
