@@ -145,10 +145,15 @@ async def _interact(page, deadline: float, labels: list[str], out: dict, seed: i
         target = None
         if labels and rng.random() < 0.5:
             for label in rng.sample(labels, len(labels)):
-                candidates = page.locator("[data-testid='stMain'] button:not([role='tab'])").filter(has_text=label)
+                candidates = page.locator("[data-testid='stMain'] button:not([role='tab']), "
+                                          "[data-testid='stMain'] [data-testid='stRadio'] label").filter(has_text=label)
                 count = await candidates.count()
                 if count:
                     target = candidates.nth(rng.randrange(count))
+                    radio = target.locator("input[type='radio']")
+                    if await radio.count() and await radio.first.is_checked():
+                        target = None  # the view already shown: clicking it would not rerun
+                        continue
                     kind = "action"
                     break
         if target is None:
