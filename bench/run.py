@@ -50,6 +50,16 @@ TARGETS = {  # name: (comparison, target)
 }
 
 
+def _commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+
+
 def log(message: str) -> None:
     print(f"[bench {datetime.now().strftime('%H:%M:%S')}] {message}", flush=True)
 
@@ -436,7 +446,8 @@ def write_report(results: dict) -> None:
     REPORT_JSON.write_text(json.dumps(results, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     r = results
     lines = ["# Proof under load — measured", "",
-             f"Run {r['started']} → {r['finished']} UTC on {r['machine']}. Command: `{r['command']}`.",
+             f"Run {r['started']} → {r['finished']} UTC on {r['machine']}, code at commit {r.get('commit')}. "
+             f"Command: `{r['command']}`.",
              "Every figure below was measured in this one run; `bench/report.json` has the raw numbers.",
              f"Load average (1/5/15 min) at start {r.get('load_at_start')}, at end {r.get('load_at_end')} — the machine is "
              "shared with other work, so absolute times are noisy; ratios are measured side by side.", "",
@@ -572,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
         results.pop("errors", None)
     results.update({"started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"), "command": " ".join(["python -m bench.run", *(argv or sys.argv[1:])]),
                     "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
-                    "scale": args.scale, "errors": [], "load_at_start": [round(x, 1) for x in os.getloadavg()]})
+                    "scale": args.scale, "errors": [], "commit": _commit(), "load_at_start": [round(x, 1) for x in os.getloadavg()]})
 
     def part(name: str, fn):
         if name not in only:
