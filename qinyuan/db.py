@@ -115,6 +115,10 @@ class Database:
                     cur.rollback()
                     raise
                 applied.append(version)
+            if applied:
+                # Schema changes go into the main file now, not only the WAL: DuckDB cannot always replay
+                # an ALTER TABLE from the WAL after a crash (seen with 1.4.4).
+                cur.execute("CHECKPOINT")
             return applied
         finally:
             cur.close()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
-
 from bench.durability import kill9
 
 
@@ -19,10 +17,6 @@ def test_kill9_loses_no_acknowledged_write(demo_template, tmp_path):
     assert result["kill9_lost"] == 0
 
 
-@pytest.mark.xfail(strict=True, reason="KNOWN BUG (db.py): Database.migrate does not CHECKPOINT after applying "
-                   "migrations; DuckDB 1.4.4 cannot replay an ALTER TABLE ADD COLUMN (050) on a table with a "
-                   "nextval default from the WAL, so a kill before the next checkpoint leaves a file that will "
-                   "not open. Fix: CHECKPOINT at the end of migrate() when something was applied; then drop this mark.")
 def test_kill9_right_after_an_upgrade_migration_still_opens(tmp_path):
     from bench.durability import kill_after_migration
 

@@ -149,9 +149,6 @@ def test_no_csv_cell_starts_a_formula(rows, header):
             assert not cell.startswith(DANGEROUS) or _looks_numeric(cell), cell
 
 
-@pytest.mark.xfail(strict=True, reason="KNOWN BUG (exports.py): pandas writes '\\n' line ends, so a cell holding a bare "
-                   "CR is not quoted and Excel starts a new row there: 'abc\\r=HYPERLINK(..)' becomes a formula cell. "
-                   "Fix: to_csv(..., lineterminator='\\r\\n') (fields with CR or LF get quoted), then drop this mark")
 def test_csv_cell_with_a_carriage_return_cannot_start_a_formula():
     text = exports.to_csv_bytes(pd.DataFrame({"name": ["王芳\r=1+1"]})).decode("utf-8-sig")
     for row in csv.reader(io.StringIO(text, newline="")):
@@ -174,9 +171,6 @@ def test_no_xlsx_cell_is_a_formula(rows, header):
             assert not cell.value.startswith(DANGEROUS), cell.value
 
 
-@pytest.mark.xfail(strict=True, raises=Exception, reason="KNOWN BUG (exports.py): a control character in a text "
-                   "cell (e.g. pasted \\x08) makes to_xlsx_bytes raise openpyxl IllegalCharacterError instead of "
-                   "exporting; fix: strip openpyxl ILLEGAL_CHARACTERS_RE in safe_frame for xlsx, then drop this mark")
 def test_xlsx_export_survives_control_characters():
     cells = list(_xlsx_cells(pd.DataFrame({"name": ["王\x08芳", "=1\x00"]})))
     assert all(cell.data_type != "f" for cell in cells)
