@@ -181,7 +181,9 @@ def hotspots(at, path: Path, top: int = 4) -> list[str]:
     finally:
         Database._read = original
     ranked = sorted(spent.items(), key=lambda kv: -sum(kv[1]))[:top]
-    return [f"{where} {sum(times):.2f}s/{len(times)}q" for where, times in ranked] + [f"rerun {total:.2f}s"]
+    sql = sum(sum(times) for times in spent.values())
+    return [f"{where} {sum(times):.2f}s/{len(times)}q" for where, times in ranked] + [
+        f"rerun {total:.2f}s of which outside SQL (Python, pandas, charts, rendering) {max(0.0, total - sql):.2f}s"]
 
 
 # -- writes through the service layer vs raw DuckDB ---------------------------------------------------
@@ -529,7 +531,14 @@ def write_report(results: dict) -> None:
                   f"- server RSS: {r.get('rss_base_mb')} MB with one session, {r.get('rss_logged_in_mb')} MB with all "
                   f"logged in, {r.get('rss_all_mb')} MB after their interactions (peak {r.get('rss_peak_mb')}); "
                   f"{r.get('rss_per_session_mb')} MB per extra session. Logins failed: {r.get('login_failures')}.",
-                  f"- {r.get('session_note', '')}", ""]
+                  f"- {r.get('session_note', '')}"]
+        if r.get("extra_sessions"):
+            x = r["extra_sessions"]
+            lines += [f"- Same measurement with {x['sessions']} sessions (fresh server): {x['interactions']} interactions "
+                      f"{x['interaction_kinds']}, {x['interaction_timeouts']} timed out; median {x['median_interaction_s']} s, "
+                      f"P95 {x['p95_interaction_s']} s, max {x['max_interaction_s']} s; {x['rss_per_session_mb']} MB per "
+                      f"extra session (logins {x['session_login_s']} s)."]
+        lines.append("")
     if r.get("errors"):
         lines += ["## Errors while measuring", ""] + [f"- {e}" for e in r["errors"]] + [""]
     REPORT_MD.write_text("\n".join(lines), encoding="utf-8")
@@ -571,6 +580,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--session-scale", type=int, default=100, help="database of the browser sessions: 1 or --scale")
     p.add_argument("--kill-runs", type=int, default=20)
     p.add_argument("--session-note", default="", help="why fewer sessions were run, for the report")
+    p.add_argument("--extra-sessions", type=int, default=0, help="also measure a smaller session load (reported apart)")
     p.add_argument("--only", default="rerun,write,hot,kill9,backup,sessions")
     p.add_argument("--merge", action="store_true", help="keep figures of parts not run from the previous report.json")
     args = p.parse_args(argv)
@@ -616,6 +626,12 @@ def main(argv: list[str] | None = None) -> int:
         out["session_scale"] = args.scale if args.session_scale != 1 else 1
         if args.session_note:
             out["session_note"] = args.session_note + " " + out.get("session_note", "")
+        if args.extra_sessions:
+            extra = browser.run_sessions(copy(big if args.session_scale != 1 else small, "sessions2.duckdb"),
+                                         args.extra_sessions, args.session_seconds)
+            out["extra_sessions"] = {k: extra[k] for k in (
+                "sessions", "interactions", "interaction_kinds", "interaction_timeouts", "median_interaction_s",
+                "p95_interaction_s", "max_interaction_s", "rss_per_session_mb", "session_login_s")}
         return out
 
     part("sessions", sessions)
