@@ -13,12 +13,22 @@ def unit_label(building: int, unit_no: int, lang: str = "zh") -> str:
     return f"{building}号楼{unit_no}单元" if lang == "zh" else f"B{building}-U{unit_no}"
 
 
-def units(db: Database, actor: Actor, action: str = "household.view") -> pd.DataFrame:
-    """Units the actor may see for an action: id, building, unit_no, team_id, captain."""
+def units(db: Database, actor: Actor, action: str = "household.view", building: int | None = None) -> pd.DataFrame:
+    """Units the actor may see for an action (of one building if given): id, building, unit_no, team_id, captain."""
     where, params = access.unit_filter(actor, action, "u.id")
+    if building is not None:
+        where += " AND u.building = ?"
+        params = [*params, int(building)]
     return db.df(f"""SELECT u.id, u.building, u.unit_no, u.team_id, v.name AS captain, v.phone AS captain_phone
                      FROM units u LEFT JOIN teams t ON t.id = u.team_id LEFT JOIN volunteers v ON v.id = t.captain_id
                      WHERE {where} ORDER BY u.id""", params)
+
+
+def unit_span(db: Database, actor: Actor, action: str = "household.view") -> tuple[int, int]:
+    """How many units the actor may see for an action, and the highest building number among them."""
+    where, params = access.unit_filter(actor, action, "u.id")
+    count, top = db.one(f"SELECT count(*), coalesce(max(building), 0) FROM units u WHERE {where}", params)
+    return int(count), int(top)
 
 
 def households_in_unit(db: Database, actor: Actor, unit_id: int, action: str = "household.view") -> pd.DataFrame:

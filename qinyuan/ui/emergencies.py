@@ -18,6 +18,7 @@ from ..access import Actor
 from ..db import Database
 from ..errors import QinyuanError
 from .common import error_text, lang, t
+from .widgets import unit_picker
 
 VIEW = "em_view"
 VIEWS = ("board", "report", "special")
@@ -251,12 +252,10 @@ def _submit_report(db: Database, actor: Actor) -> None:
 
 def report_form(db: Database, actor: Actor) -> None:
     _flash()
-    units = grid.units(db, actor, "emergency.report")
-    if units.empty:
+    unit_id = unit_picker(db, actor, "emergency.report", "em_r_unit", t("emergency.report.unit"))
+    if unit_id is None:
         st.info(t("emergency.report.no_units"))
         return
-    labels = {int(r.id): grid.unit_label(r.building, r.unit_no, lang()) for r in units.itertuples()}
-    unit_id = st.selectbox(t("emergency.report.unit"), list(labels), format_func=labels.get, key="em_r_unit")
     houses = grid.households_in_unit(db, actor, unit_id, "emergency.report")
     rooms = {int(r.id): r.room for r in houses.itertuples()}
     household_id = st.selectbox(t("emergency.report.room"), list(rooms), format_func=rooms.get, index=None,

@@ -11,6 +11,7 @@ from .. import access, grid, imports
 from .. import households as hh
 from ..access import Actor
 from .common import attempt, get_db, lang, t
+from .widgets import unit_picker
 
 VIEW = "hh_view"
 PAGE = "hh_page"
@@ -57,11 +58,8 @@ def render(actor: Actor) -> None:
 # -- list ----------------------------------------------------------------------------------------
 def _filters(actor: Actor) -> hh.Filters:
     db = get_db()
-    units = grid.units(db, actor)
-    labels = {int(r.id): unit_name(r.building, r.unit_no) for r in units.itertuples()}
     with st.expander(t("households.filters"), expanded=False):
-        unit_labels = {None: t("common.all"), **labels}
-        unit = st.selectbox(t("common.unit"), list(unit_labels), format_func=unit_labels.get, key="hh_f_unit")
+        unit = unit_picker(db, actor, "household.view", "hh_f_unit", allow_all=True)
         tag_labels = {None: t("common.all"), "any": t("households.tag_any"),
                       **{x: hh.tag_label(x, lang()) for x in (hh.TAGS if hh.sees_medical(actor) else ())}}
         tag = st.selectbox(t("households.col.tags"), list(tag_labels), key="hh_f_tag", format_func=tag_labels.get)
@@ -123,14 +121,10 @@ def list_view(actor: Actor) -> None:
 # -- census visit ----------------------------------------------------------------------------------
 def visit_view(actor: Actor) -> None:
     db = get_db()
-    units = grid.units(db, actor)
-    if units.empty:
+    unit_id = unit_picker(db, actor, "household.view", PICK_UNIT)
+    if unit_id is None:
         st.info(t("common.none"))
         return
-    labels = {int(r.id): unit_name(r.building, r.unit_no) for r in units.itertuples()}
-    if st.session_state.get(PICK_UNIT) not in labels:
-        st.session_state[PICK_UNIT] = next(iter(labels))
-    unit_id = st.selectbox(t("common.unit"), list(labels), format_func=labels.get, key=PICK_UNIT)
     houses = grid.households_in_unit(db, actor, unit_id)
     if houses.empty:
         st.info(t("common.none"))

@@ -16,6 +16,7 @@ from ..db import Database
 from ..errors import QinyuanError
 from ..exports import to_csv_bytes, to_xlsx_bytes
 from .common import error_text, lang, t
+from .widgets import unit_picker
 
 FLASH = "_med_flash"
 VIEW = "med_view"
@@ -167,17 +168,10 @@ def work_queue(db: Database, actor: Actor) -> None:
 def new_order_form(db: Database, actor: Actor) -> None:
     """A phone order in under 30 seconds: room, (resident), items as lines, urgency, record."""
     n = st.session_state.setdefault(FORM_N, 0)
-    code = lang()
-    units = grid.units(db, actor, "medicine.create")
-    if units.empty:
+    unit_id = unit_picker(db, actor, "medicine.create", f"med_unit_{n}", t("medicine.form.unit"), single_as_text=True)
+    if unit_id is None:
         st.info(t("medicine.none"))
         return
-    labels = {int(r.id): grid.unit_label(r.building, r.unit_no, code) for r in units.itertuples()}
-    if len(labels) == 1:
-        unit_id = next(iter(labels))
-        st.caption(f"{t('medicine.form.unit')}：{labels[unit_id]}")
-    else:
-        unit_id = st.selectbox(t("medicine.form.unit"), list(labels), format_func=labels.get, key=f"med_unit_{n}")
     homes = grid.households_in_unit(db, actor, unit_id, action="medicine.create")
     rooms = {int(r.id): f"{r.room} · {r.contact_name or ''}" for r in homes.itertuples()}
     household = st.selectbox(t("medicine.form.room"), list(rooms), format_func=rooms.get, index=None,
@@ -202,7 +196,6 @@ def new_order_form(db: Database, actor: Actor) -> None:
 
 
 def _filters(db: Database, actor: Actor) -> medicine.Filters:
-    code = lang()
     statuses = ["open", "closed", "all", *medicine.MACHINE.states]
     names = {"open": t("medicine.filter.open"), "closed": t("medicine.filter.closed"), "all": t("medicine.filter.all"),
              **{s: t(f"medicine.status.{s}") for s in medicine.MACHINE.states}}
@@ -212,10 +205,7 @@ def _filters(db: Database, actor: Actor) -> medicine.Filters:
     urgency = c2.selectbox(t("medicine.filter.urgency"), list(urgencies), format_func=urgencies.get, key="med_f_urgency")
     unit_id = None
     if actor.scope() is None or len(actor.unit_ids) > 1:
-        units = grid.units(db, actor, "medicine.view")
-        labels = {None: t("medicine.filter.any"),
-                  **{int(r.id): grid.unit_label(r.building, r.unit_no, code) for r in units.itertuples()}}
-        unit_id = c3.selectbox(t("medicine.filter.unit"), list(labels), format_func=labels.get, key="med_f_unit")
+        unit_id = unit_picker(db, actor, "medicine.view", "med_f_unit", t("medicine.filter.unit"), allow_all=True, container=c3)
     s1, s2 = st.columns([3, 1], vertical_alignment="bottom")
     search = s1.text_input(t("medicine.filter.search"), key="med_f_search", max_chars=100,
                            placeholder=t("medicine.filter.search_hint"))

@@ -13,7 +13,7 @@ from .. import access, clock, donations, grid, groceries, supplies
 from ..access import Actor
 from ..errors import QinyuanError
 from .common import attempt, error_text, get_db, lang, t
-from .widgets import download_buttons
+from .widgets import UNIT_LIST_LIMIT, download_buttons, unit_picker
 
 CSS = """
 <style>
@@ -109,6 +109,13 @@ def tick_view(actor: Actor) -> None:
     units = donations.unit_progress(db, actor, batch_id)
     if units.empty:
         st.info(t("donation.no_units"))
+        return
+    if len(units) > UNIT_LIST_LIMIT:  # a big compound: building first, not thousands of options
+        unit_id = unit_picker(db, actor, "donation.tick", "qy_tick_unit_big", t("donation.unit"))
+        if unit_id is None or unit_id not in set(units["unit_id"]):
+            return
+        row = units[units["unit_id"] == unit_id].iloc[0]
+        _tick_panel(actor, batch_id, int(unit_id), int(row["building"]), int(row["unit_no"]))
         return
     labels = {int(r["unit_id"]): t("donation.unit_option", unit=unit_name(r["building"], r["unit_no"]), waiting=int(r["waiting"]))
               for _, r in units.iterrows()}
@@ -342,9 +349,9 @@ def _new_order(actor: Actor) -> None:
             st.info(t("grocery.no_suppliers"))
             return
         supplier_id = st.selectbox(t("grocery.supplier"), list(names), format_func=names.get, key="qy_g_sup")
-        units = grid.units(db, actor, "grocery.view")
-        ulabels = {int(r["id"]): unit_name(r["building"], r["unit_no"]) for _, r in units.iterrows()}
-        unit_id = st.selectbox(t("common.unit"), list(ulabels), format_func=ulabels.get, key="qy_g_unit")
+        unit_id = unit_picker(db, actor, "grocery.view", "qy_g_unit")
+        if unit_id is None:
+            return
         whole = st.toggle(t("grocery.whole_unit"), key="qy_g_whole")
         household_id = None
         if not whole:
@@ -441,7 +448,7 @@ def _history(actor: Actor, items: pd.DataFrame) -> None:
                             for c, n in zip(frame["corrects"], frame["note"], strict=True)],
     })
     st.dataframe(view, hide_index=True, width="stretch")
-    if access.can(actor, "supplies.manage") and total:
+    if access.can(actor, "supplies.manage") and total and st.toggle(t("donation.prepare_export"), key="qy_hist_exp"):
         everything, _ = supplies.movements(db, actor, item_id or None, page=1, size=total)
         download_buttons(everything.drop(columns=["name_en"] if lang() == "zh" else ["name_zh"]), "stock_movements", "qy_hist_dl")
 
@@ -467,6 +474,9 @@ def _task_status(actor: Actor, task_id: int, target: str, version: int) -> None:
     st.session_state["qy_task_msg"] = ("success", t(f"supplies.task_{target}", id=task_id))
 
 
+TASK_CARDS = 20
+
+
 def carrying_view(actor: Actor) -> None:
     db = get_db()
     manage = access.can(actor, "supplies.manage")
@@ -478,7 +488,10 @@ def carrying_view(actor: Actor) -> None:
     c2.metric(t("supplies.open_tasks"), int((frame["status"] == "open").sum()))
     with st.expander(t("supplies.squad")):
         st.write("、".join(squad["name"]))
-    for _, task in frame[frame["status"] == "open"].iterrows():
+    open_tasks = frame[frame["status"] == "open"]
+    if len(open_tasks) > TASK_CARDS:
+        st.caption(t("supplies.more_tasks", shown=TASK_CARDS, n=len(open_tasks)))
+    for _, task in open_tasks.head(TASK_CARDS).iterrows():
         with st.container(border=True):
             what = task["description"]
             if not pd.isna(task["quantity"]) and isinstance(task["unit"], str):
@@ -491,7 +504,7 @@ def carrying_view(actor: Actor) -> None:
                     col.button(t(f"supplies.to.{target}"), key=f"qy_task_{task['id']}_{target}", width="stretch",
                                type="primary" if target == "done" else "secondary",
                                on_click=_task_status, args=(actor, int(task["id"]), target, int(task["version"])))
-    closed = frame[frame["status"] != "open"]
+    closed = frame[frame["status"] != "open"].head(200)
     if not closed.empty:
         with st.expander(t("supplies.closed_tasks", n=len(closed))):
             st.dataframe(pd.DataFrame({

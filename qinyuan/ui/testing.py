@@ -13,6 +13,7 @@ from .. import testing as tst
 from ..access import Actor
 from ..clock import TZ
 from .common import attempt, get_db, lang, t
+from .widgets import unit_picker
 
 VIEW = "ts_view"
 FLASH = "ts_flash"
@@ -134,11 +135,9 @@ def pending_view(actor: Actor, rnd: dict) -> None:
         st.rerun()
     with st.expander(t("testing.door.download")):
         st.caption(t("testing.door.hint"))
-        units = grid.units(db, actor, "testing.view")
         unit_id = None
-        if len(units) > 1:
-            labels = {None: t("common.all"), **{int(r.id): unit_name(r.building, r.unit_no) for r in units.itertuples()}}
-            unit_id = st.selectbox(t("common.unit"), list(labels), format_func=labels.get, key="ts_door_unit")
+        if grid.unit_span(db, actor, "testing.view")[0] > 1:
+            unit_id = unit_picker(db, actor, "testing.view", "ts_door_unit", allow_all=True)
         if st.button(t("testing.door.prepare"), key="ts_door", width="stretch"):
             page_bytes = tst.door_to_door_html(db, actor, rnd["id"], unit_id=unit_id, lang=lang())
             st.download_button(t("testing.door.html"), page_bytes, f"door_to_door_round{rnd['round_no']}.html", "text/html",
@@ -151,16 +150,10 @@ def pending_view(actor: Actor, rnd: dict) -> None:
 
 # -- marking -------------------------------------------------------------------------------------------
 def _unit_picker(actor: Actor, action: str, key: str) -> int | None:
-    units = grid.units(get_db(), actor, action)
-    if units.empty:
+    unit_id = unit_picker(get_db(), actor, action, key, single_as_text=True)
+    if unit_id is None:
         st.info(t("common.none"))
-        return None
-    labels = {int(r.id): unit_name(r.building, r.unit_no) for r in units.itertuples()}
-    if len(labels) == 1:
-        unit_id = next(iter(labels))
-        st.markdown(f"**{labels[unit_id]}**")
-        return unit_id
-    return st.selectbox(t("common.unit"), list(labels), format_func=labels.get, key=key)
+    return unit_id
 
 
 def mark_view(actor: Actor, rnd: dict) -> None:

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from .. import grid
 from .common import t
+
+# Up to this many units a plain list is quickest; beyond (a 100x compound) pick the building first.
+UNIT_LIST_LIMIT = 60
 
 AREAS = {
     "grid": ["teams", "captains", "members", "building_units", "households", "residents"],
@@ -70,3 +74,33 @@ def download_buttons(frame, name: str, key: str) -> None:
     c1.download_button(t("common.export_csv"), to_csv_bytes(frame), f"{name}.csv", "text/csv", key=f"{key}_csv")
     c2.download_button(t("common.export_xlsx"), to_xlsx_bytes(frame), f"{name}.xlsx",
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
+
+
+def unit_picker(db, actor, action: str, key: str, label: str | None = None, allow_all: bool = False,
+                container=None, single_as_text: bool = False) -> int | None:
+    """Pick a building unit the actor may use for an action. A single unit is shown, not asked;
+    a big compound is picked building first, so the page never ships thousands of options."""
+    where = container or st
+    label = label or t("common.unit")
+    count, top = grid.unit_span(db, actor, action)
+    if count == 0:
+        return None
+    building = None
+    if count > UNIT_LIST_LIMIT:
+        building = where.number_input(t("common.building"), min_value=0 if allow_all else 1, max_value=top,
+                                      value=0 if allow_all else 1, step=1, key=f"{key}_building")
+        if allow_all and building == 0:
+            return None
+    units = grid.units(db, actor, action, building=building)
+    labels = {int(r.id): t("common.unit_label", building=r.building, unit=r.unit_no) for r in units.itertuples()}
+    if not labels:
+        where.info(t("common.none"))
+        return None
+    if single_as_text and len(labels) == 1 and not allow_all and count == 1:
+        unit_id = next(iter(labels))
+        where.markdown(f"**{label}：{labels[unit_id]}**")
+        return unit_id
+    options = ([None] if allow_all else []) + list(labels)
+    if st.session_state.get(key, options[0]) not in options:
+        st.session_state[key] = options[0]
+    return where.selectbox(label, options, format_func=lambda u: t("common.all") if u is None else labels[u], key=key)
