@@ -86,7 +86,7 @@ def unit_picker(db, actor, action: str, key: str, label: str | None = None, allo
     if count == 0:
         return None
     building = None
-    if count > UNIT_LIST_LIMIT:
+    if count > UNIT_LIST_LIMIT and actor.scope() is None:
         building = where.number_input(t("common.building"), min_value=0 if allow_all else 1, max_value=top,
                                       value=0 if allow_all else 1, step=1, key=f"{key}_building")
         if allow_all and building == 0:
