@@ -204,7 +204,7 @@ def test_record_case_timeline_and_detail_view_is_logged(db, as_user):
     assert case["unit_id"] == 12 and case["status"] == "closed" and case["vitals"] == "BP 220/120"
     kinds = [e["kind"] for e in case["events"]]
     assert kinds == list(em.EVENT_KINDS)
-    assert case["events"][0]["ts"].isoformat().startswith("2022-01-04T12:30")  # 20:30 Shanghai
+    assert case["events"][0]["ts"].isoformat() == "2022-01-04T20:30:00+08:00"  # shown in Shanghai time
     assert case["medical_notes"].startswith("高血压")
     assert views(db, "committee", "emergency_case", 1) == 1
     em.case_detail(db, committee, 1, log=False)
