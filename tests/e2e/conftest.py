@@ -106,8 +106,8 @@ def wait_for_app(page: Page, timeout: float = 30_000) -> None:
 def login(page: Page, base_url: str, username: str, password: str = DEMO_PASSWORD, path: str = "/", lang: str = "zh") -> None:
     page.goto(f"{base_url}{path}?lang={lang}")
     user_label, pass_label, button = ("用户名", "密码", "登录") if lang == "zh" else ("Username", "Password", "Login")
-    page.get_by_label(user_label).fill(username)
-    page.get_by_label(pass_label).fill(password)
+    page.get_by_label(user_label, exact=True).fill(username)
+    page.get_by_label(pass_label, exact=True).fill(password)
     page.get_by_role("button", name=button).click()
     expect(page.get_by_label(user_label)).to_have_count(0, timeout=20_000)
     wait_for_app(page)
