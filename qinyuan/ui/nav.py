@@ -18,9 +18,9 @@ ICONS = {"overview": ":material/dashboard:", "households": ":material/home:", "t
 LANDING = {"member": "duty"}
 
 
-def _page(name: str) -> st.Page:
-    return st.Page(ROOT / "pages" / f"{name}.py", title=t(f"page.{name}"), icon=ICONS[name],
-                   url_path=None if name == "overview" else name, default=name == "overview")
+def _page(name: str, landing: str) -> st.Page:
+    return st.Page(ROOT / "pages" / f"{name}.py", title=t(f"page.{name}"), icon=ICONS[name], url_path=name,
+                   default=name == landing)
 
 
 def main() -> None:
@@ -29,7 +29,6 @@ def main() -> None:
     actor = auth.current_actor()
     st.session_state["_qy_actor"] = actor
     if actor is None:  # the login page has its own language switch
-        st.session_state.pop("_qy_landed", None)
         st.navigation([st.Page(auth.login_view, title=t("page.login"), icon=":material/login:", url_path="login", default=True)],
                       position="hidden").run()
         return
@@ -39,11 +38,5 @@ def main() -> None:
     language_switch()
     auth.sidebar(actor)
     demo_banner(get_db())
-    pages = {name: _page(name) for name in access.pages_for(actor)}
-    current = st.navigation(list(pages.values()))
-    landing = LANDING.get(actor.role)
-    if landing and not st.session_state.get("_qy_landed"):
-        st.session_state["_qy_landed"] = True
-        if current.url_path == "":
-            st.switch_page(pages[landing])
-    current.run()
+    landing = LANDING.get(actor.role, "overview")
+    st.navigation([_page(name, landing) for name in access.pages_for(actor)]).run()
