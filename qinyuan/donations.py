@@ -16,10 +16,9 @@ from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound
 
-# Ticks and unticks of this process run one at a time. The primary key (batch_id, household_id)
-# still decides (insert-if-absent inside the transaction); the lock only keeps two taps on the same
-# room from both reaching commit, where DuckDB 1.4 reports the duplicate key only at commit time and
-# its rollback of the failed commit corrupts the audit rows appended by that transaction.
+# Ticks and unticks of this process (the one process that holds the file) run one at a time, so the
+# "batch used up" check sees every earlier tick. The primary key (batch_id, household_id) still decides
+# who ticked a room. (It first dodged a DuckDB 1.4.4 bug, fixed in the pinned 1.5.6.)
 _TICK_LOCK = threading.Lock()
 # Seconds since 1970-01-01 in Shanghai time (UTC+8 all year, no DST): hour and day buckets by plain
 # arithmetic, several times faster than per-row time-zone conversion at 150k deliveries.
