@@ -11,7 +11,7 @@ from .. import access, grid, imports
 from .. import households as hh
 from ..access import Actor
 from .common import attempt, get_db, lang, t
-from .widgets import unit_picker
+from .widgets import unit_name, unit_picker
 
 VIEW = "hh_view"
 PAGE = "hh_page"
@@ -24,12 +24,6 @@ def _fmt_time(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
         return "—"
     return pd.Timestamp(value).tz_convert("Asia/Shanghai").strftime("%m-%d %H:%M")
-
-
-def unit_name(row_or_building, unit_no=None) -> str:
-    if unit_no is None:
-        return t("common.unit_label", building=row_or_building["building"], unit=row_or_building["unit_no"])
-    return t("common.unit_label", building=row_or_building, unit=unit_no)
 
 
 def _open_visit(unit_id: int, household_id: int) -> None:

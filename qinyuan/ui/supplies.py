@@ -13,7 +13,7 @@ from .. import access, clock, donations, grid, groceries, supplies
 from ..access import Actor
 from ..errors import QinyuanError
 from .common import attempt, error_text, get_db, lang, t
-from .widgets import UNIT_LIST_LIMIT, download_buttons, unit_picker
+from .widgets import UNIT_LIST_LIMIT, download_buttons, unit_name, unit_picker
 
 CSS = """
 <style>
@@ -33,10 +33,6 @@ def local(ts, fmt: str = "%m-%d %H:%M") -> str:
     if ts is None or (not isinstance(ts, str) and pd.isna(ts)):
         return "—"
     return pd.Timestamp(ts).tz_convert(clock.TZ).strftime(fmt)
-
-
-def unit_name(building: int, unit_no: int) -> str:
-    return grid.unit_label(int(building), int(unit_no), lang())
 
 
 def item_name(row) -> str:

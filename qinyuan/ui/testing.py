@@ -13,14 +13,10 @@ from .. import testing as tst
 from ..access import Actor
 from ..clock import TZ
 from .common import attempt, get_db, lang, t
-from .widgets import unit_picker
+from .widgets import unit_name, unit_picker
 
 VIEW = "ts_view"
 FLASH = "ts_flash"
-
-
-def unit_name(building, unit_no) -> str:
-    return t("common.unit_label", building=building, unit=unit_no)
 
 
 def _pct(value: float) -> str:

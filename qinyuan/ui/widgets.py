@@ -76,6 +76,13 @@ def download_buttons(frame, name: str, key: str) -> None:
                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
 
 
+def unit_name(building_or_row, unit_no=None) -> str:
+    """A building unit as people say it (1号楼2单元 / Bldg 1 Unit 2); takes a row or the two numbers."""
+    if unit_no is None:
+        building_or_row, unit_no = building_or_row["building"], building_or_row["unit_no"]
+    return t("common.unit_label", building=int(building_or_row), unit=int(unit_no))
+
+
 def unit_picker(db, actor, action: str, key: str, label: str | None = None, allow_all: bool = False,
                 container=None, single_as_text: bool = False) -> int | None:
     """Pick a building unit the actor may use for an action. A single unit is shown, not asked;
@@ -92,7 +99,7 @@ def unit_picker(db, actor, action: str, key: str, label: str | None = None, allo
         if allow_all and building == 0:
             return None
     units = grid.units(db, actor, action, building=building)
-    labels = {int(r.id): t("common.unit_label", building=r.building, unit=r.unit_no) for r in units.itertuples()}
+    labels = {int(r.id): unit_name(r.building, r.unit_no) for r in units.itertuples()}
     if not labels:
         where.info(t("common.none"))
         return None
