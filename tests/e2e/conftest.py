@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -34,14 +35,23 @@ def browser(playwright_instance):
     b.close()
 
 
-@pytest.fixture(scope="module")
-def server(demo_template, tmp_path_factory):
-    """One server per test module, on its own copy of the demo database."""
-    path = str(tmp_path_factory.mktemp("e2e") / "qinyuan.duckdb")
+@contextlib.contextmanager
+def server_on_copy(demo_template: str, tmp_path_factory, name: str = "e2e"):
+    """A fresh streamlit server on its own copy of the demo database."""
+    path = str(tmp_path_factory.mktemp(name) / "qinyuan.duckdb")
     shutil.copy(demo_template, path)
     srv = Server(path)
-    yield srv
-    srv.stop()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="module")
+def server(demo_template, tmp_path_factory):
+    """One server per test module."""
+    with server_on_copy(demo_template, tmp_path_factory) as srv:
+        yield srv
 
 
 @pytest.fixture

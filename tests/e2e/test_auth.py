@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-import shutil
 import time
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import DEMO_PASSWORD, Server, login, no_horizontal_scroll, screenshot, wait_for_app
+from .conftest import DEMO_PASSWORD, login, no_horizontal_scroll, screenshot, server_on_copy, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -21,11 +20,8 @@ PHONE_NUMBER = re.compile(r"1[3-9]\d{9}|1[3-9]\d\*{4}\d{4}")
 @pytest.fixture(scope="module")
 def fresh_server(demo_template, tmp_path_factory):
     """A server nobody has visited yet: Streamlit still serves pages/ by URL before any st.navigation."""
-    path = str(tmp_path_factory.mktemp("e2e_fresh") / "qinyuan.duckdb")
-    shutil.copy(demo_template, path)
-    srv = Server(path)
-    yield srv
-    srv.stop()
+    with server_on_copy(demo_template, tmp_path_factory, "e2e_fresh") as srv:
+        yield srv
 
 
 def _login_form_and_no_data(page: Page, lang: str = "zh") -> None:
