@@ -92,7 +92,7 @@ def copy(src: Path, name: str) -> Path:
 
 
 # -- rerun ratio (AppTest) -----------------------------------------------------------------------------
-def rerun_ratio(small: Path, big: Path, runs: int) -> dict:
+def rerun_ratio(small: Path, big: Path, runs: int, pages: set[str] | None = None) -> dict:
     from streamlit.testing.v1 import AppTest
 
     def start(path: Path, username: str, page: str):
@@ -122,6 +122,8 @@ def rerun_ratio(small: Path, big: Path, runs: int) -> dict:
 
     rows = []
     for page, roles in access.PAGES.items():
+        if pages and page not in pages:
+            continue
         for role in roles:
             username = USERS[role]
             entry = {"page": page, "role": role, "user": username}
@@ -595,6 +597,7 @@ def rewrite_report() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    global WORK
     p = argparse.ArgumentParser(prog="python -m bench.run")
     p.add_argument("--scale", type=int, default=100)
     p.add_argument("--runs", type=int, default=5)
@@ -606,9 +609,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra-sessions", type=int, default=0, help="also measure a smaller session load (reported apart)")
     p.add_argument("--only", default="rerun,write,hot,kill9,backup,sessions")
     p.add_argument("--merge", action="store_true", help="keep figures of parts not run from the previous report.json")
+    p.add_argument("--pages", default="", help="rerun: only these pages (comma-separated); prints, writes no report")
+    p.add_argument("--work", default=str(WORK), help="folder for the benchmark's databases")
     args = p.parse_args(argv)
     only = set(args.only.split(","))
+    WORK = Path(args.work)
     WORK.mkdir(parents=True, exist_ok=True)
+    if args.pages:  # a quick look at some pages while working on them: no report is written
+        small, big = WORK / "scale1.duckdb", WORK / f"scale{args.scale}.duckdb"
+        build(small, 1), build(big, args.scale)
+        out = rerun_ratio(small, big, args.runs, set(args.pages.split(",")))
+        for row in out["rerun"]:
+            log(f"{row['page']}/{row['role']}: x{row['ratio']} {row.get('hotspots') or ''}")
+        return 0
     results: dict = {}
     if args.merge and REPORT_JSON.exists():
         results = json.loads(REPORT_JSON.read_text(encoding="utf-8"))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import random
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -23,6 +25,8 @@ from .errors import DatabaseBusy, NotFound, NotQinyuanDatabase, QinyuanError, St
 DEFAULT_PATH = "data/qinyuan.duckdb"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+_WRITE = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+([a-z_][a-z0-9_]*)", re.IGNORECASE)
+_CACHE_ENTRIES = 512
 
 
 def default_path() -> str:
@@ -62,6 +66,12 @@ class Database:
         self.path = path
         self._settings_lock = threading.Lock()
         self._settings: dict[str, str] | None = None
+        # Read cache, exact rather than timed: every write goes through write() in this one process
+        # (DuckDB lets one process hold the file), so a committed write bumps the generation of the
+        # tables it touched and every cached answer that read them is recomputed on next use.
+        self._cache_lock = threading.Lock()
+        self._generations: dict[str, int] = {}
+        self._cache: OrderedDict[tuple, Any] = OrderedDict()
 
     # -- opening -------------------------------------------------------------
     @classmethod
@@ -180,6 +190,31 @@ class Database:
         row = self.one(sql, params)
         return None if row is None else row[0]
 
+    # -- cached reads --------------------------------------------------------
+    def generation(self, tables: Iterable[str]) -> tuple[int, ...]:
+        with self._cache_lock:
+            return (self._generations.get("*", 0), *(self._generations.get(t, 0) for t in tables))
+
+    def cached(self, name: str, key: tuple, tables: tuple[str, ...], compute: Callable[[], Any]) -> Any:
+        """compute() once per (name, key) until a committed write touches one of `tables`.
+        Callers get their own copy, so changing a returned frame never changes the cache."""
+        full = (name, key, tables, self.generation(tables))
+        with self._cache_lock:
+            if full in self._cache:
+                self._cache.move_to_end(full)
+                return _fresh(self._cache[full])
+        value = compute()
+        with self._cache_lock:
+            self._cache[full] = value
+            while len(self._cache) > _CACHE_ENTRIES:
+                self._cache.popitem(last=False)
+        return _fresh(value)
+
+    def _touched(self, tables: set[str]) -> None:
+        with self._cache_lock:
+            for table in tables:
+                self._generations[table] = self._generations.get(table, 0) + 1
+
     # -- writes --------------------------------------------------------------
     def write(self, actor: access.Actor | None, fn: Callable[[Tx], Any], *, retries: int = 12) -> Any:
         """Run fn in one transaction: permission checks, version checks, changes and audit rows
@@ -191,9 +226,11 @@ class Database:
                 cur.begin()
                 tx = Tx(self, cur, actor)
                 result = fn(tx)
-                if tx.changes and not tx.audited:
+                if (tx.changes or tx.tables - {"audit_log"}) and not tx.audited:
                     raise AssertionError("a write must leave an audit row")
                 cur.commit()
+                if tx.tables:
+                    self._touched(tx.tables)
                 if tx.touched_settings:
                     self.forget_settings()
                 return result
@@ -211,6 +248,16 @@ class Database:
         raise QinyuanError("error.busy_retry")
 
 
+def _fresh(value: Any) -> Any:
+    if isinstance(value, pd.DataFrame):
+        return value.copy()
+    if isinstance(value, tuple):
+        return tuple(_fresh(v) for v in value)
+    if isinstance(value, (list, dict)):
+        return copy.deepcopy(value)
+    return value
+
+
 def _rollback(cur) -> None:
     with contextlib.suppress(duckdb.Error):
         cur.rollback()
@@ -226,12 +273,18 @@ class Tx:
         self.changes = 0
         self.audited = False
         self.touched_settings = False
+        self.tables: set[str] = set()  # written in this transaction, for the read cache
         self.now = db.now()
 
     def require(self, action: str, unit_id: int | None = None) -> None:
         access.require(self.actor, action, unit_id)
 
     def execute(self, sql: str, params: Iterable[Any] = ()):
+        written = _WRITE.match(sql)
+        if written:
+            self.tables.add(written.group(1).lower())
+        elif sql.lstrip()[:6].upper() != "SELECT":
+            self.tables.add("*")  # anything else that may write: forget every cached answer
         return self.cur.execute(sql, list(params))
 
     def one(self, sql: str, params: Iterable[Any] = ()) -> tuple | None:

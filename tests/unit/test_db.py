@@ -194,3 +194,58 @@ def test_a_forbidden_write_changes_nothing(db):
     with pytest.raises(PermissionDenied):
         db.write(member, fn)
     assert db.scalar("SELECT name FROM teams WHERE id = 1") != "hijacked"
+
+
+def test_cached_reads_are_reused_until_a_write_touches_their_tables(db):
+    calls = []
+
+    def teams_count():
+        calls.append(1)
+        return db.df("SELECT count(*) AS n, max(version) AS v FROM teams")
+
+    first = db.cached("teams", (), ("teams",), teams_count)
+    first.loc[0, "n"] = -1  # the caller's copy; the cache keeps its own
+    assert db.cached("teams", (), ("teams",), teams_count).loc[0, "n"] == 51
+    assert len(calls) == 1
+
+    def note(tx):  # a write elsewhere leaves the cached teams answer alone
+        tx.insert("notices", {"kind": "x", "body": "b", "created_at": tx.now, "created_by": "x"})
+        tx.audit("notice.add", "notice", None)
+
+    db.write(COMMITTEE, note)
+    db.cached("teams", (), ("teams",), teams_count)
+    assert len(calls) == 1
+
+    version = db.scalar("SELECT version FROM teams WHERE id = 1")
+
+    def rename(tx):
+        before, after = tx.update("teams", 1, {"notes": "cache"}, expected_version=version)
+        tx.audit("team.rename", "team", 1, before, after)
+
+    db.write(COMMITTEE, rename)
+    assert db.cached("teams", (), ("teams",), teams_count).loc[0, "v"] == version + 1
+    assert len(calls) == 2
+
+
+def test_a_rolled_back_write_and_raw_sql_writes_are_tracked(db):
+    calls = []
+
+    def answer():
+        calls.append(1)
+        return db.scalar("SELECT notes FROM teams WHERE id = 2")
+
+    db.cached("t2", (), ("teams",), answer)
+
+    def raw(tx):  # raw SQL is seen by its target table, and is a change that needs an audit row
+        tx.execute("UPDATE teams SET notes = 'raw' WHERE id = 2")
+
+    with pytest.raises(AssertionError, match="audit"):
+        db.write(COMMITTEE, raw)
+    assert db.cached("t2", (), ("teams",), answer) != "raw" and len(calls) == 1
+
+    def audited(tx):
+        tx.execute("UPDATE teams SET notes = 'raw' WHERE id = 2")
+        tx.audit("team.note", "team", 2)
+
+    db.write(COMMITTEE, audited)
+    assert db.cached("t2", (), ("teams",), answer) == "raw" and len(calls) == 2
