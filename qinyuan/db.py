@@ -316,20 +316,28 @@ class Tx:
         return result.fetchone()[0] if returning else None
 
     def update(self, table: str, key: Any, changes: dict[str, Any], *, expected_version: int | None = None,
-               key_column: str = "id", stale_params: dict | None = None) -> tuple[dict, dict]:
+               key_column: str = "id", stale_params: dict | Callable[[], dict] | None = None,
+               before: dict | None = None) -> tuple[dict, dict]:
         """Update one row, bumping its version. With expected_version, a row changed since the user
-        loaded it raises StaleEdit instead of being overwritten. Returns (before, after)."""
-        before = self.record(table, key, key_column)
+        loaded it raises StaleEdit instead of being overwritten. Returns (before, after).
+        `before`: the row as this transaction already read it (with its version), saving a read;
+        `stale_params`: the message's parameters, or a function giving them only when needed."""
+        if before is None:
+            before = self.record(table, key, key_column)
         if expected_version is not None and before.get("version") != expected_version:
-            raise StaleEdit(**(stale_params or {}))
+            raise self._stale(stale_params)
         sets = ", ".join(f"{_ident(c)} = ?" for c in changes)
         sql = f"UPDATE {_ident(table)} SET {sets}, version = version + 1 WHERE {_ident(key_column)} = ? AND version = ?"
         count = self.execute(sql, [*changes.values(), key, before["version"]]).fetchone()[0]
         if count != 1:
-            raise StaleEdit(**(stale_params or {}))
+            raise self._stale(stale_params)
         self.changes += 1
         after = {**before, **changes, "version": before["version"] + 1}
         return before, after
+
+    @staticmethod
+    def _stale(params: dict | Callable[[], dict] | None) -> StaleEdit:
+        return StaleEdit(**((params() if callable(params) else params) or {}))
 
     def audit(self, action: str, entity: str, entity_id: Any, before: Any = None, after: Any = None) -> None:
         self.execute(

@@ -178,12 +178,13 @@ def advance(db: Database, actor: Actor, order_id: int, target: str, version: int
         raise InvalidInput("medicine.error.reason_required")
 
     def fn(tx):
-        row = tx.one("""SELECT m.status, m.version, m.updated_by, h.unit_id FROM medicine_orders m
-                        JOIN households h ON h.id = m.household_id WHERE m.id = ?""", [order_id])
-        if row is None:
+        # Two point reads (a join would scan every household) and the row as read is the audit's "before".
+        current = tx.one("SELECT status, version, updated_by, reason, source, delivered_at, household_id "
+                         "FROM medicine_orders WHERE id = ?", [order_id])
+        if current is None:
             raise NotFound(entity="medicine_order", id=order_id)
-        status, current_version, updated_by, unit_id = row
-        tx.require("medicine.advance", unit_id)
+        status, current_version, updated_by, *_rest, household_id = current
+        tx.require("medicine.advance", tx.scalar("SELECT unit_id FROM households WHERE id = ?", [household_id]))
         if current_version != version:
             raise StaleEdit("medicine.error.already_moved", who=_display_name(tx, updated_by), order=order_id)
         MACHINE.check(status, target, tx.actor.role)
@@ -194,8 +195,9 @@ def advance(db: Database, actor: Actor, order_id: int, target: str, version: int
             changes["reason"] = reason
         if source and target in ("sourcing", "purchased"):
             changes["source"] = source
-        before, after = tx.update("medicine_orders", order_id, changes, expected_version=version,
-                                  stale_params={"who": _display_name(tx, updated_by), "order": order_id})
+        seen = dict(zip(("status", "version", "updated_by", "reason", "source", "delivered_at"), current[:6], strict=True))
+        before, after = tx.update("medicine_orders", order_id, changes, expected_version=version, before=seen,
+                                  stale_params=lambda: {"who": _display_name(tx, updated_by), "order": order_id})
         tx.insert("medicine_events", {"order_id": order_id, "from_status": status, "to_status": target, "ts": tx.now,
                                       "actor": tx.actor.username, "note": reason or note}, returning=None)
         keep = ("status", "version", "updated_by", "reason", "source", "delivered_at")
