@@ -107,15 +107,43 @@ def set_round_status(db: Database, actor: Actor, round_id: int, status: str, exp
 
 
 # -- scheduling --------------------------------------------------------------------------------
-def expected_by_unit(db: Database, round_id: int) -> pd.DataFrame:
-    """Residents expected at a sampling site per unit: active, and not sampled at home, away or exempt."""
-    return db.df("""WITH c AS (
-                        SELECT h.unit_id, count(*) AS expected
-                        FROM residents r JOIN households h ON h.id = r.household_id
-                        LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
-                        WHERE r.active AND coalesce(tr.status, 'pending') IN ('pending', 'tested') GROUP BY h.unit_id)
-                    SELECT u.id AS unit_id, u.building, u.unit_no, coalesce(c.expected, 0) AS expected
-                    FROM units u LEFT JOIN c ON c.unit_id = u.id ORDER BY u.building, u.unit_no, u.id""", [int(round_id)])
+RESULT_TABLES = ("test_results", "residents", "households", "units")   # what the board and the lists read
+BOARD_ROWS = 60   # a board table lists at most this many buildings / units (the worst first when there are more)
+
+
+def _in(column: str, units: tuple[int, ...] | None) -> tuple[str, list]:
+    if units is None:
+        return "TRUE", []
+    if not units:
+        return "FALSE", []
+    return f"{column} IN ({', '.join('?' for _ in units)})", [int(u) for u in units]
+
+
+def view_units(actor: Actor, action: str = "testing.view") -> tuple[int, ...] | None:
+    """The units an actor may see for an action, None for the whole compound (PermissionDenied when none)."""
+    where, params = access.unit_filter(actor, action, "u.id")
+    return None if where == "TRUE" else tuple(int(p) for p in params)
+
+
+def expected_by_unit(db: Database, round_id: int, units: tuple[int, ...] | None = None) -> pd.DataFrame:
+    """Residents expected at a sampling site per unit (of `units` if given, else every unit): active, and not
+    sampled at home, away or exempt. Cached until a write touches what it reads."""
+    units = None if units is None else tuple(sorted(int(u) for u in units))
+    inner, inner_p = _in("h.unit_id", units)
+    outer, outer_p = _in("u.id", units)
+
+    def compute() -> pd.DataFrame:
+        return db.df(f"""WITH c AS (
+                            SELECT h.unit_id, count(*) AS expected
+                            FROM residents r JOIN households h ON h.id = r.household_id
+                            LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
+                            WHERE r.active AND {inner} AND coalesce(tr.status, 'pending') IN ('pending', 'tested')
+                            GROUP BY h.unit_id)
+                        SELECT u.id AS unit_id, u.building, u.unit_no, coalesce(c.expected, 0) AS expected
+                        FROM units u LEFT JOIN c ON c.unit_id = u.id WHERE {outer}
+                        ORDER BY u.building, u.unit_no, u.id""", [int(round_id), *inner_p, *outer_p])
+
+    return db.cached("testing.expected_by_unit", (int(round_id), units), RESULT_TABLES, compute)
 
 
 def plan_slots(loads: list[tuple[int, int, int]], capacity: int, sites: int, max_slots: int) -> dict[int, tuple[int, int]]:
@@ -202,7 +230,7 @@ def schedule(db: Database, actor: Actor, round_id: int, expected_version: int | 
 def slot_table(db: Database, actor: Actor, round_id: int) -> pd.DataFrame:
     """Each visible unit's slot and expected residents."""
     where, params = access.unit_filter(actor, "testing.view", "u.id")
-    loads = expected_by_unit(db, round_id)[["unit_id", "expected"]]
+    loads = expected_by_unit(db, round_id, view_units(actor))[["unit_id", "expected"]]
     frame = db.df(f"""SELECT u.id AS unit_id, u.building, u.unit_no, s.slot_start, s.site, s.version
                       FROM units u LEFT JOIN test_slots s ON s.unit_id = u.id AND s.round_id = ?
                       WHERE {where} ORDER BY s.slot_start NULLS LAST, u.building, u.unit_no""", [int(round_id), *params])
@@ -344,28 +372,58 @@ def unit_households(db: Database, actor: Actor, round_id: int, unit_id: int) -> 
 
 # -- the miss-no-one board -----------------------------------------------------------------------
 def board(db: Database, actor: Actor, round_id: int) -> pd.DataFrame:
-    """Per unit the actor may see: residents, accounted for, still open, coverage (the kpi arithmetic)."""
+    """Per unit the actor may see: residents, accounted for, still open, coverage (the kpi arithmetic).
+    Cached until a write touches test_results, residents, households or units."""
     where, params = access.unit_filter(actor, "testing.view", "u.id")
     inner, inner_p = access.unit_filter(actor, "testing.view", "h.unit_id")
     cols = ["residents", "accounted", "pending", "home_needed", "home_done", "tested", "away", "exempt"]
-    frame = db.df(f"""WITH c AS (
-                          SELECT h.unit_id, count(*) AS residents,
-                                 count(*) FILTER (WHERE tr.status NOT IN ('pending', 'home_sampling_needed')) AS accounted,
-                                 count(*) FILTER (WHERE tr.status = 'pending') AS pending,
-                                 count(*) FILTER (WHERE tr.status = 'home_sampling_needed') AS home_needed,
-                                 count(*) FILTER (WHERE tr.status = 'sampled_at_home') AS home_done,
-                                 count(*) FILTER (WHERE tr.status = 'tested') AS tested,
-                                 count(*) FILTER (WHERE tr.status = 'away') AS away,
-                                 count(*) FILTER (WHERE tr.status = 'exempt') AS exempt
-                          FROM test_results tr JOIN residents r ON r.id = tr.resident_id
-                          JOIN households h ON h.id = r.household_id
-                          WHERE tr.round_id = ? AND {inner} GROUP BY h.unit_id)
-                      SELECT u.id AS unit_id, u.building, u.unit_no, {', '.join(f'coalesce(c.{c}, 0) AS {c}' for c in cols)}
-                      FROM units u LEFT JOIN c ON c.unit_id = u.id
-                      WHERE {where} ORDER BY u.building, u.unit_no""",
-                  [int(round_id), *inner_p, *params])
-    frame["coverage"] = [round(a / n, 4) if n else 0.0 for a, n in zip(frame["accounted"], frame["residents"], strict=True)]
-    return frame
+
+    def compute() -> pd.DataFrame:
+        frame = db.df(f"""WITH c AS (
+                              SELECT h.unit_id, count(*) AS residents,
+                                     count(*) FILTER (WHERE tr.status NOT IN ('pending', 'home_sampling_needed')) AS accounted,
+                                     count(*) FILTER (WHERE tr.status = 'pending') AS pending,
+                                     count(*) FILTER (WHERE tr.status = 'home_sampling_needed') AS home_needed,
+                                     count(*) FILTER (WHERE tr.status = 'sampled_at_home') AS home_done,
+                                     count(*) FILTER (WHERE tr.status = 'tested') AS tested,
+                                     count(*) FILTER (WHERE tr.status = 'away') AS away,
+                                     count(*) FILTER (WHERE tr.status = 'exempt') AS exempt
+                              FROM test_results tr JOIN residents r ON r.id = tr.resident_id
+                              JOIN households h ON h.id = r.household_id
+                              WHERE tr.round_id = ? AND {inner} GROUP BY h.unit_id)
+                          SELECT u.id AS unit_id, u.building, u.unit_no,
+                                 {', '.join(f'coalesce(c.{c}, 0) AS {c}' for c in cols)}
+                          FROM units u LEFT JOIN c ON c.unit_id = u.id
+                          WHERE {where} ORDER BY u.building, u.unit_no, u.id""",
+                      [int(round_id), *inner_p, *params])
+        frame["coverage"] = [round(a / n, 4) if n else 0.0
+                             for a, n in zip(frame["accounted"], frame["residents"], strict=True)]
+        return frame
+
+    return db.cached("testing.board", (int(round_id), where, tuple(params)), RESULT_TABLES, compute)
+
+
+def _worst(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """All rows in their order when they fit, else the `limit` with the lowest coverage (most open first)."""
+    if len(frame) <= limit:
+        return frame.reset_index(drop=True)
+    ranked = frame.assign(_open=frame["residents"] - frame["accounted"])
+    ranked = ranked.sort_values(["coverage", "_open"], ascending=[True, False], kind="stable").head(limit)
+    return ranked.drop(columns=["_open"]).reset_index(drop=True)
+
+
+def board_summary(db: Database, actor: Actor, round_id: int, limit: int = BOARD_ROWS) -> dict:
+    """What the board shows: totals, and per building and per unit at most `limit` rows (the worst when more),
+    with how many there are. Cached with the board, so a rerun does no work over the whole compound."""
+    where, params = access.unit_filter(actor, "testing.view", "u.id")
+
+    def compute() -> dict:
+        units = board(db, actor, round_id)
+        buildings = by_building(units)
+        return {"totals": totals(units), "units": _worst(units, limit), "unit_count": len(units),
+                "buildings": _worst(buildings, limit), "building_count": len(buildings)}
+
+    return db.cached("testing.board_summary", (int(round_id), where, tuple(params), int(limit)), RESULT_TABLES, compute)
 
 
 def by_building(unit_board: pd.DataFrame) -> pd.DataFrame:
@@ -385,6 +443,10 @@ def totals(unit_board: pd.DataFrame) -> dict:
             "coverage": round(accounted / residents, 4) if residents else 0.0}
 
 
+PAGE_CACHE_ROWS = 200
+_BOARD_COUNT = {"pending": "pending", "home_sampling_needed": "home_needed"}   # list status -> board column
+
+
 def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | None = None,
                  statuses: tuple[str, ...] = UNACCOUNTED, page: int = 1, page_size: int = 50) -> tuple[pd.DataFrame, int]:
     """Residents still to account for (paginated in SQL), ordered building, unit, room."""
@@ -395,22 +457,48 @@ def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | No
         clauses.append("h.unit_id = ?")
         params.append(int(unit_id))
     marks = ", ".join("?" for _ in statuses)
-    frame = db.df(f"""SELECT r.id AS resident_id, h.id AS household_id, h.unit_id, u.building, u.unit_no, h.room, r.name,
-                             coalesce(r.phone, h.phone) AS phone, len(r.tags) > 0 AS needs_support, r.tags,
-                             tr.status, tr.version
-                      FROM test_results tr JOIN residents r ON r.id = tr.resident_id
-                      JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id
-                      WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {' AND '.join(clauses)}
-                      ORDER BY u.building, u.unit_no, length(h.room), h.room, r.id LIMIT ? OFFSET ?""",
-                  [int(round_id), *statuses, *params, int(page_size), (max(1, int(page)) - 1) * int(page_size)])
-    if where == "TRUE" and unit_id is None:  # the whole compound: no joins needed to count
-        total = int(db.scalar(f"SELECT count(*) FROM test_results WHERE round_id = ? AND status IN ({marks})",
-                              [int(round_id), *statuses]))
-    else:
-        total = int(db.scalar(f"""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
-                                   JOIN households h ON h.id = r.household_id
-                                   WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {' AND '.join(clauses)}""",
-                              [int(round_id), *statuses, *params]))
+
+    offset = (max(1, int(page)) - 1) * int(page_size)
+
+    def rows(clauses: list[str], params: list, offset: int) -> pd.DataFrame:
+        return db.df(f"""SELECT r.id AS resident_id, h.id AS household_id, h.unit_id, u.building, u.unit_no, h.room,
+                                r.name, coalesce(r.phone, h.phone) AS phone, len(r.tags) > 0 AS needs_support, r.tags,
+                                tr.status, tr.version
+                         FROM test_results tr JOIN residents r ON r.id = tr.resident_id
+                         JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id
+                         WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {' AND '.join(clauses)}
+                         ORDER BY u.building, u.unit_no, u.id, length(h.room), h.room, r.id LIMIT ? OFFSET ?""",
+                     [int(round_id), *statuses, *params, int(page_size), int(offset)])
+
+    def compute() -> tuple[pd.DataFrame, int]:
+        if unit_id is None and set(statuses) <= set(_BOARD_COUNT):
+            # the board (cached, same tables) counts every unit's open residents in the list's order: read only
+            # the units that hold this page instead of sorting the whole compound's list
+            units = board(db, actor, round_id)
+            counts = units[[_BOARD_COUNT[s] for s in statuses]].sum(axis=1).to_numpy()
+            ends = counts.cumsum()
+            starts = ends - counts
+            hit = (counts > 0) & (starts < offset + int(page_size)) & (ends > offset)
+            unit_ids = tuple(int(u) for u in units["unit_id"].to_numpy()[hit])
+            inside, inside_p = _in("h.unit_id", unit_ids)
+            first = int(starts[hit][0]) if unit_ids else 0
+            return rows([inside], inside_p, offset - first), int(counts.sum())
+        frame = rows(clauses, params, offset)
+        if where == "TRUE" and unit_id is None:  # the whole compound: no joins needed to count
+            total = int(db.scalar(f"SELECT count(*) FROM test_results WHERE round_id = ? AND status IN ({marks})",
+                                  [int(round_id), *statuses]))
+        else:
+            total = int(db.scalar(f"""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
+                                       JOIN households h ON h.id = r.household_id
+                                       WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {' AND '.join(clauses)}""",
+                                  [int(round_id), *statuses, *params]))
+        return frame, total
+
+    if int(page_size) <= PAGE_CACHE_ROWS:  # a page is small: keep it until a write touches what it reads
+        key = (int(round_id), statuses, tuple(clauses), tuple(params), max(1, int(page)), int(page_size))
+        frame, total = db.cached("testing.pending_list", key, RESULT_TABLES, compute)
+    else:  # a whole door-to-door list is read fresh and not kept
+        frame, total = compute()
     frame["phone"] = [p if access.can(actor, "phone.view", int(u)) else access.mask_phone(p)
                       for p, u in zip(frame["phone"], frame["unit_id"], strict=True)]
     if access.scope_of(actor, "medical.view") is None:

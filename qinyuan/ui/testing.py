@@ -86,23 +86,28 @@ def board_view(actor: Actor, rnd: dict) -> None:
     db = get_db()
     if actor.scope() is not None:
         my_slots(actor, rnd)
-    units = tst.board(db, actor, rnd["id"])
-    total = tst.totals(units)
+    summary = tst.board_summary(db, actor, rnd["id"])
+    total = summary["totals"]
     c = st.columns(2)
     c[0].metric(t("testing.coverage"), _pct(total["coverage"]))
     c[1].metric(t("testing.open"), f"{total['open']:,}")
     c = st.columns(2)
     c[0].metric(t("testing.accounted"), f"{total['accounted']:,} / {total['residents']:,}")
     c[1].metric(t("testing.home_done"), f"{total['home_done']:,}")
-    if len(units) > 1:
+    if summary["unit_count"] > 1:
         st.subheader(t("testing.by_building"))
-        b = tst.by_building(units)
+        b = summary["buildings"]
+        if summary["building_count"] > len(b):
+            st.caption(t("testing.worst_shown", n=len(b), total=f"{summary['building_count']:,}"))
         st.dataframe(pd.DataFrame({
             t("common.building"): [t("testing.building_label", n=x) for x in b["building"]],
             t("testing.col.residents"): b["residents"],
             t("testing.col.open"): b["residents"] - b["accounted"], t("testing.coverage"): [_pct(x) for x in b["coverage"]],
         }), hide_index=True, width="stretch")
     st.subheader(t("testing.by_unit"))
+    units = summary["units"]
+    if summary["unit_count"] > len(units):
+        st.caption(t("testing.worst_shown", n=len(units), total=f"{summary['unit_count']:,}"))
     st.dataframe(pd.DataFrame({
         t("common.unit"): [unit_name(r.building, r.unit_no) for r in units.itertuples()],
         t("testing.col.residents"): units["residents"], t("testing.col.open"): units["residents"] - units["accounted"],

@@ -206,3 +206,64 @@ def test_notice_text_in_both_languages(db, as_user):
     assert "Bldg 1 Unit 1" in en and "08:00" in en and "ID card" in en and "home" in en
     with pytest.raises(PermissionDenied):
         tst.notice_text(db, as_user("captain02"), ROUND, 1, "zh")
+
+
+def test_board_summary_lists_the_worst_when_many_and_is_fresh_after_a_mark(db, as_user):
+    committee, captain = as_user("committee"), as_user("captain01")
+    whole = tst.board(db, committee, ROUND)
+    summary = tst.board_summary(db, committee, ROUND)
+    assert summary["unit_count"] == len(whole) == 51 and summary["building_count"] == 17
+    assert list(summary["units"]["unit_id"]) == list(whole["unit_id"])  # all fit: the board's own order
+    assert summary["totals"] == tst.totals(whole)
+    small = tst.board_summary(db, committee, ROUND, limit=5)
+    assert len(small["units"]) == 5 and len(small["buildings"]) == 5 and small["unit_count"] == 51
+    assert list(small["units"]["coverage"]) == sorted(whole["coverage"])[:5]
+    house = _open_house(db, captain)
+    opened = sum(r["status"] in tst.UNACCOUNTED for r in house["residents"])
+    assert tst.mark_household(db, captain, ROUND, house["id"], "tested", versions=_versions(house)) == opened
+    after = tst.board_summary(db, committee, ROUND)
+    assert after["totals"]["accounted"] == summary["totals"]["accounted"] + opened
+    unit1 = lambda s: s["units"].set_index("unit_id").loc[1, "accounted"]  # noqa: E731
+    assert unit1(after) == unit1(summary) + opened
+    assert tst.board_summary(db, captain, ROUND)["totals"]["accounted"] == tst.totals(tst.board(db, captain, ROUND))["accounted"]
+
+
+def test_pending_page_and_count_are_fresh_after_a_mark(db, as_user):
+    committee, captain = as_user("committee"), as_user("captain01")
+    first, total = tst.pending_list(db, committee, ROUND, page=1, page_size=20)
+    mine, mine_total = tst.pending_list(db, captain, ROUND, page=1, page_size=20)
+    household = int(first.iloc[0]["household_id"])
+    gone = set(first.loc[first["household_id"] == household, "resident_id"])
+    assert tst.mark_household(db, committee, ROUND, household, "tested") == len(gone) >= 1
+    again, total2 = tst.pending_list(db, committee, ROUND, page=1, page_size=20)
+    assert total2 == total - len(gone) and not gone & set(again["resident_id"])
+    mine2, mine_total2 = tst.pending_list(db, captain, ROUND, page=1, page_size=20)
+    assert set(first["unit_id"].iloc[:1]) == {1} and mine_total2 == mine_total - len(gone)
+    assert not gone & set(mine2["resident_id"])
+
+
+def test_expected_by_unit_for_a_captains_units_matches_the_compound_and_is_fresh(db, as_user):
+    captain = as_user("captain01")
+    whole = tst.expected_by_unit(db, ROUND)
+    mine = tst.expected_by_unit(db, ROUND, (1,))
+    assert len(whole) == 51 and list(mine["unit_id"]) == [1]
+    assert int(mine.iloc[0]["expected"]) == int(whole.set_index("unit_id").loc[1, "expected"]) > 0
+    assert int(tst.slot_table(db, captain, ROUND).iloc[0]["expected"]) == int(mine.iloc[0]["expected"])
+    house = _open_house(db, captain)
+    resident = next(r for r in house["residents"] if r["status"] == "pending")
+    tst.mark_resident(db, captain, ROUND, resident["resident_id"], "away", expected_version=resident["version"])
+    assert int(tst.expected_by_unit(db, ROUND, (1,)).iloc[0]["expected"]) == int(mine.iloc[0]["expected"]) - 1
+    assert int(tst.expected_by_unit(db, ROUND).set_index("unit_id").loc[1, "expected"]) == int(mine.iloc[0]["expected"]) - 1
+    assert int(tst.slot_table(db, captain, ROUND).iloc[0]["expected"]) == int(mine.iloc[0]["expected"]) - 1
+
+
+@pytest.mark.parametrize("statuses", [tst.UNACCOUNTED, ("home_sampling_needed",), ("pending",)])
+def test_pending_pages_read_through_the_board_match_the_whole_sorted_list(db, as_user, statuses):
+    committee = as_user("committee")
+    whole, total = tst.pending_list(db, committee, ROUND, statuses=statuses, page=1, page_size=20_000)  # read directly
+    assert total == len(whole) > 0
+    last = -(-total // 20)
+    for page in sorted({1, 2, 7, last - 1, last, last + 1} - {0}):
+        frame, n = tst.pending_list(db, committee, ROUND, statuses=statuses, page=page, page_size=20)
+        assert n == total
+        assert list(frame["resident_id"]) == list(whole["resident_id"].iloc[(page - 1) * 20:page * 20])
