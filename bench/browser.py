@@ -155,6 +155,7 @@ async def _run(url: str, sessions: int, seconds: float, server: Server, think: t
             login_s = time.monotonic() - t0
             logged_in = server.rss_mb()
             pages = [pg for pg in [first, *others] if pg is not None]
+            out["measured_from"] = time.time()
             deadline = time.monotonic() + seconds
             peak = max(base, logged_in)
             work = [asyncio.create_task(_interact(pg, deadline, labels, out, n, think)) for n, pg in enumerate(pages)]
@@ -181,7 +182,20 @@ async def _run(url: str, sessions: int, seconds: float, server: Server, think: t
             "rss_base_mb": round(base, 1), "rss_logged_in_mb": round(logged_in, 1), "rss_all_mb": round(after, 1),
             "rss_peak_mb": round(peak, 1), "rss_per_session_mb": round((max(after, logged_in) - base) / extra, 2),
             "login_failures": len(out["login_failures"]), "login_failure_samples": out["login_failures"][:3],
-            "action_labels": labels}
+            "action_labels": labels, "_measured_from": out.get("measured_from")}
+
+
+def _server_runs(run_log: Path, since: float | None) -> dict:
+    """The server's own script-run times during the measured period (QINYUAN_RUN_LOG): what the
+    server does per click, apart from the browsers' rendering on the same cores."""
+    if not run_log.exists():
+        return {}
+    runs = sorted(float(seconds) for ts, _role, seconds in (line.split("\t") for line in run_log.read_text().splitlines())
+                  if since is None or float(ts) >= since)
+    if not runs:
+        return {}
+    return {"server_runs": len(runs), "server_run_median_s": round(statistics.median(runs), 3),
+            "server_run_p95_s": round(runs[min(len(runs) - 1, int(0.95 * len(runs)))], 3)}
 
 
 def seed_work(db_path: Path, captains: int, per_unit: int = 12) -> int:
@@ -204,17 +218,20 @@ def seed_work(db_path: Path, captains: int, per_unit: int = 12) -> int:
     finally:
         cur.close()
         db.close()
-    return len(added)
+    return int(added[0][0])
 
 
 def run_sessions(db_path: Path, sessions: int = 30, seconds: float = 90, think: tuple[float, float] = (2.0, 6.0)) -> dict:
     seeded = seed_work(db_path, sessions)
-    server = Server(db_path)
+    run_log = Path(db_path).with_suffix(".runs.tsv")
+    run_log.unlink(missing_ok=True)
+    server = Server(db_path, env={"QINYUAN_RUN_LOG": str(run_log)})
     try:
         result = asyncio.run(_run(server.url, sessions, seconds, server, think))
     finally:
         server.stop()
     result["session_seeded_orders"] = seeded
+    result.update(_server_runs(run_log, result.pop("_measured_from", None)))
     result["session_note"] = (f"Browser, server and bench share {os.cpu_count()} CPU cores, so the latency includes "
                               f"CPU contention with {sessions} Chromium renderers.")
     return result

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -24,6 +26,20 @@ def _page(name: str, landing: str) -> st.Page:
 
 
 def main() -> None:
+    log = os.environ.get("QINYUAN_RUN_LOG")  # ops/benchmark: one line per script run with its duration
+    if not log:
+        _main()
+        return
+    started = time.perf_counter()
+    try:
+        _main()
+    finally:
+        actor = st.session_state.get("_qy_actor")
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{time.time():.3f}\t{actor.role if actor else '-'}\t{time.perf_counter() - started:.4f}\n")
+
+
+def _main() -> None:
     setup_page()
     st.session_state[auth.VIA_APP] = True
     actor = auth.current_actor()
