@@ -8,7 +8,10 @@ import streamlit as st
 from qinyuan import access, teams
 from qinyuan.ui.auth import guard
 from qinyuan.ui.common import attempt, get_db, lang, t
+from qinyuan.ui.teampick import team_picker
 from qinyuan.ui.widgets import download_buttons
+
+TEAM_ROWS = 200  # teams listed at once; the search narrows a 100x compound
 
 actor = guard("roster")
 db = get_db()
@@ -24,22 +27,22 @@ def done(message: str) -> None:
 
 
 committee = access.scope_of(actor, "roster.edit") == "all"
-team_opts = dict(teams.team_options(db, actor))
 
 # -- teams ------------------------------------------------------------------------------------------
 if committee:
-    with st.expander(t("roster.teams_title", n=len(team_opts)), expanded=False, icon=":material/flag:"):
+    with st.expander(t("roster.teams_title", n=teams.team_count(db, actor)), expanded=False, icon=":material/flag:"):
         team_search = st.text_input(t("roster.team_search"), key="team_search")
-        frame = teams.teams(db, actor, team_search, lang())
+        frame = teams.teams(db, actor, team_search, lang(), limit=TEAM_ROWS)
+        if len(frame) >= TEAM_ROWS:
+            st.caption(t("roster.teams_first", n=TEAM_ROWS))
         st.dataframe(frame[["team", "captain", "captain_phone", "members", "carriers", "units"]].rename(columns={
             "team": t("roster.col.team"), "captain": t("roster.col.captain"), "captain_phone": t("roster.col.phone"),
             "members": t("roster.col.members"), "carriers": t("roster.col.carriers"), "units": t("roster.col.units")}),
             hide_index=True, width="stretch", height=280)
-        edit_team = st.selectbox(t("roster.edit_team"), list(team_opts), key="edit_team", format_func=lambda i: team_opts[i])
+        edit_team = team_picker(db, actor, t("roster.edit_team"), "edit_team")
         current = frame[frame["team_id"] == edit_team]
         if current.empty:
-            current = teams.teams(db, actor, lang=lang())
-            current = current[current["team_id"] == edit_team]
+            current = teams.teams(db, actor, lang=lang(), team_id=edit_team)
         team_row = current.iloc[0]
         with st.form(f"team_{edit_team}"):
             team_name = st.text_input(t("roster.col.team"), value=team_row["team"])
@@ -71,8 +74,7 @@ with st.expander(t("roster.filters"), icon=":material/filter_list:"):
     c1, c2 = st.columns(2)
     team_id = None
     if committee:
-        team_id = c1.selectbox(t("roster.col.team"), [None, *team_opts], key="roster_team",
-                               format_func=lambda i: t("common.all") if i is None else team_opts[i])
+        team_id = team_picker(db, actor, t("roster.col.team"), "roster_team", allow_none=True, container=c1)
     skill = c2.selectbox(t("roster.col.skills"), [None, *teams.SKILLS], key="roster_skill",
                          format_func=lambda s: t("common.all") if s is None else t(f"roster.skill.{s}"))
     c3, c4 = st.columns(2)
@@ -147,11 +149,12 @@ if (can_contact or committee) and not frame.empty:
     if committee and person["active"]:
         c1, c2 = st.columns(2)
         with c1:
-            others = [i for i in team_opts if i != person["team_id"]]
-            to_team = st.selectbox(t("roster.move_to"), others, format_func=lambda i: team_opts[i], key=f"move_{pick}")
-            if st.button(t("roster.move"), key=f"move_btn_{pick}", width="stretch", disabled=person["is_captain"]) \
+            to_team = team_picker(db, actor, t("roster.move_to"), f"move_{pick}", exclude=person["team_id"])
+            if st.button(t("roster.move"), key=f"move_btn_{pick}", width="stretch",
+                         disabled=person["is_captain"] or to_team is None) \
                     and attempt(lambda: teams.move_member(db, actor, pick, to_team, person["version"]) or True):
-                done(t("roster.moved", name=person["name"], team=team_opts[to_team]))
+                done(t("roster.moved", name=person["name"], team=dict(teams.team_options(db, actor, limit=0, include=to_team))
+                       .get(to_team, to_team)))
         with c2:
             if st.button(t("roster.make_captain"), key=f"cap_{pick}", width="stretch", disabled=person["is_captain"]) \
                     and attempt(lambda: teams.make_captain(db, actor, pick, person["version"]) or True):
@@ -163,14 +166,15 @@ if (can_contact or committee) and not frame.empty:
                     done(t("roster.deactivated", name=person["name"], n=n))
 
 if committee:
-    with st.expander(t("roster.add_title"), icon=":material/person_add:"), st.form("add_member", clear_on_submit=True):
-        new_team = st.selectbox(t("roster.col.team"), list(team_opts), format_func=lambda i: team_opts[i])
-        name = st.text_input(t("roster.col.name"))
-        phone = st.text_input(t("roster.col.phone"))
-        department = st.text_input(t("roster.col.department"))
-        party_member = st.checkbox(t("roster.col.party_member"), value=True)
-        skills = st.multiselect(t("roster.col.skills"), teams.SKILLS, format_func=lambda s: t(f"roster.skill.{s}"))
-        if st.form_submit_button(t("roster.add"), type="primary", width="stretch"):
-            new_id = attempt(lambda: teams.add_member(db, actor, new_team, name, phone, department, party_member, skills))
-            if new_id is not None:
-                done(t("roster.added", name=name.strip()))
+    with st.expander(t("roster.add_title"), icon=":material/person_add:"):
+        new_team = team_picker(db, actor, t("roster.col.team"), "add_team")
+        with st.form("add_member", clear_on_submit=True):
+            name = st.text_input(t("roster.col.name"))
+            phone = st.text_input(t("roster.col.phone"))
+            department = st.text_input(t("roster.col.department"))
+            party_member = st.checkbox(t("roster.col.party_member"), value=True)
+            skills = st.multiselect(t("roster.col.skills"), teams.SKILLS, format_func=lambda s: t(f"roster.skill.{s}"))
+            if st.form_submit_button(t("roster.add"), type="primary", width="stretch"):
+                new_id = attempt(lambda: teams.add_member(db, actor, new_team, name, phone, department, party_member, skills))
+                if new_id is not None:
+                    done(t("roster.added", name=name.strip()))

@@ -44,6 +44,20 @@ class Warning:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+_PLAN_TABLES = ("shifts", "duty_posts", "shift_assignments", "volunteers")
+
+
+def _cached_dicts(db: Database, name: str, tables: tuple[str, ...], sql: str, params: list) -> list[dict]:
+    """db.dicts through the exact read cache: the SQL text and its parameters are the whole key, and
+    `tables` are every table the SQL reads (a committed write to one of them recomputes)."""
+    return db.cached(f"duty.{name}", (sql, tuple(params)), tables, lambda: db.dicts(sql, params))
+
+
+def _minute(ts: datetime) -> datetime:
+    """Shifts start and end on whole minutes, so the board is the same for every second of a minute."""
+    return ts.replace(second=0, microsecond=0)
+
+
 def local(ts: datetime | None) -> datetime | None:
     return None if ts is None else ts.astimezone(clock.TZ)
 
@@ -84,7 +98,8 @@ def _require_person_in_scope(tx: Tx, actor: Actor, action: str, volunteer_id: in
 # -- posts ----------------------------------------------------------------------------------------
 def posts(db: Database, actor: Actor) -> list[dict]:
     access.require(actor, "duty.view")
-    return db.dicts("SELECT id, code, kind, name_zh, name_en, required, version FROM duty_posts WHERE active ORDER BY id")
+    return _cached_dicts(db, "posts", ("duty_posts",),
+                         "SELECT id, code, kind, name_zh, name_en, required, version FROM duty_posts WHERE active ORDER BY id", [])
 
 
 def set_required(db: Database, actor: Actor, post_id: int, required: int, version: int) -> None:
@@ -217,7 +232,8 @@ PLAN_PAGE = 12
 def count_shifts(db: Database, actor: Actor, day: date, post_id: int | None = None) -> int:
     access.require(actor, "duty.view")
     post_sql, post_p = ("AND post_id = ?", [post_id]) if post_id else ("", [])
-    return db.scalar(f"SELECT count(*) FROM shifts WHERE day = ? {post_sql}", [day, *post_p])
+    sql, params = f"SELECT count(*) FROM shifts WHERE day = ? {post_sql}", [day, *post_p]
+    return db.cached("duty.count_shifts", (sql, tuple(params)), ("shifts",), lambda: db.scalar(sql, params))
 
 
 def day_plan(db: Database, actor: Actor, day: date, post_id: int | None = None, page: int = 1,
@@ -231,7 +247,8 @@ def day_plan(db: Database, actor: Actor, day: date, post_id: int | None = None, 
         post_sql += (" AND s.id IN (SELECT id FROM shifts WHERE day = ? " + ("AND post_id = ? " if post_id else "")
                      + "ORDER BY post_id, start_at, id LIMIT ? OFFSET ?)")
         post_p += [day, *([post_id] if post_id else []), int(page_size), (max(1, int(page)) - 1) * int(page_size)]
-    rows = db.dicts(
+    rows = _cached_dicts(
+        db, "day_plan", _PLAN_TABLES,
         f"""SELECT s.id, s.post_id, p.name_zh, p.name_en, p.required, s.start_at, s.end_at, s.version,
                    list({{'id': a.id, 'volunteer_id': v.id, 'team_id': v.team_id,
                           'name': CASE WHEN {visible} THEN v.name END, 'status': a.status, 'version': a.version}}
@@ -251,14 +268,16 @@ def day_plan(db: Database, actor: Actor, day: date, post_id: int | None = None, 
 def day_summary(db: Database, actor: Actor, day: date) -> pd.DataFrame:
     """Per post: shifts, headcount required and assigned for the day (aggregated in SQL)."""
     access.require(actor, "duty.view")
-    return db.df(
+    sql = (
         """SELECT p.id AS post_id, p.name_zh, p.name_en, count(s.id)::INTEGER AS shifts,
                   coalesce(sum(p.required) FILTER (WHERE s.id IS NOT NULL), 0)::INTEGER AS required,
                   coalesce(sum(c.n), 0)::INTEGER AS assigned,
                   coalesce(sum(greatest(p.required - coalesce(c.n, 0), 0)) FILTER (WHERE s.id IS NOT NULL), 0)::INTEGER AS short
            FROM duty_posts p LEFT JOIN shifts s ON s.post_id = p.id AND s.day = ?
            LEFT JOIN (SELECT shift_id, count(*) AS n FROM shift_assignments GROUP BY shift_id) c ON c.shift_id = s.id
-           WHERE p.active GROUP BY p.id, p.name_zh, p.name_en ORDER BY p.id""", [day])
+           WHERE p.active GROUP BY p.id, p.name_zh, p.name_en ORDER BY p.id""")
+    return db.cached("duty.day_summary", (day,), ("duty_posts", "shifts", "shift_assignments"),
+                     lambda: db.df(sql, [day]))
 
 
 def plannable_people(db: Database, actor: Actor, team_id: int | None = None, search: str | None = None,
@@ -280,8 +299,12 @@ def plannable_people(db: Database, actor: Actor, team_id: int | None = None, sea
     if search and search.strip():
         clauses.append("v.name ILIKE ?")
         values.append(f"%{search.strip()}%")
-    rows = db.rows(f"""SELECT v.id, v.name, v.team_id, v.is_captain FROM volunteers v WHERE {' AND '.join(clauses)}
-                       ORDER BY v.team_id, v.is_captain DESC, v.id LIMIT ?""", [*values, int(limit)])
+    sql = f"""SELECT v.id, v.name, v.team_id, v.is_captain FROM volunteers v WHERE {' AND '.join(clauses)}
+              ORDER BY v.team_id, v.is_captain DESC, v.id LIMIT ?"""
+    params = [*values, int(limit)]
+    # team_scope reads units (a captain's teams are the teams owning their units)
+    rows = db.cached("duty.plannable_people", (sql, tuple(params)), ("volunteers", "units"),
+                     lambda: db.rows(sql, params))
     return [(r[0], f"{r[1]} · {r[2]}") for r in rows]
 
 
@@ -369,6 +392,21 @@ def my_duty(db: Database, actor: Actor, days: int = MY_DAYS) -> list[dict]:
     if actor.volunteer_id is None:
         return []
     today = db.today()
+    mine = db.cached("duty.my_duty", (actor.volunteer_id, today, days), _MINE_TABLES,
+                     lambda: _my_rows(db, actor.volunteer_id, today, days))
+    now = db.now()
+    for m in mine:
+        m["next_steps"] = ASSIGNMENT.next_steps(m["status"], actor.role)
+        m["window"] = window_state(m, now)
+        m["now"] = m["start_at"] <= now < m["end_at"]
+    return mine
+
+
+_MINE_TABLES = ("shift_assignments", "shifts", "duty_posts", "volunteers", "teams")
+
+
+def _my_rows(db: Database, volunteer_id: int, today: date, days: int) -> list[dict]:
+    """my_duty's rows before the clock is applied (three queries, cached per person and day)."""
     mine = db.dicts(
         """SELECT a.id, a.version, a.status, a.check_in_at, a.check_out_at, a.handover_note,
                   s.id AS shift_id, s.day, s.start_at, s.end_at, s.post_id, p.name_zh, p.name_en, p.required,
@@ -378,7 +416,7 @@ def my_duty(db: Database, actor: Actor, days: int = MY_DAYS) -> list[dict]:
            LEFT JOIN teams t ON t.id = me.team_id LEFT JOIN volunteers c ON c.id = t.captain_id
            WHERE a.volunteer_id = ? AND s.day >= ? AND s.day < ?
            ORDER BY s.start_at""",
-        [actor.volunteer_id, today, today + timedelta(days=days)])
+        [volunteer_id, today, today + timedelta(days=days)])
     if not mine:
         return []
     ids = [m["shift_id"] for m in mine]
@@ -387,7 +425,7 @@ def my_duty(db: Database, actor: Actor, days: int = MY_DAYS) -> list[dict]:
     for r in db.dicts(f"""SELECT a.shift_id, v.name, v.team_id, a.status FROM shift_assignments a
                           JOIN volunteers v ON v.id = a.volunteer_id
                           WHERE a.shift_id IN ({marks}) AND a.volunteer_id <> ? ORDER BY a.id""",
-                      [*ids, actor.volunteer_id]):
+                      [*ids, volunteer_id]):
         crew.setdefault(r["shift_id"], []).append(r)
     notes: dict[int, list[dict]] = {}
     for r in db.dicts(
@@ -398,13 +436,9 @@ def my_duty(db: Database, actor: Actor, days: int = MY_DAYS) -> list[dict]:
                 FROM prev JOIN shift_assignments a ON a.shift_id = prev.pid JOIN volunteers v ON v.id = a.volunteer_id
                 WHERE a.handover_note IS NOT NULL ORDER BY a.check_out_at""", ids):
         notes.setdefault(r["shift_id"], []).append(r)
-    now = db.now()
     for m in mine:
         m["coworkers"] = crew.get(m["shift_id"], [])
         m["handover_in"] = notes.get(m["shift_id"], [])
-        m["next_steps"] = ASSIGNMENT.next_steps(m["status"], actor.role)
-        m["window"] = window_state(m, now)
-        m["now"] = m["start_at"] <= now < m["end_at"]
     return mine
 
 
@@ -489,37 +523,55 @@ def _visible_sql(actor: Actor) -> tuple[str, list]:
     return "v.team_id = ?", [actor.team_id if actor.team_id is not None else -1]
 
 
-def board(db: Database, actor: Actor, at: datetime | None = None) -> list[dict]:
-    """Per active post: the shift running now with its crew (status per person), the next shift
-    with its crew, and whether the post is under-staffed (fewer assigned than required now, or
-    nobody planned now). Two queries."""
+def board(db: Database, actor: Actor, at: datetime | None = None, names: int | None = None) -> list[dict]:
+    """Per active post: the shifts running now and the next shift(s), their crews (status per person; the
+    first `names` shifts and people of each when given, all otherwise, with shifts_now, crew_now_total
+    and crew_next_total counting everything), and whether the post is under-staffed (fewer assigned than required now).
+    Counted in SQL in one query, cached until a write to the duty tables or the next minute."""
     access.require(actor, "duty.view")
-    now = at or db.now()
+    now = _minute(at or db.now())
     visible, vparams = _visible_sql(actor)
-    shifts = db.dicts(
+    key = (now, visible, tuple(vparams), names)
+    return db.cached("duty.board", key, ("shifts", "shift_assignments", "volunteers", "duty_posts"),
+                     lambda: _board(db, now, visible, vparams, names))
+
+
+def _board(db: Database, now: datetime, visible: str, vparams: list, names: int | None) -> list[dict]:
+    keep = names if names is not None else 2**31 - 1  # shifts and people listed per post and slot
+    groups = db.dicts(
         f"""WITH cur AS (
-                SELECT s.*, 'now' AS slot FROM shifts s WHERE s.start_at <= ? AND s.end_at > ?),
+                SELECT s.id, s.post_id, s.start_at, s.end_at, 'now' AS slot FROM shifts s
+                WHERE s.start_at <= ? AND s.end_at > ?),
             nxt AS (
-                SELECT s.*, 'next' AS slot FROM shifts s WHERE s.start_at > ?
+                SELECT s.id, s.post_id, s.start_at, s.end_at, 'next' AS slot FROM shifts s WHERE s.start_at > ?
                 QUALIFY rank() OVER (PARTITION BY s.post_id ORDER BY s.start_at) = 1),
-            picked AS (SELECT * FROM cur UNION ALL SELECT * FROM nxt)
-            SELECT x.id, x.post_id, x.slot, x.start_at, x.end_at,
-                   list({{'name': CASE WHEN {visible} THEN v.name END, 'team_id': v.team_id, 'status': a.status,
-                          'check_in_at': a.check_in_at}} ORDER BY a.id) FILTER (WHERE a.id IS NOT NULL) AS crew
-            FROM picked x LEFT JOIN shift_assignments a ON a.shift_id = x.id
-            LEFT JOIN volunteers v ON v.id = a.volunteer_id
-            GROUP BY ALL ORDER BY x.post_id, x.start_at""",
-        [now, now, now, *vparams])
+            picked AS (SELECT * FROM cur UNION ALL SELECT * FROM nxt),
+            spans AS (SELECT post_id, slot, count(*) AS n_shifts,
+                             list_slice(list({{'id': id, 'post_id': post_id, 'slot': slot, 'start_at': start_at,
+                                               'end_at': end_at}} ORDER BY start_at, id), 1, ?) AS shifts
+                      FROM picked GROUP BY post_id, slot),
+            crews AS (SELECT x.post_id, x.slot, count(*) AS n,
+                             count(*) FILTER (WHERE a.status = 'checked_in') AS checked_in,
+                             list_slice(list({{'name': CASE WHEN {visible} THEN v.name END, 'team_id': v.team_id,
+                                               'status': a.status, 'check_in_at': a.check_in_at}}
+                                             ORDER BY x.start_at, x.id, a.id), 1, ?) AS crew
+                      FROM picked x JOIN shift_assignments a ON a.shift_id = x.id
+                      JOIN volunteers v ON v.id = a.volunteer_id GROUP BY x.post_id, x.slot)
+            SELECT s.post_id, s.slot, s.n_shifts, s.shifts, coalesce(c.n, 0) AS n, coalesce(c.checked_in, 0) AS checked_in,
+                   coalesce(c.crew, []) AS crew
+            FROM spans s LEFT JOIN crews c ON c.post_id = s.post_id AND c.slot = s.slot""",
+        [now, now, now, keep, *vparams, keep])
+    by = {(g["post_id"], g["slot"]): g for g in groups}
+    empty = {"n_shifts": 0, "shifts": [], "n": 0, "checked_in": 0, "crew": []}
     out = []
     for post in db.dicts("SELECT id, code, kind, name_zh, name_en, required FROM duty_posts WHERE active ORDER BY id"):
-        current = [s for s in shifts if s["post_id"] == post["id"] and s["slot"] == "now"]
-        upcoming = [s for s in shifts if s["post_id"] == post["id"] and s["slot"] == "next"]
-        crew_now = [c for s in current for c in (s["crew"] or [])]
-        assigned = len(crew_now)
-        checked_in = sum(1 for c in crew_now if c["status"] == "checked_in")
-        required = post["required"] * max(1, len(current)) if current else post["required"]
-        out.append({**post, "now": current, "next": upcoming, "crew_now": crew_now,
-                    "crew_next": [c for s in upcoming for c in (s["crew"] or [])],
+        cur, nxt = by.get((post["id"], "now"), empty), by.get((post["id"], "next"), empty)
+        current = cur["shifts"]
+        assigned, checked_in = int(cur["n"]), int(cur["checked_in"])
+        required = post["required"] * int(cur["n_shifts"]) if current else post["required"]
+        out.append({**post, "now": current, "next": nxt["shifts"], "crew_now": cur["crew"], "crew_next": nxt["crew"],
+                    "shifts_now": int(cur["n_shifts"]),
+                    "crew_now_total": assigned, "crew_next_total": int(nxt["n"]),
                     "assigned_now": assigned, "checked_in_now": checked_in, "required_now": required if current else 0,
                     "under_staffed": bool(current) and assigned < required,
                     "not_arrived": max(0, min(assigned, required) - checked_in) if current else 0})

@@ -83,9 +83,14 @@ def phone_sql(actor: Actor) -> tuple[str, list]:
 
 
 # -- reads ----------------------------------------------------------------------------------------
-def teams(db: Database, actor: Actor, search: str | None = None, lang: str = "zh") -> pd.DataFrame:
-    """One row per visible team: captain, captain phone (as the actor may see it), active members,
-    carriers, units covered (ids and labels), notes."""
+_TEAM_TABLES = ("teams", "volunteers", "units")
+
+
+def teams(db: Database, actor: Actor, search: str | None = None, lang: str = "zh", limit: int | None = None,
+          team_id: int | None = None) -> pd.DataFrame:
+    """One row per visible team (the first `limit` when given; only `team_id` when given): captain,
+    captain phone (as the actor may see it), active members, carriers, units covered (ids and labels),
+    notes. Cached until a write to teams, volunteers or units."""
     where, params = team_scope(actor)
     phone, phone_p = phone_sql(actor)
     label = "building || '号楼' || unit_no || '单元'" if lang == "zh" else "'B' || building || '-U' || unit_no"
@@ -95,7 +100,11 @@ def teams(db: Database, actor: Actor, search: str | None = None, lang: str = "zh
         filters.append("(t.name ILIKE ? OR v.name ILIKE ? OR EXISTS (SELECT 1 FROM volunteers m "
                        "WHERE m.team_id = t.id AND m.active AND m.name ILIKE ?))")
         fparams += [like, like, like]
-    return db.df(
+    if team_id is not None:
+        filters.append("t.id = ?")
+        fparams.append(int(team_id))
+    limit_sql = " LIMIT ?" if limit is not None else ""
+    sql = (
         f"""SELECT t.id AS team_id, t.name AS team, v.id AS captain_id, v.name AS captain, {phone} AS captain_phone,
                    coalesce(m.members, 0) AS members, coalesce(m.carriers, 0) AS carriers,
                    coalesce(un.unit_ids, []) AS unit_ids, coalesce(un.labels, '') AS units, t.notes, t.version
@@ -108,9 +117,16 @@ def teams(db: Database, actor: Actor, search: str | None = None, lang: str = "zh
                               string_agg({label}, ', ' ORDER BY id) AS labels
                        FROM units GROUP BY team_id) un ON un.team_id = t.id
             WHERE {' AND '.join(filters)}
-            ORDER BY t.id""",
-        [*phone_p, *fparams],
-    )
+            ORDER BY t.id{limit_sql}""")
+    params = [*phone_p, *fparams, *([int(limit)] if limit is not None else [])]
+    return db.cached("teams.teams", (sql, tuple(params)), _TEAM_TABLES, lambda: db.df(sql, params))
+
+
+def team_count(db: Database, actor: Actor) -> int:
+    """How many teams the actor may see."""
+    where, params = team_scope(actor)
+    sql = f"SELECT count(*) FROM teams t WHERE {_scoped(where, 't.id')}"
+    return db.cached("teams.team_count", (sql, tuple(params)), ("teams", "units"), lambda: db.scalar(sql, params))
 
 
 def _member_where(actor: Actor, team_id, search, skill, party, captains, active) -> tuple[str, list]:
@@ -148,21 +164,26 @@ def members(db: Database, actor: Actor, *, team_id: int | None = None, search: s
     """A page of the volunteers the actor may see, filtered and searched in SQL; (frame, total).
     page_size=None returns every matching row (for exports)."""
     where, values = _member_where(actor, team_id, search, skill, party, captains, active)
-    total = db.scalar(f"SELECT count(*) FROM volunteers v WHERE {where}", values)
+    count_sql = f"SELECT count(*) FROM volunteers v WHERE {where}"
+    total = db.cached("teams.member_count", (count_sql, tuple(values)), ("volunteers", "units"),
+                      lambda: db.scalar(count_sql, values))
     phone, phone_p = phone_sql(actor)
     notes = "v.notes" if access.scope_of(actor, "roster.contact") else "NULL"
     limit, limit_p = "", []
     if page_size:
         limit = "LIMIT ? OFFSET ?"
         limit_p = [int(page_size), (max(1, int(page)) - 1) * int(page_size)]
-    frame = db.df(
-        f"""SELECT v.id, v.team_id, t.name AS team, v.name, {phone} AS phone, v.department, v.party_member,
-                   v.is_captain, v.skills, v.active, {notes} AS notes, v.version
-            FROM volunteers v LEFT JOIN teams t ON t.id = v.team_id
-            WHERE {where}
-            ORDER BY v.team_id, v.is_captain DESC, v.id {limit}""",
-        [*phone_p, *values, *limit_p],
-    )
+    sql = f"""SELECT v.id, v.team_id, t.name AS team, v.name, {phone} AS phone, v.department, v.party_member,
+                     v.is_captain, v.skills, v.active, {notes} AS notes, v.version
+              FROM volunteers v LEFT JOIN teams t ON t.id = v.team_id
+              WHERE {where}
+              ORDER BY v.team_id, v.is_captain DESC, v.id {limit}"""
+    params = [*phone_p, *values, *limit_p]
+    if page_size:  # a page is small enough to keep; an export is read afresh
+        frame = db.cached("teams.members", (sql, tuple(params)), ("volunteers", "teams", "units"),
+                          lambda: db.df(sql, params))
+    else:
+        frame = db.df(sql, params)
     frame["skills"] = frame["skills"].map(lambda s: [] if s is None else [str(k) for k in s])
     return frame, int(total)
 
@@ -194,9 +215,28 @@ def export_frame(db: Database, actor: Actor, lang: str = "zh", **filters) -> pd.
     return out.rename(columns={c: t(f"roster.col.{c}", lang) for c in out.columns})
 
 
-def team_options(db: Database, actor: Actor) -> list[tuple[int, str]]:
+def team_options(db: Database, actor: Actor, search: str | None = None, limit: int | None = None,
+                 include: int | None = None) -> list[tuple[int, str]]:
+    """(id, name) of the teams the actor may see, by id; optionally those whose name contains `search`
+    (or whose number is `search`), the first `limit`, plus team `include` (a current choice) if visible."""
     where, params = team_scope(actor)
-    return [(r[0], r[1]) for r in db.rows(f"SELECT t.id, t.name FROM teams t WHERE {_scoped(where, 't.id')} ORDER BY t.id", params)]
+    clauses, values = [_scoped(where, "t.id")], list(params)
+    if search and search.strip():
+        text = search.strip()
+        clauses.append("(t.name ILIKE ? OR CAST(t.id AS VARCHAR) = ?)")
+        values += [f"%{text}%", text]
+    sql = f"SELECT t.id, t.name FROM teams t WHERE {' AND '.join(clauses)} ORDER BY t.id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        values.append(int(limit))
+    rows = db.cached("teams.team_options", (sql, tuple(values)), ("teams", "units"), lambda: db.rows(sql, values))
+    out = [(r[0], r[1]) for r in rows]
+    if include is not None and all(i != include for i, _ in out):
+        one = f"SELECT t.id, t.name FROM teams t WHERE {_scoped(where, 't.id')} AND t.id = ?"
+        one_p = [*params, int(include)]
+        out = [(r[0], r[1]) for r in db.cached("teams.team_options", (one, tuple(one_p)), ("teams", "units"),
+                                               lambda: db.rows(one, one_p))] + out
+    return out
 
 
 def editable_members(db: Database, actor: Actor, team_id: int) -> list[tuple[int, str, int]]:

@@ -7,13 +7,15 @@ from datetime import date
 
 import streamlit as st
 
-from .. import access, duty, teams
+from .. import access, duty
 from ..access import Actor
 from ..db import Database
 from .common import attempt, lang, t
+from .teampick import team_picker
 
 FLASH = "_qy_duty_flash"
 BOARD_NAMES = 8  # names per board card; the rest are counted
+FOCUS_OVER = 3  # a post with more shifts on the planner page shows one at a time (picked from a list)
 
 CSS = """
 <style>
@@ -142,7 +144,7 @@ def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool
 
 # -- On duty now -----------------------------------------------------------------------------------
 def board(db: Database, actor: Actor) -> None:
-    rows = duty.board(db, actor)
+    rows = duty.board(db, actor, names=BOARD_NAMES)
     totals = duty.board_totals(rows)
     now = db.now()
     c1, c2, c3 = st.columns(3)
@@ -159,8 +161,8 @@ def board(db: Database, actor: Actor) -> None:
             else:
                 badge = f'<span class="qy-badge qy-ok">{_e(t("duty.board.planned_ok"))}</span>'
             crew = "<br>".join(f'{_e(_person(c))} {_status_badge(c["status"])}' for c in r["crew_now"][:BOARD_NAMES])
-            if len(r["crew_now"]) > BOARD_NAMES:
-                crew += "<br>" + _e(t("duty.board.more", n=len(r["crew_now"]) - BOARD_NAMES))
+            if r["crew_now_total"] > BOARD_NAMES:
+                crew += "<br>" + _e(t("duty.board.more", n=r["crew_now_total"] - BOARD_NAMES))
             crew = crew or _e(t("duty.board.nobody"))
             body = (f'<div class="qy-line">{_e(t("duty.board.now"))} {span} · {_e(t("duty.board.arrived", n=r["checked_in_now"], m=r["required_now"]))}</div>'
                     f'<div class="qy-line">{crew}</div>')
@@ -170,8 +172,8 @@ def board(db: Database, actor: Actor) -> None:
         if r["next"]:
             nxt = r["next"][0]
             names = "、".join(_person(c) for c in r["crew_next"][:BOARD_NAMES]) or t("duty.board.nobody")
-            if len(r["crew_next"]) > BOARD_NAMES:
-                names += " " + t("duty.board.more", n=len(r["crew_next"]) - BOARD_NAMES)
+            if r["crew_next_total"] > BOARD_NAMES:
+                names += " " + t("duty.board.more", n=r["crew_next_total"] - BOARD_NAMES)
             body += (f'<div class="qy-line qy-small">{_e(t("duty.board.next"))} '
                      f'{_e(_day_label(duty.local(nxt["start_at"]).date(), db.today()) if duty.local(nxt["start_at"]).date() != db.today() else "")}'
                      f'{duty.hhmm(nxt["start_at"])}–{duty.hhmm(nxt["end_at"])}：{_e(names)}</div>')
@@ -219,16 +221,15 @@ def planner(db: Database, actor: Actor) -> None:
         st.info(t("duty.plan.no_shifts"))
     team = None
     if committee and shifts:
-        options = teams.team_options(db, actor)
-        names = dict(options)
-        team = st.selectbox(t("duty.plan.team"), list(names), key="plan_team", format_func=lambda i: names[i])
+        team = team_picker(db, actor, t("duty.plan.team"), "plan_team")
     people = duty.plannable_people(db, actor, team_id=team) if can_plan else []
     labels = dict(people)
+    titles = {s["id"]: _shift_title(s) for s in shifts}
+    if len(shifts) > FOCUS_OVER:  # many shifts: pick one to work on; the rest stay one line each in the list
+        focus = st.selectbox(t("duty.plan.shift"), list(titles), format_func=titles.get, key=f"plan_focus_{post_id}")
+        shifts = [s for s in shifts if s["id"] == focus]
     for s in shifts:
-        title = f"{duty.hhmm(s['start_at'])}–{duty.hhmm(s['end_at'])} · {s['assigned']}/{s['required']}"
-        if s["short"]:
-            title += " · " + t("duty.board.short", n=s["short"])
-        with st.expander(title, expanded=len(shifts) <= 3):
+        with st.expander(titles[s["id"]], expanded=len(shifts) <= FOCUS_OVER):
             for c in s["crew"]:
                 a, b = st.columns([3, 1])
                 a.markdown(f"{_e(_person(c))} · {t('duty.status.' + c['status'])}")
@@ -260,6 +261,13 @@ def planner(db: Database, actor: Actor) -> None:
                                 key=f"req_{post_id}")
             if st.button(t("common.save"), key=f"req_save_{post_id}"):
                 _run(lambda: duty.set_required(db, actor, post_id, int(n), post["version"]), t("common.saved"))
+
+
+def _shift_title(s: dict) -> str:
+    title = f"{duty.hhmm(s['start_at'])}–{duty.hhmm(s['end_at'])} · {s['assigned']}/{s['required']}"
+    if s["short"]:
+        title += " · " + t("duty.board.short", n=s["short"])
+    return title
 
 
 def _report_copy(result: dict) -> None:

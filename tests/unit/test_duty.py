@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from qinyuan import clock, duty, kpi
+from qinyuan import clock, duty, kpi, teams
 from qinyuan.errors import InvalidInput, PermissionDenied, StaleEdit
 
 TODAY = date(2022, 1, 10)
@@ -281,3 +281,52 @@ def test_day_plan_pages_in_sql(db, as_user):
     second = duty.day_plan(db, committee, TODAY, 1, page=2, page_size=2)
     assert [duty.hhmm(s["start_at"]) for s in first + second] == ["08:00", "13:00", "18:00"]
     assert [len(s["crew"]) for s in first + second] == [s["assigned"] for s in duty.day_plan(db, committee, TODAY, 1)]
+
+
+# -- cached reads stay fresh after a write ------------------------------------------------------------
+def test_cached_plan_reads_are_fresh_after_writes(db, as_user):
+    committee = as_user("committee")
+    day = TODAY + timedelta(days=1)
+    summary = duty.day_summary(db, committee, day).set_index("post_id")
+    n = duty.count_shifts(db, committee, day, 4)
+    plan = duty.day_plan(db, committee, day, 4)
+    new = duty.create_shift(db, committee, 4, day, "21:00", "23:00")
+    assert duty.count_shifts(db, committee, day, 4) == n + 1
+    assert duty.day_summary(db, committee, day).set_index("post_id").loc[4, "shifts"] == summary.loc[4, "shifts"] + 1
+    assert [s["id"] for s in duty.day_plan(db, committee, day, 4)] == [s["id"] for s in plan] + [new]
+    vid = _vol(db, "member001")
+    duty.assign(db, committee, new, vid)
+    assert duty.day_summary(db, committee, day).set_index("post_id").loc[4, "assigned"] == summary.loc[4, "assigned"] + 1
+    crew = next(s for s in duty.day_plan(db, committee, day, 4) if s["id"] == new)["crew"]
+    assert [c["volunteer_id"] for c in crew] == [vid]
+    post = duty.posts(db, committee)[3]
+    duty.set_required(db, committee, post["id"], post["required"] + 1, post["version"])
+    assert duty.posts(db, committee)[3]["required"] == post["required"] + 1
+    assert next(r for r in duty.board(db, committee) if r["id"] == post["id"])["required"] == post["required"] + 1
+
+
+def test_cached_my_duty_and_board_follow_writes_and_the_clock(db, as_user, monkeypatch):
+    member = as_user("member001")
+    row = _today_mine(db, member)
+    assert row["status"] == "assigned" and row["window"] == "open"
+    before = next(r for r in duty.board(db, member, names=2) if r["code"] == "gate_north")
+    duty.check_in(db, member, row["id"], row["version"])
+    assert _today_mine(db, member)["status"] == "checked_in"
+    after = next(r for r in duty.board(db, member, names=2) if r["code"] == "gate_north")
+    assert after["checked_in_now"] == before["checked_in_now"] + 1
+    assert len(after["crew_now"]) <= 2 and after["crew_now_total"] == after["assigned_now"]
+    # the same cache entries, a later minute: the window and the board move on with the clock
+    monkeypatch.setenv("QINYUAN_NOW", "2022-01-10T13:30:00+08:00")
+    assert _today_mine(db, member)["window"] == "open"  # check-out stays open an hour after the end
+    north = next(r for r in duty.board(db, member) if r["code"] == "gate_north")
+    assert duty.hhmm(north["now"][0]["start_at"]) == "13:00" and north["checked_in_now"] == 0
+
+
+def test_cached_plannable_people_follow_the_roster(db, as_user):
+    committee = as_user("committee")
+    people = dict(duty.plannable_people(db, committee, team_id=2))
+    vid = _vol(db, "member001")
+    assert vid not in people
+    version = db.scalar("SELECT version FROM volunteers WHERE id = ?", [vid])
+    teams.move_member(db, committee, vid, 2, version)
+    assert vid in dict(duty.plannable_people(db, committee, team_id=2))

@@ -178,3 +178,34 @@ def test_committee_renames_a_team(db, as_user):
     assert db.one("SELECT name, notes FROM teams WHERE id = 7") == ("沁园红第7队（北区）", "负责7号楼")
     with pytest.raises(StaleEdit):
         teams.update_team(db, as_user("committee"), 7, version, name="x")
+
+
+# -- cached reads stay fresh after a write ------------------------------------------------------------
+def test_cached_team_reads_are_fresh_after_writes(db, as_user):
+    committee = as_user("committee")
+    assert teams.team_count(db, committee) == 51
+    before = teams.teams(db, committee).set_index("team_id")
+    options = dict(teams.team_options(db, committee))
+    _, total = teams.members(db, committee, team_id=3)
+    version = int(before.loc[3, "version"])
+    teams.update_team(db, committee, 3, version, name="沁园红第3队（东）")
+    assert teams.teams(db, committee).set_index("team_id").loc[3, "team"] == "沁园红第3队（东）"
+    assert teams.teams(db, committee, team_id=3)["team"].item() == "沁园红第3队（东）"
+    assert dict(teams.team_options(db, committee))[3] == "沁园红第3队（东）" != options[3]
+    assert teams.team_options(db, committee, search="第3队（东") == [(3, "沁园红第3队（东）")]
+    new_id = teams.add_member(db, committee, 3, "新队员甲", "13900000001")
+    frame, after = teams.members(db, committee, team_id=3)
+    assert after == total + 1 and new_id in set(frame["id"])
+    assert teams.teams(db, committee).set_index("team_id").loc[3, "members"] == before.loc[3, "members"] + 1
+
+
+def test_team_options_search_limit_and_the_current_choice(db, as_user):
+    committee = as_user("committee")
+    first = teams.team_options(db, committee, limit=5)
+    assert [i for i, _ in first] == [1, 2, 3, 4, 5]
+    assert [i for i, _ in teams.team_options(db, committee, limit=5, include=40)] == [40, 1, 2, 3, 4, 5]
+    assert teams.team_options(db, committee, search="12") and all(
+        "12" in name or i == 12 for i, name in teams.team_options(db, committee, search="12"))
+    captain = as_user("captain01")
+    assert teams.team_options(db, captain, include=40) == teams.team_options(db, captain)  # not theirs: not added
+    assert teams.team_count(db, captain) == len(teams.team_options(db, captain))
