@@ -227,10 +227,14 @@ def schedule(db: Database, actor: Actor, round_id: int, expected_version: int | 
     return db.write(actor, fn)
 
 
-def slot_table(db: Database, actor: Actor, round_id: int) -> pd.DataFrame:
-    """Each visible unit's slot and expected residents."""
+def slot_table(db: Database, actor: Actor, round_id: int, unit_id: int | None = None) -> pd.DataFrame:
+    """Each visible unit's (or the one unit's) slot and expected residents."""
     where, params = access.unit_filter(actor, "testing.view", "u.id")
-    loads = expected_by_unit(db, round_id, view_units(actor))[["unit_id", "expected"]]
+    units = view_units(actor)
+    if unit_id is not None:
+        access.require(actor, "testing.view", int(unit_id))
+        where, params, units = f"{where} AND u.id = ?", [*params, int(unit_id)], (int(unit_id),)
+    loads = expected_by_unit(db, round_id, units)[["unit_id", "expected"]]
     frame = db.df(f"""SELECT u.id AS unit_id, u.building, u.unit_no, s.slot_start, s.site, s.version
                       FROM units u LEFT JOIN test_slots s ON s.unit_id = u.id AND s.round_id = ?
                       WHERE {where} ORDER BY s.slot_start NULLS LAST, u.building, u.unit_no""", [int(round_id), *params])

@@ -290,21 +290,24 @@ def schedule_view(actor: Actor, rnd: dict | None) -> None:
 
 def _move_form(actor: Actor, rnd: dict, loads: pd.DataFrame) -> None:
     db = get_db()
-    table = tst.slot_table(db, actor, rnd["id"])
-    with st.expander(t("testing.move")), st.form("ts_move"):
-        labels = {int(r.unit_id): unit_name(r.building, r.unit_no) for r in table.itertuples()}
-        unit_id = st.selectbox(t("common.unit"), list(labels), format_func=labels.get)
-        times = sorted({pd.Timestamp(x) for x in loads["slot_start"]})
-        nxt = times[-1] + pd.Timedelta(minutes=int(rnd["slot_minutes"]))
-        times.append(nxt)
-        when = st.selectbox(t("common.time"), times, format_func={x: x.tz_convert(TZ).strftime("%H:%M") for x in times}.get)
-        site = st.selectbox(t("testing.site"), tst.sites_of(rnd))
-        if st.form_submit_button(t("common.save"), width="stretch"):
-            row = table[table["unit_id"] == unit_id].iloc[0]
-            version = None if pd.isna(row["version"]) else int(row["version"])
-            if attempt(lambda: tst.move_slot(db, actor, rnd["id"], unit_id, when.to_pydatetime(), site, version) or True):
-                _flash(t("common.saved"))
-                st.rerun()
+    with st.expander(t("testing.move")):
+        # a big compound picks the building first, so the page never lists thousands of units
+        unit_id = unit_picker(db, actor, "testing.view", "ts_move_unit")
+        if unit_id is None:
+            return
+        with st.form("ts_move"):
+            times = sorted({pd.Timestamp(x) for x in loads["slot_start"]})
+            nxt = times[-1] + pd.Timedelta(minutes=int(rnd["slot_minutes"]))
+            times.append(nxt)
+            choices = {x.tz_convert(TZ).strftime("%H:%M"): x for x in times}
+            when = choices[st.selectbox(t("common.time"), list(choices))]
+            site = st.selectbox(t("testing.site"), tst.sites_of(rnd))
+            if st.form_submit_button(t("common.save"), width="stretch"):
+                row = tst.slot_table(db, actor, rnd["id"], unit_id).iloc[0]
+                version = None if pd.isna(row["version"]) else int(row["version"])
+                if attempt(lambda: tst.move_slot(db, actor, rnd["id"], unit_id, when.to_pydatetime(), site, version) or True):
+                    _flash(t("common.saved"))
+                    st.rerun()
 
 
 # -- notice ----------------------------------------------------------------------------------------------

@@ -59,6 +59,14 @@ def test_committee_schedules_the_round(demo_path):
     assert not at.exception
     assert any("51 个单元" in s.value for s in at.success)
     assert "各时段人数" in texts(at)
+    rows = len(at.dataframe[0].value)
+    at.selectbox(key="ts_move_unit").set_value(2).run()  # the unit first (outside the form), then its new time
+    when = next(s for s in at.selectbox if s.label == "时间")
+    when.select_index(len(when.options) - 1)
+    _button(at, "保存").click().run()
+    assert not at.exception
+    assert any("已保存" in s.value for s in at.success)
+    assert len(at.dataframe[0].value) == rows + 1  # the unit now has a slot of its own, after the last one
 
 
 def test_committee_prepares_the_door_to_door_list_for_one_unit(demo_path):

@@ -249,6 +249,10 @@ def test_expected_by_unit_for_a_captains_units_matches_the_compound_and_is_fresh
     assert len(whole) == 51 and list(mine["unit_id"]) == [1]
     assert int(mine.iloc[0]["expected"]) == int(whole.set_index("unit_id").loc[1, "expected"]) > 0
     assert int(tst.slot_table(db, captain, ROUND).iloc[0]["expected"]) == int(mine.iloc[0]["expected"])
+    one = tst.slot_table(db, as_user("committee"), ROUND, unit_id=1)
+    assert list(one["unit_id"]) == [1] and int(one.iloc[0]["expected"]) == int(mine.iloc[0]["expected"])
+    with pytest.raises(PermissionDenied):
+        tst.slot_table(db, as_user("captain02"), ROUND, unit_id=1)
     house = _open_house(db, captain)
     resident = next(r for r in house["residents"] if r["status"] == "pending")
     tst.mark_resident(db, captain, ROUND, resident["resident_id"], "away", expected_version=resident["version"])
