@@ -72,6 +72,7 @@ class Database:
         self._cache_lock = threading.Lock()
         self._generations: dict[str, int] = {}
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
+        self._domain_tables: tuple[str, ...] | None = None
 
     # -- opening -------------------------------------------------------------
     @classmethod
@@ -209,6 +210,19 @@ class Database:
             while len(self._cache) > _CACHE_ENTRIES:
                 self._cache.popitem(last=False)
         return _fresh(value)
+
+    def domain_tables(self) -> tuple[str, ...]:
+        """Every table of the compound's data: not the bookkeeping that a login or any write touches
+        (audit log, login failures, accounts, migrations), so those do not empty a cache of figures."""
+        with self._cache_lock:
+            known = self._domain_tables
+        if known is None:
+            known = tuple(r[0] for r in self.rows(
+                "SELECT table_name FROM information_schema.tables WHERE table_name NOT IN "
+                "('audit_log', 'login_failures', 'users', 'schema_migrations') ORDER BY 1"))
+            with self._cache_lock:
+                self._domain_tables = known
+        return known
 
     def _touched(self, tables: set[str]) -> None:
         with self._cache_lock:

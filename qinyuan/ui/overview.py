@@ -4,7 +4,6 @@ and the committee's briefing button."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 
 import pandas as pd
@@ -14,19 +13,18 @@ from .. import access, clock, grid
 from .. import overview as ov
 from .. import overview_charts as charts
 from ..access import Actor
-from ..db import default_path
 from .common import attempt, get_db, lang, t
 from .widgets import AREAS, WORSE_WHEN_UP, fmt, fmt_delta, kpi_areas, kpi_cards
 
-TTL = 30  # seconds a figure may be stale
 REFRESH = 60  # seconds between automatic refreshes of the figures
 SHOW = 8  # rows listed per to-do / attention item before "and n more"
 
 
-# -- cached data, keyed by database file, scope and arguments -------------------------------------------
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=2000)
-def _data(kind: str, db_path: str, units: tuple[int, ...] | None, arg=None):
-    db = get_db()
+# -- cached figures: exact, not timed -------------------------------------------------------------------
+# db.cached keeps a figure until a committed write touches the compound's data, and at most for the
+# current minute (figures such as "overdue" move with the clock), so a captain who marks something
+# sees it on the overview at once.
+def _compute(kind: str, db, units: tuple[int, ...] | None, arg=None):
     if kind == "deltas":
         return ov.with_deltas(db, units)
     if kind == "attention":
@@ -54,22 +52,29 @@ def _data(kind: str, db_path: str, units: tuple[int, ...] | None, arg=None):
     raise ValueError(kind)
 
 
-@st.cache_data(ttl=TTL, show_spinner=False, max_entries=500)
-def _actor_data(kind: str, db_path: str, actor: Actor, arg=None):
-    db = get_db()
-    if kind == "unit":
-        return ov.unit_detail(db, actor, arg)
-    if kind == "team":
-        return ov.team_figures(db, actor)
-    raise ValueError(kind)
+def _minute(db) -> datetime:
+    return db.now().replace(second=0, microsecond=0)
 
 
 def data(kind: str, actor: Actor, arg=None):
-    return _data(kind, os.path.abspath(default_path()), actor.scope(), arg)
+    db = get_db()
+    units = actor.scope()
+    return db.cached(f"overview.{kind}", (units, arg, _minute(db)), db.domain_tables(),
+                     lambda: _compute(kind, db, units, arg))
 
 
 def actor_data(kind: str, actor: Actor, arg=None):
-    return _actor_data(kind, os.path.abspath(default_path()), actor, arg)
+    db = get_db()
+
+    def compute():
+        if kind == "unit":
+            return ov.unit_detail(db, actor, arg)
+        if kind == "team":
+            return ov.team_figures(db, actor)
+        raise ValueError(kind)
+
+    return db.cached(f"overview.{kind}", (actor.username, actor.role, actor.scope(), arg, _minute(db)),
+                     db.domain_tables(), compute)
 
 
 # -- small formatting helpers -----------------------------------------------------------------------
