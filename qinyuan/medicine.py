@@ -231,6 +231,9 @@ class Filters:
     overdue_only: bool = False
 
 
+# Every table the order queries below read (their cache keys hold the SQL and its parameters: scope,
+# filters, limits, the current minute).
+_TABLES = ("medicine_orders", "households", "units", "residents")
 _OPEN_SQL = "m.status IN ('requested', 'sourcing', 'purchased', 'at_gate', 'disinfected')"
 _ORDER_COLS = ("id", "household_id", "resident_id", "items", "channel", "urgency", "source", "notes", "status", "reason",
                "placed_by", "created_at", "updated_at", "updated_by", "delivered_at", "version")
@@ -255,7 +258,8 @@ def _base(db: Database, actor: Actor | None, action: str = "medicine.view",
            + (", h.unit_id, h.room, h.contact_name FROM medicine_orders m JOIN households h ON h.id = m.household_id"
               if join else " FROM medicine_orders m")
            + f" WHERE {scope}")
-    return sql, [db.now(), lim["critical"], lim["urgent"], lim["normal"], *scope_p]
+    # ages are counted to the current minute, so reruns within a minute share the cached answers
+    return sql, [db.now().replace(second=0, microsecond=0), lim["critical"], lim["urgent"], lim["normal"], *scope_p]
 
 
 def _filter_sql(filters: Filters) -> tuple[str, list, bool]:
@@ -297,7 +301,8 @@ def _query(db: Database, actor: Actor, filters: Filters, order_by: str, limit: i
     body, body_p = _base(db, actor, action, need_household)
     cte = f"WITH o AS ({body} AND {extra})"
     cte_p = [*body_p, *extra_params]
-    total = db.scalar(f"{cte} SELECT count(*) FROM o m WHERE {where}", [*cte_p, *where_p])
+    count_sql, count_p = f"{cte} SELECT count(*) FROM o m WHERE {where}", [*cte_p, *where_p]
+    total = db.cached("medicine.count", (count_sql, tuple(count_p)), _TABLES, lambda: db.scalar(count_sql, count_p))
     if not total:
         return [], 0
     page = f"SELECT * FROM o m WHERE {where} ORDER BY {order_by}"
@@ -305,11 +310,18 @@ def _query(db: Database, actor: Actor, filters: Filters, order_by: str, limit: i
     if limit is not None:
         page += " LIMIT ? OFFSET ?"
         all_params += [int(limit), max(0, int(offset))]
-    rows = db.dicts(f"{cte} {_DETAIL.format(inner=page)} ORDER BY {order_by}", all_params)
-    for row in rows:
-        row["items"] = _items(row["items"])
-        row["overdue"] = row["status"] in OPEN and row["age_hours"] > row["limit_hours"]
-    return rows, int(total)
+    sql = f"{cte} {_DETAIL.format(inner=page)} ORDER BY {order_by}"
+
+    def compute() -> list[dict]:
+        rows = db.dicts(sql, all_params)
+        for row in rows:
+            row["items"] = _items(row["items"])
+            row["overdue"] = row["status"] in OPEN and row["age_hours"] > row["limit_hours"]
+        return rows
+
+    if limit is None:  # every matching row: read afresh, not kept
+        return compute(), int(total)
+    return db.cached("medicine.page", (sql, tuple(all_params)), _TABLES, compute), int(total)
 
 
 def _items(raw: str | None) -> list[str]:
@@ -373,8 +385,10 @@ def events(db: Database, actor: Actor, order_id: int) -> list[dict]:
 def status_counts(db: Database, actor: Actor) -> dict[str, int]:
     """Open orders per status in the actor's scope (one aggregate query)."""
     where, params = access.unit_filter(actor, "medicine.view", "h.unit_id")
-    rows = db.rows(f"""SELECT m.status, count(*) FROM medicine_orders m JOIN households h ON h.id = m.household_id
-                       WHERE {where} AND {_OPEN_SQL} GROUP BY m.status""", params)
+    sql = f"""SELECT m.status, count(*) FROM medicine_orders m JOIN households h ON h.id = m.household_id
+              WHERE {where} AND {_OPEN_SQL} GROUP BY m.status"""
+    rows = db.cached("medicine.status_counts", (sql, tuple(params)), ("medicine_orders", "households"),
+                     lambda: db.rows(sql, params))
     return {status: n for status, n in rows}
 
 

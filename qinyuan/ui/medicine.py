@@ -21,7 +21,8 @@ from .widgets import unit_picker
 FLASH = "_med_flash"
 VIEW = "med_view"
 FORM_N = "_med_form_n"
-QUEUE_SIZE = 20
+ASK = "_med_ask_"  # + order id: a side step was tried without a reason, so the card asks for one
+QUEUE_SIZE = 8  # cards per page of the work queue (a phone screenful or two; the pager has the rest)
 TABLE_SIZE = 50
 COLOUR = {"critical": "red", "urgent": "orange", "normal": "green"}
 _MD = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$])")
@@ -63,11 +64,14 @@ def show_flash() -> None:
 # -- actions (widget callbacks: they run before the page redraws, so the list shows the result) -----
 def _do_advance(db: Database, actor: Actor, order_id: int, target: str, version: int, reason_key: str | None) -> None:
     reason = st.session_state.get(reason_key) if reason_key else None
+    if reason_key and not (reason or "").strip():
+        st.session_state[ASK + str(order_id)] = True  # the card now shows its reason box
     try:
         medicine.advance(db, actor, order_id, target, version, reason=reason)
     except QinyuanError as exc:
         _flash("error", error_text(exc))
         return
+    st.session_state.pop(ASK + str(order_id), None)
     _flash("success", t("medicine.moved", id=order_id, status=t(f"medicine.status.{target}")))
 
 
@@ -93,8 +97,8 @@ def order_card(db: Database, actor: Actor, row: dict, actions: bool = True) -> N
     code = lang()
     who = row.get("resident") or row.get("contact_name") or ""
     with st.container(border=True, key=f"med_card_{row['id']}"):
-        st.markdown(f"**{_urgency(row['urgency'])} · {_md(medicine.place_label(row, code))} {_md(who)}**")
-        st.markdown("  \n".join(_md(item) for item in row["items"]) or "—")
+        st.markdown(f"**{_urgency(row['urgency'])} · {_md(medicine.place_label(row, code))} {_md(who)}**  \n"
+                    + ("  \n".join(_md(item) for item in row["items"]) or "—"))
         status = row["status"]
         age = t("medicine.waited" if status in medicine.OPEN else "medicine.took", hours=_hours(row["age_hours"]))
         bits = [f"#{row['id']}", t(f"medicine.status.{status}"), age]
@@ -114,9 +118,12 @@ def order_card(db: Database, actor: Actor, row: dict, actions: bool = True) -> N
             st.caption(":material/hourglass_top: " + t(f"medicine.waiting.{status}"))
         sides = medicine.side_steps(status, actor.role)
         if sides:
-            with st.expander(" / ".join(t(f"medicine.step.{side}") for side in sides)):
-                reason_key = f"med_reason_{row['id']}"
-                st.text_input(t("medicine.reason"), key=reason_key, max_chars=medicine.MAX_TEXT)
+            reason_key = f"med_reason_{row['id']}"
+            asking = bool(st.session_state.get(ASK + str(row["id"])))
+            with st.expander(" / ".join(t(f"medicine.step.{side}") for side in sides), expanded=asking):
+                # the reason box only once a side step is chosen: a page of cards stays light
+                if asking:
+                    st.text_input(t("medicine.reason"), key=reason_key, max_chars=medicine.MAX_TEXT)
                 for side in sides:
                     st.button(t(f"medicine.step.{side}"), key=f"med_{side}_{row['id']}", width="stretch",
                               on_click=_do_advance, args=(db, actor, row["id"], side, row["version"], reason_key))

@@ -309,3 +309,28 @@ def test_export_is_scoped_and_audited(db, as_user):
     assert db.scalar("SELECT count(*) FROM audit_log WHERE action = 'medicine.export' AND actor = 'medic01'") == 1
     overdue = medicine.export_frame(db, as_user("committee"), medicine.Filters(status="open", overdue_only=True), "en")
     assert len(overdue) == 11 and overdue["Overdue"].all()
+
+
+# -- cached reads stay fresh after a write and move on with the clock ---------------------------------
+def test_cached_lists_counts_and_queue_are_fresh_after_writes(db, as_user, monkeypatch):
+    committee, medic = as_user("committee"), as_user("medic01")
+    counts = medicine.status_counts(db, committee)
+    _, total = medicine.list_orders(db, committee, medicine.Filters(status="open"))
+    _, queued = medicine.work_queue(db, medic, limit=5)
+    household = _unserved_household(db, 1)
+    new = medicine.create_order(db, committee, household, "布洛芬 ×1盒", urgency="critical")
+    assert medicine.status_counts(db, committee)["requested"] == counts.get("requested", 0) + 1
+    rows, after = medicine.list_orders(db, committee, medicine.Filters(status="open"))
+    assert after == total + 1 and rows[0]["id"] == new
+    first, more = medicine.work_queue(db, medic, limit=50)
+    assert more == queued + 1
+    mine = next(r for r in first if r["id"] == new)
+    medicine.advance(db, medic, new, "sourcing", mine["version"])
+    assert medicine.status_counts(db, committee)["sourcing"] == counts.get("sourcing", 0) + 1
+    assert next(r for r in medicine.work_queue(db, medic, limit=50)[0] if r["id"] == new)["status"] == "sourcing"
+    # the same query a few hours later: ages and the overdue flag follow the clock (cached per minute)
+    age = next(r for r in medicine.list_orders(db, committee)[0] if r["id"] == new)["age_hours"]
+    monkeypatch.setenv("QINYUAN_NOW", "2022-01-10T15:00:00+08:00")
+    later = next(r for r in medicine.list_orders(db, committee)[0] if r["id"] == new)
+    assert later["age_hours"] == pytest.approx(age + 6) and later["overdue"]
+    assert new in [r["id"] for r in medicine.overdue(db, committee)[0]]
