@@ -221,15 +221,20 @@ _CASE_COLUMNS = """c.id, c.severity, c.status, c.reported_at, c.reported_by, c.l
 _SEVERITY_RANK = "CASE c.severity WHEN 'critical' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END"
 
 
+def _minute(db: Database) -> datetime:
+    """Now, to the minute: the board counts whole minutes, so reruns within a minute share its cached answers."""
+    return db.now().replace(second=0, microsecond=0)
+
+
 def board_summary(db: Database, actor: Actor) -> dict:
     """Open cases in scope and how many of them have had no update for the stale threshold."""
     where, params = access.unit_filter(actor, "emergency.view", "h.unit_id")
     limit = stale_minutes(db)
-    total, stale = db.one(
-        f"""SELECT count(*), count(*) FILTER (WHERE c.last_event_at <= ?::TIMESTAMPTZ - to_minutes(?::BIGINT))
-            FROM emergency_cases c JOIN households h ON h.id = c.household_id WHERE c.status <> 'closed' AND {where}""",
-        [db.now(), limit, *params],
-    )
+    sql = f"""SELECT count(*), count(*) FILTER (WHERE c.last_event_at <= ?::TIMESTAMPTZ - to_minutes(?::BIGINT))
+              FROM emergency_cases c JOIN households h ON h.id = c.household_id WHERE c.status <> 'closed' AND {where}"""
+    values = [_minute(db), limit, *params]
+    total, stale = db.cached("emergencies.board_summary", (sql, tuple(values)), ("emergency_cases", "households"),
+                             lambda: db.one(sql, values))
     return {"open": total, "stale": stale, "stale_minutes": limit}
 
 
@@ -238,9 +243,9 @@ def open_board(db: Database, actor: Actor, limit: int | None = None, offset: int
     Each row: times since report and since the last update (minutes), the last actor, a stale flag.
     No summaries or vitals here (medical detail is shown, and logged, per case)."""
     where, params = access.unit_filter(actor, "emergency.view", "h.unit_id")
-    now = db.now()
+    now = _minute(db)
     threshold = stale_minutes(db)
-    rows = db.dicts(
+    sql = (
         f"""WITH open AS (
                 SELECT {_CASE_COLUMNS} FROM emergency_cases c
                 JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
@@ -256,10 +261,11 @@ def open_board(db: Database, actor: Actor, limit: int | None = None, offset: int
                 FROM emergency_events WHERE case_id IN (SELECT id FROM open) GROUP BY case_id) e ON e.case_id = o.id
             LEFT JOIN users us ON us.username = e.last_actor
             ORDER BY CASE o.severity WHEN 'critical' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END,
-                     o.last_event_at, o.id""",
-        [*params, limit if limit is not None else 1 << 31, int(offset), now, now, now, threshold],
-    )
-    return rows
+                     o.last_event_at, o.id""")
+    values = [*params, limit if limit is not None else 1 << 31, int(offset), now, now, now, threshold]
+    return db.cached("emergencies.open_board", (sql, tuple(values)),
+                     ("emergency_cases", "households", "units", "residents", "emergency_events", "users"),
+                     lambda: db.dicts(sql, values))
 
 
 def closed_cases(db: Database, actor: Actor, limit: int = 20, offset: int = 0) -> tuple[list[dict], int]:

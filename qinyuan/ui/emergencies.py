@@ -25,7 +25,7 @@ VIEWS = ("board", "report", "special")
 SEVERITY_COLOUR = {"critical": "red", "urgent": "orange", "routine": "green"}
 _MARKERS = ("em_case_logged", "md_res_logged", "md_list_logged", "md_trips_logged")
 _FLASH = "em_flash"
-BOARD_PAGE = 20
+BOARD_PAGE = 8  # cases per page of the open board (most severe and longest without news first)
 _ERROR = "em_error"
 
 
@@ -130,12 +130,13 @@ def board(db: Database, actor: Actor) -> None:
     for row in rows:
         with st.container(border=True):
             who = esc(row["resident"]) if row["resident"] else t("emergency.detail.unknown_resident")
-            st.markdown(f"{severity_badge(row['severity'])} **{unit_text(row)} {esc(row['room'])}** · {who}")
-            st.markdown(f"**{kind_label(row['status'])}** · {t('emergency.board.on_it', who=esc(row['last_actor_name']))}")
-            st.caption(t("emergency.board.since_report", ago=duration(row["minutes_since_report"])) + " · "
-                       + t("emergency.board.since_update", ago=duration(row["minutes_since_update"])))
+            lines = [f"{severity_badge(row['severity'])} **{unit_text(row)} {esc(row['room'])}** · {who}",
+                     f"**{kind_label(row['status'])}** · {t('emergency.board.on_it', who=esc(row['last_actor_name']))}",
+                     ":gray[" + t("emergency.board.since_report", ago=duration(row["minutes_since_report"])) + " · "
+                     + t("emergency.board.since_update", ago=duration(row["minutes_since_update"])) + "]"]
             if row["stale"]:
-                st.markdown(f":red[**{t('emergency.board.stale', ago=duration(row['minutes_since_update']))}**]")
+                lines.append(f":red[**{t('emergency.board.stale', ago=duration(row['minutes_since_update']))}**]")
+            st.markdown("  \n".join(lines))  # one element per card: a page of cards stays light
             st.button(t("emergency.board.open", id=row["id"]), key=f"em_open_{row['id']}", on_click=_open_case,
                       args=(row["id"],), use_container_width=True, type="primary" if row["stale"] else "secondary")
     if pages > 1:

@@ -232,3 +232,23 @@ def test_board_is_paged_in_sql_and_the_summary_counts_all(db, as_user):
     assert len(first) == 4 and len(second) == 2
     assert [r["id"] for r in first + second] == [r["id"] for r in em.open_board(db, committee)]
     assert em.board_summary(db, as_user("captain01")) == {"open": 1, "stale": 0, "stale_minutes": 60}
+
+
+# -- cached board reads stay fresh after a write and move on with the clock ---------------------------
+def test_cached_board_is_fresh_after_writes_and_follows_the_clock(db, as_user, monkeypatch):
+    committee, medic = as_user("committee"), as_user("medic01")
+    summary = em.board_summary(db, committee)
+    first = em.open_board(db, committee, limit=8)
+    fresh = new_case(db, as_user("captain01"), severity="routine")
+    assert em.board_summary(db, committee)["open"] == summary["open"] + 1
+    row = next(r for r in em.open_board(db, committee, limit=8) if r["id"] == fresh)
+    assert row["last_actor"] == "captain01" and row["events"] == 1 and len(first) == summary["open"]
+    em.add_event(db, medic, fresh, em.NOTE, "已电话联系")
+    row = next(r for r in em.open_board(db, committee, limit=8) if r["id"] == fresh)
+    assert row["last_actor"] == "medic01" and row["events"] == 2
+    # the same queries later on: minutes and the stale flag follow the clock (cached per minute)
+    stale = em.board_summary(db, committee)["stale"]
+    monkeypatch.setenv("QINYUAN_NOW", "2022-01-10T23:00:00+08:00")
+    row = next(r for r in em.open_board(db, committee, limit=8) if r["id"] == fresh)
+    assert row["stale"] and row["minutes_since_update"] == 14 * 60
+    assert em.board_summary(db, committee)["stale"] == stale + 1
