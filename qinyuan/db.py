@@ -211,6 +211,11 @@ class Database:
                 self._cache.popitem(last=False)
         return _fresh(value)
 
+    def invalidate(self, tables: Iterable[str] | None = None) -> None:
+        """As if a write had touched these tables (default: all of the compound's data); the benchmark
+        measures pages as the first run after writes sees them."""
+        self._touched(set(self.domain_tables() if tables is None else tables))
+
     def domain_tables(self) -> tuple[str, ...]:
         """Every table of the compound's data: not the bookkeeping that a login or any write touches
         (audit log, login failures, accounts, migrations), so those do not empty a cache of figures."""

@@ -153,10 +153,17 @@ def with_deltas(db: Database, units: tuple[int, ...] | None = None, day: date | 
     round: its progress since yesterday, not this round against the last one."""
     day = day or db.today()
     now = figures(db, units, day)
-    before = figures(db, units, day - timedelta(days=1))
-    rnd = kpi.current_round(db, day)
-    if rnd:
-        before.update(_testing_as_of(db, units, rnd["id"], clock.day_start(day)))
+
+    def yesterday() -> dict:
+        before = figures(db, units, day - timedelta(days=1))
+        rnd = kpi.current_round(db, day)
+        if rnd:
+            before.update(_testing_as_of(db, units, rnd["id"], clock.day_start(day)))
+        return before
+
+    # The end of yesterday is a snapshot, rebuilt from timestamps once per day and scope: today's writes
+    # carry today's times and cannot move it (and it is the costly half at scale).
+    before = db.cached("overview.yesterday", (units, day), (), yesterday)
     deltas = {key: _diff(now.get(key), before.get(key)) for key in DELTA_KEYS}
     return now, deltas
 
