@@ -470,7 +470,9 @@ def _task_status(actor: Actor, task_id: int, target: str, version: int) -> None:
     st.session_state["qy_task_msg"] = ("success", t(f"supplies.task_{target}", id=task_id))
 
 
-TASK_CARDS = 20
+TASK_CARDS = 8  # open task cards shown (the caption counts the rest)
+SQUAD_NAMES = 300  # names listed in the squad expander
+CLOSED_ROWS = 50  # latest closed tasks in their table
 
 
 def carrying_view(actor: Actor) -> None:
@@ -483,7 +485,9 @@ def carrying_view(actor: Actor) -> None:
     c1.metric(t("kpi.carriers"), len(squad))
     c2.metric(t("supplies.open_tasks"), int((frame["status"] == "open").sum()))
     with st.expander(t("supplies.squad")):
-        st.write("、".join(squad["name"]))
+        if len(squad) > SQUAD_NAMES:  # a 100x compound has thousands of carriers
+            st.caption(t("supplies.squad_more", n=len(squad), shown=SQUAD_NAMES))
+        st.write("、".join(squad["name"].head(SQUAD_NAMES)))
     open_tasks = frame[frame["status"] == "open"]
     if len(open_tasks) > TASK_CARDS:
         st.caption(t("supplies.more_tasks", shown=TASK_CARDS, n=len(open_tasks)))
@@ -500,7 +504,7 @@ def carrying_view(actor: Actor) -> None:
                     col.button(t(f"supplies.to.{target}"), key=f"qy_task_{task['id']}_{target}", width="stretch",
                                type="primary" if target == "done" else "secondary",
                                on_click=_task_status, args=(actor, int(task["id"]), target, int(task["version"])))
-    closed = frame[frame["status"] != "open"].head(200)
+    closed = frame[frame["status"] != "open"].head(CLOSED_ROWS)
     if not closed.empty:
         with st.expander(t("supplies.closed_tasks", n=len(closed))):
             st.dataframe(pd.DataFrame({

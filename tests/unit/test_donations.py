@@ -149,3 +149,31 @@ def test_batches_future_and_exhausted(db, as_user):
         donations.create_batch(db, logistics, "", "x", 10, date(2022, 1, 12))
     with pytest.raises(PermissionDenied):
         donations.create_batch(db, as_user("captain01"), "x", "y", 10, date(2022, 1, 12))
+
+
+# -- cached reads stay fresh after a write ------------------------------------------------------------
+def test_cached_progress_reads_are_fresh_after_tick_and_untick(db, as_user):
+    committee, member = as_user("committee"), as_user("member001")
+    hid = _waiting_in_unit(db, 2, 1)[0]
+    before = {
+        "coverage": donations.coverage(db, committee, 2),
+        "batches": donations.batches(db, committee).set_index("id").loc[2, "served"],
+        "building": donations.building_progress(db, committee, 2)["served"].sum(),
+        "unit": donations.unit_progress(db, committee, 2).set_index("unit_id").loc[1, "served"],
+        "waiting": donations.waiting(db, committee, 2, size=100)[1],
+        "hours": donations.throughput(db, committee, 2)["households"].sum(),
+    }
+    room = donations.rooms(db, member, 2, 1).set_index("household_id")
+    assert room.loc[hid, "delivered_by"] is None
+    donations.tick(db, member, 2, hid)
+    assert donations.coverage(db, committee, 2)[0] == before["coverage"][0] + 1
+    assert donations.batches(db, committee).set_index("id").loc[2, "served"] == before["batches"] + 1
+    assert donations.building_progress(db, committee, 2)["served"].sum() == before["building"] + 1
+    assert donations.unit_progress(db, committee, 2).set_index("unit_id").loc[1, "served"] == before["unit"] + 1
+    waiting, total = donations.waiting(db, committee, 2, size=100)
+    assert total == before["waiting"] - 1 and hid not in set(waiting["household_id"])
+    assert donations.rooms(db, member, 2, 1).set_index("household_id").loc[hid, "delivered_by"] == "member001"
+    assert donations.throughput(db, committee, 2, date(2022, 1, 10))["households"].sum() >= 1
+    donations.untick(db, member, 2, hid)
+    assert donations.coverage(db, committee, 2) == before["coverage"]
+    assert donations.waiting(db, committee, 2, size=100)[1] == before["waiting"]

@@ -86,3 +86,19 @@ def test_timelines_in_one_query_and_scoped(db, as_user):
     found = groceries.timelines(db, logistics, [mine, theirs])
     assert [e["to_status"] for e in found[mine]] == ["ordered", "at_gate"]
     assert groceries.timelines(db, captain, [mine, theirs]).keys() == {mine}
+
+
+# -- cached reads stay fresh after a write ------------------------------------------------------------
+def test_cached_orders_counts_and_suppliers_are_fresh_after_writes(db, as_user):
+    logistics = as_user("logistics01")
+    counts = groceries.status_counts(db, logistics)
+    _, total = groceries.orders(db, logistics)
+    orders_of = groceries.suppliers(db, logistics).set_index("id").loc[1, "orders"]
+    oid = groceries.create_order(db, logistics, 1, "蔬菜套餐A（10斤）", household_id=5)
+    assert groceries.status_counts(db, logistics)["ordered"] == counts["ordered"] + 1
+    frame, after = groceries.orders(db, logistics, status="ordered", size=100)
+    assert groceries.orders(db, logistics)[1] == total + 1 and oid in set(frame["id"])
+    assert groceries.suppliers(db, logistics).set_index("id").loc[1, "orders"] == orders_of + 1
+    groceries.advance(db, logistics, oid, "at_gate", _version(db, oid))
+    assert groceries.status_counts(db, logistics)["at_gate"] == counts["at_gate"] + 1
+    assert [s["to_status"] for s in groceries.timelines(db, logistics, [oid])[oid]] == ["ordered", "at_gate"]

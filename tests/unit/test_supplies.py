@@ -130,3 +130,19 @@ def test_carrying_tasks_open_to_done_with_version_check(db, as_user):
     with pytest.raises(InvalidInput):
         supplies.set_task_status(db, logistics, task_id, "cancelled", int(task["version"]) + 1)
     assert len(supplies.carriers(db, logistics)) == kpi.compute(db)["carriers"] == 33
+
+
+# -- cached reads stay fresh after a write ------------------------------------------------------------
+def test_cached_stock_movements_and_tasks_are_fresh_after_writes(db, as_user):
+    logistics = as_user("logistics01")
+    masks = _item(db, "surgical_masks")
+    stock = _row(supplies.items(db, logistics), masks)["stock"]
+    _, moves = supplies.movements(db, logistics)
+    supplies.record_movement(db, logistics, masks, "in", 7, "市卫健委", "捐赠")
+    assert _row(supplies.items(db, logistics), masks)["stock"] == stock + 7
+    frame, after = supplies.movements(db, logistics)
+    assert after == moves + 1 and frame.iloc[0]["quantity"] == 7
+    open_before = int((supplies.tasks(db, logistics)["status"] == "open").sum())
+    task = supplies.add_task(db, logistics, "口罩送3号楼", masks, 7, "仓库", "3号楼", "搬运小分队")
+    tasks = supplies.tasks(db, logistics)
+    assert int((tasks["status"] == "open").sum()) == open_before + 1 and task in set(tasks["id"])
