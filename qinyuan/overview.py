@@ -308,16 +308,29 @@ def donation_batches(db: Database) -> pd.DataFrame:
     return db.df("SELECT id, donor, item, portions, day FROM donation_batches ORDER BY day DESC, id DESC")
 
 
-def donation_by_building_hour(db: Database, units=None, batch_id: int | None = None) -> pd.DataFrame:
-    """Portions handed out per building per hour of the day, for one batch (default: the latest)."""
+DONATION_BUILDINGS_MAX = 40  # more buildings than this (a scaled-up compound): the busiest ones
+
+
+def donation_by_building_hour(db: Database, units=None, batch_id: int | None = None,
+                              limit: int = DONATION_BUILDINGS_MAX) -> pd.DataFrame:
+    """Portions handed out per building per hour of the day, for one batch (default: the latest); at
+    most `limit` buildings, those that handed out the most, and `buildings_total` says how many had any."""
     if batch_id is None:
         batch_id = db.scalar("SELECT id FROM donation_batches WHERE day <= ? ORDER BY day DESC, id DESC LIMIT 1", [db.today()])
     unit_sql, unit_p = _in("h.unit_id", units)
     return db.df(
-        f"""SELECT u.building, CAST(hour(timezone('Asia/Shanghai', d.delivered_at)) AS INTEGER) AS hour, sum(d.portions) AS portions
-            FROM donation_deliveries d JOIN households h ON h.id = d.household_id JOIN units u ON u.id = h.unit_id
-            WHERE d.batch_id = ? AND {unit_sql} GROUP BY ALL ORDER BY u.building, hour""",
-        [batch_id, *unit_p],
+        f"""WITH per AS (
+                SELECT u.building, CAST(hour(timezone('Asia/Shanghai', d.delivered_at)) AS INTEGER) AS hour,
+                       sum(d.portions) AS portions
+                FROM donation_deliveries d JOIN households h ON h.id = d.household_id JOIN units u ON u.id = h.unit_id
+                WHERE d.batch_id = ? AND {unit_sql} GROUP BY ALL),
+            ranked AS (
+                SELECT building, row_number() OVER (ORDER BY sum(portions) DESC, building) AS rank,
+                       count(*) OVER () AS buildings_total
+                FROM per GROUP BY building)
+            SELECT per.building, per.hour, per.portions, ranked.buildings_total
+            FROM per JOIN ranked USING (building) WHERE ranked.rank <= ? ORDER BY per.building, per.hour""",
+        [batch_id, *unit_p, int(limit)],
     )
 
 

@@ -105,11 +105,12 @@ def _pct(value) -> str:
     return f"{float(value) * 100:.0f}%"
 
 
-def _bullets(lines: list[str]) -> None:
-    shown = lines[:SHOW]
-    text = "\n".join(f"- {line}" for line in shown)
-    if len(lines) > SHOW:
-        text += "\n\n" + t("overview.todo_more", n=len(lines) - SHOW)
+def _bullets(lines: list[str], total: int | None = None) -> None:
+    """The first SHOW lines, then "and n more" (total: how many there are when only the first were formatted)."""
+    total = len(lines) if total is None else total
+    text = "\n".join(f"- {line}" for line in lines[:SHOW])
+    if total > SHOW:
+        text += "\n\n" + t("overview.todo_more", n=total - SHOW)
     st.markdown(text)
 
 
@@ -121,6 +122,13 @@ def _areas_for(actor: Actor) -> dict:
 
 
 # -- needs attention now -----------------------------------------------------------------------------
+def _attention_list(frame: pd.DataFrame, title: str, icon: str, row) -> None:
+    """One kind of problem: a folded list (open when short), only the first rows formatted."""
+    if len(frame):
+        with st.expander(title, expanded=len(frame) <= 3, icon=icon):
+            _bullets([row(r) for r in frame.head(SHOW).itertuples()], len(frame))
+
+
 def attention_block(att: dict) -> None:
     lim = att["limits"]
     with st.container(border=True):
@@ -128,30 +136,26 @@ def attention_block(att: dict) -> None:
         if ov.attention_count(att) == 0:
             st.success(t("overview.attention_none"))
             return
-        if len(att["medicine"]):
-            rows = [t("overview.att_medicine_row", unit=_unit(r.building, r.unit_no), room=r.room,
-                      urgency=t(f"overview.urgency.{r.urgency}"), status=t(f"overview.med_status.{r.status}"), hours=r.hours)
-                    for r in att["medicine"].itertuples()]
-            with st.expander(t("overview.att_medicine", urgent=f"{lim['urgent']:g}", critical=f"{lim['critical']:g}",
-                               n=len(rows)), expanded=len(rows) <= 3, icon=":material/medication:"):
-                _bullets(rows)
-        if len(att["cases"]):
-            rows = [t("overview.att_case_row", unit=_unit(r.building, r.unit_no), room=r.room,
-                      severity=t(f"overview.severity.{r.severity}"), status=t(f"overview.case_status.{r.status}"), minutes=r.minutes)
-                    for r in att["cases"].itertuples()]
-            with st.expander(t("overview.att_cases", minutes=f"{lim['stale_minutes']:g}", n=len(rows)), expanded=len(rows) <= 3, icon=":material/local_hospital:"):
-                _bullets(rows)
-        if len(att["posts"]):
-            rows = [t("overview.att_post_row", post=r.name_zh if lang() == "zh" else r.name_en, start=_hm(r.start_at),
-                      end=_hm(r.end_at), staffed=r.staffed, required=r.required) for r in att["posts"].itertuples()]
-            with st.expander(t("overview.att_posts", n=len(rows)), expanded=len(rows) <= 3, icon=":material/badge:"):
-                _bullets(rows)
-        if len(att["coverage"]):
-            rows = [t("overview.att_coverage_row", unit=_unit(r.building, r.unit_no), coverage=_pct(r.coverage), pending=r.pending)
-                    for r in att["coverage"].itertuples()]
-            with st.expander(t("overview.att_coverage", round=att["round_no"], threshold=_pct(lim["threshold"]), n=len(rows)),
-                             expanded=len(rows) <= 3, icon=":material/science:"):
-                _bullets(rows)
+        _attention_list(
+            att["medicine"], t("overview.att_medicine", urgent=f"{lim['urgent']:g}", critical=f"{lim['critical']:g}",
+                               n=len(att["medicine"])), ":material/medication:",
+            lambda r: t("overview.att_medicine_row", unit=_unit(r.building, r.unit_no), room=r.room,
+                        urgency=t(f"overview.urgency.{r.urgency}"), status=t(f"overview.med_status.{r.status}"), hours=r.hours))
+        _attention_list(
+            att["cases"], t("overview.att_cases", minutes=f"{lim['stale_minutes']:g}", n=len(att["cases"])),
+            ":material/local_hospital:",
+            lambda r: t("overview.att_case_row", unit=_unit(r.building, r.unit_no), room=r.room,
+                        severity=t(f"overview.severity.{r.severity}"), status=t(f"overview.case_status.{r.status}"),
+                        minutes=r.minutes))
+        _attention_list(
+            att["posts"], t("overview.att_posts", n=len(att["posts"])), ":material/badge:",
+            lambda r: t("overview.att_post_row", post=r.name_zh if lang() == "zh" else r.name_en, start=_hm(r.start_at),
+                        end=_hm(r.end_at), staffed=r.staffed, required=r.required))
+        _attention_list(
+            att["coverage"], t("overview.att_coverage", round=att["round_no"], threshold=_pct(lim["threshold"]),
+                               n=len(att["coverage"])), ":material/science:",
+            lambda r: t("overview.att_coverage_row", unit=_unit(r.building, r.unit_no), coverage=_pct(r.coverage),
+                        pending=r.pending))
 
 
 # -- charts -----------------------------------------------------------------------------------------
@@ -199,6 +203,9 @@ def charts_block(actor: Actor) -> None:
         batch = st.selectbox(t("overview.batch"), list(labels), format_func=labels.get, key="ov_batch")
         frame = data("donation", actor, batch)
         if len(frame):
+            total, shown_n = int(frame["buildings_total"].iloc[0]), frame["building"].nunique()
+            if total > shown_n:
+                st.caption(t("overview.donation_top", n=shown_n, total=f"{total:,}"))
             _chart(charts.donation_chart(frame, lg))
         else:
             st.caption(t("overview.no_data"))

@@ -152,6 +152,11 @@ def test_open_cases_over_time_and_chart_data(db):
     assert today.loc[4, "filled"] == 5 and today.loc[4, "required"] == 6  # 3 shifts x 2, one short
     donation = ov.donation_by_building_hour(db, None, 1)
     assert donation["portions"].sum() == 1512 and donation["hour"].min() == 7 and donation["hour"].max() <= 17
+    per_building = donation.groupby("building")["portions"].sum()
+    assert (donation["buildings_total"] == len(per_building)).all()
+    busiest = ov.donation_by_building_hour(db, None, 1, limit=5)  # a big compound: the busiest buildings only
+    assert busiest["building"].nunique() == 5 and (busiest["buildings_total"] == len(per_building)).all()
+    assert busiest.groupby("building")["portions"].sum().min() >= per_building.sort_values().iloc[-5]
     heat = ov.unit_heatmap(db)
     assert len(heat) == 51 and heat["pending"].sum() == kpi.compute(db)["residents_pending"]
     assert heat["medicine_open"].sum() == 14 and heat["cases_open"].sum() == 3
