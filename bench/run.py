@@ -35,6 +35,8 @@ from qinyuan import access, demo, medicine, users  # noqa: E402
 from qinyuan.db import Database  # noqa: E402
 from qinyuan.errors import QinyuanError, StaleEdit  # noqa: E402
 
+from .apptest import whole_script_reruns  # noqa: E402
+
 USERS = {"committee": "committee", "captain": "captain01", "member": "member001", "medic": "medic01",
          "logistics": "logistics01"}
 TARGETS = {  # name: (comparison, target)
@@ -92,26 +94,10 @@ def copy(src: Path, name: str) -> Path:
 
 
 # -- rerun ratio (AppTest) -----------------------------------------------------------------------------
-def _whole_script_reruns() -> None:
-    """AppTest resets Streamlit's pages mode before every run, and with a pages/ folder beside app.py it
-    then runs the page script alone (the pages-folder mode a fresh server uses before st.navigation).
-    The real server, once app.py has called st.navigation, runs app.py every time: navigation, login
-    check, sidebar, then the page. Measure that whole run."""
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.testing.v1 import app_test
-
-    class WholeScript(PagesManager):
-        def __init__(self, *args, **kwargs):
-            PagesManager.uses_pages_directory = False
-            super().__init__(*args, **kwargs)
-
-    app_test.PagesManager = WholeScript
-
-
 def rerun_ratio(small: Path, big: Path, runs: int, pages: set[str] | None = None) -> dict:
     from streamlit.testing.v1 import AppTest
 
-    _whole_script_reruns()
+    whole_script_reruns()
 
     def start(path: Path, username: str, page: str):
         os.environ["QINYUAN_DB"] = str(path)
