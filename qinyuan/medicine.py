@@ -310,10 +310,10 @@ def _query(db: Database, actor: Actor, filters: Filters, order_by: str, limit: i
     if limit is not None:
         page += " LIMIT ? OFFSET ?"
         all_params += [int(limit), max(0, int(offset))]
-    sql = f"{cte} {_DETAIL.format(inner=page)} ORDER BY {order_by}"
+    sql = f"{cte} {page}"
 
     def compute() -> list[dict]:
-        rows = db.dicts(sql, all_params)
+        rows = _with_places(db, db.dicts(sql, all_params))
         for row in rows:
             row["items"] = _items(row["items"])
             row["overdue"] = row["status"] in OPEN and row["age_hours"] > row["limit_hours"]
@@ -322,6 +322,29 @@ def _query(db: Database, actor: Actor, filters: Filters, order_by: str, limit: i
     if limit is None:  # every matching row: read afresh, not kept
         return compute(), int(total)
     return db.cached("medicine.page", (sql, tuple(all_params)), _TABLES, compute), int(total)
+
+
+def _with_places(db: Database, rows: list[dict]) -> list[dict]:
+    """A page of orders with their unit, room and resident, looked up by id for just these rows (a join
+    would scan every household and resident of the compound for a page of a few orders)."""
+    homes = sorted({r["household_id"] for r in rows})
+    people = sorted({r["resident_id"] for r in rows if r["resident_id"] is not None})
+    places = {}
+    if homes:
+        places = {r["id"]: r for r in db.dicts(
+            f"""SELECT h.id, h.unit_id, u.building, u.unit_no, h.room, h.contact_name FROM households h
+                JOIN units u ON u.id = h.unit_id WHERE h.id IN ({', '.join('?' for _ in homes)})""", homes)}
+    names = {}
+    if people:
+        names = dict(db.rows(f"SELECT id, name FROM residents WHERE id IN ({', '.join('?' for _ in people)})", people))
+    out = []
+    for row in rows:
+        place = places[row["household_id"]]
+        out.append({**{c: row[c] for c in _ORDER_COLS}, "age_hours": row["age_hours"], "limit_hours": row["limit_hours"],
+                    "unit_id": place["unit_id"], "building": place["building"], "unit_no": place["unit_no"],
+                    "room": place["room"], "contact_name": place["contact_name"],
+                    "resident": names.get(row["resident_id"])})
+    return out
 
 
 def _items(raw: str | None) -> list[str]:
