@@ -249,12 +249,13 @@ def _waiting(actor: Actor, batch_id: int) -> None:
     db = get_db()
     st.markdown(f"#### {t('donation.waiting_list')}")
     size = 20
-    _, total = donations.waiting(db, actor, batch_id, page=1, size=1)
+    frame, total = donations.waiting(db, actor, batch_id, page=1, size=size)
     if not total:
         st.success(t("donation.all_served"))
         return
     page = pager(total, size, f"qy_wait_page_{batch_id}")
-    frame, total = donations.waiting(db, actor, batch_id, page=page, size=size)
+    if page != 1:
+        frame, total = donations.waiting(db, actor, batch_id, page=page, size=size)
     view = pd.DataFrame({
         t("common.unit"): [unit_name(b, u) for b, u in zip(frame["building"], frame["unit_no"], strict=True)],
         t("common.room"): frame["room"],
