@@ -96,9 +96,10 @@ async def _interact(page, deadline: float, labels: list[str], out: dict, seed: i
     while time.monotonic() < deadline:
         kind = "nav"
         target = None
+        label = ""
         if labels and rng.random() < 0.5:
             for label in rng.sample(labels, len(labels)):
-                candidates = page.locator("[data-testid='stMain'] button:not([role='tab']), "
+                candidates = page.locator("[data-testid='stMain'] button:not([role='tab']):not([data-testid$='Active']), "
                                           "[data-testid='stMain'] [data-testid='stRadio'] label").filter(has_text=label)
                 count = await candidates.count()
                 if count:
@@ -115,6 +116,7 @@ async def _interact(page, deadline: float, labels: list[str], out: dict, seed: i
                 await asyncio.sleep(0.5)
                 continue
             target = nav.nth(rng.randrange(count))
+            label = await target.get_attribute("href") or ""
         try:
             if not await target.is_visible() or not await target.is_enabled():
                 await asyncio.sleep(0.2)
@@ -127,6 +129,9 @@ async def _interact(page, deadline: float, labels: list[str], out: dict, seed: i
         elapsed = await _finished(page, t0, timeout=TIMEOUT_S)
         if elapsed is None:
             out["timeouts"] += 1
+            if len(out["timeout_samples"]) < 5:
+                state = await page.evaluate("(window.__qy || []).slice(-3)")
+                out["timeout_samples"].append(f"{kind} {label!r} on {page.url.split('/')[-1][:40]} last states {state}")
         else:
             out["latencies"].append(elapsed)
             out["kinds"][kind] = out["kinds"].get(kind, 0) + 1
@@ -137,7 +142,7 @@ async def _run(url: str, sessions: int, seconds: float, server: Server, think: t
     from playwright.async_api import async_playwright
 
     labels = action_labels()
-    out = {"latencies": [], "timeouts": 0, "kinds": {}, "login_failures": [], "contexts": []}
+    out = {"latencies": [], "timeouts": 0, "timeout_samples": [], "kinds": {}, "login_failures": [], "contexts": []}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -149,6 +154,7 @@ async def _run(url: str, sessions: int, seconds: float, server: Server, think: t
             out["latencies"].clear()
             out["kinds"].clear()
             out["timeouts"] = 0
+            out["timeout_samples"].clear()
             t0 = time.monotonic()
             others = await asyncio.gather(*[_open(browser, url, f"captain{n:02d}", out, gate)
                                             for n in range(2, sessions + 1)])
@@ -176,6 +182,7 @@ async def _run(url: str, sessions: int, seconds: float, server: Server, think: t
             "session_viewport": f"{VIEWPORT['width']}×{VIEWPORT['height']}", "session_think_s": list(think),
             "session_login_s": round(login_s, 1),
             "interactions": len(lat), "interaction_kinds": out["kinds"], "interaction_timeouts": out["timeouts"],
+            "interaction_timeout_samples": out["timeout_samples"],
             "median_interaction_s": round(statistics.median(lat), 3) if lat else None,
             "p95_interaction_s": round(p95, 3) if p95 is not None else None,
             "max_interaction_s": round(lat[-1], 3) if lat else None,
