@@ -551,7 +551,8 @@ def write_report(results: dict) -> None:
                   f"scale-{r.get('session_scale')} database, each a different captain (logins took "
                   f"{r.get('session_login_s')} s, three at a time); then all interacted at once for "
                   f"{r.get('session_seconds')} s with {r.get('session_think_s')} s pauses: {r.get('interactions')} "
-                  f"interactions ({r.get('interaction_kinds')}), {r.get('interaction_timeouts')} timed out (30 s).",
+                  f"interactions ({r.get('interaction_kinds')}), {r.get('interaction_timeouts')} timed out (30 s)"
+                  + (f"; samples: {r['interaction_timeout_samples']}" if r.get("interaction_timeout_samples") else "") + ".",
                   f"- click → finished rerun (`data-test-script-state` back to notRunning; a click still waiting "
                   f"after 30 s counts as 30 s in the P95): median "
                   f"{r.get('median_interaction_s')} s, P95 {r.get('p95_interaction_s')} s, max {r.get('max_interaction_s')} s.",
