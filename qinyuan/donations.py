@@ -131,12 +131,16 @@ def building_progress(db: Database, actor: Actor, batch_id: int) -> pd.DataFrame
         [batch_id, *params])
 
 
-def unit_progress(db: Database, actor: Actor, batch_id: int, building: int | None = None) -> pd.DataFrame:
-    """Per unit (within scope, optionally one building): households, served, waiting."""
+def unit_progress(db: Database, actor: Actor, batch_id: int, building: int | None = None,
+                  unit_id: int | None = None) -> pd.DataFrame:
+    """Per unit (within scope, optionally one building or one unit): households, served, waiting."""
     where, params = access.unit_filter(actor, "donation.view", "h.unit_id")
     if building is not None:
         where += " AND u.building = ?"
         params = [*params, building]
+    if unit_id is not None:
+        where += " AND u.id = ?"
+        params = [*params, int(unit_id)]
     return _read(
         db, "unit_progress", ("households", "units", "donation_deliveries"), "df",
         f"""SELECT u.id AS unit_id, u.building, u.unit_no, count(*) AS households, count(d.household_id) AS served,

@@ -102,16 +102,18 @@ def tick_view(actor: Actor) -> None:
     batch_id = batch_picker(db, actor, "qy_tick_batch")
     if batch_id is None:
         return
+    if grid.unit_span(db, actor, "donation.view")[0] > UNIT_LIST_LIMIT:
+        # a big compound: building first, not thousands of options, and only the picked unit counted
+        unit_id = unit_picker(db, actor, "donation.tick", "qy_tick_unit_big", t("donation.unit"))
+        units = donations.unit_progress(db, actor, batch_id, unit_id=unit_id) if unit_id is not None else None
+        if units is None or units.empty:
+            return
+        row = units.iloc[0]
+        _tick_panel(actor, batch_id, int(unit_id), int(row["building"]), int(row["unit_no"]))
+        return
     units = donations.unit_progress(db, actor, batch_id)
     if units.empty:
         st.info(t("donation.no_units"))
-        return
-    if len(units) > UNIT_LIST_LIMIT:  # a big compound: building first, not thousands of options
-        unit_id = unit_picker(db, actor, "donation.tick", "qy_tick_unit_big", t("donation.unit"))
-        if unit_id is None or unit_id not in set(units["unit_id"]):
-            return
-        row = units[units["unit_id"] == unit_id].iloc[0]
-        _tick_panel(actor, batch_id, int(unit_id), int(row["building"]), int(row["unit_no"]))
         return
     labels = {int(r["unit_id"]): t("donation.unit_option", unit=unit_name(r["building"], r["unit_no"]), waiting=int(r["waiting"]))
               for _, r in units.iterrows()}
@@ -201,13 +203,14 @@ def progress_view(actor: Actor) -> None:
 @st.fragment(run_every="30s")
 def _progress_panel(actor: Actor, batch_id: int) -> None:
     db = get_db()
-    served, total, share = donations.coverage(db, actor, batch_id)
+    frame = donations.building_progress(db, actor, batch_id)  # its sums are the coverage: one count, not two
+    served, total = int(frame["served"].sum()), int(frame["households"].sum())
+    share = served / total if total else 0.0
     c1, c2, c3 = st.columns(3)
     c1.metric(t("donation.served"), f"{served:,}")
     c2.metric(t("donation.waiting_n"), f"{total - served:,}")
     c3.metric(t("donation.coverage"), f"{share * 100:.1f}%")
     st.markdown(f"#### {t('donation.by_building')}")
-    frame = donations.building_progress(db, actor, batch_id)
     frame = frame.sort_values(["waiting", "building"], ascending=[False, True])
     todo, done = frame[frame["waiting"] > 0], frame[frame["waiting"] == 0]
     for _, b in todo.head(60).iterrows():

@@ -170,6 +170,8 @@ def test_cached_progress_reads_are_fresh_after_tick_and_untick(db, as_user):
     assert donations.batches(db, committee).set_index("id").loc[2, "served"] == before["batches"] + 1
     assert donations.building_progress(db, committee, 2)["served"].sum() == before["building"] + 1
     assert donations.unit_progress(db, committee, 2).set_index("unit_id").loc[1, "served"] == before["unit"] + 1
+    one = donations.unit_progress(db, committee, 2, unit_id=1)
+    assert list(one["unit_id"]) == [1] and one["served"].item() == before["unit"] + 1
     waiting, total = donations.waiting(db, committee, 2, size=100)
     assert total == before["waiting"] - 1 and hid not in set(waiting["household_id"])
     assert donations.rooms(db, member, 2, 1).set_index("household_id").loc[hid, "delivered_by"] == "member001"
