@@ -82,3 +82,22 @@ def test_committee_renames_a_team_on_the_page(demo_path):
     db = Database.open(demo_path)
     assert db.scalar("SELECT name FROM teams WHERE id = 3") == "沁园红第3队（东）"
     db.close()
+
+
+def test_many_teams_are_searched_not_listed(demo_path, monkeypatch):
+    """Beyond TEAM_LIST_LIMIT teams (a 100x compound has thousands) a picker is a search box and a
+    short list of matches; the current choice stays in the list."""
+    from qinyuan.ui import teampick
+
+    monkeypatch.setattr(teampick, "TEAM_LIST_LIMIT", 10)
+    monkeypatch.setattr(teampick, "TEAM_CHOICES", 5)
+    at = app_as(demo_path, "committee", page="roster")
+    assert not at.exception
+    assert at.selectbox(key="edit_team").options == [f"沁园红第{i}队" for i in range(1, 6)]
+    at.text_input(key="edit_team_q").input("第4").run()
+    assert at.selectbox(key="edit_team").options == ["沁园红第1队",  # the current choice, then the matches
+                                                     "沁园红第4队", "沁园红第40队", "沁园红第41队", "沁园红第42队", "沁园红第43队"]
+    at.selectbox(key="edit_team").set_value(40).run()
+    at.text_input(key="edit_team_q").input("第1").run()
+    assert at.selectbox(key="edit_team").value == 40 and "沁园红第40队" in at.selectbox(key="edit_team").options
+    assert [w.value for w in at.text_input if w.label == "服务队"][0] == "沁园红第40队"
