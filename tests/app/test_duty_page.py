@@ -97,3 +97,26 @@ def test_committee_plans_people_of_any_team(demo_path):
     db = _db(demo_path)
     assert db.scalar("SELECT count(*) FROM shift_assignments WHERE shift_id = ? AND volunteer_id = ?", [shift, team40]) == 1
     db.close()
+
+
+def test_a_post_with_many_shifts_shows_one_at_a_time(demo_path, monkeypatch):
+    """Beyond FOCUS_OVER shifts on the page (a 100x compound has hundreds a day) the planner lists
+    them in a picker and draws the controls of the picked one only."""
+    from qinyuan.ui import duty as view
+
+    monkeypatch.setattr(view, "FOCUS_OVER", 1)
+    at = app_as(demo_path, "captain01", page="duty")
+    assert not at.exception
+    db = _db(demo_path)
+    shifts = [r[0] for r in db.rows("SELECT id FROM shifts WHERE post_id = 1 AND day = ? ORDER BY start_at",
+                                    [date(2022, 1, 10)])]
+    db.close()
+    focus = at.selectbox(key="plan_focus_1")
+    assert len(focus.options) == len(shifts) == 3 and focus.options[0].startswith("08:00–13:00")
+
+    def drawn():
+        return [s for s in shifts if any(b.key == f"add_{s}" for b in at.button)]
+
+    assert drawn() == [shifts[0]]
+    focus.set_value(shifts[2]).run()
+    assert not at.exception and drawn() == [shifts[2]]
