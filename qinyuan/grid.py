@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from . import access
+from . import access, i18n
 from .access import Actor
 from .db import Database
 
 
 def unit_label(building: int, unit_no: int, lang: str = "zh") -> str:
-    return f"{building}号楼{unit_no}单元" if lang == "zh" else f"B{building}-U{unit_no}"
+    """A building unit as people say it (1号楼2单元 / Bldg 1 Unit 2), the same on every page and export."""
+    return i18n.t("common.unit_label", lang, building=int(building), unit=int(unit_no))
 
 
 def units(db: Database, actor: Actor, action: str = "household.view", building: int | None = None) -> pd.DataFrame:

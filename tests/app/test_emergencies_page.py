@@ -34,7 +34,7 @@ def test_board_lists_open_cases_for_committee(demo_path, lang, label):
     assert not at.exception
     labels = [str(b.label) for b in at.button]
     assert label in labels and any(lb.endswith("#3") for lb in labels) and any(lb.endswith("#4") for lb in labels)
-    assert ("2号楼2单元" if lang == "zh" else "B2-U2") in texts(at)  # case 2 is in unit 5
+    assert ("2号楼2单元" if lang == "zh" else "Bldg 2 Unit 2") in texts(at)  # case 2 is in unit 5
     assert ("超过 60 分钟未更新" if lang == "zh" else "over 60 min") in texts(at)
 
 
