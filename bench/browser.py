@@ -35,7 +35,8 @@ ACTION_KEYS = {"medicine.step.delivered", "medicine.view.queue", "testing.view.m
 RECORDER = """
 (() => {
   window.__qy = [];
-  const note = (el) => window.__qy.push([el.getAttribute('data-test-script-state'), performance.now()]);
+  // wall-clock times, so a click that reloads the whole page is still timed from the click
+  const note = (el) => window.__qy.push([el.getAttribute('data-test-script-state'), Date.now()]);
   const obs = new MutationObserver((muts) => { for (const m of muts) note(m.target); });
   const start = () => obs.observe(document.documentElement, {attributes: true, subtree: true,
                                                               attributeFilter: ['data-test-script-state']});
@@ -56,12 +57,22 @@ def action_labels() -> list[str]:
 
 
 async def _finished(page, t0: float, timeout: float) -> float | None:
-    try:
-        await page.wait_for_function(FINISHED_AFTER, arg=t0, timeout=timeout * 1000, polling=50)
-    except Exception:  # noqa: BLE001 - a timeout is counted, not fatal
-        return None
-    elapsed = await page.evaluate(ELAPSED, t0)
-    return None if elapsed is None else elapsed / 1000
+    """Seconds from t0 (wall clock, ms) to the first finished rerun after it, or None after timeout.
+    A click that reloads the page (the old document is gone) is followed into the new one."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            await page.wait_for_function(FINISHED_AFTER, arg=t0, timeout=left * 1000, polling=50)
+            elapsed = await page.evaluate(ELAPSED, t0)
+            if elapsed is not None:
+                return elapsed / 1000
+        except PlaywrightTimeout:
+            return None
+        except Exception:  # noqa: BLE001 - the page navigated while we waited: wait in the new document
+            await asyncio.sleep(0.1)
+    return None
 
 
 async def _login(page, url: str, username: str) -> None:
@@ -99,7 +110,7 @@ async def _interact(page, deadline: float, labels: list[str], out: dict, seed: i
         label = ""
         if labels and rng.random() < 0.5:
             for label in rng.sample(labels, len(labels)):
-                candidates = page.locator("[data-testid='stMain'] button:not([role='tab']):not([data-testid$='Active']), "
+                candidates = page.locator("[data-testid='stMain'] button:not([role='tab']):not([aria-checked='true']), "
                                           "[data-testid='stMain'] [data-testid='stRadio'] label").filter(has_text=label)
                 count = await candidates.count()
                 if count:
@@ -121,12 +132,18 @@ async def _interact(page, deadline: float, labels: list[str], out: dict, seed: i
             if not await target.is_visible() or not await target.is_enabled():
                 await asyncio.sleep(0.2)
                 continue
-            t0 = await page.evaluate("performance.now()")
+            origin = await page.evaluate("performance.timeOrigin")
+            t0 = await page.evaluate("Date.now()")
             await target.click(timeout=10_000)
         except Exception:  # noqa: BLE001 - the element went away under us: pick again
             await asyncio.sleep(0.2)
             continue
         elapsed = await _finished(page, t0, timeout=TIMEOUT_S)
+        try:
+            if await page.evaluate("performance.timeOrigin") != origin:
+                out["reloads"] += 1  # the click loaded the page afresh (new session, cookie login) instead of a rerun
+        except Exception:  # noqa: BLE001
+            pass
         if elapsed is None:
             out["timeouts"] += 1
             if len(out["timeout_samples"]) < 5:
@@ -142,7 +159,7 @@ async def _run(url: str, sessions: int, seconds: float, server: Server, think: t
     from playwright.async_api import async_playwright
 
     labels = action_labels()
-    out = {"latencies": [], "timeouts": 0, "timeout_samples": [], "kinds": {}, "login_failures": [], "contexts": []}
+    out = {"latencies": [], "timeouts": 0, "timeout_samples": [], "reloads": 0, "kinds": {}, "login_failures": [], "contexts": []}
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -154,6 +171,7 @@ async def _run(url: str, sessions: int, seconds: float, server: Server, think: t
             out["latencies"].clear()
             out["kinds"].clear()
             out["timeouts"] = 0
+            out["reloads"] = 0
             out["timeout_samples"].clear()
             t0 = time.monotonic()
             others = await asyncio.gather(*[_open(browser, url, f"captain{n:02d}", out, gate)
@@ -182,7 +200,7 @@ async def _run(url: str, sessions: int, seconds: float, server: Server, think: t
             "session_viewport": f"{VIEWPORT['width']}×{VIEWPORT['height']}", "session_think_s": list(think),
             "session_login_s": round(login_s, 1),
             "interactions": len(lat), "interaction_kinds": out["kinds"], "interaction_timeouts": out["timeouts"],
-            "interaction_timeout_samples": out["timeout_samples"],
+            "interaction_timeout_samples": out["timeout_samples"], "interaction_page_reloads": out["reloads"],
             "median_interaction_s": round(statistics.median(lat), 3) if lat else None,
             "p95_interaction_s": round(p95, 3) if p95 is not None else None,
             "max_interaction_s": round(lat[-1], 3) if lat else None,
