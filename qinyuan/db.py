@@ -211,6 +211,12 @@ class Database:
                 self._cache.popitem(last=False)
         return _fresh(value)
 
+    def cached_read(self, name: str, tables: tuple[str, ...], how: str, sql: str, params: Iterable[Any] = ()) -> Any:
+        """self.<how>(sql, params) (df, dicts, rows, one, scalar) through the read cache: the SQL text and
+        its parameters are the key, `tables` every table the SQL reads."""
+        params = list(params)
+        return self.cached(name, (sql, tuple(params)), tables, lambda: getattr(self, how)(sql, params))
+
     def invalidate(self, tables: Iterable[str] | None = None) -> None:
         """As if a write had touched these tables (default: all of the compound's data); the benchmark
         measures pages as the first run after writes sees them."""

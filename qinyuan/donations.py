@@ -25,11 +25,6 @@ _TICK_LOCK = threading.Lock()
 _LOCAL_SECONDS = "floor(epoch(d.delivered_at))::BIGINT + 28800"
 
 
-def _read(db: Database, name: str, tables: tuple[str, ...], how: str, sql: str, params=()):
-    """db.<how>(sql, params) through the exact read cache: the SQL text and its parameters are the whole
-    key, `tables` every table the SQL reads (a committed write to one of them recomputes the answer)."""
-    params = list(params)
-    return db.cached(f"{__name__}.{name}", (sql, tuple(params)), tables, lambda: getattr(db, how)(sql, params))
 
 
 @dataclass(frozen=True)
@@ -52,8 +47,8 @@ class Tick:
 def batches(db: Database, actor: Actor) -> pd.DataFrame:
     """Batches, newest first, with households served and in scope, and the coverage (0-1)."""
     where, params = access.unit_filter(actor, "donation.view", "h.unit_id")
-    return _read(
-        db, "batches", ("donation_batches", "donation_deliveries", "households"), "df",
+    return db.cached_read(
+        "donations.batches", ("donation_batches", "donation_deliveries", "households"), "df",
         f"""WITH scope AS (SELECT h.id FROM households h WHERE {where}),
                  served AS (SELECT d.batch_id, count(*) AS served, sum(d.portions) AS portions_given
                             FROM donation_deliveries d JOIN scope s ON s.id = d.household_id GROUP BY d.batch_id)
@@ -67,12 +62,12 @@ def batches(db: Database, actor: Actor) -> pd.DataFrame:
 
 def latest_batch(db: Database, as_of: date | None = None) -> int | None:
     """The latest batch that has started by today (the one the KPI covers)."""
-    return _read(db, "latest_batch", ("donation_batches",), "scalar",
+    return db.cached_read("donations.latest_batch", ("donation_batches",), "scalar",
                  "SELECT id FROM donation_batches WHERE day <= ? ORDER BY day DESC, id DESC LIMIT 1", [as_of or db.today()])
 
 
 def batch(db: Database, batch_id: int) -> dict:
-    rows = _read(db, "batch", ("donation_batches",), "dicts", "SELECT * FROM donation_batches WHERE id = ?", [batch_id])
+    rows = db.cached_read("donations.batch", ("donation_batches",), "dicts", "SELECT * FROM donation_batches WHERE id = ?", [batch_id])
     if not rows:
         raise NotFound(entity="donation_batches", id=batch_id)
     return rows[0]
@@ -110,8 +105,8 @@ def create_batch(db: Database, actor: Actor, donor: str, item: str, portions, da
 def coverage(db: Database, actor: Actor, batch_id: int) -> tuple[int, int, float]:
     """(households served, households in scope, served / in scope) for one batch."""
     where, params = access.unit_filter(actor, "donation.view", "h.unit_id")
-    served, total = _read(
-        db, "coverage", ("households", "donation_deliveries"), "one",
+    served, total = db.cached_read(
+        "donations.coverage", ("households", "donation_deliveries"), "one",
         f"""SELECT count(d.household_id), count(*) FROM households h
             LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ? WHERE {where}""",
         [batch_id, *params])
@@ -121,8 +116,8 @@ def coverage(db: Database, actor: Actor, batch_id: int) -> tuple[int, int, float
 def building_progress(db: Database, actor: Actor, batch_id: int) -> pd.DataFrame:
     """Per building (within scope): households, served, waiting, share served."""
     where, params = access.unit_filter(actor, "donation.view", "h.unit_id")
-    return _read(
-        db, "building_progress", ("households", "units", "donation_deliveries"), "df",
+    return db.cached_read(
+        "donations.building_progress", ("households", "units", "donation_deliveries"), "df",
         f"""SELECT u.building, count(*) AS households, count(d.household_id) AS served,
                    count(*) - count(d.household_id) AS waiting, count(d.household_id) / count(*) AS share
             FROM households h JOIN units u ON u.id = h.unit_id
@@ -141,8 +136,8 @@ def unit_progress(db: Database, actor: Actor, batch_id: int, building: int | Non
     if unit_id is not None:
         where += " AND u.id = ?"
         params = [*params, int(unit_id)]
-    return _read(
-        db, "unit_progress", ("households", "units", "donation_deliveries"), "df",
+    return db.cached_read(
+        "donations.unit_progress", ("households", "units", "donation_deliveries"), "df",
         f"""SELECT u.id AS unit_id, u.building, u.unit_no, count(*) AS households, count(d.household_id) AS served,
                    count(*) - count(d.household_id) AS waiting
             FROM households h JOIN units u ON u.id = h.unit_id
@@ -154,8 +149,8 @@ def unit_progress(db: Database, actor: Actor, batch_id: int, building: int | Non
 def rooms(db: Database, actor: Actor, batch_id: int, unit_id: int) -> pd.DataFrame:
     """The rooms of one unit for ticking: household, room, floor, and who ticked it when (or nulls)."""
     access.require(actor, "donation.tick", unit_id)
-    return _read(
-        db, "rooms", ("households", "donation_deliveries", "users"), "df",
+    return db.cached_read(
+        "donations.rooms", ("households", "donation_deliveries", "users"), "df",
         """SELECT h.id AS household_id, h.room,
                   d.delivered_by, coalesce(u.display_name, d.delivered_by) AS delivered_name, d.delivered_at
            FROM households h
@@ -170,8 +165,8 @@ def throughput(db: Database, actor: Actor, batch_id: int, day: date | None = Non
     where, params = access.unit_filter(actor, "donation.view", "h.unit_id")
     day = day or batch(db, batch_id)["day"]
     start = clock.day_start(day)
-    return _read(
-        db, "throughput", ("donation_deliveries", "households"), "df",
+    return db.cached_read(
+        "donations.throughput", ("donation_deliveries", "households"), "df",
         f"""SELECT (({_LOCAL_SECONDS}) % 86400) // 3600 AS hour, count(*) AS households
             FROM donation_deliveries d JOIN households h ON h.id = d.household_id
             WHERE d.batch_id = ? AND d.delivered_at >= ? AND d.delivered_at < ? + INTERVAL 1 DAY AND {where}
@@ -181,8 +176,8 @@ def throughput(db: Database, actor: Actor, batch_id: int, day: date | None = Non
 
 def delivery_days(db: Database, actor: Actor, batch_id: int) -> list[date]:
     access.require(actor, "donation.view")
-    return [date(1970, 1, 1) + timedelta(days=int(r[0])) for r in _read(
-        db, "delivery_days", ("donation_deliveries",), "rows",
+    return [date(1970, 1, 1) + timedelta(days=int(r[0])) for r in db.cached_read(
+        "donations.delivery_days", ("donation_deliveries",), "rows",
         f"""SELECT DISTINCT ({_LOCAL_SECONDS.replace('d.', '')}) // 86400 AS day
             FROM donation_deliveries WHERE batch_id = ? ORDER BY day""", [batch_id])]
 
@@ -198,9 +193,9 @@ def waiting(db: Database, actor: Actor, batch_id: int, page: int = 1, size: int 
                LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ?
                WHERE d.household_id IS NULL AND {where}"""
     tables = ("households", "units", "donation_deliveries")
-    total = _read(db, "waiting_count", tables, "scalar", f"SELECT count(*) {base}", [batch_id, *params])
-    frame = _read(
-        db, "waiting", tables, "df",
+    total = db.cached_read("donations.waiting_count", tables, "scalar", f"SELECT count(*) {base}", [batch_id, *params])
+    frame = db.cached_read(
+        "donations.waiting", tables, "df",
         f"""SELECT h.id AS household_id, u.id AS unit_id, u.building, u.unit_no, h.room, h.contact_name, h.occupants
             {base} ORDER BY u.building, u.unit_no, length(h.room), h.room LIMIT ? OFFSET ?""",
         [batch_id, *params, size, max(0, page - 1) * size])

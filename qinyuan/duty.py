@@ -47,12 +47,6 @@ class Warning:
 _PLAN_TABLES = ("shifts", "duty_posts", "shift_assignments", "volunteers")
 
 
-def _cached_dicts(db: Database, name: str, tables: tuple[str, ...], sql: str, params: list) -> list[dict]:
-    """db.dicts through the exact read cache: the SQL text and its parameters are the whole key, and
-    `tables` are every table the SQL reads (a committed write to one of them recomputes)."""
-    return db.cached(f"duty.{name}", (sql, tuple(params)), tables, lambda: db.dicts(sql, params))
-
-
 def _minute(ts: datetime) -> datetime:
     """Shifts start and end on whole minutes, so the board is the same for every second of a minute."""
     return ts.replace(second=0, microsecond=0)
@@ -98,8 +92,8 @@ def _require_person_in_scope(tx: Tx, actor: Actor, action: str, volunteer_id: in
 # -- posts ----------------------------------------------------------------------------------------
 def posts(db: Database, actor: Actor) -> list[dict]:
     access.require(actor, "duty.view")
-    return _cached_dicts(db, "posts", ("duty_posts",),
-                         "SELECT id, code, kind, name_zh, name_en, required, version FROM duty_posts WHERE active ORDER BY id", [])
+    return db.cached_read("duty.posts", ("duty_posts",), "dicts",
+                          "SELECT id, code, kind, name_zh, name_en, required, version FROM duty_posts WHERE active ORDER BY id", [])
 
 
 def set_required(db: Database, actor: Actor, post_id: int, required: int, version: int) -> None:
@@ -233,7 +227,7 @@ def count_shifts(db: Database, actor: Actor, day: date, post_id: int | None = No
     access.require(actor, "duty.view")
     post_sql, post_p = ("AND post_id = ?", [post_id]) if post_id else ("", [])
     sql, params = f"SELECT count(*) FROM shifts WHERE day = ? {post_sql}", [day, *post_p]
-    return db.cached("duty.count_shifts", (sql, tuple(params)), ("shifts",), lambda: db.scalar(sql, params))
+    return db.cached_read("duty.count_shifts", ("shifts",), "scalar", sql, params)
 
 
 def day_plan(db: Database, actor: Actor, day: date, post_id: int | None = None, page: int = 1,
@@ -247,8 +241,8 @@ def day_plan(db: Database, actor: Actor, day: date, post_id: int | None = None, 
         post_sql += (" AND s.id IN (SELECT id FROM shifts WHERE day = ? " + ("AND post_id = ? " if post_id else "")
                      + "ORDER BY post_id, start_at, id LIMIT ? OFFSET ?)")
         post_p += [day, *([post_id] if post_id else []), int(page_size), (max(1, int(page)) - 1) * int(page_size)]
-    rows = _cached_dicts(
-        db, "day_plan", _PLAN_TABLES,
+    rows = db.cached_read(
+        "duty.day_plan", _PLAN_TABLES, "dicts",
         f"""SELECT s.id, s.post_id, p.name_zh, p.name_en, p.required, s.start_at, s.end_at, s.version,
                    list({{'id': a.id, 'volunteer_id': v.id, 'team_id': v.team_id,
                           'name': CASE WHEN {visible} THEN v.name END, 'status': a.status, 'version': a.version}}
@@ -303,8 +297,7 @@ def plannable_people(db: Database, actor: Actor, team_id: int | None = None, sea
               ORDER BY v.team_id, v.is_captain DESC, v.id LIMIT ?"""
     params = [*values, int(limit)]
     # team_scope reads units (a captain's teams are the teams owning their units)
-    rows = db.cached("duty.plannable_people", (sql, tuple(params)), ("volunteers", "units"),
-                     lambda: db.rows(sql, params))
+    rows = db.cached_read("duty.plannable_people", ("volunteers", "units"), "rows", sql, params)
     return [(r[0], f"{r[1]} · {r[2]}") for r in rows]
 
 

@@ -233,8 +233,7 @@ def board_summary(db: Database, actor: Actor) -> dict:
     sql = f"""SELECT count(*), count(*) FILTER (WHERE c.last_event_at <= ?::TIMESTAMPTZ - to_minutes(?::BIGINT))
               FROM emergency_cases c JOIN households h ON h.id = c.household_id WHERE c.status <> 'closed' AND {where}"""
     values = [_minute(db), limit, *params]
-    total, stale = db.cached("emergencies.board_summary", (sql, tuple(values)), ("emergency_cases", "households"),
-                             lambda: db.one(sql, values))
+    total, stale = db.cached_read("emergencies.board_summary", ("emergency_cases", "households"), "one", sql, values)
     return {"open": total, "stale": stale, "stale_minutes": limit}
 
 

@@ -20,16 +20,11 @@ MACHINE = Machine("grocery", {
 }, terminal=("handed_out",))
 
 
-def _read(db: Database, name: str, tables: tuple[str, ...], how: str, sql: str, params=()):
-    """db.<how>(sql, params) through the exact read cache: the SQL text and its parameters are the whole
-    key, `tables` every table the SQL reads (a committed write to one of them recomputes the answer)."""
-    params = list(params)
-    return db.cached(f"{__name__}.{name}", (sql, tuple(params)), tables, lambda: getattr(db, how)(sql, params))
 
 
 def suppliers(db: Database, actor: Actor) -> pd.DataFrame:
     access.require(actor, "grocery.view")
-    return _read(db, "suppliers", ("suppliers", "grocery_orders"), "df",
+    return db.cached_read("groceries.suppliers", ("suppliers", "grocery_orders"), "df",
                  """SELECT s.id, s.name, s.vetted, s.contact, s.phone, s.version,
                            count(g.id) AS orders, count(g.id) FILTER (WHERE g.status <> 'handed_out') AS open_orders
                     FROM suppliers s LEFT JOIN grocery_orders g ON g.supplier_id = s.id
@@ -129,9 +124,9 @@ def orders(db: Database, actor: Actor, status: str | None = None, open_only: boo
     if open_only:
         where += " AND g.status <> 'handed_out'"
     base = f"FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id WHERE {where}"
-    total = _read(db, "orders_count", ("grocery_orders", "households"), "scalar", f"SELECT count(*) {base}", params)
-    frame = _read(
-        db, "orders", ("grocery_orders", "households", "suppliers", "units"), "df",
+    total = db.cached_read("groceries.orders_count", ("grocery_orders", "households"), "scalar", f"SELECT count(*) {base}", params)
+    frame = db.cached_read(
+        "groceries.orders", ("grocery_orders", "households", "suppliers", "units"), "df",
         f"""SELECT g.id, g.status, g.items, s.name AS supplier, u.building, u.unit_no, h.room, g.household_id,
                    g.created_at, g.created_by, g.updated_at, g.updated_by, g.version
             FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id
@@ -143,7 +138,7 @@ def orders(db: Database, actor: Actor, status: str | None = None, open_only: boo
 
 def status_counts(db: Database, actor: Actor) -> dict[str, int]:
     where, params = access.unit_filter(actor, "grocery.view", "coalesce(h.unit_id, g.unit_id)")
-    rows = _read(db, "status_counts", ("grocery_orders", "households"), "rows",
+    rows = db.cached_read("groceries.status_counts", ("grocery_orders", "households"), "rows",
                  f"""SELECT g.status, count(*) FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id
                      WHERE {where} GROUP BY g.status""", params)
     found = dict(rows)
@@ -165,8 +160,8 @@ def timelines(db: Database, actor: Actor, order_ids: list[int]) -> dict[int, lis
         return {}
     where, params = access.unit_filter(actor, "grocery.view", "coalesce(h.unit_id, g.unit_id)")
     marks = ", ".join("?" for _ in order_ids)
-    rows = _read(
-        db, "timelines", ("grocery_events", "grocery_orders", "households"), "dicts",
+    rows = db.cached_read(
+        "groceries.timelines", ("grocery_events", "grocery_orders", "households"), "dicts",
         f"""SELECT e.order_id, e.to_status, e.ts, e.actor FROM grocery_events e
             JOIN grocery_orders g ON g.id = e.order_id LEFT JOIN households h ON h.id = g.household_id
             WHERE e.order_id IN ({marks}) AND {where} ORDER BY e.order_id, e.ts, e.id""",

@@ -302,7 +302,7 @@ def _query(db: Database, actor: Actor, filters: Filters, order_by: str, limit: i
     cte = f"WITH o AS ({body} AND {extra})"
     cte_p = [*body_p, *extra_params]
     count_sql, count_p = f"{cte} SELECT count(*) FROM o m WHERE {where}", [*cte_p, *where_p]
-    total = db.cached("medicine.count", (count_sql, tuple(count_p)), _TABLES, lambda: db.scalar(count_sql, count_p))
+    total = db.cached_read("medicine.count", _TABLES, "scalar", count_sql, count_p)
     if not total:
         return [], 0
     page = f"SELECT * FROM o m WHERE {where} ORDER BY {order_by}"
@@ -410,8 +410,7 @@ def status_counts(db: Database, actor: Actor) -> dict[str, int]:
     where, params = access.unit_filter(actor, "medicine.view", "h.unit_id")
     sql = f"""SELECT m.status, count(*) FROM medicine_orders m JOIN households h ON h.id = m.household_id
               WHERE {where} AND {_OPEN_SQL} GROUP BY m.status"""
-    rows = db.cached("medicine.status_counts", (sql, tuple(params)), ("medicine_orders", "households"),
-                     lambda: db.rows(sql, params))
+    rows = db.cached_read("medicine.status_counts", ("medicine_orders", "households"), "rows", sql, params)
     return {status: n for status, n in rows}
 
 

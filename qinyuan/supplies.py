@@ -51,17 +51,12 @@ def fmt_qty(value: float) -> str:
 
 # -- reads -------------------------------------------------------------------------------------
 
-def _read(db: Database, name: str, tables: tuple[str, ...], how: str, sql: str, params=()):
-    """db.<how>(sql, params) through the exact read cache: the SQL text and its parameters are the whole
-    key, `tables` every table the SQL reads (a committed write to one of them recomputes the answer)."""
-    params = list(params)
-    return db.cached(f"{__name__}.{name}", (sql, tuple(params)), tables, lambda: getattr(db, how)(sql, params))
 
 def items(db: Database, actor: Actor) -> pd.DataFrame:
     """Every item with its totals in and out and its current stock (one aggregation)."""
     access.require(actor, "supplies.view")
-    return _read(
-        db, "items", ("supply_items", "stock_movements"), "df",
+    return db.cached_read(
+        "supplies.items", ("supply_items", "stock_movements"), "df",
         """SELECT i.id, i.code, i.name_zh, i.name_en, i.unit, i.version,
                   coalesce(sum(m.quantity) FILTER (WHERE m.quantity > 0 AND m.corrects IS NULL), 0) AS total_in,
                   coalesce(-sum(m.quantity) FILTER (WHERE m.quantity < 0 AND m.corrects IS NULL), 0) AS total_out,
@@ -80,10 +75,10 @@ def movements(db: Database, actor: Actor, item_id: int | None = None, page: int 
     """One page of movements, newest first, and the total count."""
     access.require(actor, "supplies.view")
     where, params = ("m.item_id = ?", [item_id]) if item_id else ("TRUE", [])
-    total = _read(db, "movements_count", ("stock_movements",), "scalar",
+    total = db.cached_read("supplies.movements_count", ("stock_movements",), "scalar",
                   f"SELECT count(*) FROM stock_movements m WHERE {where}", params)
-    frame = _read(
-        db, "movements", ("stock_movements", "supply_items"), "df",
+    frame = db.cached_read(
+        "supplies.movements", ("stock_movements", "supply_items"), "df",
         f"""SELECT m.id, m.ts, i.name_zh, i.name_en, i.unit, m.quantity, m.counterparty, m.actor, m.note, m.corrects
             FROM stock_movements m JOIN supply_items i ON i.id = m.item_id WHERE {where}
             ORDER BY m.ts DESC, m.id DESC LIMIT ? OFFSET ?""",
@@ -94,15 +89,15 @@ def movements(db: Database, actor: Actor, item_id: int | None = None, page: int 
 def carriers(db: Database, actor: Actor) -> pd.DataFrame:
     """The carrying squad (volunteers with the carrier skill): name and team."""
     access.require(actor, "supplies.view")
-    return _read(db, "carriers", ("volunteers",), "df", """SELECT v.id, v.name, v.team_id FROM volunteers v
+    return db.cached_read("supplies.carriers", ("volunteers",), "df", """SELECT v.id, v.name, v.team_id FROM volunteers v
                     WHERE v.active AND list_contains(v.skills, 'carrier') ORDER BY v.team_id, v.id""")
 
 
 def tasks(db: Database, actor: Actor, include_closed: bool = True) -> pd.DataFrame:
     access.require(actor, "supplies.view")
     where = "TRUE" if include_closed else "t.status = 'open'"
-    return _read(
-        db, "tasks", ("carrying_tasks", "supply_items"), "df",
+    return db.cached_read(
+        "supplies.tasks", ("carrying_tasks", "supply_items"), "df",
         f"""SELECT t.id, t.description, t.item_id, i.name_zh, i.name_en, i.unit, t.quantity, t.from_place, t.to_place,
                    t.assignees, t.status, t.created_at, t.done_at, t.done_by, t.version
             FROM carrying_tasks t LEFT JOIN supply_items i ON i.id = t.item_id WHERE {where}

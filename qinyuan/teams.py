@@ -119,14 +119,14 @@ def teams(db: Database, actor: Actor, search: str | None = None, lang: str = "zh
             WHERE {' AND '.join(filters)}
             ORDER BY t.id{limit_sql}""")
     params = [*phone_p, *fparams, *([int(limit)] if limit is not None else [])]
-    return db.cached("teams.teams", (sql, tuple(params)), _TEAM_TABLES, lambda: db.df(sql, params))
+    return db.cached_read("teams.teams", _TEAM_TABLES, "df", sql, params)
 
 
 def team_count(db: Database, actor: Actor) -> int:
     """How many teams the actor may see."""
     where, params = team_scope(actor)
     sql = f"SELECT count(*) FROM teams t WHERE {_scoped(where, 't.id')}"
-    return db.cached("teams.team_count", (sql, tuple(params)), ("teams", "units"), lambda: db.scalar(sql, params))
+    return db.cached_read("teams.team_count", ("teams", "units"), "scalar", sql, params)
 
 
 def _member_where(actor: Actor, team_id, search, skill, party, captains, active) -> tuple[str, list]:
@@ -165,8 +165,7 @@ def members(db: Database, actor: Actor, *, team_id: int | None = None, search: s
     page_size=None returns every matching row (for exports)."""
     where, values = _member_where(actor, team_id, search, skill, party, captains, active)
     count_sql = f"SELECT count(*) FROM volunteers v WHERE {where}"
-    total = db.cached("teams.member_count", (count_sql, tuple(values)), ("volunteers", "units"),
-                      lambda: db.scalar(count_sql, values))
+    total = db.cached_read("teams.member_count", ("volunteers", "units"), "scalar", count_sql, values)
     phone, phone_p = phone_sql(actor)
     notes = "v.notes" if access.scope_of(actor, "roster.contact") else "NULL"
     limit, limit_p = "", []
@@ -180,8 +179,7 @@ def members(db: Database, actor: Actor, *, team_id: int | None = None, search: s
               ORDER BY v.team_id, v.is_captain DESC, v.id {limit}"""
     params = [*phone_p, *values, *limit_p]
     if page_size:  # a page is small enough to keep; an export is read afresh
-        frame = db.cached("teams.members", (sql, tuple(params)), ("volunteers", "teams", "units"),
-                          lambda: db.df(sql, params))
+        frame = db.cached_read("teams.members", ("volunteers", "teams", "units"), "df", sql, params)
     else:
         frame = db.df(sql, params)
     frame["skills"] = frame["skills"].map(lambda s: [] if s is None else [str(k) for k in s])
@@ -229,13 +227,12 @@ def team_options(db: Database, actor: Actor, search: str | None = None, limit: i
     if limit is not None:
         sql += " LIMIT ?"
         values.append(int(limit))
-    rows = db.cached("teams.team_options", (sql, tuple(values)), ("teams", "units"), lambda: db.rows(sql, values))
+    rows = db.cached_read("teams.team_options", ("teams", "units"), "rows", sql, values)
     out = [(r[0], r[1]) for r in rows]
     if include is not None and all(i != include for i, _ in out):
         one = f"SELECT t.id, t.name FROM teams t WHERE {_scoped(where, 't.id')} AND t.id = ?"
         one_p = [*params, int(include)]
-        out = [(r[0], r[1]) for r in db.cached("teams.team_options", (one, tuple(one_p)), ("teams", "units"),
-                                               lambda: db.rows(one, one_p))] + out
+        out = [(r[0], r[1]) for r in db.cached_read("teams.team_options", ("teams", "units"), "rows", one, one_p)] + out
     return out
 
 
