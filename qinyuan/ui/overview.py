@@ -24,32 +24,25 @@ SHOW = 8  # rows listed per to-do / attention item before "and n more"
 # db.cached keeps a figure until a committed write touches the compound's data, and at most for the
 # current minute (figures such as "overdue" move with the clock), so a captain who marks something
 # sees it on the overview at once.
+# kind -> (db, units in scope or None, extra argument) -> the figure
+_FIGURES = {
+    "deltas": lambda db, units, arg: ov.with_deltas(db, units),
+    "attention": lambda db, units, arg: ov.attention(db, units),
+    "coverage": lambda db, units, arg: ov.coverage_by_round(db, units),
+    "medicine": lambda db, units, arg: ov.medicine_by_day(db, units),
+    "hours": lambda db, units, arg: ov.delivery_hours(db, units),
+    "duty": lambda db, units, arg: ov.duty_fill(db),
+    "cases": lambda db, units, arg: ov.open_cases_over_time(db, units),
+    "batches": lambda db, units, arg: ov.donation_batches(db),
+    "donation": lambda db, units, arg: ov.donation_by_building_hour(db, units, arg),
+    "heatmap": lambda db, units, arg: ov.unit_heatmap(db, units),
+    "todo": lambda db, units, arg: ov.todo(db, units),
+    "next_shift": lambda db, units, arg: ov.next_shift(db, arg),
+}
+
+
 def _compute(kind: str, db, units: tuple[int, ...] | None, arg=None):
-    if kind == "deltas":
-        return ov.with_deltas(db, units)
-    if kind == "attention":
-        return ov.attention(db, units)
-    if kind == "coverage":
-        return ov.coverage_by_round(db, units)
-    if kind == "medicine":
-        return ov.medicine_by_day(db, units)
-    if kind == "hours":
-        return ov.delivery_hours(db, units)
-    if kind == "duty":
-        return ov.duty_fill(db)
-    if kind == "cases":
-        return ov.open_cases_over_time(db, units)
-    if kind == "batches":
-        return ov.donation_batches(db)
-    if kind == "donation":
-        return ov.donation_by_building_hour(db, units, arg)
-    if kind == "heatmap":
-        return ov.unit_heatmap(db, units)
-    if kind == "todo":
-        return ov.todo(db, units)
-    if kind == "next_shift":
-        return ov.next_shift(db, arg)
-    raise ValueError(kind)
+    return _FIGURES[kind](db, units, arg)
 
 
 def _minute(db) -> datetime:
