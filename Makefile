@@ -41,7 +41,7 @@ test: venv browser secrets
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; exit $$status
 
 bench: venv browser
-	$(BIN)/python -m bench.run --extra-sessions 10
+	$(BIN)/python -m bench.run --extra-sessions 10 --pinned-sessions
 
 lint: venv
 	$(BIN)/ruff check .

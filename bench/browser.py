@@ -246,19 +246,32 @@ def seed_work(db_path: Path, captains: int, per_unit: int = 12) -> int:
     return int(added[0][0])
 
 
-def run_sessions(db_path: Path, sessions: int = 30, seconds: float = 90, think: tuple[float, float] = (2.0, 6.0)) -> dict:
+def run_sessions(db_path: Path, sessions: int = 30, seconds: float = 90, think: tuple[float, float] = (2.0, 6.0),
+                 pin: bool = False) -> dict:
+    """pin: the server gets CPU 0 to itself and the browsers (and this process) the others, as if the
+    phones were other machines; without it everything shares every core."""
     seeded = seed_work(db_path, sessions)
     run_log = Path(db_path).with_suffix(".runs.tsv")
     run_log.unlink(missing_ok=True)
-    server = Server(db_path, env={"QINYUAN_RUN_LOG": str(run_log)})
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = pin and len(cpus) >= 2
+    server = Server(db_path, env={"QINYUAN_RUN_LOG": str(run_log)}, cpus={cpus[0]} if pin else None)
     try:
+        if pin:
+            os.sched_setaffinity(0, set(cpus[1:]))  # Chromium and the Playwright driver inherit this
         result = asyncio.run(_run(server.url, sessions, seconds, server, think))
     finally:
+        if pin:
+            os.sched_setaffinity(0, set(cpus))
         server.stop()
     result["session_seeded_orders"] = seeded
     result.update(_server_runs(run_log, result.pop("_measured_from", None)))
-    result["session_note"] = (f"Browser, server and bench share {os.cpu_count()} CPU cores, so the latency includes "
-                              f"CPU contention with {sessions} Chromium renderers.")
+    if pin:
+        result["session_note"] = (f"The server ran alone on CPU {cpus[0]}; the {sessions} Chromium renderers and the "
+                                  f"bench shared the other {len(cpus) - 1}.")
+    else:
+        result["session_note"] = (f"Browser, server and bench share {len(cpus)} CPU cores, so the latency includes "
+                                  f"CPU contention with {sessions} Chromium renderers.")
     return result
 
 
@@ -269,5 +282,6 @@ if __name__ == "__main__":
     ap.add_argument("db")
     ap.add_argument("--sessions", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--pin", action="store_true", help="the server alone on one CPU, the browsers on the others")
     a = ap.parse_args()
-    print(json.dumps(run_sessions(Path(a.db), a.sessions, a.seconds), ensure_ascii=False, indent=1, default=str))
+    print(json.dumps(run_sessions(Path(a.db), a.sessions, a.seconds, pin=a.pin), ensure_ascii=False, indent=1, default=str))

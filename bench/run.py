@@ -569,6 +569,13 @@ def write_report(results: dict) -> None:
                       f"P95 {x['p95_interaction_s']} s, max {x['max_interaction_s']} s; {x['rss_per_session_mb']} MB per "
                       f"extra session (logins {x['session_login_s']} s); server's own runs: median "
                       f"{x.get('server_run_median_s')} s, P95 {x.get('server_run_p95_s')} s."]
+        if r.get("pinned_sessions"):
+            x = r["pinned_sessions"]
+            lines += [f"- Same {x['sessions']} sessions with the server pinned to its own CPU ({x.get('note')}): "
+                      f"{x['interactions']} interactions {x['interaction_kinds']}, {x['interaction_timeouts']} timed out; "
+                      f"click → finished rerun median {x['median_interaction_s']} s, P95 {x['p95_interaction_s']} s; "
+                      f"the server's own runs: median {x.get('server_run_median_s')} s, P95 {x.get('server_run_p95_s')} s "
+                      f"over {x.get('server_runs')} runs; {x['rss_per_session_mb']} MB per extra session."]
         lines.append("")
     if r.get("errors"):
         lines += ["## Errors while measuring", ""] + [f"- {e}" for e in r["errors"]] + [""]
@@ -605,6 +612,9 @@ def notes_for(r: dict) -> list[str]:
                         f"P95 {extra.get('p95_interaction_s')} s" if extra else "")
                      + (f"; the server's own script runs in the same period: median {r.get('server_run_median_s')} s, "
                         f"P95 {r.get('server_run_p95_s')} s over {r.get('server_runs')} runs" if r.get("server_runs") else "")
+                     + (f"; with the server alone on one CPU and the browsers on the other: click to finish P95 "
+                        f"{r['pinned_sessions'].get('p95_interaction_s')} s, the server's own runs P95 "
+                        f"{r['pinned_sessions'].get('server_run_p95_s')} s" if r.get("pinned_sessions") else "")
                      + f"). The server-side run of a captain's page at scale 100 is {server}, so most of each wait is "
                        f"queueing for CPU: the browser with one renderer per session, the server and the rest of the machine "
                        f"share {os.cpu_count()} cores (load average {r.get('load_at_end')} at the end). This target cannot "
@@ -637,6 +647,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kill-runs", type=int, default=20)
     p.add_argument("--session-note", default="", help="why fewer sessions were run, for the report")
     p.add_argument("--extra-sessions", type=int, default=0, help="also measure a smaller session load (reported apart)")
+    p.add_argument("--pinned-sessions", action="store_true",
+                   help="also measure --sessions with the server alone on one CPU and the browsers on the others")
     p.add_argument("--only", default="rerun,write,hot,kill9,backup,sessions")
     p.add_argument("--merge", action="store_true", help="keep figures of parts not run from the previous report.json")
     p.add_argument("--pages", default="", help="rerun: only these pages (comma-separated); prints, writes no report")
@@ -692,13 +704,17 @@ def main(argv: list[str] | None = None) -> int:
         out["session_scale"] = args.scale if args.session_scale != 1 else 1
         if args.session_note:
             out["session_note"] = args.session_note + " " + out.get("session_note", "")
+        keep = ("sessions", "interactions", "interaction_kinds", "interaction_timeouts", "median_interaction_s",
+                "p95_interaction_s", "max_interaction_s", "rss_per_session_mb", "session_login_s",
+                "server_runs", "server_run_median_s", "server_run_p95_s", "interaction_page_reloads")
         if args.extra_sessions:
             extra = browser.run_sessions(copy(big if args.session_scale != 1 else small, "sessions2.duckdb"),
                                          args.extra_sessions, args.session_seconds)
-            out["extra_sessions"] = {k: extra[k] for k in (
-                "sessions", "interactions", "interaction_kinds", "interaction_timeouts", "median_interaction_s",
-                "p95_interaction_s", "max_interaction_s", "rss_per_session_mb", "session_login_s",
-                "server_runs", "server_run_median_s", "server_run_p95_s")}
+            out["extra_sessions"] = {k: extra.get(k) for k in keep}
+        if args.pinned_sessions:
+            pinned = browser.run_sessions(copy(big if args.session_scale != 1 else small, "sessions3.duckdb"),
+                                          args.sessions, args.session_seconds, pin=True)
+            out["pinned_sessions"] = {**{k: pinned.get(k) for k in keep}, "note": pinned.get("session_note")}
         return out
 
     part("sessions", sessions)

@@ -23,7 +23,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, db_path: str | Path, env: dict | None = None, timeout: float = 90):
+    def __init__(self, db_path: str | Path, env: dict | None = None, timeout: float = 90, cpus: set[int] | None = None):
         self.db_path = str(db_path)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -32,7 +32,8 @@ class Server:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)  # the benchmark may give the server its own CPU
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
