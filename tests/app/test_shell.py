@@ -43,3 +43,14 @@ def test_each_role_sees_exactly_its_pages(demo_path, username, role):
             fresh = app_as(demo_path, username)
             with pytest.raises(ValueError, match="Could not find a navigation page"):
                 fresh.switch_page(f"pages/{page}.py")
+
+
+def test_every_rerun_runs_the_whole_app_like_the_server(demo_path):
+    """AppTest would rerun pages/<page>.py alone (a pages/ folder sits beside app.py); the helpers make
+    it run app.py each time, so the sidebar and the login check are part of every page test."""
+    at = app_as(demo_path, "captain01", page="medicine")
+    for _ in range(2):
+        at.run()
+        assert not at.exception
+        assert "送药上门" in [t.value for t in at.title]
+        assert "退出登录" in [b.label for b in at.sidebar.button]  # drawn by app.py, not by the page

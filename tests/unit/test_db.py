@@ -249,3 +249,21 @@ def test_a_rolled_back_write_and_raw_sql_writes_are_tracked(db):
 
     db.write(COMMITTEE, audited)
     assert db.cached("t2", (), ("teams",), answer) == "raw" and len(calls) == 2
+
+
+def test_bookkeeping_writes_leave_cached_figures_alone(db):
+    """A login writes login_failures, users and audit_log; figures of the compound's data stay cached."""
+    from qinyuan import users
+
+    tables = db.domain_tables()
+    assert "households" in tables and "test_results" in tables
+    assert not {"audit_log", "login_failures", "users", "schema_migrations"} & set(tables)
+    calls = []
+    db.cached("figure", (), tables, lambda: calls.append(1))
+    users.record_failure(db, "nobody")
+    users.record_success(db, "captain01")
+    db.cached("figure", (), tables, lambda: calls.append(1))
+    assert len(calls) == 1
+    db.invalidate()  # as after a write to every table of the compound
+    db.cached("figure", (), tables, lambda: calls.append(1))
+    assert len(calls) == 2
