@@ -165,9 +165,9 @@ def _assign_in(tx: Tx, actor: Actor, shift: dict, volunteer_id: int) -> list[War
     if tx.scalar("SELECT count(*) FROM shift_assignments WHERE shift_id = ? AND volunteer_id = ?",
                  [shift["id"], volunteer_id]):
         raise InvalidInput("duty.error.already_assigned", name=person["name"])
-    # Touch the person's row: two planners booking the same person at once conflict and retry,
-    # so the second one sees the first booking (no double-booking through a race).
-    tx.execute("UPDATE volunteers SET version = version WHERE id = ?", [volunteer_id])
+    # Touch the person's booking counter: two planners booking the same person at once conflict and
+    # retry, so the second one sees the first booking (no double-booking through a race).
+    tx.execute("UPDATE volunteers SET booking_lock = booking_lock + 1 WHERE id = ?", [volunteer_id])
     overlap, close = _conflicts(tx, volunteer_id, shift["start_at"], shift["end_at"], shift["id"])
     if overlap:
         s = overlap[0]
@@ -337,6 +337,12 @@ def copy_day(db: Database, actor: Actor, day: date) -> dict:
             raise InvalidInput("duty.error.copy_past")
         if not tx.scalar("SELECT count(*) FROM shifts WHERE day = ?", [day]):
             raise InvalidInput("duty.error.copy_empty", day=day.isoformat())
+        team, team_p = ("TRUE", []) if scope == "all" else ("v.team_id = ?", [actor.team_id if actor.team_id is not None else -1])
+        # Touch the people who may be copied (as _assign_in does for one): a planner booking one of them
+        # meanwhile conflicts, retries after this commit and sees the copy, so nobody is booked twice.
+        tx.execute(f"""UPDATE volunteers SET booking_lock = booking_lock + 1 WHERE id IN (
+                           SELECT a.volunteer_id FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
+                           JOIN volunteers v ON v.id = a.volunteer_id WHERE s.day = ? AND {team})""", [day, *team_p])
         created = 0
         if scope == "all":
             created = len(tx.rows(
@@ -349,7 +355,6 @@ def copy_day(db: Database, actor: Actor, day: date) -> dict:
                    ORDER BY post_id, start_at, id RETURNING id""", [nxt, day, nxt]))
             if created:
                 tx.changes += 1
-        team, team_p = ("TRUE", []) if scope == "all" else ("v.team_id = ?", [actor.team_id if actor.team_id is not None else -1])
         head = _COPY_MAP.format(team=team)
         params = [day, nxt, *team_p]
         total = tx.scalar(head + "SELECT count(*) FROM judged", params)
