@@ -332,83 +332,64 @@ def test_cached_plannable_people_follow_the_roster(db, as_user):
     assert vid in dict(duty.plannable_people(db, committee, team_id=2))
 
 
-def test_copy_day_and_a_single_booking_at_once_never_double_book(db, as_user, monkeypatch):
-    """copy_day judges who can be copied, then a planner books one of those people into an overlapping
-    shift before the copy commits: the copy touches the people's rows, so the booking conflicts, retries
-    after the copy and is refused (without that, both committed and the person was booked twice)."""
+def _while_held(monkeypatch, action: str, hold, other):
+    """Run hold(); when its transaction writes its audit row (not committed yet), run other() in another
+    thread and give it 0.1 s before hold() commits. Returns what other() returned or raised."""
     import threading
 
     from qinyuan.db import Tx
     from qinyuan.errors import QinyuanError
 
+    done, outcome, real_audit = threading.Event(), {}, Tx.audit
+
+    def run_other():
+        try:
+            outcome["result"] = other()
+        except QinyuanError as exc:
+            outcome["result"] = exc
+        done.set()
+
+    def audit(self, name, *args, **kwargs):
+        if name == action and "thread" not in outcome:
+            outcome["thread"] = threading.Thread(target=run_other)
+            outcome["thread"].start()
+            done.wait(0.1)  # other() commits now, or is held back by a conflict with this transaction
+        return real_audit(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(Tx, "audit", audit)
+    hold()
+    outcome["thread"].join(30)
+    return outcome["result"]
+
+
+def test_copy_day_and_a_single_booking_at_once_never_double_book(db, as_user, monkeypatch):
+    """copy_day judges who can be copied, then a planner books one of those people into an overlapping
+    shift before the copy commits: the copy touches the people's booking counters, so the booking
+    conflicts, retries after the copy and is refused (without that, both committed: a double booking)."""
     committee = as_user("committee")
     source, target = TODAY + timedelta(days=2), TODAY + timedelta(days=3)
     other = db.scalar("SELECT a.volunteer_id FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id "
                       "WHERE s.day = ? AND s.post_id = 2 AND s.start_at = ? LIMIT 1", [source, clock.at(source, 8)])
     clash = duty.create_shift(db, committee, 5, target, "07:00", "09:00")  # overlaps the copied 08:00 shift
-    booked = threading.Event()
-    outcome = {}
-    real_audit = Tx.audit
-
-    def audit(self, action, *args, **kwargs):
-        if action == "duty.copy_day" and "booking" not in outcome:
-            outcome["booking"] = threading.Thread(target=book)
-            outcome["booking"].start()
-            booked.wait(0.1)  # the booking commits now, or is held back by the copy's touch of the person
-        return real_audit(self, action, *args, **kwargs)
-
-    def book():
-        try:
-            outcome["result"] = duty.assign(db, committee, clash, other)
-        except QinyuanError as exc:
-            outcome["result"] = exc
-        booked.set()
-
-    monkeypatch.setattr(Tx, "audit", audit)
-    duty.copy_day(db, committee, source)
-    outcome["booking"].join(30)
+    result = _while_held(monkeypatch, "duty.copy_day", lambda: duty.copy_day(db, committee, source),
+                         lambda: duty.assign(db, committee, clash, other))
     spans = db.rows("SELECT s.start_at, s.end_at FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id "
                     "WHERE a.volunteer_id = ? AND s.day = ? ORDER BY s.start_at", [other, target])
     overlaps = [(a, b) for i, a in enumerate(spans) for b in spans[i + 1:] if a[0] < b[1] and b[0] < a[1]]
     assert not overlaps, spans
-    assert isinstance(outcome["result"], InvalidInput) and outcome["result"].key == "duty.error.double_booked"
+    assert isinstance(result, InvalidInput) and result.key == "duty.error.double_booked"
 
 
 def test_two_bookings_of_one_person_at_once_never_double_book(db, as_user, monkeypatch):
-    """Two planners book the same person into overlapping shifts at the same moment: the first holds
-    its transaction open; the second conflicts on the person's row, retries after the first commits,
-    and is refused as a double booking."""
-    import threading
-
-    from qinyuan.db import Tx
-    from qinyuan.errors import QinyuanError
-
+    """Two planners book the same person into overlapping shifts at the same moment: the second
+    conflicts on the person's booking counter, retries after the first commits, and is refused."""
     committee = as_user("committee")
     day = TODAY + timedelta(days=3)
     first = duty.create_shift(db, committee, 3, day, "08:00", "12:00")
     second = duty.create_shift(db, committee, 5, day, "10:00", "14:00")
     vid = _vol(db, "member001")
-    booked = threading.Event()
-    outcome = {}
-    real_audit = Tx.audit
-
-    def audit(self, action, *args, **kwargs):
-        if action == "duty.assign" and "other" not in outcome:
-            outcome["other"] = threading.Thread(target=book_second)
-            outcome["other"].start()
-            booked.wait(0.1)  # the second booking runs into this one meanwhile
-        return real_audit(self, action, *args, **kwargs)
-
-    def book_second():
-        try:
-            outcome["result"] = duty.assign(db, committee, second, vid)
-        except QinyuanError as exc:
-            outcome["result"] = exc
-        booked.set()
-
-    monkeypatch.setattr(Tx, "audit", audit)
-    duty.assign(db, committee, first, vid)
-    outcome["other"].join(30)
-    assert isinstance(outcome["result"], InvalidInput) and outcome["result"].key == "duty.error.double_booked"
+    result = _while_held(monkeypatch, "duty.assign", lambda: duty.assign(db, committee, first, vid),
+                         lambda: duty.assign(db, committee, second, vid))
+    assert isinstance(result, InvalidInput) and result.key == "duty.error.double_booked"
     assert db.scalar("SELECT count(*) FROM shift_assignments WHERE volunteer_id = ? AND shift_id IN (?, ?)",
                      [vid, first, second]) == 1
