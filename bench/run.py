@@ -562,20 +562,16 @@ def write_report(results: dict) -> None:
                   f"logged in, {r.get('rss_all_mb')} MB after their interactions (peak {r.get('rss_peak_mb')}); "
                   f"{r.get('rss_per_session_mb')} MB per extra session. Logins failed: {r.get('login_failures')}.",
                   f"- {r.get('session_note', '')}"]
-        if r.get("extra_sessions"):
-            x = r["extra_sessions"]
-            lines += [f"- Same measurement with {x['sessions']} sessions (fresh server): {x['interactions']} interactions "
-                      f"{x['interaction_kinds']}, {x['interaction_timeouts']} timed out; median {x['median_interaction_s']} s, "
-                      f"P95 {x['p95_interaction_s']} s, max {x['max_interaction_s']} s; {x['rss_per_session_mb']} MB per "
-                      f"extra session (logins {x['session_login_s']} s); server's own runs: median "
-                      f"{x.get('server_run_median_s')} s, P95 {x.get('server_run_p95_s')} s."]
-        if r.get("pinned_sessions"):
-            x = r["pinned_sessions"]
-            lines += [f"- Same {x['sessions']} sessions with the server pinned to its own CPU ({x.get('note')}): "
-                      f"{x['interactions']} interactions {x['interaction_kinds']}, {x['interaction_timeouts']} timed out; "
-                      f"click → finished rerun median {x['median_interaction_s']} s, P95 {x['p95_interaction_s']} s; "
-                      f"the server's own runs: median {x.get('server_run_median_s')} s, P95 {x.get('server_run_p95_s')} s "
-                      f"over {x.get('server_runs')} runs; {x['rss_per_session_mb']} MB per extra session."]
+        for key, title in (("extra_sessions", "Same measurement with {n} sessions (fresh server)"),
+                           ("pinned_sessions", "Same {n} sessions with the server pinned to its own CPU ({note})")):
+            if r.get(key):
+                x = r[key]
+                lines.append(f"- {title.format(n=x['sessions'], note=x.get('note'))}: {x['interactions']} interactions "
+                             f"{x['interaction_kinds']}, {x['interaction_timeouts']} timed out; click → finished rerun "
+                             f"median {x['median_interaction_s']} s, P95 {x['p95_interaction_s']} s, max "
+                             f"{x['max_interaction_s']} s; the server's own runs: median {x.get('server_run_median_s')} s, "
+                             f"P95 {x.get('server_run_p95_s')} s over {x.get('server_runs')} runs; "
+                             f"{x['rss_per_session_mb']} MB per extra session (logins {x['session_login_s']} s).")
         lines.append("")
     if r.get("errors"):
         lines += ["## Errors while measuring", ""] + [f"- {e}" for e in r["errors"]] + [""]
