@@ -241,6 +241,24 @@ class Database:
                 self._generations[table] = self._generations.get(table, 0) + 1
 
     # -- writes --------------------------------------------------------------
+    @contextlib.contextmanager
+    def bulk(self):
+        """A cursor in one transaction for set-up writes that are not a user's change (building the demo
+        world, scaling it up): committed at the end or rolled back on error; afterwards settings and every
+        cached answer are forgotten, since these writes bypass write()."""
+        cur = self.con.cursor()
+        cur.begin()
+        try:
+            yield cur
+            cur.commit()
+        except BaseException:
+            _rollback(cur)
+            raise
+        finally:
+            cur.close()
+            self.forget_settings()
+            self.invalidate()
+
     def write(self, actor: access.Actor | None, fn: Callable[[Tx], Any], *, retries: int = 12) -> Any:
         """Run fn in one transaction: permission checks, version checks, changes and audit rows
         commit together or not at all; DuckDB write conflicts are retried with jittered back-off."""

@@ -79,9 +79,7 @@ def build(db: Database, scale: int = 1) -> None:
     rng = random.Random(SEED)
     names = Names(rng)
     tz = clock.TZ
-    cur = db.con.cursor()
-    cur.begin()
-    try:
+    with db.bulk() as cur:
         _build(cur, rng, names, tz)
         cur.execute("INSERT OR REPLACE INTO settings VALUES ('demo_date', ?)", [DEMO_DATE.isoformat()])
         cur.execute("INSERT OR REPLACE INTO settings VALUES ('kind', 'demo')")
@@ -89,13 +87,6 @@ def build(db: Database, scale: int = 1) -> None:
             "INSERT INTO audit_log (ts, actor, action, entity, entity_id, before, after) VALUES (?, 'system', 'demo.build', 'database', NULL, NULL, ?)",
             [clock.at(DEMO_DATE, 0), json.dumps({"seed": SEED, "scale": scale})],
         )
-        cur.commit()
-    except Exception:
-        cur.rollback()
-        raise
-    finally:
-        cur.close()
-    db.forget_settings()
     if scale > 1:
         from .scale import replicate
 

@@ -65,10 +65,8 @@ def replicate(db: Database, scale: int) -> dict:
     if scale <= 1:
         return {"scale": 1, "seconds": 0.0, "tables": {}}
     started = time.perf_counter()
-    cur = db.con.cursor()
     report: dict = {"scale": scale, "tables": {}}
-    cur.begin()
-    try:
+    with db.bulk() as cur:
         base = {t: cur.execute(f"SELECT coalesce(max(id), 0) FROM {t}").fetchone()[0]
                 for t in ("units", "teams", "volunteers", "households", "residents", "shifts", "shift_assignments",
                           "medicine_orders", "emergency_cases", "grocery_orders", "carrying_tasks")}
@@ -105,13 +103,6 @@ def replicate(db: Database, scale: int) -> dict:
             "VALUES (?, 'system', 'demo.scale', 'database', NULL, NULL, ?)",
             [clock.real_now(), json.dumps({"scale": scale, "seconds": report["seconds"]})])
         cur.execute("INSERT OR REPLACE INTO settings VALUES ('demo_scale', ?)", [str(int(scale))])
-        cur.commit()
-    except Exception:
-        cur.rollback()
-        raise
-    finally:
-        cur.close()
     db.con.execute("CHECKPOINT")
-    db.forget_settings()
     report["seconds_total"] = round(time.perf_counter() - started, 3)
     return report

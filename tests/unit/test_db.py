@@ -267,3 +267,20 @@ def test_bookkeeping_writes_leave_cached_figures_alone(db):
     db.invalidate()  # as after a write to every table of the compound
     db.cached("figure", (), tables, lambda: calls.append(1))
     assert len(calls) == 2
+
+
+def test_bulk_set_up_writes_commit_or_roll_back_and_refresh_cached_answers(db):
+    calls = []
+
+    def notes():
+        calls.append(1)
+        return db.scalar("SELECT notes FROM teams WHERE id = 3")
+
+    db.cached("t3", (), ("teams",), notes)
+    with pytest.raises(RuntimeError), db.bulk() as cur:
+        cur.execute("UPDATE teams SET notes = 'half' WHERE id = 3")
+        raise RuntimeError("set-up failed")
+    assert db.scalar("SELECT notes FROM teams WHERE id = 3") != "half"
+    with db.bulk() as cur:
+        cur.execute("UPDATE teams SET notes = 'bulk' WHERE id = 3")
+    assert db.cached("t3", (), ("teams",), notes) == "bulk" and len(calls) == 2  # the bulk write is seen
