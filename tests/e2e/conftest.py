@@ -74,6 +74,11 @@ def wait_for_app(page: Page, timeout: float = 30_000) -> None:
     expect(page.locator("[data-testid='stSkeleton']")).to_have_count(0, timeout=timeout)
 
 
+def metric(page: Page, label: str):
+    """The value of the first metric card whose label contains `label`."""
+    return page.locator("[data-testid='stMetric']").filter(has_text=label).first.locator("[data-testid='stMetricValue']")
+
+
 def login(page: Page, base_url: str, username: str, password: str = DEMO_PASSWORD, path: str = "/", lang: str = "zh") -> None:
     page.goto(f"{base_url}{path}?lang={lang}")
     user_label, pass_label, button = ("用户名", "密码", "登录") if lang == "zh" else ("Username", "Password", "Login")

@@ -157,12 +157,18 @@ def test_five_wrong_passwords_lock_even_the_right_one(server, phone):
     expect(phone.get_by_label("用户名")).to_have_count(0, timeout=20_000)
 
 
-def test_an_old_cookie_stops_working_after_logout(server, browser, laptop):
-    login(laptop, server.url, "captain02")
+def _copied_login_cookie(laptop, browser, url: str, username: str) -> dict:
+    """Log in and copy the login cookie; control: the copy logs another browser in."""
+    login(laptop, url, username)
     cookie = _auth_cookie(laptop)
-    check = _with_cookie(browser, server.url, cookie)
-    assert _logged_in(check), "control: the copied cookie must log in before the logout"
+    check = _with_cookie(browser, url, cookie)
+    assert _logged_in(check), "control: the copied cookie must log in first"
     check.context.close()
+    return cookie
+
+
+def test_an_old_cookie_stops_working_after_logout(server, browser, laptop):
+    cookie = _copied_login_cookie(laptop, browser, server.url, "captain02")
     _logout(laptop)
     stale = _with_cookie(browser, server.url, cookie)
     try:
@@ -172,11 +178,7 @@ def test_an_old_cookie_stops_working_after_logout(server, browser, laptop):
 
 
 def test_an_old_cookie_stops_working_after_a_password_change(server, browser, laptop):
-    login(laptop, server.url, "captain04")
-    cookie = _auth_cookie(laptop)
-    check = _with_cookie(browser, server.url, cookie)
-    assert _logged_in(check), "control: the copied cookie must log in before the change"
-    check.context.close()
+    cookie = _copied_login_cookie(laptop, browser, server.url, "captain04")
     _open_sidebar(laptop)
     sidebar = laptop.locator("[data-testid='stSidebar']")
     sidebar.get_by_text("修改我的密码").click()

@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from playwright.sync_api import Page, expect
 
-from .conftest import login, no_horizontal_scroll, screenshot, wait_for_app
+from .conftest import login, metric, no_horizontal_scroll, screenshot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -24,10 +24,6 @@ def _unserved_room(demo_template: str) -> str:
                               ORDER BY length(room), room LIMIT 1""").fetchone()[0]
     finally:
         con.close()
-
-
-def _metric(page: Page, label: str):
-    return page.locator("[data-testid='stMetric']").filter(has_text=label).first.locator("[data-testid='stMetricValue']")
 
 
 def _open(page: Page, url: str, username: str) -> None:
@@ -66,7 +62,7 @@ def test_phone_order_to_the_door(server, demo_template, phone, new_page):
     # committee: the figure before
     committee = new_page("laptop")
     login(committee, server.url, "committee")
-    expect(_metric(committee, "送药上门户数")).to_have_text("108")
+    expect(metric(committee, "送药上门户数")).to_have_text("108")
 
     # captain01 on a phone: the queue, then a phone order
     _open(phone, server.url, "captain01")
@@ -133,7 +129,7 @@ def test_phone_order_to_the_door(server, demo_template, phone, new_page):
     # the overview shows it at once: the delivery's commit drops the cached figures (db.cached), no timed cache
     committee.reload()
     wait_for_app(committee)
-    expect(_metric(committee, "送药上门户数")).to_have_text("109")
+    expect(metric(committee, "送药上门户数")).to_have_text("109")
     committee.goto(f"{server.url}/medicine?lang=zh")
     wait_for_app(committee)
     committee.get_by_role("radio", name="全部订单").click()

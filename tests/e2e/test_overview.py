@@ -3,22 +3,18 @@
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import login, no_horizontal_scroll, screenshot, wait_for_app
+from .conftest import login, metric, no_horizontal_scroll, screenshot, wait_for_app
 
 pytestmark = pytest.mark.e2e
-
-
-def _metric(page, label):
-    return page.locator("[data-testid='stMetric']").filter(has_text=label).first.locator("[data-testid='stMetricValue']")
 
 
 @pytest.mark.parametrize("device", ["laptop", "phone"])
 def test_overview_shows_the_record_figures(server, request, device):
     page = request.getfixturevalue(device)
     login(page, server.url, "committee")
-    expect(_metric(page, "服务队")).to_have_text("51")
-    expect(_metric(page, "队员")).to_have_text("338")
-    expect(_metric(page, "送药上门户数")).to_have_text("108")
+    expect(metric(page, "服务队")).to_have_text("51")
+    expect(metric(page, "队员")).to_have_text("338")
+    expect(metric(page, "送药上门户数")).to_have_text("108")
     wait_for_app(page)
     assert no_horizontal_scroll(page)
     screenshot(page, f"overview_committee_{device}")

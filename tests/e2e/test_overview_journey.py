@@ -4,7 +4,7 @@ page, the figures and charts fit a phone without horizontal scrolling, the brief
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import login, no_horizontal_scroll, screenshot, wait_for_app
+from .conftest import login, metric, no_horizontal_scroll, screenshot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 
@@ -43,8 +43,7 @@ def test_committee_overview(server, request, device):
     login(page, server.url, "committee")
     expect(page.get_by_text("需要立即处理")).to_be_visible()
     expect(page.get_by_text("急诊超过 60 分钟未更新：3 例")).to_be_visible()
-    expect(page.locator("[data-testid='stMetric']").filter(has_text="送药上门户数").first
-           .locator("[data-testid='stMetricValue']")).to_have_text("108")
+    expect(metric(page, "送药上门户数")).to_have_text("108")
     _charts_drawn(page)
     wait_for_app(page)
     assert no_horizontal_scroll(page)
@@ -100,8 +99,7 @@ def test_member_sees_team_and_next_shift(server, request, device):
     login(page, server.url, "member001")
     _open_overview(page)
     expect(page.get_by_text("正在值守：北门值守，08:00–13:00")).to_be_visible()
-    expect(page.locator("[data-testid='stMetric']").filter(has_text="本队成员").first
-           .locator("[data-testid='stMetricValue']")).to_have_text("7")
+    expect(metric(page, "本队成员")).to_have_text("7")
     expect(page.get_by_text("需要立即处理")).to_have_count(0)
     wait_for_app(page)
     assert no_horizontal_scroll(page)

@@ -7,14 +7,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import login, no_horizontal_scroll, screenshot, wait_for_app
+from .conftest import login, metric, no_horizontal_scroll, screenshot, wait_for_app
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _metric(page, label):
-    return page.locator("[data-testid='stMetric']").filter(has_text=label).first.locator("[data-testid='stMetricValue']")
 
 
 def _view(page, label):
@@ -23,14 +19,14 @@ def _view(page, label):
 
 
 def _numbers(page):
-    coverage = float(_metric(page, "本轮覆盖率").inner_text().rstrip("%"))
-    accounted, residents = (int(x) for x in re.findall(r"\d+", _metric(page, "已落实 / 应检").inner_text().replace(",", "")))
+    coverage = float(metric(page, "本轮覆盖率").inner_text().rstrip("%"))
+    accounted, residents = (int(x) for x in re.findall(r"\d+", metric(page, "已落实 / 应检").inner_text().replace(",", "")))
     return coverage, accounted, residents
 
 
 def test_captain_marks_a_household_and_unit_coverage_moves(server, phone):
     login(phone, server.url, "captain01", path="/testing")
-    expect(_metric(phone, "本轮覆盖率")).to_be_visible(timeout=20_000)
+    expect(metric(phone, "本轮覆盖率")).to_be_visible(timeout=20_000)
     wait_for_app(phone)
     coverage, accounted, residents = _numbers(phone)
     assert residents > 0 and accounted < residents
@@ -49,7 +45,7 @@ def test_captain_marks_a_household_and_unit_coverage_moves(server, phone):
     assert marked >= 1 and open_here >= 1
 
     _view(phone, "看板")
-    expect(_metric(phone, "本轮覆盖率")).to_be_visible(timeout=20_000)
+    expect(metric(phone, "本轮覆盖率")).to_be_visible(timeout=20_000)
     coverage2, accounted2, residents2 = _numbers(phone)
     assert residents2 == residents
     assert accounted2 == accounted + marked
@@ -77,7 +73,7 @@ def test_household_ledger_on_a_phone(server, phone):
 
 def test_committee_board_on_a_laptop(server, laptop):
     login(laptop, server.url, "committee", path="/testing")
-    expect(_metric(laptop, "本轮覆盖率")).to_be_visible(timeout=20_000)
+    expect(metric(laptop, "本轮覆盖率")).to_be_visible(timeout=20_000)
     expect(laptop.get_by_role("heading", name="按楼栋")).to_be_visible()
     wait_for_app(laptop)
     assert no_horizontal_scroll(laptop)
