@@ -3,7 +3,7 @@ scope (a captain's or member's units); None means the whole compound."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from .db import Database
 
@@ -68,11 +68,6 @@ def compute(db: Database, units: tuple[int, ...] | None = None, as_of: date | No
     else:
         k.update(current_round=None, current_round_coverage=0.0, residents_pending=0, home_samplings_done=0)
 
-    vol_scope = f"a.volunteer_id IN (SELECT v.id FROM volunteers v JOIN units u ON u.team_id = v.team_id WHERE {team_sql})"
-    vol_p = team_p if units is not None else []
-    if units is None:
-        vol_scope = "TRUE"
-    k["duty_person_times"] = db.scalar(f"SELECT count(*) FROM shift_assignments a WHERE a.status = 'done' AND {vol_scope}", vol_p)
     required, filled = db.one(
         """SELECT coalesce(sum(p.required), 0), coalesce(sum(least(p.required, coalesce(c.n, 0))), 0)
            FROM shifts s JOIN duty_posts p ON p.id = s.post_id
@@ -82,48 +77,10 @@ def compute(db: Database, units: tuple[int, ...] | None = None, as_of: date | No
     )
     k["duty_fill_rate_today"] = round(filled / required, 4) if required else 0.0
 
-    served, open_, urgent, median = db.one(
-        f"""SELECT count(DISTINCT m.household_id) FILTER (WHERE m.status = 'delivered'),
-                   count(*) FILTER (WHERE m.status NOT IN ('delivered', 'cancelled', 'failed')),
-                   count(*) FILTER (WHERE m.status NOT IN ('delivered', 'cancelled', 'failed') AND m.urgency IN ('urgent', 'critical')),
-                   median(epoch(m.delivered_at - m.created_at) / 3600.0) FILTER (WHERE m.status = 'delivered')
-            FROM medicine_orders m JOIN households h ON h.id = m.household_id WHERE {unit_sql}""",
-        unit_p,
-    )
-    k["medicine_households_served"] = served
-    k["medicine_orders_open"] = open_
-    k["medicine_urgent_open"] = urgent
-    k["medicine_median_hours_to_delivery"] = round(float(median), 2) if median is not None else None
-
-    total_cases, open_cases = db.one(
-        f"""SELECT count(*), count(*) FILTER (WHERE c.status <> 'closed')
-            FROM emergency_cases c JOIN households h ON h.id = c.household_id WHERE {unit_sql}""",
-        unit_p,
-    )
-    k["emergency_cases_total"] = total_cases
-    k["emergency_cases_open"] = open_cases
+    k.update(time_figures(db, units, today))
     k["treatment_trips_next_7_days"] = treatment_trips(db, today, units)
 
     k["suppliers"] = db.scalar("SELECT count(*) FROM suppliers WHERE vetted")
-    k["grocery_orders_open"] = db.scalar(
-        f"SELECT count(*) FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id "
-        f"WHERE g.status <> 'handed_out' AND ({unit_sql.replace('h.unit_id', 'coalesce(h.unit_id, g.unit_id)')})",
-        unit_p,
-    )
-    k["vegetable_portions_distributed"] = int(db.scalar(
-        f"SELECT coalesce(sum(d.portions), 0) FROM donation_deliveries d JOIN households h ON h.id = d.household_id WHERE {unit_sql}",
-        unit_p,
-    ))
-    latest = db.scalar("SELECT id FROM donation_batches WHERE day <= ? ORDER BY day DESC, id DESC LIMIT 1", [today])
-    if latest is None:
-        k["donation_batch_coverage"] = 0.0
-    else:
-        got, all_ = db.one(
-            f"""SELECT count(d.household_id), count(*) FROM households h
-                LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ? WHERE {unit_sql}""",
-            [latest, *unit_p],
-        )
-        k["donation_batch_coverage"] = round(got / all_, 4) if all_ else 0.0
     k["supplies"] = {
         code: int(qty) if float(qty).is_integer() else float(qty)
         for code, qty in db.rows(
@@ -145,3 +102,69 @@ def treatment_trips(db: Database, today: date, units: tuple[int, ...] | None = N
             WHERE t.active AND r.active AND list_contains(t.weekdays, w.d) AND {unit_sql}""",
         [weekdays, *unit_p],
     )
+
+
+# Later than any row: "as of now" counts everything, with the same SQL that counts up to a past moment.
+EVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def time_figures(db: Database, units, day: date, cutoff: datetime = EVER) -> dict:
+    """The figures that move with time (duty done, medicine, cases, groceries, vegetables), counted from
+    what had happened before cutoff: now by default, or the end of a past day for the overview's deltas."""
+    unit_sql, unit_p = _in("h.unit_id", units)
+    team_sql, team_p = _in("u.id", units)
+    k: dict = {}
+    vol_scope, vol_p = "TRUE", []
+    if units is not None:
+        vol_scope = f"a.volunteer_id IN (SELECT v.id FROM volunteers v JOIN units u ON u.team_id = v.team_id WHERE {team_sql})"
+        vol_p = team_p
+    k["duty_person_times"] = db.scalar(
+        f"""SELECT count(*) FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
+            WHERE a.status = 'done' AND coalesce(a.check_out_at, s.end_at) < ? AND {vol_scope}""",
+        [cutoff, *vol_p],
+    )
+    served, open_, urgent, median = db.one(
+        f"""SELECT count(DISTINCT m.household_id) FILTER (WHERE m.status = 'delivered' AND coalesce(m.delivered_at, m.updated_at) < ?),
+                   count(*) FILTER (WHERE m.created_at < ? AND NOT (m.status IN ('delivered', 'cancelled', 'failed')
+                                    AND coalesce(m.delivered_at, m.updated_at) < ?)),
+                   count(*) FILTER (WHERE m.created_at < ? AND NOT (m.status IN ('delivered', 'cancelled', 'failed')
+                                    AND coalesce(m.delivered_at, m.updated_at) < ?) AND m.urgency IN ('urgent', 'critical')),
+                   median(epoch(m.delivered_at - m.created_at) / 3600.0)
+                       FILTER (WHERE m.status = 'delivered' AND coalesce(m.delivered_at, m.updated_at) < ?)
+            FROM medicine_orders m JOIN households h ON h.id = m.household_id WHERE {unit_sql}""",
+        [cutoff] * 6 + unit_p,
+    )
+    k["medicine_households_served"] = served
+    k["medicine_orders_open"] = open_
+    k["medicine_urgent_open"] = urgent
+    k["medicine_median_hours_to_delivery"] = round(float(median), 2) if median is not None else None
+    total, open_cases = db.one(
+        f"""SELECT count(*) FILTER (WHERE c.reported_at < ?),
+                   count(*) FILTER (WHERE c.reported_at < ? AND NOT (c.status = 'closed' AND coalesce(c.closed_at, c.last_event_at) < ?))
+            FROM emergency_cases c JOIN households h ON h.id = c.household_id WHERE {unit_sql}""",
+        [cutoff, cutoff, cutoff, *unit_p],
+    )
+    k["emergency_cases_total"], k["emergency_cases_open"] = total, open_cases
+    k["grocery_orders_open"] = db.scalar(
+        f"""SELECT count(*) FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id
+            WHERE g.created_at < ? AND NOT (g.status = 'handed_out' AND g.updated_at < ?)
+              AND ({unit_sql.replace('h.unit_id', 'coalesce(h.unit_id, g.unit_id)')})""",
+        [cutoff, cutoff, *unit_p],
+    )
+    k["vegetable_portions_distributed"] = int(db.scalar(
+        f"""SELECT coalesce(sum(d.portions), 0) FROM donation_deliveries d JOIN households h ON h.id = d.household_id
+            WHERE d.delivered_at < ? AND {unit_sql}""",
+        [cutoff, *unit_p],
+    ))
+    latest = db.scalar("SELECT id FROM donation_batches WHERE day <= ? ORDER BY day DESC, id DESC LIMIT 1", [day])
+    if latest is None:
+        k["donation_batch_coverage"] = 0.0
+    else:
+        got, all_ = db.one(
+            f"""SELECT count(d.household_id), count(*) FROM households h
+                LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ? AND d.delivered_at < ?
+                WHERE {unit_sql}""",
+            [latest, cutoff, *unit_p],
+        )
+        k["donation_batch_coverage"] = round(got / all_, 4) if all_ else 0.0
+    return k

@@ -69,65 +69,11 @@ def _testing_as_of(db: Database, units, round_id: int, cutoff: datetime) -> dict
 
 def _as_of(db: Database, units, cutoff: datetime, day: date) -> dict:
     """The time-dependent figures of kpi.compute, counted only from what had happened before cutoff."""
-    unit_sql, unit_p = _in("h.unit_id", units)
-    team_sql, team_p = _in("u.id", units)
     k: dict = {}
     rnd = kpi.current_round(db, day)
     if rnd:
         k.update(_testing_as_of(db, units, rnd["id"], cutoff))
-    vol_scope, vol_p = "TRUE", []
-    if units is not None:
-        vol_scope = f"a.volunteer_id IN (SELECT v.id FROM volunteers v JOIN units u ON u.team_id = v.team_id WHERE {team_sql})"
-        vol_p = team_p
-    k["duty_person_times"] = db.scalar(
-        f"""SELECT count(*) FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
-            WHERE a.status = 'done' AND coalesce(a.check_out_at, s.end_at) < ? AND {vol_scope}""",
-        [cutoff, *vol_p],
-    )
-    served, open_, urgent, median = db.one(
-        f"""SELECT count(DISTINCT m.household_id) FILTER (WHERE m.status = 'delivered' AND coalesce(m.delivered_at, m.updated_at) < ?),
-                   count(*) FILTER (WHERE m.created_at < ? AND NOT (m.status IN ('delivered', 'cancelled', 'failed')
-                                    AND coalesce(m.delivered_at, m.updated_at) < ?)),
-                   count(*) FILTER (WHERE m.created_at < ? AND NOT (m.status IN ('delivered', 'cancelled', 'failed')
-                                    AND coalesce(m.delivered_at, m.updated_at) < ?) AND m.urgency IN ('urgent', 'critical')),
-                   median(epoch(m.delivered_at - m.created_at) / 3600.0)
-                       FILTER (WHERE m.status = 'delivered' AND coalesce(m.delivered_at, m.updated_at) < ?)
-            FROM medicine_orders m JOIN households h ON h.id = m.household_id WHERE {unit_sql}""",
-        [cutoff] * 6 + unit_p,
-    )
-    k["medicine_households_served"] = served
-    k["medicine_orders_open"] = open_
-    k["medicine_urgent_open"] = urgent
-    k["medicine_median_hours_to_delivery"] = round(float(median), 2) if median is not None else None
-    total, open_cases = db.one(
-        f"""SELECT count(*) FILTER (WHERE c.reported_at < ?),
-                   count(*) FILTER (WHERE c.reported_at < ? AND NOT (c.status = 'closed' AND coalesce(c.closed_at, c.last_event_at) < ?))
-            FROM emergency_cases c JOIN households h ON h.id = c.household_id WHERE {unit_sql}""",
-        [cutoff, cutoff, cutoff, *unit_p],
-    )
-    k["emergency_cases_total"], k["emergency_cases_open"] = total, open_cases
-    k["grocery_orders_open"] = db.scalar(
-        f"""SELECT count(*) FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id
-            WHERE g.created_at < ? AND NOT (g.status = 'handed_out' AND g.updated_at < ?)
-              AND ({unit_sql.replace('h.unit_id', 'coalesce(h.unit_id, g.unit_id)')})""",
-        [cutoff, cutoff, *unit_p],
-    )
-    k["vegetable_portions_distributed"] = int(db.scalar(
-        f"""SELECT coalesce(sum(d.portions), 0) FROM donation_deliveries d JOIN households h ON h.id = d.household_id
-            WHERE d.delivered_at < ? AND {unit_sql}""",
-        [cutoff, *unit_p],
-    ))
-    latest = db.scalar("SELECT id FROM donation_batches WHERE day <= ? ORDER BY day DESC, id DESC LIMIT 1", [day])
-    if latest is None:
-        k["donation_batch_coverage"] = 0.0
-    else:
-        got, all_ = db.one(
-            f"""SELECT count(d.household_id), count(*) FROM households h
-                LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ? AND d.delivered_at < ?
-                WHERE {unit_sql}""",
-            [latest, cutoff, *unit_p],
-        )
-        k["donation_batch_coverage"] = round(got / all_, 4) if all_ else 0.0
+    k.update(kpi.time_figures(db, units, day, cutoff))
     return k
 
 
