@@ -25,7 +25,7 @@ from .errors import DatabaseBusy, NotFound, NotQinyuanDatabase, QinyuanError, St
 DEFAULT_PATH = "data/qinyuan.duckdb"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-_WRITE = re.compile(r"^\s*(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+([a-z_][a-z0-9_]*)", re.IGNORECASE)
+_WRITE = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+([a-z_][a-z0-9_]*)", re.IGNORECASE)
 _CACHE_ENTRIES = 512
 
 
@@ -323,10 +323,15 @@ class Tx:
         access.require(self.actor, action, unit_id)
 
     def execute(self, sql: str, params: Iterable[Any] = ()):
-        written = _WRITE.match(sql)
-        if written:
-            self.tables.add(written.group(1).lower())
-        elif sql.lstrip()[:6].upper() != "SELECT":
+        head = sql.lstrip()[:6].upper()
+        if head in ("INSERT", "UPDATE", "DELETE") or head.startswith("WITH"):
+            # the statement's target (after a WITH, the first write verb; none there: it only reads)
+            written = _WRITE.search(sql)
+            if written:
+                self.tables.add(written.group(1).lower())
+            elif not head.startswith("WITH"):
+                self.tables.add("*")
+        elif head != "SELECT":
             self.tables.add("*")  # anything else that may write: forget every cached answer
         return self.cur.execute(sql, list(params))
 

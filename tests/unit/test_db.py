@@ -284,3 +284,24 @@ def test_bulk_set_up_writes_commit_or_roll_back_and_refresh_cached_answers(db):
     with db.bulk() as cur:
         cur.execute("UPDATE teams SET notes = 'bulk' WHERE id = 3")
     assert db.cached("t3", (), ("teams",), notes) == "bulk" and len(calls) == 2  # the bulk write is seen
+
+
+def test_written_tables_are_read_from_the_sql():
+    from qinyuan.db import Tx
+
+    class Cur:
+        def execute(self, sql, params):
+            return None
+
+    tx = Tx.__new__(Tx)
+    tx.cur, tx.tables = Cur(), set()
+    tx.execute("SELECT * FROM teams")
+    tx.execute("WITH x AS (SELECT 1) SELECT * FROM x, units")  # a read with a CTE names no table
+    assert tx.tables == set()
+    tx.execute("  insert or replace into settings (key, value) VALUES (?, ?)")
+    tx.execute("WITH src AS (SELECT 1) INSERT INTO shifts SELECT * FROM src")
+    tx.execute("UPDATE volunteers SET booking_lock = booking_lock + 1 WHERE id = ?")
+    tx.execute("DELETE FROM login_failures WHERE username = ?")
+    assert tx.tables == {"settings", "shifts", "volunteers", "login_failures"}
+    tx.execute("CHECKPOINT")  # anything else may write anywhere
+    assert "*" in tx.tables
