@@ -6,7 +6,7 @@ DB      ?= data/qinyuan.duckdb
 PORT    ?= 8501
 SECRETS := .streamlit/secrets.toml
 
-.PHONY: run test bench venv browser secrets demo lint clean
+.PHONY: run test test-fast bench venv browser secrets demo lint clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -38,6 +38,12 @@ run: venv secrets demo
 test: venv browser secrets
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -p no:cacheprovider tests; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; exit $$status
+
+# Unit and AppTest suites in parallel (pytest-xdist), no browser: the quick check while working.
+test-fast: venv secrets
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; exit $$status
 
 bench: venv browser

@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 
 from qinyuan import i18n
-
-from .server import Server
+from tests.support.server import Server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"

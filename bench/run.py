@@ -34,8 +34,7 @@ if str(ROOT) not in sys.path:
 from qinyuan import access, demo, medicine, users  # noqa: E402
 from qinyuan.db import Database  # noqa: E402
 from qinyuan.errors import QinyuanError, StaleEdit  # noqa: E402
-
-from .apptest import whole_script_reruns  # noqa: E402
+from tests.support.apptest import whole_script_reruns  # noqa: E402
 
 USERS = {"committee": "committee", "captain": "captain01", "member": "member001", "medic": "medic01",
          "logistics": "logistics01"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from bench.apptest import whole_script_reruns
+from tests.support.apptest import whole_script_reruns
 
 # Every rerun runs app.py as the real server does (navigation, login check, sidebar, then the page),
 # not the page script alone as AppTest would with a pages/ folder beside app.py.

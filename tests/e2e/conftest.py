@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from bench.server import Server
+from tests.support.server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ROOT / "test-artifacts" / "screenshots"
@@ -69,7 +69,10 @@ def laptop(browser):
 
 
 def wait_for_app(page: Page, timeout: float = 30_000) -> None:
-    """Wait until the script run has finished and nothing is loading."""
+    """Wait like Streamlit's own e2e helper (wait_for_app_run): a short initial wait so a rerun the last
+    action triggered has begun, then connected, then the script run finished, then nothing loading."""
+    page.wait_for_timeout(200)
+    page.wait_for_selector("[data-testid='stApp'][data-test-connection-state='CONNECTED']", timeout=timeout, state="attached")
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
     expect(page.locator("[data-testid='stSkeleton']")).to_have_count(0, timeout=timeout)
 
