@@ -303,11 +303,3 @@ def case_detail(db: Database, actor: Actor, case_id: int, *, log: bool = True) -
     if log:
         users.log_view(db, actor, "emergency_case", case_id)
     return case
-
-
-def history_of(case: dict) -> list[str]:
-    return [e["kind"] for e in case.get("events", [])]
-
-
-def minutes_between(start: datetime, end: datetime) -> int:
-    return int((end - start).total_seconds() // 60)

@@ -53,15 +53,6 @@ def add_supplier(db: Database, actor: Actor, name: str, contact: str | None = No
     return db.write(actor, fn)
 
 
-def set_vetted(db: Database, actor: Actor, supplier_id: int, vetted: bool, version: int) -> None:
-    def fn(tx: Tx) -> None:
-        tx.require("grocery.manage")
-        before, after = tx.update("suppliers", supplier_id, {"vetted": bool(vetted)}, expected_version=version)
-        tx.audit("grocery.supplier_vetted", "suppliers", supplier_id, {"vetted": before["vetted"]}, {"vetted": bool(vetted)})
-
-    db.write(actor, fn)
-
-
 def create_order(db: Database, actor: Actor, supplier_id: int, items: str, *, household_id: int | None = None,
                  unit_id: int | None = None) -> int:
     """An order for one household, or for a whole unit (a unit batch: household_id empty)."""

@@ -26,7 +26,6 @@ OPEN = FLOW[:-1]
 CLOSED = ("delivered", "cancelled", "failed")
 URGENCIES = ("critical", "urgent", "normal")  # most urgent first
 CHANNELS = ("phone", "online", "captain")
-SOURCES = ("校医院代购", "大药房", "老百姓大药房")  # suggestions; any pharmacy name is accepted
 
 _MEDIC = ("medic", "committee")
 _LOGISTICS = ("logistics", "committee")

@@ -236,13 +236,6 @@ def team_options(db: Database, actor: Actor, search: str | None = None, limit: i
     return out
 
 
-def editable_members(db: Database, actor: Actor, team_id: int) -> list[tuple[int, str, int]]:
-    """(id, name, version) of the active people of one team the actor may edit contact details of."""
-    require_team(db, actor, "roster.contact", team_id)
-    return [tuple(r) for r in db.rows("SELECT id, name, version FROM volunteers WHERE team_id = ? AND active "
-                                      "ORDER BY is_captain DESC, id", [team_id])]
-
-
 # -- validation -----------------------------------------------------------------------------------
 def _clean_name(name: str | None) -> str:
     name = (name or "").strip()

@@ -77,3 +77,11 @@ def test_dynamic_keys_exist():
 
 def test_english_login_labels():
     assert [i18n.t(k, "en") for k in ("login.username", "login.password", "login.submit")] == ["Username", "Password", "Login"]
+
+
+def test_a_missing_placeholder_raises_under_tests(monkeypatch):
+    key = next(k for k, v in i18n.catalogue("zh").items() if "{n}" in v)
+    with pytest.raises(KeyError):
+        i18n.t(key, "zh")
+    monkeypatch.setenv("QINYUAN_STRICT_I18N", "0")
+    assert "{n}" in i18n.t(key, "zh")  # in production a forgotten value shows, never crashes the page
