@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
+import functools
 import json
 import os
 import random
@@ -25,8 +27,31 @@ from .errors import DatabaseBusy, NotFound, NotQinyuanDatabase, QinyuanError, St
 DEFAULT_PATH = "data/qinyuan.duckdb"
 MIGRATIONS = Path(__file__).with_name("migrations")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-_WRITE = re.compile(r"\b(?:INSERT\s+(?:OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+([a-z_][a-z0-9_]*)", re.IGNORECASE)
 _CACHE_ENTRIES = 512
+# What a cached answer is being computed for, and (in a test) every SQL text read while computing it.
+_FILLING: contextvars.ContextVar[tuple[str, tuple[str, ...]] | None] = contextvars.ContextVar("qinyuan_filling", default=None)
+READ_LOG: list[tuple[str, tuple[str, ...], str]] | None = None
+_PARSER = duckdb.connect(":memory:")
+_PARSER_LOCK = threading.Lock()
+_WRITES = {duckdb.StatementType.INSERT, duckdb.StatementType.UPDATE, duckdb.StatementType.DELETE}
+
+
+def strict() -> bool:
+    """Under the tests (QINYUAN_STRICT=1) a programming mistake raises instead of being papered over."""
+    return os.environ.get("QINYUAN_STRICT") == "1"
+
+
+@functools.lru_cache(maxsize=4096)
+def statement_kind(sql: str) -> str:
+    """'read', 'write' (INSERT/UPDATE/DELETE) or 'other', by DuckDB's own parser; one statement per text."""
+    with _PARSER_LOCK:
+        statements = _PARSER.extract_statements(sql)
+    if len(statements) != 1:
+        raise ValueError(f"one SQL statement at a time, got {len(statements)}")
+    kind = statements[0].type
+    if kind == duckdb.StatementType.SELECT:
+        return "read"
+    return "write" if kind in _WRITES else "other"
 
 
 def default_path() -> str:
@@ -165,6 +190,9 @@ class Database:
 
     # -- reads ---------------------------------------------------------------
     def _read(self, fetch: Callable, sql: str, params: Iterable[Any] = ()):
+        filling = _FILLING.get()
+        if READ_LOG is not None and filling is not None:
+            READ_LOG.append((*filling, sql))
         cur = self.con.cursor()
         try:
             return fetch(cur.execute(sql, list(params)))
@@ -204,7 +232,11 @@ class Database:
             if full in self._cache:
                 self._cache.move_to_end(full)
                 return _fresh(self._cache[full])
-        value = compute()
+        filling = _FILLING.set((name, tables))
+        try:
+            value = compute()
+        finally:
+            _FILLING.reset(filling)
         with self._cache_lock:
             self._cache[full] = value
             while len(self._cache) > _CACHE_ENTRIES:
@@ -322,27 +354,27 @@ class Tx:
     def require(self, action: str, unit_id: int | None = None) -> None:
         access.require(self.actor, action, unit_id)
 
-    def execute(self, sql: str, params: Iterable[Any] = ()):
-        head = sql.lstrip()[:6].upper()
-        if head in ("INSERT", "UPDATE", "DELETE") or head.startswith("WITH"):
-            # the statement's target (after a WITH, the first write verb; none there: it only reads)
-            written = _WRITE.search(sql)
-            if written:
-                self.tables.add(written.group(1).lower())
-            elif not head.startswith("WITH"):
-                self.tables.add("*")
-        elif head != "SELECT":
-            self.tables.add("*")  # anything else that may write: forget every cached answer
+    def execute(self, sql: str, params: Iterable[Any] = (), *, writes: Iterable[str] = ()):
+        """Run one statement. A write names the tables it writes (`writes`), for the read cache; DuckDB's
+        parser tells reads from writes. An undeclared write forgets every cached answer (raises under tests)."""
+        kind = statement_kind(sql)
+        if kind == "write":
+            declared = {_ident(t) for t in writes}
+            if not declared and strict():
+                raise AssertionError(f"declare the tables this statement writes: {sql.strip()[:80]}")
+            self.tables |= declared or {"*"}
+        elif kind == "other":
+            self.tables.add("*")  # anything else may write anywhere: forget every cached answer
         return self.cur.execute(sql, list(params))
 
-    def one(self, sql: str, params: Iterable[Any] = ()) -> tuple | None:
-        return self.execute(sql, params).fetchone()
+    def one(self, sql: str, params: Iterable[Any] = (), *, writes: Iterable[str] = ()) -> tuple | None:
+        return self.execute(sql, params, writes=writes).fetchone()
 
-    def rows(self, sql: str, params: Iterable[Any] = ()) -> list[tuple]:
-        return self.execute(sql, params).fetchall()
+    def rows(self, sql: str, params: Iterable[Any] = (), *, writes: Iterable[str] = ()) -> list[tuple]:
+        return self.execute(sql, params, writes=writes).fetchall()
 
-    def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        row = self.one(sql, params)
+    def scalar(self, sql: str, params: Iterable[Any] = (), *, writes: Iterable[str] = ()) -> Any:
+        row = self.one(sql, params, writes=writes)
         return None if row is None else row[0]
 
     def record(self, table: str, key: Any, key_column: str = "id") -> dict:
@@ -359,7 +391,7 @@ class Tx:
         sql = f"INSERT INTO {_ident(table)} ({columns}) VALUES ({marks})"
         if returning:
             sql += f" RETURNING {_ident(returning)}"
-        result = self.execute(sql, list(values.values()))
+        result = self.execute(sql, list(values.values()), writes=(table,))
         self.changes += 1
         return result.fetchone()[0] if returning else None
 
@@ -376,7 +408,7 @@ class Tx:
             raise self._stale(stale_params)
         sets = ", ".join(f"{_ident(c)} = ?" for c in changes)
         sql = f"UPDATE {_ident(table)} SET {sets}, version = version + 1 WHERE {_ident(key_column)} = ? AND version = ?"
-        count = self.execute(sql, [*changes.values(), key, before["version"]]).fetchone()[0]
+        count = self.execute(sql, [*changes.values(), key, before["version"]], writes=(table,)).fetchone()[0]
         if count != 1:
             raise self._stale(stale_params)
         self.changes += 1
@@ -392,10 +424,11 @@ class Tx:
             "INSERT INTO audit_log (ts, actor, action, entity, entity_id, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [self.now, self.actor.username if self.actor else "system", action, entity,
              None if entity_id is None else str(entity_id), to_json(before), to_json(after)],
+            writes=("audit_log",),
         )
         self.audited = True
 
     def set_setting(self, key: str, value: str) -> None:
-        self.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value])
+        self.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value], writes=("settings",))
         self.changes += 1
         self.touched_settings = True

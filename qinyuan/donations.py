@@ -264,7 +264,7 @@ def untick(db: Database, actor: Actor, batch_id: int, household_id: int) -> bool
             return False
         if not can_untick(actor, row[2], house["unit_id"]):
             raise InvalidInput("donation.error.untick_other", by=row[2])
-        tx.execute("DELETE FROM donation_deliveries WHERE batch_id = ? AND household_id = ?", [batch_id, household_id])
+        tx.execute("DELETE FROM donation_deliveries WHERE batch_id = ? AND household_id = ?", [batch_id, household_id], writes=("donation_deliveries",))
         tx.changes += 1
         tx.audit("donation.untick", "donation_deliveries", f"{batch_id}:{household_id}",
                  {"portions": row[0], "delivered_at": row[1], "delivered_by": row[2]}, None)

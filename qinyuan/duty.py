@@ -167,7 +167,7 @@ def _assign_in(tx: Tx, actor: Actor, shift: dict, volunteer_id: int) -> list[War
         raise InvalidInput("duty.error.already_assigned", name=person["name"])
     # Touch the person's booking counter: two planners booking the same person at once conflict and
     # retry, so the second one sees the first booking (no double-booking through a race).
-    tx.execute("UPDATE volunteers SET booking_lock = booking_lock + 1 WHERE id = ?", [volunteer_id])
+    tx.execute("UPDATE volunteers SET booking_lock = booking_lock + 1 WHERE id = ?", [volunteer_id], writes=("volunteers",))
     overlap, close = _conflicts(tx, volunteer_id, shift["start_at"], shift["end_at"], shift["id"])
     if overlap:
         s = overlap[0]
@@ -213,7 +213,7 @@ def unassign(db: Database, actor: Actor, assignment_id: int, version: int) -> No
             raise StaleEdit()
         if row["status"] != "assigned":
             raise InvalidInput("duty.error.started")
-        tx.execute("DELETE FROM shift_assignments WHERE id = ? AND version = ?", [assignment_id, version])
+        tx.execute("DELETE FROM shift_assignments WHERE id = ? AND version = ?", [assignment_id, version], writes=("shift_assignments",))
         tx.changes += 1
         tx.audit("duty.unassign", "shift_assignment", assignment_id, row, None)
 
@@ -342,7 +342,7 @@ def copy_day(db: Database, actor: Actor, day: date) -> dict:
         # meanwhile conflicts, retries after this commit and sees the copy, so nobody is booked twice.
         tx.execute(f"""UPDATE volunteers SET booking_lock = booking_lock + 1 WHERE id IN (
                            SELECT a.volunteer_id FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
-                           JOIN volunteers v ON v.id = a.volunteer_id WHERE s.day = ? AND {team})""", [day, *team_p])
+                           JOIN volunteers v ON v.id = a.volunteer_id WHERE s.day = ? AND {team})""", [day, *team_p], writes=("volunteers",))
         created = 0
         if scope == "all":
             created = len(tx.rows(
@@ -352,7 +352,7 @@ def copy_day(db: Database, actor: Actor, day: date) -> dict:
                        FROM shifts s WHERE s.day = ?) src
                    WHERE k > (SELECT count(*) FROM shifts n WHERE n.day = ? AND n.post_id = src.post_id
                               AND n.start_at = src.start_at + INTERVAL 1 DAY AND n.end_at = src.end_at + INTERVAL 1 DAY)
-                   ORDER BY post_id, start_at, id RETURNING id""", [nxt, day, nxt]))
+                   ORDER BY post_id, start_at, id RETURNING id""", [nxt, day, nxt], writes=("shifts",)))
             if created:
                 tx.changes += 1
         head = _COPY_MAP.format(team=team)
@@ -372,7 +372,7 @@ def copy_day(db: Database, actor: Actor, day: date) -> dict:
         copied = len(tx.rows(
             "INSERT INTO shift_assignments (id, shift_id, volunteer_id, status, assigned_by) " + head
             + "SELECT nextval('assignment_seq'), tid, vid, 'assigned', ? FROM judged WHERE ok ORDER BY tid, vid RETURNING id",
-            [*params, actor.username]))
+            [*params, actor.username], writes=("shift_assignments",)))
         if copied:
             tx.changes += 1
         result = {"shifts_created": created, "assignments_copied": copied, "skipped": total - copied}

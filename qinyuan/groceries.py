@@ -80,7 +80,7 @@ def create_order(db: Database, actor: Actor, supplier_id: int, items: str, *, ho
                   "updated_at": tx.now, "updated_by": actor.username}
         tx.insert("grocery_orders", values)
         tx.execute("INSERT INTO grocery_events (order_id, from_status, to_status, ts, actor) VALUES (?, NULL, 'ordered', ?, ?)",
-                   [new_id, tx.now, actor.username])
+                   [new_id, tx.now, actor.username], writes=("grocery_events",))
         tx.audit("grocery.create", "grocery_orders", new_id, None, values)
         return new_id
 
@@ -99,7 +99,7 @@ def advance(db: Database, actor: Actor, order_id: int, target: str, version: int
         before, after = tx.update("grocery_orders", order_id, {"status": target, "updated_at": tx.now,
                                                                "updated_by": actor.username}, expected_version=version)
         tx.execute("INSERT INTO grocery_events (order_id, from_status, to_status, ts, actor) VALUES (?, ?, ?, ?, ?)",
-                   [order_id, before["status"], target, tx.now, actor.username])
+                   [order_id, before["status"], target, tx.now, actor.username], writes=("grocery_events",))
         tx.audit("grocery.advance", "grocery_orders", order_id, {"status": before["status"]}, {"status": target})
 
     db.write(actor, fn)

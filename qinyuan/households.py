@@ -294,7 +294,7 @@ def record_visit(db: Database, actor: Actor, household_id: int, *, expected_vers
             b, a = tx.update("residents", resident["id"], update, expected_version=item.get("version"))
             if update.get("active") is False and rnd:
                 tx.execute("DELETE FROM test_results WHERE round_id = ? AND resident_id = ? AND status = 'pending'",
-                           [rnd, resident["id"]])
+                           [rnd, resident["id"]], writes=("test_results",))
                 tx.changes += 1
             tx.audit("resident.update", "resident", resident["id"], _slim(b), _slim(a))
             changed += 1

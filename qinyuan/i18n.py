@@ -31,7 +31,7 @@ def t(key: str, lang: str = DEFAULT_LANG, **params) -> str:
     text = catalogue(normalise(lang)).get(key)
     if text is None:
         text = catalogue(DEFAULT_LANG).get(key, key)
-    strict = os.environ.get("QINYUAN_STRICT_I18N") == "1"  # set by the tests: a missing placeholder is a bug
+    strict = os.environ.get("QINYUAN_STRICT") == "1"  # set by the tests: a missing placeholder is a bug
     if params or strict:
         try:
             return text.format(**params)

@@ -327,9 +327,9 @@ def import_households(db: Database, actor: Actor, data: bytes, filename: str) ->
         tx.cur.register("import_residents_frame", pframe)
         try:
             tx.execute("""INSERT INTO households (id, unit_id, room, contact_name, phone, occupants, notes)
-                          SELECT id, unit_id, room, contact_name, phone, occupants, notes FROM import_households_frame""")
+                          SELECT id, unit_id, room, contact_name, phone, occupants, notes FROM import_households_frame""", writes=("households",))
             tx.execute("""INSERT INTO residents (id, household_id, name, tags)
-                          SELECT id, household_id, name, CAST(tags AS VARCHAR[]) FROM import_residents_frame""")
+                          SELECT id, household_id, name, CAST(tags AS VARCHAR[]) FROM import_residents_frame""", writes=("residents",))
         finally:
             tx.cur.unregister("import_households_frame")
             tx.cur.unregister("import_residents_frame")
@@ -337,7 +337,7 @@ def import_households(db: Database, actor: Actor, data: bytes, filename: str) ->
                         [tx.now.date()])
         if rnd and rids:
             tx.execute("INSERT INTO test_results (round_id, resident_id, status) SELECT ?, unnest(?::INTEGER[]), 'pending'",
-                       [rnd, rids])
+                       [rnd, rids], writes=("test_results",))
         tx.changes += 1
         tx.audit("household.import", "import", filename[:120], None,
                  {"file": filename, "households": len(houses), "residents": len(people),

@@ -19,12 +19,13 @@ NOT_STAFFING = ("cancelled", "absent", "no_show")  # assignment statuses that le
 MEDICINE_STATUSES = ("requested", "sourcing", "purchased", "at_gate", "disinfected", "delivered", "cancelled", "failed")
 TO_DELIVER = ("at_gate", "disinfected")
 
-# Figures whose change since yesterday we can reconstruct from timestamps.
+# Figures whose change since yesterday we can reconstruct from timestamps. Not the rounds organised (a round's
+# completion has no timestamp) nor the treatment trips ahead (a plan, not a history): no delta for them.
 DELTA_KEYS = (
-    "test_rounds", "current_round_coverage", "residents_pending", "home_samplings_done",
+    "current_round_coverage", "residents_pending", "home_samplings_done",
     "duty_person_times", "duty_fill_rate_today",
     "medicine_households_served", "medicine_orders_open", "medicine_urgent_open", "medicine_median_hours_to_delivery",
-    "emergency_cases_open", "emergency_cases_total", "treatment_trips_next_7_days",
+    "emergency_cases_open", "emergency_cases_total",
     "vegetable_portions_distributed", "donation_batch_coverage", "grocery_orders_open",
 )
 # A rise of these is bad news (the UI colours their deltas the other way round).

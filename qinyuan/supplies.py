@@ -130,7 +130,7 @@ def _move(tx: Tx, item_id: int, delta: float, counterparty: str | None, note: st
     item = tx.record("supply_items", item_id)
     # Bump the item's version: two concurrent movements of one item now conflict and one retries,
     # so the stock check below always sees the other's movement.
-    tx.execute("UPDATE supply_items SET version = version + 1 WHERE id = ?", [item_id])
+    tx.execute("UPDATE supply_items SET version = version + 1 WHERE id = ?", [item_id], writes=("supply_items",))
     current = float(tx.scalar("SELECT coalesce(sum(quantity), 0) FROM stock_movements WHERE item_id = ?", [item_id]))
     if current + delta < -1e-9:
         raise InvalidInput("supplies.error.negative_stock", item=item["name_zh"], stock=fmt_qty(current),

@@ -369,7 +369,7 @@ def deactivate(db: Database, actor: Actor, volunteer_id: int, version: int) -> i
             """SELECT a.id FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
                WHERE a.volunteer_id = ? AND a.status = 'assigned' AND s.start_at > ?""", [volunteer_id, tx.now])]
         if withdrawn:
-            tx.execute(f"DELETE FROM shift_assignments WHERE id IN ({', '.join('?' for _ in withdrawn)})", withdrawn)
+            tx.execute(f"DELETE FROM shift_assignments WHERE id IN ({', '.join('?' for _ in withdrawn)})", withdrawn, writes=("shift_assignments",))
             tx.changes += 1
         tx.audit("roster.deactivate", "volunteer", volunteer_id, {"active": True},
                  {"active": False, "withdrawn_assignments": withdrawn})

@@ -87,7 +87,7 @@ def create_round(db: Database, actor: Actor, day: date, sites: list[str], slot_m
         tx.insert("test_rounds", values)
         tx.execute("""INSERT INTO test_results (round_id, resident_id, status)
                       SELECT ?, r.id, CASE WHEN list_has_any(r.tags, ?::VARCHAR[]) THEN 'home_sampling_needed' ELSE 'pending' END
-                      FROM residents r WHERE r.active""", [rid, list(HOME_TAGS)])
+                      FROM residents r WHERE r.active""", [rid, list(HOME_TAGS)], writes=("test_results",))
         tx.changes += 1
         tx.audit("testing.round_create", "test_round", rid, None, values)
         return rid
@@ -210,12 +210,12 @@ def schedule(db: Database, actor: Actor, round_id: int, expected_version: int | 
         current = tx.record("test_rounds", int(round_id))
         if expected_version is not None and current["version"] != expected_version:
             raise StaleEdit()
-        tx.execute("DELETE FROM test_slots WHERE round_id = ?", [int(round_id)])
+        tx.execute("DELETE FROM test_slots WHERE round_id = ?", [int(round_id)], writes=("test_slots",))
         frame = pd.DataFrame(rows, columns=["round_id", "unit_id", "slot_start", "site"])
         tx.cur.register("testing_slot_frame", frame)
         try:
             tx.execute("INSERT INTO test_slots (round_id, unit_id, slot_start, site) "
-                       "SELECT round_id, unit_id, slot_start, site FROM testing_slot_frame")
+                       "SELECT round_id, unit_id, slot_start, site FROM testing_slot_frame", writes=("test_slots",))
         finally:
             tx.cur.unregister("testing_slot_frame")
         before, after = tx.update("test_rounds", current["id"], {"status": current["status"]})
@@ -280,7 +280,7 @@ def move_slot(db: Database, actor: Actor, round_id: int, unit_id: int, slot_star
                 raise StaleEdit()
             count = tx.scalar("""UPDATE test_slots SET slot_start = ?, site = ?, version = version + 1
                                  WHERE round_id = ? AND unit_id = ? AND version = ? RETURNING 1""",
-                              [slot_start, site, int(round_id), int(unit_id), row[2]])
+                              [slot_start, site, int(round_id), int(unit_id), row[2]], writes=("test_slots",))
             if count is None:
                 raise StaleEdit()
             tx.changes += 1
@@ -328,7 +328,7 @@ def _mark(tx: Tx, round_id: int, household_id: int, status: str, reason: str | N
         else:
             ok = tx.scalar("""UPDATE test_results SET status = ?, reason = ?, updated_at = ?, updated_by = ?, version = version + 1
                               WHERE round_id = ? AND resident_id = ? AND version = ? RETURNING 1""",
-                           [status, reason, tx.now, tx.actor.username, int(round_id), rid, version])
+                           [status, reason, tx.now, tx.actor.username, int(round_id), rid, version], writes=("test_results",))
             if ok is None:
                 raise StaleEdit()
             tx.changes += 1

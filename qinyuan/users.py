@@ -112,7 +112,7 @@ def record_failure(db: Database, username: str) -> None:
     username = (username or "").strip().lower()[:64]
 
     def fn(tx: Tx):
-        tx.execute("INSERT INTO login_failures VALUES (?, ?)", [username, clock.real_now()])
+        tx.execute("INSERT INTO login_failures VALUES (?, ?)", [username, clock.real_now()], writes=("login_failures",))
         tx.changes += 1
         tx.audit("login.failed", "user", username)
 
@@ -121,7 +121,7 @@ def record_failure(db: Database, username: str) -> None:
 
 def record_success(db: Database, username: str) -> None:
     def fn(tx: Tx):
-        tx.execute("DELETE FROM login_failures WHERE username = ?", [username])
+        tx.execute("DELETE FROM login_failures WHERE username = ?", [username], writes=("login_failures",))
         tx.changes += 1
         tx.audit("login.ok", "user", username)
 
@@ -237,7 +237,7 @@ def reset_password(db: Database, actor: Actor, username: str, expected_version: 
         tx.update("users", username, {"password_hash": hashed, "must_change_password": True,
                                       "tokens_valid_after": clock.real_now()},
                   key_column="username", expected_version=expected_version)
-        tx.execute("DELETE FROM login_failures WHERE username = ?", [username])  # the new password works at once
+        tx.execute("DELETE FROM login_failures WHERE username = ?", [username], writes=("login_failures",))  # the new password works at once
         tx.audit("user.reset_password", "user", username)
 
     db.write(actor, fn)

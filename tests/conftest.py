@@ -13,7 +13,7 @@ from qinyuan.db import Database
 # A fixed moment of the demo day for every test (09:00 Shanghai, 2022-01-10).
 DEMO_NOW = "2022-01-10T09:00:00+08:00"
 os.environ.setdefault("QINYUAN_NOW", DEMO_NOW)
-os.environ["QINYUAN_STRICT_I18N"] = "1"  # t() raises on a missing placeholder instead of showing "{n}"
+os.environ["QINYUAN_STRICT"] = "1"  # programming mistakes raise: a missing placeholder, an undeclared written table
 os.environ.setdefault("QINYUAN_COOKIE_KEY", "test-cookie-key-" + "x" * 40)
 
 

@@ -166,7 +166,7 @@ def _duty():
 
         def fn(tx):
             sid = tx.scalar("""INSERT INTO shifts (id, post_id, day, start_at, end_at)
-                               VALUES (nextval('shift_seq'), ?, ?, ?, ?) RETURNING id""", [post, day, start, end])
+                               VALUES (nextval('shift_seq'), ?, ?, ?, ?) RETURNING id""", [post, day, start, end], writes=("shifts",))
             tx.changes += 1
             tx.audit("matrix.setup", "shift", sid)
             return sid
@@ -195,7 +195,7 @@ def _duty():
 
             def fn(tx):
                 aid = tx.scalar("""INSERT INTO shift_assignments (id, shift_id, volunteer_id, status)
-                                   VALUES (nextval('assignment_seq'), ?, ?, 'assigned') RETURNING id""", [shift, vid])
+                                   VALUES (nextval('assignment_seq'), ?, ?, 'assigned') RETURNING id""", [shift, vid], writes=("shift_assignments",))
                 tx.changes += 1
                 tx.audit("matrix.setup", "shift_assignment", aid)
                 return aid

@@ -172,7 +172,7 @@ def test_a_write_without_audit_raises_and_rolls_back(db):
         db.write(COMMITTEE, sneaky)
 
     def sneaky_sql(tx):
-        tx.execute("UPDATE teams SET notes = 'silent' WHERE id = 2")
+        tx.execute("UPDATE teams SET notes = 'silent' WHERE id = 2", writes=("teams",))
         tx.changes += 1
 
     with pytest.raises(AssertionError, match="audit"):
@@ -236,15 +236,15 @@ def test_a_rolled_back_write_and_raw_sql_writes_are_tracked(db):
 
     db.cached("t2", (), ("teams",), answer)
 
-    def raw(tx):  # raw SQL is seen by its target table, and is a change that needs an audit row
-        tx.execute("UPDATE teams SET notes = 'raw' WHERE id = 2")
+    def raw(tx):  # raw SQL is seen by its declared table, and is a change that needs an audit row
+        tx.execute("UPDATE teams SET notes = 'raw' WHERE id = 2", writes=("teams",))
 
     with pytest.raises(AssertionError, match="audit"):
         db.write(COMMITTEE, raw)
     assert db.cached("t2", (), ("teams",), answer) != "raw" and len(calls) == 1
 
     def audited(tx):
-        tx.execute("UPDATE teams SET notes = 'raw' WHERE id = 2")
+        tx.execute("UPDATE teams SET notes = 'raw' WHERE id = 2", writes=("teams",))
         tx.audit("team.note", "team", 2)
 
     db.write(COMMITTEE, audited)
@@ -286,7 +286,7 @@ def test_bulk_set_up_writes_commit_or_roll_back_and_refresh_cached_answers(db):
     assert db.cached("t3", (), ("teams",), notes) == "bulk" and len(calls) == 2  # the bulk write is seen
 
 
-def test_written_tables_are_read_from_the_sql():
+def _bare_tx():
     from qinyuan.db import Tx
 
     class Cur:
@@ -295,13 +295,51 @@ def test_written_tables_are_read_from_the_sql():
 
     tx = Tx.__new__(Tx)
     tx.cur, tx.tables = Cur(), set()
+    return tx
+
+
+def test_written_tables_are_the_declared_ones_and_reads_write_nothing():
+    tx = _bare_tx()
     tx.execute("SELECT * FROM teams")
     tx.execute("WITH x AS (SELECT 1) SELECT * FROM x, units")  # a read with a CTE names no table
     assert tx.tables == set()
-    tx.execute("  insert or replace into settings (key, value) VALUES (?, ?)")
-    tx.execute("WITH src AS (SELECT 1) INSERT INTO shifts SELECT * FROM src")
-    tx.execute("UPDATE volunteers SET booking_lock = booking_lock + 1 WHERE id = ?")
-    tx.execute("DELETE FROM login_failures WHERE username = ?")
-    assert tx.tables == {"settings", "shifts", "volunteers", "login_failures"}
+    tx.execute("  insert or replace into settings (key, value) VALUES (?, ?)", writes=("settings",))
+    tx.execute("WITH src AS (SELECT 1) INSERT INTO shifts SELECT * FROM src", writes=("shifts",))
+    assert tx.tables == {"settings", "shifts"}
     tx.execute("CHECKPOINT")  # anything else may write anywhere
     assert "*" in tx.tables
+
+
+@pytest.mark.parametrize("sql", ['UPDATE main.teams SET notes = NULL', 'WITH x AS (SELECT 1) UPDATE "teams" SET notes = NULL',
+                                 "DELETE FROM login_failures"])
+def test_an_undeclared_write_raises_under_tests_and_forgets_everything_otherwise(sql, monkeypatch):
+    """The old regex missed `main.teams` and `WITH ... UPDATE "teams"`: cached answers stayed stale."""
+    with pytest.raises(AssertionError, match="declare"):
+        _bare_tx().execute(sql)
+    monkeypatch.setenv("QINYUAN_STRICT", "0")
+    tx = _bare_tx()
+    tx.execute(sql)
+    assert tx.tables == {"*"}
+
+
+def test_several_statements_in_one_text_are_refused():
+    with pytest.raises(ValueError, match="one SQL statement"):
+        _bare_tx().execute("UPDATE teams SET notes = 'a'; UPDATE units SET notes = 'b'", writes=("teams",))
+
+
+def test_a_qualified_write_refreshes_the_cached_answer(db):
+    calls = []
+
+    def notes():
+        calls.append(1)
+        return db.scalar("SELECT notes FROM teams WHERE id = 4")
+
+    db.cached("t4", (), ("teams",), notes)
+
+    def write(tx):
+        tx.execute('WITH x AS (SELECT 4 AS id) UPDATE main."teams" SET notes = \'qualified\' WHERE id IN (SELECT id FROM x)',
+                   writes=("teams",))
+        tx.audit("team.note", "team", 4)
+
+    db.write(COMMITTEE, write)
+    assert db.cached("t4", (), ("teams",), notes) == "qualified" and len(calls) == 2
