@@ -268,6 +268,7 @@ class Database:
             try:
                 cur.begin()
                 tx = Tx(self, cur, actor)
+                tx.actor = access.fresh(tx, actor)  # as the database says now, not as captured earlier
                 result = fn(tx)
                 if (tx.changes or tx.tables - {"audit_log"}) and not tx.audited:
                     raise AssertionError("a write must leave an audit row")

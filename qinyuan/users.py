@@ -75,6 +75,12 @@ def actor_for(db: Database, username: str) -> Actor | None:
                  units_of_team(db, user["team_id"]) if user["role"] in ("captain", "member") else frozenset())
 
 
+def _account(username: str) -> Actor:
+    """The login machinery writing about one account (login, logout, password change): not a session acting
+    in the compound, so not refused when the account was deactivated or logged out meanwhile."""
+    return Actor(username, "member", kind="account")
+
+
 def credentials(db: Database, exclude: set[str] | frozenset[str] = frozenset()) -> dict:
     """The dict streamlit-authenticator wants (auto_hash=False): active, unlocked accounts only."""
     rows = db.rows("SELECT username, display_name, password_hash, role FROM users WHERE active")
@@ -125,7 +131,7 @@ def record_success(db: Database, username: str) -> None:
         tx.changes += 1
         tx.audit("login.ok", "user", username)
 
-    db.write(access.Actor(username, "member"), fn)
+    db.write(_account(username), fn)
 
 
 def token_revoked(db: Database, username: str, issued_at: datetime) -> bool:
@@ -143,7 +149,7 @@ def revoke_tokens(db: Database, username: str, reason: str = "logout") -> None:
         before, after = tx.update("users", username, {"tokens_valid_after": clock.real_now()}, key_column="username")
         tx.audit(f"tokens.revoke.{reason}", "user", username, None, {"tokens_valid_after": after["tokens_valid_after"]})
 
-    db.write(Actor(username, "member"), fn)
+    db.write(_account(username), fn)
 
 
 # -- account management ---------------------------------------------------------------------------
@@ -260,7 +266,7 @@ def change_password(db: Database, username: str, old: str, new: str) -> None:
                                       "tokens_valid_after": clock.real_now()}, key_column="username")
         tx.audit("user.change_password", "user", username)
 
-    db.write(Actor(username, user["role"]), fn)
+    db.write(_account(username), fn)
 
 
 def _users_where(query: str | None, role: str | None, active: bool | None) -> tuple[str, list]:

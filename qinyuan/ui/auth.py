@@ -8,6 +8,7 @@ the components that set and delete the cookie still are."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import datetime
 
@@ -202,7 +203,8 @@ def _current_actor(db: Database) -> Actor | None:
         st.session_state.pop(_ISSUED, None)
         st.session_state[_MSG] = ("login.revoked", {})
         return None
-    return users.actor_for(db, username)
+    actor = users.actor_for(db, username)
+    return None if actor is None else dataclasses.replace(actor, issued_at=issued)  # every write checks it
 
 
 def current_actor() -> Actor | None:
