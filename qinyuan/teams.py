@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import access
+from . import access, users
 from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound, PermissionDenied
@@ -206,6 +206,8 @@ def export_frame(db: Database, actor: Actor, lang: str = "zh", **filters) -> pd.
     from .i18n import t
 
     frame, _ = members(db, actor, page_size=None, **filters)
+    users.log_view(db, actor, "volunteers", filters.get("team_id") or "all", what="roster_export",
+                   detail={"rows": len(frame)})
     out = frame.drop(columns=["version", "team_id"])
     out["skills"] = out["skills"].map(lambda s: "、".join(t(f"roster.skill.{k}", lang) for k in (s or [])))
     if access.scope_of(actor, "roster.contact") is None:

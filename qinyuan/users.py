@@ -363,10 +363,10 @@ def audit_log(db: Database, actor: Actor, user: str | None = None, entity: str |
                  f"WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?", [*params, int(limit), int(offset)])
 
 
-def log_view(db: Database, actor: Actor, entity: str, entity_id, what: str = "medical") -> None:
-    """Views of sensitive data are recorded like writes."""
+def log_view(db: Database, actor: Actor, entity: str, entity_id, what: str = "medical", detail=None) -> None:
+    """Views of sensitive data are recorded like writes (detail: what was shown, e.g. whose tags)."""
 
     def fn(tx: Tx):
-        tx.audit(f"view.{what}", entity, entity_id)
+        tx.audit(f"view.{what}", entity, entity_id, None, detail)
 
     db.write(actor, fn)
