@@ -7,6 +7,7 @@ import streamlit as st
 
 from qinyuan import access, clock, grid, users
 from qinyuan.exports import to_csv_bytes
+from qinyuan.ui import safe
 from qinyuan.ui.auth import guard
 from qinyuan.ui.common import attempt, get_db, lang, t
 
@@ -67,9 +68,9 @@ with tab_users:
                               format_func=lambda u: f"{u} · {frame.set_index('username').at[u, 'display_name']}")
         user = attempt(lambda: users.user_detail(db, actor, picked))
         if user:
-            st.subheader(f"{user['display_name']} ({user['username']})")
+            st.subheader(f"{safe.md(user['display_name'])} ({safe.md(user['username'])})")
             status = t("admin.status_active") if user["active"] else t("admin.status_inactive")
-            st.markdown(f"**{role_label(user['role'])}** · {team_label(user['team_id'], team_names)} · {status}")
+            st.markdown(f"**{role_label(user['role'])}** · {safe.md(team_label(user['team_id'], team_names))} · {status}")
             if user["units"]:
                 st.caption(t("admin.units") + ": " + "、".join(grid.unit_label(b, u, lang()) for _, b, u in user["units"]))
             if user["must_change_password"]:

@@ -22,6 +22,7 @@ from extra_streamlit_components.CookieManager import _component_func
 from .. import access, clock, users
 from ..access import Actor
 from ..db import Database
+from . import safe
 from .common import get_db, language_switch, setup_page, t
 
 COOKIE_NAME = "qinyuan_auth"
@@ -237,7 +238,7 @@ def password_view() -> None:
 def sidebar(actor: Actor) -> None:
     db = get_db()
     with st.sidebar:
-        st.markdown(f"**{actor.display_name or actor.username}** · {t('role.' + actor.role)}")
+        st.markdown(f"**{safe.md(actor.display_name or actor.username)}** · {t('role.' + actor.role)}")
         st.caption(actor.username)
         with st.expander(t("login.change_my_password"), icon=":material/key:"):
             password_form(db, actor, key="password_change_sidebar", title=False)

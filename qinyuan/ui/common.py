@@ -11,6 +11,7 @@ import streamlit as st
 from .. import i18n
 from ..db import Database, default_path
 from ..errors import QinyuanError
+from . import safe
 
 LANG_KEY = "_qy_lang"
 
@@ -36,7 +37,10 @@ def t(key: str, **params) -> str:
 
 
 def error_text(exc: Exception) -> str:
-    return i18n.error_text(exc, lang())
+    """A domain error in the user's language, for st.error and friends (Markdown): its parameters may be
+    what the user typed (a room, a name), so they are escaped."""
+    params = {k: v if isinstance(v, (int, float)) else safe.md(v) for k, v in getattr(exc, "params", {}).items()}
+    return i18n.t(getattr(exc, "key", "error.generic"), lang(), **params)
 
 
 def attempt(fn: Callable[[], Any], success: str | None = None) -> Any:
