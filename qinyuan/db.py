@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import json
 import os
 import random
@@ -284,6 +285,11 @@ class Database:
                     raise QinyuanError("error.busy_retry") from None
                 time.sleep(random.uniform(0, delay))
                 delay = min(delay * 2, 0.25)
+            except (duckdb.IOException, OSError) as exc:
+                _rollback(cur)
+                if _disk_full(exc):
+                    raise QinyuanError("safety.disk_full") from None
+                raise
             except BaseException:
                 _rollback(cur)
                 raise
@@ -300,6 +306,13 @@ def _fresh(value: Any) -> Any:
     if isinstance(value, (list, dict)):
         return copy.deepcopy(value)
     return value
+
+
+_DISK_FULL = ("no space left", "disk is full", "could not write all bytes", "not enough space")
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return getattr(exc, "errno", None) == errno.ENOSPC or any(text in str(exc).lower() for text in _DISK_FULL)
 
 
 def _rollback(cur) -> None:

@@ -17,6 +17,7 @@ from .errors import InvalidInput, NotFound
 
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,31}$")
 MIN_PASSWORD = 8
+MAX_DISPLAY_NAME = 40
 
 
 @dataclass(frozen=True)
@@ -163,8 +164,7 @@ def create_user(db: Database, actor: Actor, username: str, display_name: str, ro
         raise InvalidInput("error.role_unknown", role=role)
     if role in ("captain", "member") and team_id is None:
         raise InvalidInput("error.team_required")
-    if not (display_name or "").strip():
-        raise InvalidInput("error.required", field="display_name")
+    _check_display_name(display_name)
     temp = password or temporary_password()
     hashed = hash_password(temp)
 
@@ -184,6 +184,13 @@ def create_user(db: Database, actor: Actor, username: str, display_name: str, ro
     return temp
 
 
+def _check_display_name(display_name: str | None) -> None:
+    if not (display_name or "").strip():
+        raise InvalidInput("error.required", field="display_name")
+    if len(display_name.strip()) > MAX_DISPLAY_NAME:
+        raise InvalidInput("safety.display_name_long", n=MAX_DISPLAY_NAME)
+
+
 _KEEP = object()
 
 
@@ -200,8 +207,7 @@ def update_user(db: Database, actor: Actor, username: str, *, role: str | None =
     if team_id is not _KEEP:
         changes["team_id"] = team_id
     if display_name is not None:
-        if not display_name.strip():
-            raise InvalidInput("error.required", field="display_name")
+        _check_display_name(display_name)
         changes["display_name"] = display_name.strip()
     if active is not None:
         changes["active"] = bool(active)

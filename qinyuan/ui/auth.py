@@ -22,6 +22,7 @@ from extra_streamlit_components.CookieManager import _component_func
 from .. import access, clock, users
 from ..access import Actor
 from ..db import Database
+from ..errors import QinyuanError
 from . import safe
 from .common import get_db, language_switch, setup_page, t
 
@@ -179,9 +180,13 @@ def login_view() -> None:
             " [data-testid='stForm'] [data-testid='stElementContainer']:has([data-testid='stFormSubmitButton']) div,"
             " [data-testid='stForm'] [data-testid='stFormSubmitButton'] button {width: 100%;}</style>")
     language_switch(st)
-    authenticator().login(location="main", key="login", fields={
-        "Form name": t("login.title"), "Username": t("login.username"),
-        "Password": t("login.password"), "Login": t("login.submit")})
+    try:
+        authenticator().login(location="main", key="login", fields={
+            "Form name": t("login.title"), "Username": t("login.username"),
+            "Password": t("login.password"), "Login": t("login.submit")})
+    except QinyuanError as exc:  # a login that cannot be recorded (disk full...) is no login
+        st.session_state["authentication_status"] = None
+        st.session_state[_MSG] = (exc.key, exc.params)
     message = st.session_state.get(_MSG)
     if message:
         st.error(t(message[0], **message[1]), icon=":material/lock:")
