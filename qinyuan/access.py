@@ -118,7 +118,7 @@ def reload_kind(kind: str, reload: Callable[[Any, Actor], Actor]) -> None:
 
 
 def fresh(tx, actor):
-    """The actor re-read inside the write transaction `tx` (anything with .one(sql, params)), so that a
+    """The actor re-read inside the write transaction `tx` (a db.Tx), so that a
     write never runs with an actor captured earlier (a button callback drawn before a deactivation,
     logout or role change). Called by Database.write for every write."""
     if actor is None:
@@ -141,7 +141,9 @@ def _fresh_user(tx, actor: Actor) -> Actor:
         raise PermissionDenied("error.session_ended")
     units = frozenset()
     if role in ("captain", "member") and team_id is not None:
-        units = frozenset(r[0] for r in tx.rows("SELECT id FROM units WHERE team_id = ?", [team_id]))
+        # through the read cache (emptied by any write to units): a team's units rarely change
+        units = frozenset(r[0] for r in tx.db.cached_read(
+            "access.team_units", ("units",), "rows", "SELECT id FROM units WHERE team_id = ?", [team_id]))
     return replace(actor, role=role, display_name=display_name, team_id=team_id, volunteer_id=volunteer_id,
                    unit_ids=units)
 
