@@ -88,7 +88,8 @@ with tab_users:
                                         index=options.index(user["team_id"]) if user["team_id"] in options else 0,
                                         format_func=lambda v: t("admin.no_team") if v is None else team_names[v],
                                         help=t("admin.team_help"))
-                new_name = st.text_input(t("admin.display_name"), value=user["display_name"])
+                new_name = st.text_input(t("admin.display_name"), value=user["display_name"],
+                                         max_chars=max(users.MAX_DISPLAY_NAME, len(user["display_name"])))
                 save = st.form_submit_button(t("common.save"), type="primary", width="stretch")
             if save:
                 team_value = new_team if new_role in ("captain", "member") else None
@@ -113,7 +114,7 @@ with tab_users:
 with tab_new:
     with st.form("adm_create", clear_on_submit=False):
         username = st.text_input(t("admin.username"), help=t("error.username_format"))
-        display_name = st.text_input(t("admin.display_name"))
+        display_name = st.text_input(t("admin.display_name"), max_chars=users.MAX_DISPLAY_NAME)
         new_role = st.selectbox(t("admin.role"), access.ROLES, index=access.ROLES.index("member"), format_func=role_label)
         new_team = st.selectbox(t("admin.team"), [None, *team_ids],
                                 format_func=lambda v: t("admin.no_team") if v is None else team_names[v],

@@ -137,7 +137,8 @@ if (can_contact or committee) and not frame.empty:
     if may_contact:
         with st.form(f"contact_{pick}"):
             phone = st.text_input(t("roster.col.phone"), value=person["phone"] or "")
-            department = st.text_input(t("roster.col.department"), value=person["department"] or "")
+            department = st.text_input(t("roster.col.department"), value=person["department"] or "",
+                                       max_chars=max(teams.MAX_DEPARTMENT, len(person["department"] or "")))
             notes = st.text_area(t("roster.col.notes"), value=person["notes"] or "", max_chars=teams.MAX_NOTES, height=80)
             skills = None
             if committee:
@@ -171,7 +172,7 @@ if committee:
         with st.form("add_member", clear_on_submit=True):
             name = st.text_input(t("roster.col.name"))
             phone = st.text_input(t("roster.col.phone"))
-            department = st.text_input(t("roster.col.department"))
+            department = st.text_input(t("roster.col.department"), max_chars=teams.MAX_DEPARTMENT)
             party_member = st.checkbox(t("roster.col.party_member"), value=True)
             skills = st.multiselect(t("roster.col.skills"), teams.SKILLS, format_func=lambda s: t(f"roster.skill.{s}"))
             if st.form_submit_button(t("roster.add"), type="primary", width="stretch"):

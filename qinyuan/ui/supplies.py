@@ -375,8 +375,8 @@ def _suppliers(actor: Actor) -> None:
         st.dataframe(view, hide_index=True, width="stretch")
         with st.form("qy_sup_new", clear_on_submit=True):
             name = st.text_input(t("grocery.supplier_name"))
-            contact = st.text_input(t("grocery.contact"))
-            phone = st.text_input(t("common.phone"))
+            contact = st.text_input(t("grocery.contact"), max_chars=groceries.MAX_CONTACT)
+            phone = st.text_input(t("common.phone"), max_chars=groceries.MAX_PHONE)
             if st.form_submit_button(t("grocery.add_supplier"), type="primary"):
                 attempt(lambda: groceries.add_supplier(db, actor, name, contact, phone), t("common.saved"))
 
