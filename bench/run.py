@@ -413,6 +413,9 @@ def hot_row(path: Path, threads: int = 32, per_thread: int = 100) -> dict:
 
 
 # -- backup at scale -------------------------------------------------------------------------------------
+BACKUP_KEY = b"bench-backup-key-not-a-secret-0123"
+
+
 def backup_round_trip(path: Path) -> dict:
     from qinyuan import backup
 
@@ -425,12 +428,12 @@ def backup_round_trip(path: Path) -> dict:
     db = Database.open(str(path))
     try:
         t0 = time.perf_counter()
-        manifest = backup.backup(db, out)
+        manifest = backup.backup(db, out, BACKUP_KEY)
         backup_s = time.perf_counter() - t0
     finally:
         db.close()
     t0 = time.perf_counter()
-    result = backup.restore(out, target)
+    result = backup.restore(out, target, key=BACKUP_KEY)
     restore_s = time.perf_counter() - t0
     mismatches = sum(1 for t, info in manifest["tables"].items()
                      if result["tables"].get(t, {}).get("checksum") != info["checksum"]

@@ -7,6 +7,7 @@ import streamlit as st
 
 from qinyuan import access, clock, grid, users
 from qinyuan.exports import to_csv_bytes
+from qinyuan.ui import safe
 from qinyuan.ui.auth import guard
 from qinyuan.ui.common import attempt, get_db, lang, t
 
@@ -67,9 +68,9 @@ with tab_users:
                               format_func=lambda u: f"{u} · {frame.set_index('username').at[u, 'display_name']}")
         user = attempt(lambda: users.user_detail(db, actor, picked))
         if user:
-            st.subheader(f"{user['display_name']} ({user['username']})")
+            st.subheader(f"{safe.md(user['display_name'])} ({safe.md(user['username'])})")
             status = t("admin.status_active") if user["active"] else t("admin.status_inactive")
-            st.markdown(f"**{role_label(user['role'])}** · {team_label(user['team_id'], team_names)} · {status}")
+            st.markdown(f"**{role_label(user['role'])}** · {safe.md(team_label(user['team_id'], team_names))} · {status}")
             if user["units"]:
                 st.caption(t("admin.units") + ": " + "、".join(grid.unit_label(b, u, lang()) for _, b, u in user["units"]))
             if user["must_change_password"]:
@@ -87,7 +88,8 @@ with tab_users:
                                         index=options.index(user["team_id"]) if user["team_id"] in options else 0,
                                         format_func=lambda v: t("admin.no_team") if v is None else team_names[v],
                                         help=t("admin.team_help"))
-                new_name = st.text_input(t("admin.display_name"), value=user["display_name"])
+                new_name = st.text_input(t("admin.display_name"), value=user["display_name"],
+                                         max_chars=max(users.MAX_DISPLAY_NAME, len(user["display_name"])))
                 save = st.form_submit_button(t("common.save"), type="primary", width="stretch")
             if save:
                 team_value = new_team if new_role in ("captain", "member") else None
@@ -112,7 +114,7 @@ with tab_users:
 with tab_new:
     with st.form("adm_create", clear_on_submit=False):
         username = st.text_input(t("admin.username"), help=t("error.username_format"))
-        display_name = st.text_input(t("admin.display_name"))
+        display_name = st.text_input(t("admin.display_name"), max_chars=users.MAX_DISPLAY_NAME)
         new_role = st.selectbox(t("admin.role"), access.ROLES, index=access.ROLES.index("member"), format_func=role_label)
         new_team = st.selectbox(t("admin.team"), [None, *team_ids],
                                 format_func=lambda v: t("admin.no_team") if v is None else team_names[v],

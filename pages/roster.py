@@ -1,11 +1,11 @@
 """Team roster: teams, captains and members the user may see; search, filters, export; edits."""
 
-import html
 import math
 
 import streamlit as st
 
 from qinyuan import access, teams
+from qinyuan.ui import safe
 from qinyuan.ui.auth import guard
 from qinyuan.ui.common import attempt, get_db, lang, t
 from qinyuan.ui.teampick import team_picker
@@ -60,11 +60,11 @@ else:
         units = str(row["units"])
         st.markdown(
             f"<div style='border:1px solid #e7c4c4;border-radius:12px;padding:10px 14px;background:#fffafa'>"
-            f"<div style='font-size:1.3rem;font-weight:700'>{html.escape(row['team'])}</div>"
-            f"<div>{html.escape(t('roster.col.captain'))} {html.escape(str(row['captain']))} "
-            f"<a href='tel:{digits}' style='font-weight:700;color:#b71c1c'>{html.escape(str(phone))}</a></div>"
-            f"<div>{html.escape(t('roster.col.units'))}：{html.escape(units)}</div>"
-            f"<div>{html.escape(t('roster.members_count', n=int(row['members'])))}</div></div>",
+            f"<div style='font-size:1.3rem;font-weight:700'>{safe.html(row['team'])}</div>"
+            f"<div>{safe.html(t('roster.col.captain'))} {safe.html(str(row['captain']))} "
+            f"<a href='tel:{digits}' style='font-weight:700;color:#b71c1c'>{safe.html(str(phone))}</a></div>"
+            f"<div>{safe.html(t('roster.col.units'))}：{safe.html(units)}</div>"
+            f"<div>{safe.html(t('roster.members_count', n=int(row['members'])))}</div></div>",
             unsafe_allow_html=True)
 
 # -- members: search and filters -------------------------------------------------------------------
@@ -111,14 +111,14 @@ else:
     else:  # captains and members use phones: one short card per person, the phone a tap to call
         cards = []
         for r in shown.itertuples():
-            phone = html.escape(str(r.phone or "—"))
+            phone = safe.html(str(r.phone or "—"))
             if r.phone and "*" not in str(r.phone):
-                phone = f"<a href='tel:{html.escape(str(r.phone))}' style='color:#b71c1c;font-weight:600'>{phone}</a>"
+                phone = f"<a href='tel:{safe.html(str(r.phone))}' style='color:#b71c1c;font-weight:600'>{phone}</a>"
             party = t("roster.col.party_member") if r.party_member else ""
-            extra = " · ".join(html.escape(str(x)) for x in (r.department, party, r.skills) if x)
+            extra = " · ".join(safe.html(str(x)) for x in (r.department, party, r.skills) if x)
             cards.append(
                 f"<div class='qy-person' style='border-bottom:1px solid #eee;padding:8px 2px'>"
-                f"<b>{html.escape(r.name)}</b> <span style='color:#9b1c1c;font-size:.85rem'>{html.escape(r.role)}</span>"
+                f"<b>{safe.html(r.name)}</b> <span style='color:#9b1c1c;font-size:.85rem'>{safe.html(r.role)}</span>"
                 f"<span style='float:right'>{phone}</span><div style='font-size:.88rem;color:#555'>{extra}</div></div>")
         st.markdown("".join(cards), unsafe_allow_html=True)
 
@@ -137,7 +137,8 @@ if (can_contact or committee) and not frame.empty:
     if may_contact:
         with st.form(f"contact_{pick}"):
             phone = st.text_input(t("roster.col.phone"), value=person["phone"] or "")
-            department = st.text_input(t("roster.col.department"), value=person["department"] or "")
+            department = st.text_input(t("roster.col.department"), value=person["department"] or "",
+                                       max_chars=max(teams.MAX_DEPARTMENT, len(person["department"] or "")))
             notes = st.text_area(t("roster.col.notes"), value=person["notes"] or "", max_chars=teams.MAX_NOTES, height=80)
             skills = None
             if committee:
@@ -153,17 +154,17 @@ if (can_contact or committee) and not frame.empty:
             if st.button(t("roster.move"), key=f"move_btn_{pick}", width="stretch",
                          disabled=person["is_captain"] or to_team is None) \
                     and attempt(lambda: teams.move_member(db, actor, pick, to_team, person["version"]) or True):
-                done(t("roster.moved", name=person["name"], team=dict(teams.team_options(db, actor, limit=0, include=to_team))
-                       .get(to_team, to_team)))
+                done(t("roster.moved", name=safe.md(person["name"]), team=safe.md(dict(teams.team_options(
+                    db, actor, limit=0, include=to_team)).get(to_team, to_team))))
         with c2:
             if st.button(t("roster.make_captain"), key=f"cap_{pick}", width="stretch", disabled=person["is_captain"]) \
                     and attempt(lambda: teams.make_captain(db, actor, pick, person["version"]) or True):
-                done(t("roster.made_captain", name=person["name"]))
+                done(t("roster.made_captain", name=safe.md(person["name"])))
             sure = st.checkbox(t("roster.deactivate_confirm"), key=f"sure_{pick}", disabled=person["is_captain"])
             if st.button(t("roster.deactivate"), key=f"deact_{pick}", width="stretch", disabled=not sure):
                 n = attempt(lambda: teams.deactivate(db, actor, pick, person["version"]))
                 if n is not None:
-                    done(t("roster.deactivated", name=person["name"], n=n))
+                    done(t("roster.deactivated", name=safe.md(person["name"]), n=n))
 
 if committee:
     with st.expander(t("roster.add_title"), icon=":material/person_add:"):
@@ -171,10 +172,10 @@ if committee:
         with st.form("add_member", clear_on_submit=True):
             name = st.text_input(t("roster.col.name"))
             phone = st.text_input(t("roster.col.phone"))
-            department = st.text_input(t("roster.col.department"))
+            department = st.text_input(t("roster.col.department"), max_chars=teams.MAX_DEPARTMENT)
             party_member = st.checkbox(t("roster.col.party_member"), value=True)
             skills = st.multiselect(t("roster.col.skills"), teams.SKILLS, format_func=lambda s: t(f"roster.skill.{s}"))
             if st.form_submit_button(t("roster.add"), type="primary", width="stretch"):
                 new_id = attempt(lambda: teams.add_member(db, actor, new_team, name, phone, department, party_member, skills))
                 if new_id is not None:
-                    done(t("roster.added", name=name.strip()))
+                    done(t("roster.added", name=safe.md(name.strip())))

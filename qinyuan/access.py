@@ -6,7 +6,10 @@ whole compound within their role's actions."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
 
 from .errors import PermissionDenied
 
@@ -85,6 +88,12 @@ class Actor:
     team_id: int | None = None
     volunteer_id: int | None = None
     unit_ids: frozenset[int] = field(default_factory=frozenset)
+    # When the session this actor acts for was issued (its cookie or login); None for actors built by code
+    # (set-up, CLI, tests). A write by a session issued before the account's tokens_valid_after is refused.
+    issued_at: datetime | None = None
+    # Which kind of actor this is, for reloading it inside each write (see fresh()): "user" = an account;
+    # "account" = the login machinery writing about an account (login, logout, password change).
+    kind: str = "user"
 
     @property
     def is_global(self) -> bool:
@@ -96,6 +105,50 @@ class Actor:
 
 
 SYSTEM = Actor("system", "committee", "system")
+
+
+# kind -> function(tx, actor) giving the actor as the database says now, or raising PermissionDenied.
+# Kinds not listed (e.g. "account") are left as they are: their writes carry their own checks.
+_RELOAD: dict[str, Callable[[Any, Actor], Actor]] = {}
+
+
+def reload_kind(kind: str, reload: Callable[[Any, Actor], Actor]) -> None:
+    """Register how actors of a kind are re-read inside a write transaction (the hook for new kinds)."""
+    _RELOAD[kind] = reload
+
+
+def fresh(tx, actor):
+    """The actor re-read inside the write transaction `tx` (a db.Tx), so that a
+    write never runs with an actor captured earlier (a button callback drawn before a deactivation,
+    logout or role change). Called by Database.write for every write."""
+    if actor is None:
+        return None
+    reload = _RELOAD.get(getattr(actor, "kind", "user"))
+    return actor if reload is None else reload(tx, actor)
+
+
+def _fresh_user(tx, actor: Actor) -> Actor:
+    row = tx.one("SELECT role, display_name, team_id, volunteer_id, active, tokens_valid_after "
+                 "FROM users WHERE username = ?", [actor.username])
+    if row is None:
+        if actor.issued_at is None:  # set-up code's actors ("system") have no account
+            return actor
+        raise PermissionDenied("error.session_ended")
+    role, display_name, team_id, volunteer_id, active, valid_after = row
+    if not active:
+        raise PermissionDenied("error.session_ended")
+    if actor.issued_at is not None and valid_after is not None and actor.issued_at < valid_after:
+        raise PermissionDenied("error.session_ended")
+    units = frozenset()
+    if role in ("captain", "member") and team_id is not None:
+        # through the read cache (emptied by any write to units): a team's units rarely change
+        units = frozenset(r[0] for r in tx.db.cached_read(
+            "access.team_units", ("units",), "rows", "SELECT id FROM units WHERE team_id = ?", [team_id]))
+    return replace(actor, role=role, display_name=display_name, team_id=team_id, volunteer_id=volunteer_id,
+                   unit_ids=units)
+
+
+reload_kind("user", _fresh_user)
 
 
 def can_view_page(actor: Actor | None, page: str) -> bool:

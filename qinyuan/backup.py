@@ -5,9 +5,11 @@ that restore checks before it hands over a new database file."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -17,11 +19,32 @@ from pathlib import Path
 import duckdb
 
 from . import clock
-from .db import Database
+from .db import Database, migrations
 from .errors import InvalidInput, QinyuanError
 
 MANIFEST = "manifest.json"
 FORMAT = "qinyuan-backup/1"
+KEY_ENV = "QINYUAN_BACKUP_KEY"
+
+
+def key_from(key_file: str | os.PathLike | None = None) -> bytes | None:
+    """The operator's backup key: the file's contents (--key-file), else $QINYUAN_BACKUP_KEY; None without."""
+    if key_file:
+        try:
+            raw = Path(key_file).read_bytes().strip()
+        except OSError:
+            raise InvalidInput("backup.key_unreadable", path=str(key_file)) from None
+    else:
+        raw = os.environ.get(KEY_ENV, "").strip().encode()
+    if raw and len(raw) < 16:
+        raise InvalidInput("backup.key_short")
+    return raw or None
+
+
+def _signature(manifest: dict, key: bytes) -> str:
+    body = {k: v for k, v in manifest.items() if k != "hmac"}
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def _tables(cur) -> list[str]:
@@ -50,9 +73,10 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def backup(db: Database, out_dir: str | os.PathLike) -> dict:
+def backup(db: Database, out_dir: str | os.PathLike, key: bytes | None = None) -> dict:
     """Export every table of the live database into out_dir (which must not exist or be empty).
-    Export and checksums run in one read transaction, so they describe the same moment."""
+    Export and checksums run in one read transaction, so they describe the same moment.
+    With a key the manifest carries an HMAC, which restore checks."""
     out = Path(out_dir).resolve()
     if out.exists() and any(out.iterdir()):
         raise InvalidInput("backup.target_exists", path=str(out))
@@ -66,6 +90,8 @@ def backup(db: Database, out_dir: str | os.PathLike) -> dict:
             cur.execute(f"EXPORT DATABASE '{path_sql}' (FORMAT parquet)")
             tables = table_checksums(cur)
             version = cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+            sequences = dict(cur.execute("SELECT sequence_name, last_value FROM duckdb_sequences() "
+                                         "WHERE last_value IS NOT NULL").fetchall())
         finally:
             cur.rollback()
     finally:
@@ -76,7 +102,9 @@ def backup(db: Database, out_dir: str | os.PathLike) -> dict:
         info["sha256"] = _sha256(file) if file.exists() else None
     manifest = {"format": FORMAT, "created_at": clock.real_now().isoformat(), "source": os.path.basename(db.path),
                 "schema_version": int(version), "duckdb": duckdb.__version__, "tables": tables,
-                "seconds": round(time.perf_counter() - started, 3)}
+                "sequences": sequences, "seconds": round(time.perf_counter() - started, 3)}
+    if key:
+        manifest["hmac"] = _signature(manifest, key)
     (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
     return manifest
 
@@ -87,14 +115,32 @@ def read_manifest(backup_dir: str | os.PathLike) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise InvalidInput("backup.not_a_backup", path=str(backup_dir)) from None
-    if manifest.get("format") != FORMAT or not isinstance(manifest.get("tables"), dict):
+    if (not isinstance(manifest, dict) or manifest.get("format") != FORMAT
+            or not isinstance(manifest.get("tables"), dict)):
         raise InvalidInput("backup.not_a_backup", path=str(backup_dir))
     return manifest
 
 
-def restore(backup_dir: str | os.PathLike, new_path: str | os.PathLike) -> dict:
+def verify(manifest: dict, key: bytes | None, trust: bool = False) -> None:
+    """The manifest (and through its sha256 lines every file) was written by someone holding the key.
+    An unsigned backup, or one whose key the operator does not give, is restored only with trust=True."""
+    signature = manifest.get("hmac")
+    if key and signature:
+        if not hmac.compare_digest(str(signature), _signature(manifest, key)):
+            raise QinyuanError("backup.bad_signature")
+        return
+    if not trust:
+        raise QinyuanError("backup.key_needed" if signature else "backup.unsigned")
+
+
+def restore(backup_dir: str | os.PathLike, new_path: str | os.PathLike, *, key: bytes | None = None,
+            trust: bool = False) -> dict:
     """Build a new database file from a backup directory (or .zip). Never overwrites: an existing
-    target is refused. The file appears only after every table matched its manifest."""
+    target is refused. The file appears only after every table matched its manifest.
+
+    Nothing in the backup is executed: the schema comes from the project's own migrations, only its
+    tables are filled, only from `<table>.parquet` files inside the folder whose sha256 the manifest
+    lists, and the manifest must carry a valid HMAC with `key` (or the operator says trust=True)."""
     target = Path(new_path)
     if target.exists() or Path(str(target) + ".wal").exists():
         raise InvalidInput("backup.restore_exists", path=str(target))
@@ -103,71 +149,123 @@ def restore(backup_dir: str | os.PathLike, new_path: str | os.PathLike) -> dict:
     if source.is_file() and zipfile.is_zipfile(source):
         unpacked = Path(tempfile.mkdtemp(prefix="qy-restore-"))
         with zipfile.ZipFile(source) as archive:
-            archive.extractall(unpacked)
+            archive.extractall(unpacked)  # zipfile drops absolute paths and "..", and makes no symlinks
         inner = [p.parent for p in unpacked.rglob(MANIFEST)]
         source = inner[0] if inner else unpacked
     try:
-        return _restore(source, target)
+        return _restore(source, target, key, trust)
     finally:
         if unpacked:
             shutil.rmtree(unpacked, ignore_errors=True)
 
 
-def _restore(source: Path, target: Path) -> dict:
-    manifest = read_manifest(source)
-    for table, info in manifest["tables"].items():
-        file = source / info["file"]
-        if not file.exists() or (info.get("sha256") and _sha256(file) != info["sha256"]):
+def _files(source: Path, manifest: dict, allowed: set[str]) -> dict[str, Path]:
+    """{table: parquet file}: the project's tables only, each read from <table>.parquet directly inside
+    the folder (never a path the manifest names), a regular file with the sha256 the manifest lists."""
+    tables = manifest["tables"]
+    unknown = sorted(set(tables) - allowed)
+    if unknown:
+        raise QinyuanError("backup.unknown_table", table=str(unknown[0])[:60])
+    missing = sorted(allowed - set(tables))
+    if missing:
+        raise QinyuanError("backup.corrupt", table=missing[0])
+    folder = source.resolve()
+    files = {}
+    for table, info in tables.items():
+        file = folder / f"{table}.parquet"
+        if (not isinstance(info, dict) or info.get("file") not in (None, file.name) or file.is_symlink()
+                or not file.is_file() or file.resolve().parent != folder
+                or not info.get("sha256") or _sha256(file) != info["sha256"]):
             raise QinyuanError("backup.corrupt", table=table)
-    schema = (source / "schema.sql").read_text(encoding="utf-8")
-    indexes = [line for line in schema.splitlines() if line.upper().startswith(("CREATE INDEX", "CREATE UNIQUE INDEX"))]
-    body = "\n".join(line for line in schema.splitlines() if line not in indexes)
+        files[table] = file
+    return files
+
+
+def _schema_version(manifest: dict) -> int:
+    version = manifest.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise InvalidInput("backup.not_a_backup", path="manifest.json")
+    if version > max(v for v, _, _ in migrations()):
+        raise QinyuanError("backup.newer", version=version)
+    return version
+
+
+def _restore(source: Path, target: Path, key: bytes | None, trust: bool) -> dict:
+    manifest = read_manifest(source)
+    verify(manifest, key, trust)
+    version = _schema_version(manifest)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".restoring")
-    for leftover in (partial, Path(str(partial) + ".wal")):
-        if leftover.exists():
-            leftover.unlink()
-    con = duckdb.connect(str(partial))
+    _remove(partial)
+    db = Database.open(str(partial), create=True, migrate=False)
     try:
-        con.execute("SET TimeZone = 'Asia/Shanghai'")
-        con.begin()
-        if body.strip():
-            con.execute(body)
-        for table, info in manifest["tables"].items():
-            file = str(source / info["file"]).replace("'", "''")
-            con.execute(f"COPY \"{table}\" FROM '{file}' (FORMAT parquet)")
-        for statement in indexes:
-            con.execute(statement)
-        got = table_checksums(con)
+        db.migrate(create=True, upto=version)  # the schema as it was when the backup was taken, from our code
+        cur = db.con.cursor()
+        files = _files(source, manifest, set(_tables(cur)))
+        cur.begin()
+        for table, file in files.items():  # names from the allow-list, paths built here: safe to splice
+            cur.execute(f'DELETE FROM "{table}"')
+            path_sql = str(file).replace("'", "''")
+            try:
+                cur.execute(f"COPY \"{table}\" FROM '{path_sql}' (FORMAT parquet)")
+            except duckdb.Error:
+                raise QinyuanError("backup.corrupt", table=table) from None
+        got = table_checksums(cur)
         for table, info in manifest["tables"].items():
             have = got.get(table)
-            if have is None or have["rows"] != info["rows"] or have["checksum"] != info["checksum"]:
+            if have is None or have["rows"] != info.get("rows") or have["checksum"] != info.get("checksum"):
                 raise QinyuanError("backup.mismatch", table=table)
-        con.commit()
-        con.execute("CHECKPOINT")
+        _continue_sequences(cur, manifest, source)
+        cur.commit()
+        cur.close()
+        db.migrate(create=True)  # an older backup is brought up to date like any database
+        db.con.execute("CHECKPOINT")
     except BaseException:
-        try:
-            con.close()
-        finally:
-            for leftover in (partial, Path(str(partial) + ".wal")):
-                if leftover.exists():
-                    leftover.unlink()
+        db.close()
+        _remove(partial)
         raise
-    con.close()
+    db.close()
     if target.exists():  # someone created it meanwhile: still never overwrite
-        partial.unlink()
+        _remove(partial)
         raise InvalidInput("backup.restore_exists", path=str(target))
     os.replace(partial, target)
     return {"path": str(target), "tables": got}
 
 
-def backup_zip(db: Database) -> bytes:
+def _remove(path: Path) -> None:
+    for leftover in (path, Path(str(path) + ".wal")):
+        if leftover.exists():
+            leftover.unlink()
+
+
+_OLD_SEQUENCE = re.compile(r"^CREATE SEQUENCE ([a-z_][a-z0-9_]*) .*\bSTART (\d+)", re.MULTILINE)
+
+
+def _continue_sequences(cur, manifest: dict, source: Path) -> None:
+    """Sequences continue after the restored rows. Their positions come from the manifest (older backups:
+    read as numbers, never executed, from their schema.sql)."""
+    recorded = manifest.get("sequences")
+    if not isinstance(recorded, dict):
+        old = source / "schema.sql"
+        text = old.read_text(encoding="utf-8", errors="replace") if old.is_file() and not old.is_symlink() else ""
+        recorded = {name: int(start) - 1 for name, start in _OLD_SEQUENCE.findall(text)}
+    for name, start, last in cur.execute(
+            "SELECT sequence_name, start_value, last_value FROM duckdb_sequences() ORDER BY 1").fetchall():
+        wanted = recorded.get(name)
+        if not isinstance(wanted, int) or isinstance(wanted, bool):
+            continue
+        steps = wanted - (start - 1 if last is None else last)
+        if steps > 0:
+            cur.execute(f"SELECT max(nextval('{name}')) FROM range(?)", [steps])
+
+
+def backup_zip(db: Database, key: bytes | None = None) -> bytes:
     """The whole backup as one zip, for the committee's download button on /admin."""
     work = Path(tempfile.mkdtemp(prefix="qy-backup-"))
     try:
         stamp = clock.real_now().strftime("%Y%m%d-%H%M%S")
         folder = work / f"qinyuan-backup-{stamp}"
-        backup(db, folder)
+        backup(db, folder, key if key is not None else key_from())
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for file in sorted(folder.iterdir()):

@@ -43,8 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default=None, help="write a PDF here")
     sp = with_db("backup", "consistent export of every table")
     sp.add_argument("--out", required=True)
+    key_help = "file holding the backup key (else $QINYUAN_BACKUP_KEY)"
+    sp.add_argument("--key-file", default=None, help=key_help + "; the manifest is signed with it")
     sp = with_db("restore", "restore a backup into a new database file")
     sp.add_argument("dir")
+    sp.add_argument("--key-file", default=None, help=key_help + "; the manifest's signature is checked with it")
+    sp.add_argument("--trust", action="store_true", help="restore a backup that is unsigned or cannot be checked")
     return p
 
 
@@ -75,9 +79,9 @@ def _run(args) -> int:
     if verb == "demo":
         return _demo(args.db, args.force, args.scale)
     if verb == "restore":
-        from .backup import restore
+        from .backup import key_from, restore
 
-        restore(args.dir, args.db)
+        restore(args.dir, args.db, key=key_from(args.key_file), trust=args.trust)
         print(both("cli.restored", path=args.db))
         return 0
     db = storage.Database.open(args.db)
@@ -101,9 +105,9 @@ def _run(args) -> int:
 
             return cli_briefing(db, args.date, args.lang, args.out)
         if verb == "backup":
-            from .backup import backup
+            from .backup import backup, key_from
 
-            backup(db, args.out)
+            backup(db, args.out, key_from(args.key_file))
             print(both("cli.backup_done", path=args.out))
             return 0
     finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import copy
+import errno
 import functools
 import json
 import os
@@ -300,6 +301,7 @@ class Database:
             try:
                 cur.begin()
                 tx = Tx(self, cur, actor)
+                tx.actor = access.fresh(tx, actor)  # as the database says now, not as captured earlier
                 result = fn(tx)
                 if (tx.changes or tx.tables - {"audit_log"}) and not tx.audited:
                     raise AssertionError("a write must leave an audit row")
@@ -315,6 +317,11 @@ class Database:
                     raise QinyuanError("error.busy_retry") from None
                 time.sleep(random.uniform(0, delay))
                 delay = min(delay * 2, 0.25)
+            except (duckdb.IOException, OSError) as exc:
+                _rollback(cur)
+                if _disk_full(exc):
+                    raise QinyuanError("safety.disk_full") from None
+                raise
             except BaseException:
                 _rollback(cur)
                 raise
@@ -331,6 +338,13 @@ def _fresh(value: Any) -> Any:
     if isinstance(value, (list, dict)):
         return copy.deepcopy(value)
     return value
+
+
+_DISK_FULL = ("no space left", "disk is full", "could not write all bytes", "not enough space")
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return getattr(exc, "errno", None) == errno.ENOSPC or any(text in str(exc).lower() for text in _DISK_FULL)
 
 
 def _rollback(cur) -> None:

@@ -13,6 +13,8 @@ from .states import Machine
 
 MANAGERS = ("committee", "logistics")
 STEPS = ("ordered", "at_gate", "disinfected", "handed_out")
+MAX_CONTACT = 40  # supplier contact and phone, as typed
+MAX_PHONE = 20
 MACHINE = Machine("grocery", {
     "ordered": {"at_gate": MANAGERS},
     "at_gate": {"disinfected": MANAGERS},
@@ -38,14 +40,18 @@ def add_supplier(db: Database, actor: Actor, name: str, contact: str | None = No
         raise InvalidInput("supplies.error.missing_name")
     if len(name) > 60:
         raise InvalidInput("supplies.error.too_long", n=60)
+    contact, phone = (contact or "").strip() or None, (phone or "").strip() or None
+    if contact and len(contact) > MAX_CONTACT:
+        raise InvalidInput("safety.contact_long", n=MAX_CONTACT)
+    if phone and len(phone) > MAX_PHONE:
+        raise InvalidInput("safety.phone_long", n=MAX_PHONE)
 
     def fn(tx: Tx) -> int:
         tx.require("grocery.manage")
         if tx.scalar("SELECT count(*) FROM suppliers WHERE name = ?", [name]):
             raise InvalidInput("grocery.error.supplier_taken", name=name)
         new_id = tx.scalar("SELECT nextval('supplier_seq')")
-        values = {"id": new_id, "name": name, "vetted": bool(vetted), "contact": (contact or "").strip() or None,
-                  "phone": (phone or "").strip() or None}
+        values = {"id": new_id, "name": name, "vetted": bool(vetted), "contact": contact, "phone": phone}
         tx.insert("suppliers", values)
         tx.audit("grocery.supplier_add", "suppliers", new_id, None, values)
         return new_id

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import access, kpi
+from . import access, kpi, users
 from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound
@@ -112,7 +112,20 @@ def list_households(db: Database, actor: Actor, filters: Filters | None = None, 
         [*params, page_size, (page - 1) * page_size, round_id],
     )
     total = count_households(db, actor, f) if len(frame) or page > 1 else 0
-    return _protect(actor, frame), total
+    frame = _protect(actor, frame)
+    _log_tags(db, actor, frame, "medical_tags", f.unit_id)
+    return frame, total
+
+
+def _log_tags(db: Database, actor: Actor, frame: pd.DataFrame, what: str, unit_id: int | None) -> None:
+    """Special-needs tags are medical detail: showing them (list, export) is audited with whose were shown."""
+    if "tags" not in frame.columns:
+        return
+    shown = [int(h) for h, tags in zip(frame["id"] if "id" in frame.columns else frame["household_id"], frame["tags"],
+                                       strict=True) if tags is not None and len(tags)]
+    if shown:
+        users.log_view(db, actor, "unit" if unit_id is not None else "households", unit_id or "all", what=what,
+                       detail={"households": shown})
 
 
 def count_households(db: Database, actor: Actor, filters: Filters | None = None) -> int:
@@ -142,7 +155,7 @@ def export_frame(db: Database, actor: Actor, filters: Filters | None = None, lan
     access.require(actor, "household.export")
     where, params, _ = _where(db, actor, f, "household.export")
     frame = db.df(
-        f"""SELECT h.unit_id, u.building, u.unit_no, h.room, h.contact_name, h.phone, h.occupants,
+        f"""SELECT h.id, h.unit_id, u.building, u.unit_no, h.room, h.contact_name, h.phone, h.occupants,
                    coalesce(a.residents, 0) AS residents, coalesce(a.special, 0) AS special, coalesce(a.tags, []) AS tags,
                    h.last_visit_at, h.last_visit_by
             FROM households h JOIN units u ON u.id = h.unit_id
@@ -154,6 +167,7 @@ def export_frame(db: Database, actor: Actor, filters: Filters | None = None, lan
         [*params, int(limit)],
     )
     frame = _protect(actor, frame)
+    _log_tags(db, actor, frame, "medical_export", f.unit_id)
     out = pd.DataFrame({
         t("common.building", lang): frame["building"], t("common.unit", lang): frame["unit_no"],
         t("common.room", lang): frame["room"], t("households.col.contact", lang): frame["contact_name"],
@@ -209,10 +223,8 @@ def household(db: Database, actor: Actor, household_id: int, *, with_medical_not
             r.pop("medical_notes")
         elif not with_medical_notes:
             r.pop("medical_notes")
-    if medical and with_medical_notes:
-        from . import users
-
-        users.log_view(db, actor, "household", household_id)
+    if medical and (with_medical_notes or any(r["tags"] for r in residents)):
+        users.log_view(db, actor, "household", household_id, what="medical" if with_medical_notes else "medical_tags")
     house["residents"] = residents
     house["round"] = rnd
     return house

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import access
+from . import access, clock, users
 from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound, PermissionDenied
@@ -22,6 +22,7 @@ SKILLS = ("carrier", "driver", "publicity", "census", "first_aid")
 PHONE = re.compile(r"^[0-9+\- ]{5,20}$")
 MAX_NAME = 40
 MAX_NOTES = 500
+MAX_DEPARTMENT = 60
 PAGE_SIZE = 50
 
 # Masked in SQL so that pages and exports never hold a full number they must not show.
@@ -206,6 +207,8 @@ def export_frame(db: Database, actor: Actor, lang: str = "zh", **filters) -> pd.
     from .i18n import t
 
     frame, _ = members(db, actor, page_size=None, **filters)
+    users.log_view(db, actor, "volunteers", filters.get("team_id") or "all", what="roster_export",
+                   detail={"rows": len(frame)})
     out = frame.drop(columns=["version", "team_id"])
     out["skills"] = out["skills"].map(lambda s: "、".join(t(f"roster.skill.{k}", lang) for k in (s or [])))
     if access.scope_of(actor, "roster.contact") is None:
@@ -255,6 +258,19 @@ def _clean_phone(phone: str | None) -> str | None:
     return phone
 
 
+def _clean_department(department: str | None) -> str | None:
+    department = (department or "").strip()
+    if len(department) > MAX_DEPARTMENT:
+        raise InvalidInput("safety.department_long", n=MAX_DEPARTMENT)
+    return department or None
+
+
+def _ends_logins(tx: Tx, username: str, changes: dict) -> None:
+    """Change an account's role, team or active flag from the roster; its running logins end, as when the
+    committee does it on /admin (a session keeps no scope it was not given)."""
+    tx.update("users", username, {**changes, "tokens_valid_after": clock.real_now()}, key_column="username")
+
+
 def _clean_notes(notes: str | None) -> str | None:
     notes = (notes or "").strip()
     if len(notes) > MAX_NOTES:
@@ -288,7 +304,7 @@ def add_member(db: Database, actor: Actor, team_id: int, name: str, phone: str |
         tx.require("roster.edit")
         values = {"id": tx.scalar("SELECT nextval('volunteer_seq')"), "team_id": _team_exists(tx, team_id),
                   "name": _clean_name(name), "phone": _clean_phone(phone),
-                  "department": (department or "").strip() or None, "party_member": bool(party_member),
+                  "department": _clean_department(department), "party_member": bool(party_member),
                   "is_captain": False, "skills": _clean_skills(skills), "active": True, "notes": _clean_notes(notes)}
         new_id = tx.insert("volunteers", values)
         tx.audit("roster.add", "volunteer", new_id, None, values)
@@ -314,7 +330,7 @@ def move_member(db: Database, actor: Actor, volunteer_id: int, to_team_id: int, 
         before, after = tx.update("volunteers", volunteer_id, {"team_id": target}, expected_version=version)
         user = _account(tx, volunteer_id)
         if user:
-            tx.update("users", user["username"], {"team_id": target}, key_column="username")
+            _ends_logins(tx, user["username"], {"team_id": target})
         tx.audit("roster.move", "volunteer", volunteer_id, {"team_id": before["team_id"]}, {"team_id": target})
 
     db.write(actor, fn)
@@ -340,11 +356,11 @@ def make_captain(db: Database, actor: Actor, volunteer_id: int, version: int) ->
                 tx.update("volunteers", old_id, {"is_captain": False})
             old_user = _account(tx, old_id)
             if old_user and old_user["role"] == "captain":
-                tx.update("users", old_user["username"], {"role": "member"}, key_column="username")
+                _ends_logins(tx, old_user["username"], {"role": "member"})
         tx.update("teams", team["id"], {"captain_id": volunteer_id})
         user = _account(tx, volunteer_id)
         if user and user["role"] == "member":
-            tx.update("users", user["username"], {"role": "captain"}, key_column="username")
+            _ends_logins(tx, user["username"], {"role": "captain"})
         tx.audit("roster.make_captain", "team", team["id"], {"captain_id": old_id}, {"captain_id": volunteer_id})
 
     db.write(actor, fn)
@@ -364,7 +380,7 @@ def deactivate(db: Database, actor: Actor, volunteer_id: int, version: int) -> i
         tx.update("volunteers", volunteer_id, {"active": False}, expected_version=version)
         user = _account(tx, volunteer_id)
         if user and user["active"]:
-            tx.update("users", user["username"], {"active": False}, key_column="username")
+            _ends_logins(tx, user["username"], {"active": False})
         withdrawn = [r[0] for r in tx.rows(
             """SELECT a.id FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
                WHERE a.volunteer_id = ? AND a.status = 'assigned' AND s.start_at > ?""", [volunteer_id, tx.now])]
@@ -385,7 +401,7 @@ def update_contact(db: Database, actor: Actor, volunteer_id: int, version: int, 
     def fn(tx: Tx) -> None:
         person = tx.record("volunteers", volunteer_id)
         require_team(tx, actor, "roster.contact", person["team_id"])
-        changes = {"phone": _clean_phone(phone), "department": (department or "").strip() or None,
+        changes = {"phone": _clean_phone(phone), "department": _clean_department(department),
                    "notes": _clean_notes(notes)}
         if skills is not None:
             tx.require("roster.edit")

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from . import access, kpi
+from . import access, kpi, users
 from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound, StaleEdit
@@ -507,6 +507,11 @@ def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | No
                       for p, u in zip(frame["phone"], frame["unit_id"], strict=True)]
     if access.scope_of(actor, "medical.view") is None:
         frame = frame.drop(columns=["tags"])
+    elif frame["tags"].map(lambda tags: tags is not None and len(tags) > 0).any():
+        # tags are medical detail: who saw whose is audited (the lists and the door-to-door exports)
+        users.log_view(db, actor, "round", round_id, what="medical_tags",
+                       detail={"unit": unit_id, "residents": [int(r) for r, tags in zip(
+                           frame["resident_id"], frame["tags"], strict=True) if tags is not None and len(tags)]})
     return frame, total
 
 

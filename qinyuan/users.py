@@ -17,6 +17,7 @@ from .errors import InvalidInput, NotFound
 
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,31}$")
 MIN_PASSWORD = 8
+MAX_DISPLAY_NAME = 40
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,12 @@ def actor_for(db: Database, username: str) -> Actor | None:
                  units_of_team(db, user["team_id"]) if user["role"] in ("captain", "member") else frozenset())
 
 
+def _account(username: str) -> Actor:
+    """The login machinery writing about one account (login, logout, password change): not a session acting
+    in the compound, so not refused when the account was deactivated or logged out meanwhile."""
+    return Actor(username, "member", kind="account")
+
+
 def credentials(db: Database, exclude: set[str] | frozenset[str] = frozenset()) -> dict:
     """The dict streamlit-authenticator wants (auto_hash=False): active, unlocked accounts only."""
     rows = db.rows("SELECT username, display_name, password_hash, role FROM users WHERE active")
@@ -125,7 +132,7 @@ def record_success(db: Database, username: str) -> None:
         tx.changes += 1
         tx.audit("login.ok", "user", username)
 
-    db.write(access.Actor(username, "member"), fn)
+    db.write(_account(username), fn)
 
 
 def token_revoked(db: Database, username: str, issued_at: datetime) -> bool:
@@ -143,7 +150,7 @@ def revoke_tokens(db: Database, username: str, reason: str = "logout") -> None:
         before, after = tx.update("users", username, {"tokens_valid_after": clock.real_now()}, key_column="username")
         tx.audit(f"tokens.revoke.{reason}", "user", username, None, {"tokens_valid_after": after["tokens_valid_after"]})
 
-    db.write(Actor(username, "member"), fn)
+    db.write(_account(username), fn)
 
 
 # -- account management ---------------------------------------------------------------------------
@@ -157,8 +164,7 @@ def create_user(db: Database, actor: Actor, username: str, display_name: str, ro
         raise InvalidInput("error.role_unknown", role=role)
     if role in ("captain", "member") and team_id is None:
         raise InvalidInput("error.team_required")
-    if not (display_name or "").strip():
-        raise InvalidInput("error.required", field="display_name")
+    _check_display_name(display_name)
     temp = password or temporary_password()
     hashed = hash_password(temp)
 
@@ -178,6 +184,13 @@ def create_user(db: Database, actor: Actor, username: str, display_name: str, ro
     return temp
 
 
+def _check_display_name(display_name: str | None) -> None:
+    if not (display_name or "").strip():
+        raise InvalidInput("error.required", field="display_name")
+    if len(display_name.strip()) > MAX_DISPLAY_NAME:
+        raise InvalidInput("safety.display_name_long", n=MAX_DISPLAY_NAME)
+
+
 _KEEP = object()
 
 
@@ -194,8 +207,7 @@ def update_user(db: Database, actor: Actor, username: str, *, role: str | None =
     if team_id is not _KEEP:
         changes["team_id"] = team_id
     if display_name is not None:
-        if not display_name.strip():
-            raise InvalidInput("error.required", field="display_name")
+        _check_display_name(display_name)
         changes["display_name"] = display_name.strip()
     if active is not None:
         changes["active"] = bool(active)
@@ -260,7 +272,7 @@ def change_password(db: Database, username: str, old: str, new: str) -> None:
                                       "tokens_valid_after": clock.real_now()}, key_column="username")
         tx.audit("user.change_password", "user", username)
 
-    db.write(Actor(username, user["role"]), fn)
+    db.write(_account(username), fn)
 
 
 def _users_where(query: str | None, role: str | None, active: bool | None) -> tuple[str, list]:
@@ -357,10 +369,10 @@ def audit_log(db: Database, actor: Actor, user: str | None = None, entity: str |
                  f"WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?", [*params, int(limit), int(offset)])
 
 
-def log_view(db: Database, actor: Actor, entity: str, entity_id, what: str = "medical") -> None:
-    """Views of sensitive data are recorded like writes."""
+def log_view(db: Database, actor: Actor, entity: str, entity_id, what: str = "medical", detail=None) -> None:
+    """Views of sensitive data are recorded like writes (detail: what was shown, e.g. whose tags)."""
 
     def fn(tx: Tx):
-        tx.audit(f"view.{what}", entity, entity_id)
+        tx.audit(f"view.{what}", entity, entity_id, None, detail)
 
     db.write(actor, fn)

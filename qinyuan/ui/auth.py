@@ -8,6 +8,7 @@ the components that set and delete the cookie still are."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import datetime
 
@@ -21,6 +22,8 @@ from extra_streamlit_components.CookieManager import _component_func
 from .. import access, clock, users
 from ..access import Actor
 from ..db import Database
+from ..errors import QinyuanError
+from . import safe
 from .common import get_db, language_switch, setup_page, t
 
 COOKIE_NAME = "qinyuan_auth"
@@ -177,9 +180,13 @@ def login_view() -> None:
             " [data-testid='stForm'] [data-testid='stElementContainer']:has([data-testid='stFormSubmitButton']) div,"
             " [data-testid='stForm'] [data-testid='stFormSubmitButton'] button {width: 100%;}</style>")
     language_switch(st)
-    authenticator().login(location="main", key="login", fields={
-        "Form name": t("login.title"), "Username": t("login.username"),
-        "Password": t("login.password"), "Login": t("login.submit")})
+    try:
+        authenticator().login(location="main", key="login", fields={
+            "Form name": t("login.title"), "Username": t("login.username"),
+            "Password": t("login.password"), "Login": t("login.submit")})
+    except QinyuanError as exc:  # a login that cannot be recorded (disk full...) is no login
+        st.session_state["authentication_status"] = None
+        st.session_state[_MSG] = (exc.key, exc.params)
     message = st.session_state.get(_MSG)
     if message:
         st.error(t(message[0], **message[1]), icon=":material/lock:")
@@ -202,7 +209,8 @@ def _current_actor(db: Database) -> Actor | None:
         st.session_state.pop(_ISSUED, None)
         st.session_state[_MSG] = ("login.revoked", {})
         return None
-    return users.actor_for(db, username)
+    actor = users.actor_for(db, username)
+    return None if actor is None else dataclasses.replace(actor, issued_at=issued)  # every write checks it
 
 
 def current_actor() -> Actor | None:
@@ -235,7 +243,7 @@ def password_view() -> None:
 def sidebar(actor: Actor) -> None:
     db = get_db()
     with st.sidebar:
-        st.markdown(f"**{actor.display_name or actor.username}** · {t('role.' + actor.role)}")
+        st.markdown(f"**{safe.md(actor.display_name or actor.username)}** · {t('role.' + actor.role)}")
         st.caption(actor.username)
         with st.expander(t("login.change_my_password"), icon=":material/key:"):
             password_form(db, actor, key="password_change_sidebar", title=False)

@@ -10,7 +10,8 @@ import streamlit as st
 
 from .. import i18n
 from ..db import Database, default_path
-from ..errors import QinyuanError
+from ..errors import DatabaseBusy, QinyuanError
+from . import safe
 
 LANG_KEY = "_qy_lang"
 
@@ -21,8 +22,16 @@ def _open(path: str) -> Database:
 
 
 def get_db() -> Database:
-    """One connection per process (DuckDB lets one process hold the file)."""
-    return _open(os.path.abspath(default_path()))
+    """One connection per process (DuckDB lets one process hold the file). When it cannot be opened (another
+    server holds the file, the disk is full) the page says so in the user's language and stops."""
+    try:
+        return _open(os.path.abspath(default_path()))
+    except DatabaseBusy:
+        problem = t("safety.db_held")
+    except QinyuanError as exc:
+        problem = error_text(exc)
+    st.error(problem, icon=":material/database:")
+    st.stop()
 
 
 def lang() -> str:
@@ -36,7 +45,10 @@ def t(key: str, **params) -> str:
 
 
 def error_text(exc: Exception) -> str:
-    return i18n.error_text(exc, lang())
+    """A domain error in the user's language, for st.error and friends (Markdown): its parameters may be
+    what the user typed (a room, a name), so they are escaped."""
+    params = {k: v if isinstance(v, (int, float)) else safe.md(v) for k, v in getattr(exc, "params", {}).items()}
+    return i18n.t(getattr(exc, "key", "error.generic"), lang(), **params)
 
 
 def attempt(fn: Callable[[], Any], success: str | None = None) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from datetime import date
 
 import streamlit as st
@@ -10,7 +9,8 @@ import streamlit as st
 from .. import access, duty
 from ..access import Actor
 from ..db import Database
-from .common import attempt, lang, t
+from . import safe
+from .common import attempt, error_text, lang, t
 from .teampick import team_picker
 
 FLASH = "_qy_duty_flash"
@@ -52,10 +52,6 @@ def show_flash() -> None:
         (st.success if kind == "success" else st.warning)(message, icon=":material/check_circle:" if kind == "success" else ":material/warning:")
 
 
-def _e(text) -> str:
-    return html.escape("" if text is None else str(text))
-
-
 def _day_label(day: date, today: date) -> str:
     offset = (day - today).days
     word = {0: t("duty.today"), 1: t("duty.tomorrow"), 2: t("duty.day_after")}.get(offset, "")
@@ -67,14 +63,14 @@ def _person(c: dict) -> str:
 
 
 def _status_badge(status: str) -> str:
-    return f'<span class="qy-badge qy-{_e(status)}">{_e(t("duty.status." + status))}</span>'
+    return f'<span class="qy-badge qy-{safe.html(status)}">{safe.html(t("duty.status." + status))}</span>'
 
 
 def _tel(phone: str | None) -> str:
     if not phone:
         return "—"
     digits = "".join(ch for ch in phone if ch.isdigit() or ch == "+")
-    return f'<a href="tel:{_e(digits)}">{_e(phone)}</a>'
+    return f'<a href="tel:{safe.html(digits)}">{safe.html(phone)}</a>'
 
 
 def _run(fn, success: str) -> None:
@@ -100,18 +96,18 @@ def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool
     coworkers = "、".join(f"{_person(c)}" + (f"（{t('duty.status.checked_in')}）" if c["status"] == "checked_in" else "") for c in row["coworkers"])
     parts = [
         f'<div class="qy-card{" now" if highlight else ""}">',
-        f'<div class="qy-when">{_e(_day_label(row["day"], today))} · {duty.hhmm(row["start_at"])}–{duty.hhmm(row["end_at"])} '
+        f'<div class="qy-when">{safe.html(_day_label(row["day"], today))} · {duty.hhmm(row["start_at"])}–{duty.hhmm(row["end_at"])} '
         f'{_status_badge(row["status"])}</div>',
-        f'<div class="qy-post">{_e(name)}</div>',
-        f'<div class="qy-line">{_e(t("duty.coworkers"))}：{_e(coworkers or t("duty.alone"))}</div>',
-        f'<div class="qy-line qy-phone">{_e(t("duty.captain"))} {_e(row["captain"])} {_tel(row["captain_phone"])}</div>',
+        f'<div class="qy-post">{safe.html(name)}</div>',
+        f'<div class="qy-line">{safe.html(t("duty.coworkers"))}：{safe.html(coworkers or t("duty.alone"))}</div>',
+        f'<div class="qy-line qy-phone">{safe.html(t("duty.captain"))} {safe.html(row["captain"])} {_tel(row["captain_phone"])}</div>',
     ]
     if row["check_in_at"]:
-        parts.append(f'<div class="qy-line qy-small">{_e(t("duty.checked_in_at", time=duty.hhmm(row["check_in_at"])))}'
-                     + (f' · {_e(t("duty.checked_out_at", time=duty.hhmm(row["check_out_at"])))}' if row["check_out_at"] else "")
+        parts.append(f'<div class="qy-line qy-small">{safe.html(t("duty.checked_in_at", time=duty.hhmm(row["check_in_at"])))}'
+                     + (f' · {safe.html(t("duty.checked_out_at", time=duty.hhmm(row["check_out_at"])))}' if row["check_out_at"] else "")
                      + "</div>")
     for note in row["handover_in"]:
-        parts.append(f'<div class="qy-line">{_e(t("duty.handover_from", name=note["name"]))}：{_e(note["note"])}</div>')
+        parts.append(f'<div class="qy-line">{safe.html(t("duty.handover_from", name=note["name"]))}：{safe.html(note["note"])}</div>')
     parts.append("</div>")
     st.markdown("".join(parts), unsafe_allow_html=True)
 
@@ -157,28 +153,28 @@ def board(db: Database, actor: Actor) -> None:
         if r["now"]:
             span = f'{duty.hhmm(r["now"][0]["start_at"])}–{duty.hhmm(r["now"][0]["end_at"])}'
             if r["under_staffed"]:
-                badge = f'<span class="qy-badge qy-short">{_e(t("duty.board.short", n=r["required_now"] - r["assigned_now"]))}</span>'
+                badge = f'<span class="qy-badge qy-short">{safe.html(t("duty.board.short", n=r["required_now"] - r["assigned_now"]))}</span>'
             else:
-                badge = f'<span class="qy-badge qy-ok">{_e(t("duty.board.planned_ok"))}</span>'
-            crew = "<br>".join(f'{_e(_person(c))} {_status_badge(c["status"])}' for c in r["crew_now"][:BOARD_NAMES])
+                badge = f'<span class="qy-badge qy-ok">{safe.html(t("duty.board.planned_ok"))}</span>'
+            crew = "<br>".join(f'{safe.html(_person(c))} {_status_badge(c["status"])}' for c in r["crew_now"][:BOARD_NAMES])
             if r["crew_now_total"] > BOARD_NAMES:
-                crew += "<br>" + _e(t("duty.board.more", n=r["crew_now_total"] - BOARD_NAMES))
-            crew = crew or _e(t("duty.board.nobody"))
-            body = (f'<div class="qy-line">{_e(t("duty.board.now"))} {span} · {_e(t("duty.board.arrived", n=r["checked_in_now"], m=r["required_now"]))}</div>'
+                crew += "<br>" + safe.html(t("duty.board.more", n=r["crew_now_total"] - BOARD_NAMES))
+            crew = crew or safe.html(t("duty.board.nobody"))
+            body = (f'<div class="qy-line">{safe.html(t("duty.board.now"))} {span} · {safe.html(t("duty.board.arrived", n=r["checked_in_now"], m=r["required_now"]))}</div>'
                     f'<div class="qy-line">{crew}</div>')
         else:
-            badge = f'<span class="qy-badge qy-idle">{_e(t("duty.board.no_shift"))}</span>'
+            badge = f'<span class="qy-badge qy-idle">{safe.html(t("duty.board.no_shift"))}</span>'
             body = ""
         if r["next"]:
             nxt = r["next"][0]
             names = "、".join(_person(c) for c in r["crew_next"][:BOARD_NAMES]) or t("duty.board.nobody")
             if r["crew_next_total"] > BOARD_NAMES:
                 names += " " + t("duty.board.more", n=r["crew_next_total"] - BOARD_NAMES)
-            body += (f'<div class="qy-line qy-small">{_e(t("duty.board.next"))} '
-                     f'{_e(_day_label(duty.local(nxt["start_at"]).date(), db.today()) if duty.local(nxt["start_at"]).date() != db.today() else "")}'
-                     f'{duty.hhmm(nxt["start_at"])}–{duty.hhmm(nxt["end_at"])}：{_e(names)}</div>')
-        cards.append(f'<div class="qy-card{" now" if r["under_staffed"] else ""}" data-post="{_e(r["code"])}">'
-                     f'<div class="qy-when">{_e(name)} {badge}</div>{body}</div>')
+            body += (f'<div class="qy-line qy-small">{safe.html(t("duty.board.next"))} '
+                     f'{safe.html(_day_label(duty.local(nxt["start_at"]).date(), db.today()) if duty.local(nxt["start_at"]).date() != db.today() else "")}'
+                     f'{duty.hhmm(nxt["start_at"])}–{duty.hhmm(nxt["end_at"])}：{safe.html(names)}</div>')
+        cards.append(f'<div class="qy-card{" now" if r["under_staffed"] else ""}" data-post="{safe.html(r["code"])}">'
+                     f'<div class="qy-when">{safe.html(name)} {badge}</div>{body}</div>')
     st.markdown(f'<div class="qy-grid">{"".join(cards)}</div>', unsafe_allow_html=True)
     if st.button(t("common.reload"), key="board_reload", icon=":material/refresh:"):
         st.rerun()
@@ -209,7 +205,7 @@ def planner(db: Database, actor: Actor) -> None:
             _report_copy(result)
 
     post = by_id[post_id]
-    st.subheader(f"{duty.post_name(post, lang())} · {t('duty.plan.required', n=post['required'])}")
+    st.subheader(f"{safe.md(duty.post_name(post, lang()))} · {t('duty.plan.required', n=post['required'])}")
     n_shifts = duty.count_shifts(db, actor, day, post_id)
     page = 1
     if n_shifts > duty.PLAN_PAGE:
@@ -232,7 +228,7 @@ def planner(db: Database, actor: Actor) -> None:
         with st.expander(titles[s["id"]], expanded=len(shifts) <= FOCUS_OVER):
             for c in s["crew"]:
                 a, b = st.columns([3, 1])
-                a.markdown(f"{_e(_person(c))} · {t('duty.status.' + c['status'])}")
+                a.markdown(f"{safe.md(_person(c))} · {t('duty.status.' + c['status'])}")
                 removable = can_plan and c["status"] == "assigned" and (committee or c["team_id"] == actor.team_id)
                 if removable and b.button(t("duty.plan.remove"), key=f"rm_{c['id']}", width="stretch"):
                         _run(lambda c=c: duty.unassign(db, actor, c["id"], c["version"]), t("duty.plan.removed"))
@@ -244,7 +240,7 @@ def planner(db: Database, actor: Actor) -> None:
                     warnings = attempt(lambda s=s, pick=pick: duty.assign(db, actor, s["id"], pick))
                     if warnings is not None:
                         for w in warnings:
-                            flash(t(w.key, **w.params), "warning")
+                            flash(error_text(w), "warning")
                         if not warnings:
                             flash(t("duty.plan.assigned"))
                         st.rerun()
@@ -274,7 +270,7 @@ def _report_copy(result: dict) -> None:
     flash(t("duty.plan.copied", shifts=result["shifts_created"], people=result["assignments_copied"],
             skipped=result["skipped"]))
     for w in result["warnings"][:5]:
-        flash(t(w.key, **w.params), "warning")
+        flash(error_text(w), "warning")
     st.rerun()
 
 

@@ -7,7 +7,6 @@ or going back to a list clears the markers, so opening a detail again logs again
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 import streamlit as st
@@ -17,6 +16,7 @@ from .. import emergencies as em
 from ..access import Actor
 from ..db import Database
 from ..errors import QinyuanError
+from . import safe
 from .common import error_text, lang, t
 from .widgets import unit_picker
 
@@ -51,12 +51,9 @@ def severity_badge(severity: str) -> str:
     return f":{SEVERITY_COLOUR[severity]}-badge[**{t('emergency.severity.' + severity)}**]"
 
 
-_MD = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
-
-
 def esc(text) -> str:
-    """User-typed text shown through markdown: shown as typed, never as markup or links."""
-    return _MD.sub(r"\\\1", str(text)) if text is not None else "—"
+    """User-typed text shown through markdown (safe.md), a dash when there is none."""
+    return safe.md(text) if text is not None else "—"
 
 
 def label(key: str) -> str:
@@ -185,7 +182,7 @@ def case_view(db: Database, actor: Actor, case_id: int) -> None:
     st.markdown(label("emergency.detail.what") + esc(case["summary"]))
     if case["vitals"]:
         st.markdown(label("emergency.detail.vitals") + esc(case["vitals"]))
-    st.caption(t("emergency.detail.reported", time=when(case["reported_at"]), who=case["reported_by_name"]))
+    st.caption(t("emergency.detail.reported", time=when(case["reported_at"]), who=esc(case["reported_by_name"])))
     if access.can(actor, "medical.view", case["unit_id"]) and case["resident_id"]:
         with st.expander(t("emergency.detail.medical")):
             st.markdown(label("emergency.detail.tags") + (tag_badges(case["tags"]) or "—"))
@@ -266,7 +263,7 @@ def report_form(db: Database, actor: Actor) -> None:
     if household_id is not None:
         people = grid.residents_of(db, actor, household_id, "emergency.report")
         options = [0, *[int(r.id) for r in people.itertuples()]]
-        names = {int(r.id): r.name for r in people.itertuples()}
+        names = {int(r.id): safe.md(r.name) for r in people.itertuples()}  # radio options are Markdown
         names[0] = t("emergency.report.resident_unknown")
         st.radio(t("emergency.report.resident"), options, format_func=names.get, key="em_r_resident",
                  index=1 if len(options) > 1 else 0)
@@ -381,7 +378,7 @@ def resident_view(db: Database, actor: Actor, resident_id: int) -> None:
     st.session_state["md_res_logged"] = resident_id
     st.session_state[f"md_ver_{resident_id}"] = person["version"]
     seen = person["version"] if seen is None else seen
-    st.subheader(t("medical.detail.title", name=person["name"], room=person["room"]))
+    st.subheader(t("medical.detail.title", name=esc(person["name"]), room=esc(person["room"])))
     st.caption(unit_text(person) + " · " + t("medical.detail.born", year=person["birth_year"] or "—",
                                               gender=person["gender"] or "—"))
     st.markdown(label("medical.detail.tags") + (tag_badges(person["tags"]) or "—"))

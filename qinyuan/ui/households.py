@@ -10,6 +10,7 @@ import streamlit as st
 from .. import access, grid, imports
 from .. import households as hh
 from ..access import Actor
+from . import safe
 from .common import attempt, get_db, lang, t
 from .widgets import unit_name, unit_picker
 
@@ -83,7 +84,8 @@ def list_view(actor: Actor) -> None:
     for row in frame.itertuples():
         with st.container(border=True):
             open_ = t("households.short.open", n=row.unaccounted) if row.unaccounted else ""
-            st.markdown(f"**{unit_name(row.building, row.unit_no)} {row.room}** · {row.contact_name or '—'} · {row.phone or '—'}")
+            st.markdown(f"**{unit_name(row.building, row.unit_no)} {row.room}** · {safe.md(row.contact_name or '—')} · "
+                        f"{safe.md(row.phone or '—')}")
             if medical and len(row.tags):
                 support = " · " + "、".join(hh.tag_label(x, lang()) for x in row.tags)
             elif row.needs_support:
@@ -91,7 +93,7 @@ def list_view(actor: Actor) -> None:
             else:
                 support = ""
             st.caption(t("households.short.line", n=row.occupants, a=row.accounted, r=row.residents, open=open_,
-                         when=_fmt_time(row.last_visit_at), who=row.last_visit_by or "") + support)
+                         when=_fmt_time(row.last_visit_at), who=safe.md(row.last_visit_by or "")) + support)
             label = t("households.visit_button") if access.can(actor, "household.edit", int(row.unit_id)) else t("households.open")
             st.button(label, key=f"hh_open_{row.id}", on_click=_open_visit, args=(row.unit_id, row.id), width="stretch")
     c1, c2 = st.columns(2)
@@ -131,8 +133,9 @@ def visit_view(actor: Actor) -> None:
     if detail is None:
         return
     medical = hh.sees_medical(actor) and access.can(actor, "medical.view", unit_id)
-    st.markdown(f"**{unit_name(detail)} {detail['room']}** · {detail['contact_name'] or '—'} · {detail['phone'] or '—'}")
-    st.caption(t("households.last_visit", when=_fmt_time(detail["last_visit_at"]), who=detail["last_visit_by"] or "—"))
+    st.markdown(f"**{unit_name(detail)} {detail['room']}** · {safe.md(detail['contact_name'] or '—')} · "
+                f"{safe.md(detail['phone'] or '—')}")
+    st.caption(t("households.last_visit", when=_fmt_time(detail["last_visit_at"]), who=safe.md(detail["last_visit_by"] or "—")))
     for r in detail["residents"]:
         status = t(f"testing.status.{r['test_status']}") if r.get("test_status") else "—"
         if medical and r.get("tags"):
@@ -141,13 +144,13 @@ def visit_view(actor: Actor) -> None:
             extra = " · **" + t("households.needs_support") + "**"
         else:
             extra = ""
-        st.markdown(f"- {r['name']} · {status}{extra}")
+        st.markdown(f"- {safe.md(r['name'])} · {status}{extra}")
     if medical and any(r.get("tags") for r in detail["residents"]) and st.button(
             t("households.show_notes"), key="hh_notes", width="stretch"):
         full = attempt(lambda: hh.household(db, actor, household_id, with_medical_notes=True))
         for r in (full or {}).get("residents", []):
             if r.get("medical_notes"):
-                st.info(f"{r['name']}：{r['medical_notes']}")
+                st.info(f"{safe.md(r['name'])}：{safe.md(r['medical_notes'])}")
     history = hh.medicine_history(db, actor, household_id, lang())
     with st.expander(t("households.medicine")):
         if history is None:
@@ -169,7 +172,7 @@ def _visit_form(actor: Actor, detail: dict, edit_tags: bool) -> None:
         occupants = st.number_input(t("households.col.occupants"), 0, hh.MAX_OCCUPANTS, int(detail["occupants"]), step=1)
         changes = []
         for r in detail["residents"]:
-            st.markdown(f"**{r['name']}**")
+            st.markdown(f"**{safe.md(r['name'])}**")
             item = {"id": r["id"], "version": r["version"]}
             if edit_tags:
                 item["tags"] = st.multiselect(t("households.col.tags"), hh.TAGS, default=r.get("tags") or [],

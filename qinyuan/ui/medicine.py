@@ -4,7 +4,6 @@ the filtered order list with export, the overdue panel and the committee's limit
 from __future__ import annotations
 
 import math
-import re
 from datetime import datetime
 
 import pandas as pd
@@ -15,6 +14,7 @@ from ..access import Actor
 from ..db import Database
 from ..errors import QinyuanError
 from ..exports import to_csv_bytes, to_xlsx_bytes
+from . import safe
 from .common import error_text, lang, t
 from .widgets import unit_picker
 
@@ -25,13 +25,6 @@ ASK = "_med_ask_"  # + order id: a side step was tried without a reason, so the 
 QUEUE_SIZE = 8  # cards per page of the work queue (a phone screenful or two; the pager has the rest)
 TABLE_SIZE = 50
 COLOUR = {"critical": "red", "urgent": "orange", "normal": "green"}
-_MD = re.compile(r"([\\`*_{}\[\]()#+\-.!|>~<$])")
-
-
-def _md(text: str | None) -> str:
-    return _MD.sub(r"\\\1", text or "")
-
-
 def _when(value: datetime | None) -> str:
     if value is None or pd.isna(value):
         return ""
@@ -97,8 +90,8 @@ def order_card(db: Database, actor: Actor, row: dict, actions: bool = True) -> N
     code = lang()
     who = row.get("resident") or row.get("contact_name") or ""
     with st.container(border=True, key=f"med_card_{row['id']}"):
-        st.markdown(f"**{_urgency(row['urgency'])} · {_md(medicine.place_label(row, code))} {_md(who)}**  \n"
-                    + ("  \n".join(_md(item) for item in row["items"]) or "—"))
+        st.markdown(f"**{_urgency(row['urgency'])} · {safe.md(medicine.place_label(row, code))} {safe.md(who)}**  \n"
+                    + ("  \n".join(safe.md(item) for item in row["items"]) or "—"))
         status = row["status"]
         age = t("medicine.waited" if status in medicine.OPEN else "medicine.took", hours=_hours(row["age_hours"]))
         bits = [f"#{row['id']}", t(f"medicine.status.{status}"), age]
@@ -107,7 +100,7 @@ def order_card(db: Database, actor: Actor, row: dict, actions: bool = True) -> N
         if row.get("reason"):
             bits.append(row["reason"])
         badge = f" · :red[**{t('medicine.overdue_badge')}**]" if row.get("overdue") else ""
-        st.caption(" · ".join(_md(b) for b in bits) + badge)
+        st.caption(" · ".join(safe.md(b) for b in bits) + badge)
         if not actions or status not in medicine.OPEN or not access.can(actor, "medicine.advance", row["unit_id"]):
             return
         step = medicine.forward_step(status, actor.role)
@@ -151,7 +144,7 @@ def overdue_panel(db: Database, actor: Actor, show: int = 5) -> None:
         return
     code = lang()
     lines = [t("medicine.overdue_line", id=r["id"], urgency=_urgency(r["urgency"]),
-               place=_md(medicine.place_label(r, code)), status=t(f"medicine.waiting.{r['status']}"),
+               place=safe.md(medicine.place_label(r, code)), status=t(f"medicine.waiting.{r['status']}"),
                hours=_hours(r["age_hours"]), limit=f"{r['limit_hours']:g}") for r in rows]
     if total > show:
         lines.append(t("medicine.overdue_more", n=total - show))
@@ -259,8 +252,8 @@ def _timeline(db: Database, actor: Actor, order_id: int) -> None:
     lines = []
     for e in medicine.events(db, actor, order_id):
         step = t(f"medicine.status.{e['to_status']}")
-        note = f" · {_md(e['note'])}" if e["note"] else ""
-        lines.append(f"{_when(e['ts'])} · {step} · {_md(e['actor_name'])}{note}")
+        note = f" · {safe.md(e['note'])}" if e["note"] else ""
+        lines.append(f"{_when(e['ts'])} · {step} · {safe.md(e['actor_name'])}{note}")
     st.markdown("  \n".join(lines))
 
 

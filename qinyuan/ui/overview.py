@@ -13,6 +13,7 @@ from .. import access, clock, grid
 from .. import overview as ov
 from .. import overview_charts as charts
 from ..access import Actor
+from . import safe
 from .common import attempt, get_db, lang, t
 from .widgets import AREAS, WORSE_WHEN_UP, fmt, fmt_delta, kpi_areas, kpi_cards
 
@@ -142,7 +143,7 @@ def attention_block(att: dict) -> None:
                         minutes=r.minutes))
         _attention_list(
             att["posts"], t("overview.att_posts", n=len(att["posts"])), ":material/badge:",
-            lambda r: t("overview.att_post_row", post=r.name_zh if lang() == "zh" else r.name_en, start=_hm(r.start_at),
+            lambda r: t("overview.att_post_row", post=safe.md(r.name_zh if lang() == "zh" else r.name_en), start=_hm(r.start_at),
                         end=_hm(r.end_at), staffed=r.staffed, required=r.required))
         _attention_list(
             att["coverage"], t("overview.att_coverage", round=att["round_no"], threshold=_pct(lim["threshold"]),
@@ -246,7 +247,7 @@ def unit_detail(actor: Actor, unit_id: int) -> None:
         return
     with st.container(border=True):
         st.markdown("**" + t("overview.unit_title", unit=_unit(detail["building"], detail["unit_no"]),
-                                 captain=detail["captain"] or "—") + "**")
+                                 captain=safe.md(detail["captain"] or "—")) + "**")
         keys = ["households", "residents", "current_round_coverage", "residents_pending", "medicine_orders_open",
                 "emergency_cases_open", "donation_batch_coverage", "special_residents"]
         kpi_cards(detail["figures"], keys, detail["deltas"], columns=4)
@@ -263,7 +264,7 @@ def todo_block(actor: Actor) -> None:
     with st.container(border=True):
         st.subheader(":material/task_alt: " + t("overview.todo"), anchor=False)
         pending = todo["pending"]
-        rows = [t("overview.todo_pending_row", unit=_unit(r.building, r.unit_no), room=r.room, name=r.name,
+        rows = [t("overview.todo_pending_row", unit=_unit(r.building, r.unit_no), room=r.room, name=safe.md(r.name),
                   home=t("overview.todo_home") if r.status == "home_sampling_needed" else "") for r in pending.itertuples()]
         _todo_item(t("overview.todo_pending", round=todo["round_no"] or "—", n=len(rows)), rows, ":material/science:")
         orders = todo["orders"]
@@ -275,7 +276,7 @@ def todo_block(actor: Actor) -> None:
                   status=t(f"overview.case_status.{r.status}"), time=_md_hm(r.last_event_at)) for r in cases.itertuples()]
         _todo_item(t("overview.todo_cases", n=len(rows)), rows, ":material/local_hospital:")
         veg = todo["vegetables"]
-        rows = [t("overview.todo_veg_row", unit=_unit(r.building, r.unit_no), room=r.room, contact=r.contact_name or "—")
+        rows = [t("overview.todo_veg_row", unit=_unit(r.building, r.unit_no), room=r.room, contact=safe.md(r.contact_name or "—"))
                 for r in veg.itertuples()]
         _todo_item(t("overview.todo_vegetables", n=len(rows)), rows, ":material/eco:")
 
@@ -297,7 +298,7 @@ def shift_block(actor: Actor) -> None:
             st.info(t("overview.no_shift"))
             return
         start, end = _local(shift["start_at"]), _local(shift["end_at"])
-        params = {"post": shift["name_zh"] if lang() == "zh" else shift["name_en"], "day": start.strftime("%m-%d"),
+        params = {"post": safe.md(shift["name_zh"] if lang() == "zh" else shift["name_en"]), "day": start.strftime("%m-%d"),
                   "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M"), "crew": shift["crew"], "required": shift["required"]}
         if shift["now"]:
             st.success(t("overview.shift_now", **params))
@@ -309,7 +310,7 @@ def shift_block(actor: Actor) -> None:
 
 def team_block(actor: Actor) -> None:
     team = actor_data("team", actor)
-    st.subheader(":material/groups: " + t("overview.team", team=team["team_name"] or "—", captain=team["captain"] or "—"),
+    st.subheader(":material/groups: " + t("overview.team", team=safe.md(team["team_name"] or "—"), captain=safe.md(team["captain"] or "—")),
                  anchor=False)
     figures, deltas = team["figures"], team["deltas"]
     cards = [(t("overview.team_members"), f"{team['team_members']:,}", None, "normal"),

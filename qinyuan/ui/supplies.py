@@ -12,6 +12,7 @@ import streamlit as st
 from .. import access, clock, donations, grid, groceries, supplies
 from ..access import Actor
 from ..errors import QinyuanError
+from . import safe
 from .common import attempt, error_text, get_db, lang, t
 from .widgets import UNIT_LIST_LIMIT, download_buttons, unit_name, unit_picker
 
@@ -81,7 +82,7 @@ def _do_tick(actor: Actor, batch_id: int, household_id: int) -> None:
     if result.ticked:
         st.session_state["qy_tick_msg"] = ("success", t("donation.ticked", room=result.room))
     else:
-        st.session_state["qy_tick_msg"] = ("warning", t("donation.already", room=result.room, name=result.by_name,
+        st.session_state["qy_tick_msg"] = ("warning", t("donation.already", room=result.room, name=safe.md(result.by_name),
                                                         time=result.at_local))
 
 
@@ -155,7 +156,7 @@ def _tick_panel(actor: Actor, batch_id: int, unit_id: int, building: int, unit_n
         match = done[done["household_id"] == shown] if shown is not None else done.iloc[0:0]
         if not match.empty:
             rec = match.iloc[0]
-            st.info(t("donation.ticked_by", room=rec["room"], name=rec["delivered_name"], time=local(rec["delivered_at"])))
+            st.info(t("donation.ticked_by", room=rec["room"], name=safe.md(rec["delivered_name"]), time=local(rec["delivered_at"])))
             if donations.can_untick(actor, rec["delivered_by"], unit_id):
                 st.button(t("donation.untick", room=rec["room"]), key=f"qy_untick_{batch_id}_{shown}",
                           on_click=_do_untick, args=(actor, batch_id, int(shown), rec["room"]), width="stretch")
@@ -326,7 +327,7 @@ def groceries_view(actor: Actor) -> None:
         with st.container(border=True):
             where = unit_name(order["building"], order["unit_no"])
             where += f" {order['room']}" if isinstance(order["room"], str) else f" · {t('grocery.unit_batch')}"
-            st.markdown(f"**#{order['id']} {order['items']}**  \n{where} · {order['supplier']}")
+            st.markdown(f"**#{order['id']} {safe.md(order['items'])}**  \n{where} · {safe.md(order['supplier'])}")
             steps = history.get(int(order["id"]), [])
             st.caption(" → ".join(t("grocery.step", status=t(f"grocery.status.{e['to_status']}"), time=local(e["ts"], "%H:%M"),
                                     by=e["actor"]) for e in steps) or t(f"grocery.status.{order['status']}"))
@@ -374,8 +375,8 @@ def _suppliers(actor: Actor) -> None:
         st.dataframe(view, hide_index=True, width="stretch")
         with st.form("qy_sup_new", clear_on_submit=True):
             name = st.text_input(t("grocery.supplier_name"))
-            contact = st.text_input(t("grocery.contact"))
-            phone = st.text_input(t("common.phone"))
+            contact = st.text_input(t("grocery.contact"), max_chars=groceries.MAX_CONTACT)
+            phone = st.text_input(t("common.phone"), max_chars=groceries.MAX_PHONE)
             if st.form_submit_button(t("grocery.add_supplier"), type="primary"):
                 attempt(lambda: groceries.add_supplier(db, actor, name, contact, phone), t("common.saved"))
 
@@ -491,17 +492,17 @@ def carrying_view(actor: Actor) -> None:
     with st.expander(t("supplies.squad")):
         if len(squad) > SQUAD_NAMES:  # a 100x compound has thousands of carriers
             st.caption(t("supplies.squad_more", n=len(squad), shown=SQUAD_NAMES))
-        st.write("、".join(squad["name"].head(SQUAD_NAMES)))
+        st.markdown(safe.md("、".join(squad["name"].head(SQUAD_NAMES))))
     open_tasks = frame[frame["status"] == "open"]
     if len(open_tasks) > TASK_CARDS:
         st.caption(t("supplies.more_tasks", shown=TASK_CARDS, n=len(open_tasks)))
     for _, task in open_tasks.head(TASK_CARDS).iterrows():
         with st.container(border=True):
-            what = task["description"]
+            what = safe.md(task["description"])
             if not pd.isna(task["quantity"]) and isinstance(task["unit"], str):
-                what += f" · {supplies.fmt_qty(task['quantity'])} {task['unit']}"
-            st.markdown(f"**{what}**  \n{task['from_place']} → {task['to_place']}")
-            st.caption(t("supplies.task_line", who=task["assignees"] or "—", time=local(task["created_at"])))
+                what += f" · {supplies.fmt_qty(task['quantity'])} {safe.md(task['unit'])}"
+            st.markdown(f"**{what}**  \n{safe.md(task['from_place'])} → {safe.md(task['to_place'])}")
+            st.caption(t("supplies.task_line", who=safe.md(task["assignees"] or "—"), time=local(task["created_at"])))
             if manage:
                 cols = st.columns(2)
                 for col, target in zip(cols, supplies.TASKS.next_steps("open", actor.role), strict=False):

@@ -12,6 +12,7 @@ from .. import access, grid, kpi
 from .. import testing as tst
 from ..access import Actor
 from ..clock import TZ
+from . import safe
 from .common import attempt, get_db, lang, t
 from .widgets import unit_name, unit_picker
 
@@ -79,7 +80,7 @@ def my_slots(actor: Actor, rnd: dict) -> None:
         else:
             start = pd.Timestamp(r.slot_start).tz_convert(TZ)
             when = f"{start:%H:%M}–{start + pd.Timedelta(minutes=int(rnd['slot_minutes'])):%H:%M}"
-        st.info(t("testing.my_slot", unit=unit_name(r.building, r.unit_no), when=when, site=r.site or "—"))
+        st.info(t("testing.my_slot", unit=unit_name(r.building, r.unit_no), when=when, site=safe.md(r.site or "—")))
 
 
 def board_view(actor: Actor, rnd: dict) -> None:
@@ -123,7 +124,7 @@ def pending_view(actor: Actor, rnd: dict) -> None:
     frame, total = tst.pending_list(db, actor, rnd["id"], page=page, page_size=20)
     pages = max(1, math.ceil(total / 20))
     st.caption(t("common.page_of", page=min(page, pages), pages=pages, n=total))
-    lines = [f"- {unit_name(r.building, r.unit_no)} {r.room} · {r.name} · {tst.status_label(r.status, lang())}"
+    lines = [f"- {unit_name(r.building, r.unit_no)} {r.room} · {safe.md(r.name)} · {tst.status_label(r.status, lang())}"
              + (" · " + t("households.needs_support") if r.needs_support else "") for r in frame.itertuples()]
     if lines:
         st.markdown("\n".join(lines))
@@ -183,8 +184,8 @@ def mark_view(actor: Actor, rnd: dict) -> None:
     house = next(h for h in shown if h["id"] == household_id)
     versions = {r["resident_id"]: r["version"] for r in house["residents"]}
     for r in house["residents"]:
-        reason = f"（{r['reason']}）" if r.get("reason") else ""
-        st.markdown(f"- {r['name']} · **{tst.status_label(r['status'], lang())}**{reason}" + (" · " + t("households.needs_support") if r["needs_support"] else ""))
+        reason = f"（{safe.md(r['reason'])}）" if r.get("reason") else ""
+        st.markdown(f"- {safe.md(r['name'])} · **{tst.status_label(r['status'], lang())}**{reason}" + (" · " + t("households.needs_support") if r["needs_support"] else ""))
     if st.button(t("testing.mark_household_tested"), type="primary", width="stretch", key=f"ts_all_{household_id}",
                  icon=":material/check_circle:"):
         n = attempt(lambda: tst.mark_household(db, actor, rnd["id"], household_id, "tested", versions=versions))
@@ -201,7 +202,7 @@ def mark_view(actor: Actor, rnd: dict) -> None:
         steps = tst.RESULT.next_steps(r["status"], actor.role)
         if not steps:
             continue
-        with st.expander(f"{r['name']} · {tst.status_label(r['status'], lang())}"):
+        with st.expander(f"{safe.md(r['name'])} · {tst.status_label(r['status'], lang())}"):
             target = st.selectbox(t("testing.new_status"), steps, format_func={s: tst.status_label(s, lang()) for s in steps}.get,
                                   key=f"ts_to_{r['resident_id']}")
             reason = st.text_input(t("testing.reason"), key=f"ts_reason_{r['resident_id']}")
@@ -228,7 +229,7 @@ def home_view(actor: Actor, rnd: dict) -> None:
                 from ..households import tag_label
 
                 tags = " · " + "、".join(tag_label(x, lang()) for x in r.tags)
-            st.markdown(f"**{unit_name(r.building, r.unit_no)} {r.room}** · {r.name} · {r.phone or '—'}{tags}")
+            st.markdown(f"**{unit_name(r.building, r.unit_no)} {r.room}** · {safe.md(r.name)} · {safe.md(r.phone or '—')}{tags}")
             if can_sample and rnd["status"] != "completed" and st.button(
                     t("testing.sampled_at_home"), key=f"ts_sampled_{r.resident_id}", width="stretch",
                     icon=":material/home_health:"):
@@ -250,7 +251,7 @@ def home_view(actor: Actor, rnd: dict) -> None:
 def schedule_view(actor: Actor, rnd: dict | None) -> None:
     db = get_db()
     if rnd is not None:
-        st.markdown(t("testing.round_info", sites="、".join(tst.sites_of(rnd)), start=rnd["start_time"],
+        st.markdown(t("testing.round_info", sites="、".join(map(safe.md, tst.sites_of(rnd))), start=rnd["start_time"],
                       minutes=rnd["slot_minutes"], capacity=rnd["capacity"]))
         steps = tst.ROUND.next_steps(rnd["status"], actor.role)
         for step in steps:

@@ -17,8 +17,10 @@ whole_script_reruns()
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def app_as(db_path: str, username: str | None, page: str | None = None, lang: str = "zh", timeout: float = 30) -> AppTest:
-    """AppTest of app.py logged in as username (None: logged out). page: switch to pages/<page>.py."""
+def app_as(db_path: str, username: str | None, page: str | None = None, lang: str = "zh", timeout: float = 30,
+           state: dict | None = None) -> AppTest:
+    """AppTest of app.py logged in as username (None: logged out). page: switch to pages/<page>.py.
+    state: session state set before the first run (e.g. a view a segmented control would pick)."""
     os.environ["QINYUAN_DB"] = db_path
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     at.query_params["lang"] = lang
@@ -28,6 +30,8 @@ def app_as(db_path: str, username: str | None, page: str | None = None, lang: st
         at.session_state["name"] = username
         at.session_state["logout"] = None
         at.session_state["_qy_issued_at"] = datetime.now().astimezone() + timedelta(seconds=1)
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
     at.run()
     if page:
         at.switch_page(f"pages/{page}.py")

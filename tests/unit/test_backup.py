@@ -12,6 +12,8 @@ from qinyuan import access, backup, cli
 from qinyuan.db import Database
 from qinyuan.errors import InvalidInput, QinyuanError
 
+KEY = b"unit-test-backup-key-0123456789"
+
 
 def _add_notice(db: Database, n: int) -> None:
     def fn(tx):
@@ -24,12 +26,12 @@ def _add_notice(db: Database, n: int) -> None:
 
 def test_round_trip_keeps_every_row_with_counts_and_checksums(db, tmp_path):
     _add_notice(db, 1)
-    manifest = backup.backup(db, tmp_path / "bk")
+    manifest = backup.backup(db, tmp_path / "bk", KEY)
     source = backup.table_checksums(db.con.cursor())
     assert manifest["tables"] == {t: {**v, "file": f"{t}.parquet", "sha256": manifest["tables"][t]["sha256"]}
                                   for t, v in source.items()}
     assert manifest["tables"]["test_results"]["rows"] == db.scalar("SELECT count(*) FROM test_results") > 10_000
-    result = backup.restore(tmp_path / "bk", tmp_path / "restored.duckdb")
+    result = backup.restore(tmp_path / "bk", tmp_path / "restored.duckdb", key=KEY)
     assert result["tables"] == source
     restored = Database.open(str(tmp_path / "restored.duckdb"))
     try:
@@ -44,26 +46,26 @@ def test_round_trip_keeps_every_row_with_counts_and_checksums(db, tmp_path):
 
 
 def test_restore_refuses_to_overwrite(db, tmp_path):
-    backup.backup(db, tmp_path / "bk")
+    backup.backup(db, tmp_path / "bk", KEY)
     target = tmp_path / "existing.duckdb"
     target.write_bytes(b"precious")
     with pytest.raises(InvalidInput) as err:
-        backup.restore(tmp_path / "bk", target)
+        backup.restore(tmp_path / "bk", target, key=KEY)
     assert err.value.key == "backup.restore_exists"
     assert target.read_bytes() == b"precious"
     with pytest.raises(InvalidInput):  # nor a non-empty backup folder
-        backup.backup(db, tmp_path / "bk")
+        backup.backup(db, tmp_path / "bk", KEY)
 
 
 def test_damaged_backup_is_refused_and_leaves_no_file(db, tmp_path):
-    backup.backup(db, tmp_path / "bk")
+    backup.backup(db, tmp_path / "bk", KEY)
     (tmp_path / "bk" / "households.parquet").write_bytes(b"not parquet")
     with pytest.raises(QinyuanError) as err:
-        backup.restore(tmp_path / "bk", tmp_path / "new.duckdb")
+        backup.restore(tmp_path / "bk", tmp_path / "new.duckdb", key=KEY)
     assert err.value.key == "backup.corrupt"
     assert not (tmp_path / "new.duckdb").exists()
     with pytest.raises(InvalidInput):
-        backup.restore(tmp_path, tmp_path / "other.duckdb")  # no manifest
+        backup.restore(tmp_path, tmp_path / "other.duckdb", key=KEY)  # no manifest
     assert not (tmp_path / "other.duckdb").exists()
 
 
@@ -81,7 +83,7 @@ def test_backup_while_writing_is_consistent_and_zip_restores(db, tmp_path):
     thread = threading.Thread(target=writer)
     thread.start()
     try:
-        data = backup.backup_zip(db)
+        data = backup.backup_zip(db, KEY)
     finally:
         stop.set()
         thread.join()
@@ -89,7 +91,7 @@ def test_backup_while_writing_is_consistent_and_zip_restores(db, tmp_path):
     (tmp_path / "bk.zip").write_bytes(data)
     names = zipfile.ZipFile(io.BytesIO(data)).namelist()
     assert any(name.endswith("manifest.json") for name in names)
-    backup.restore(tmp_path / "bk.zip", tmp_path / "from_zip.duckdb")
+    backup.restore(tmp_path / "bk.zip", tmp_path / "from_zip.duckdb", key=KEY)
     restored = Database.open(str(tmp_path / "from_zip.duckdb"))
     try:
         # each notice and its audit row were written together: the snapshot holds both or neither
@@ -101,7 +103,12 @@ def test_backup_while_writing_is_consistent_and_zip_restores(db, tmp_path):
 
 
 def test_cli_backup_and_restore(demo_path, tmp_path, capsys):
-    assert cli.main(["backup", "--db", demo_path, "--out", str(tmp_path / "bk")]) == 0
-    assert cli.main(["restore", str(tmp_path / "bk"), "--db", str(tmp_path / "r.duckdb")]) == 0
-    assert cli.main(["restore", str(tmp_path / "bk"), "--db", str(tmp_path / "r.duckdb")]) == 1
+    key_file = tmp_path / "backup.key"
+    key_file.write_bytes(KEY + b"\n")
+    assert cli.main(["backup", "--db", demo_path, "--out", str(tmp_path / "bk"), "--key-file", str(key_file)]) == 0
+    restore = ["restore", str(tmp_path / "bk"), "--db", str(tmp_path / "r.duckdb")]
+    assert cli.main(restore) == 1  # signed: the key is needed to check it
+    assert "--key-file" in capsys.readouterr().err
+    assert cli.main([*restore, "--key-file", str(key_file)]) == 0
+    assert cli.main([*restore, "--key-file", str(key_file)]) == 1
     assert "will not be overwritten" in capsys.readouterr().err

@@ -40,3 +40,13 @@ def test_html_breaks_keep_lines_apart_without_blank_lines():
 
 def test_plain_text_is_unchanged_in_html():
     assert safe.html("秦新娜 103室") == "秦新娜 103室"
+
+
+def test_bare_addresses_cannot_become_links():
+    """remark-gfm links bare http://, www. and e-mail addresses after escapes are resolved."""
+    for text in ("看 http://evil.example/a", "www.evil.example", "HTTPS://evil.example", "me@evil.example"):
+        for out in (safe.md(text), safe.html(text)):
+            plain = out.replace("\\", "").replace("&#58;", ":").replace("&#46;", ".")
+            assert not re.search(r"(?i)(https?://|www\.|@[a-z])", plain), out
+            assert out.replace("\u2060", "").replace("\\", "").replace("&#58;", ":") == text.replace("\\", "")
+    assert safe.md("沁园 103室") == "沁园 103室"
