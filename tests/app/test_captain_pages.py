@@ -128,3 +128,55 @@ def test_a_case_stays_open_in_the_url_and_a_reload_returns_to_it(demo_path):
     reload.button(key="em_back").click().run()
     assert "case" not in reload.query_params
     assert not any(f"病例 #{case}" in h.value for h in reload.subheader)
+
+
+def _in_order(node, out=None):
+    """Every element of the page in the order drawn."""
+    out = [] if out is None else out
+    children = getattr(node, "children", None)
+    if children:
+        for child in children.values():
+            _in_order(child, out)
+    else:
+        out.append(node)
+    return out
+
+
+def test_a_refusal_on_a_stale_case_page_shows_under_the_buttons(demo_path):
+    from qinyuan import emergencies as em
+    from qinyuan import users
+
+    at = app_as(demo_path, "captain05")
+    at.query_params["case"] = "2"
+    at.switch_page("pages/emergencies.py")
+    at.run()
+    db = get_db()
+    em.add_event(db, users.actor_for(db, "medic01"), 2, em.NOTE, "已电话随访")  # the page is now stale
+    step = next(b for b in at.button if b.label.startswith("记录："))
+    step.click().run()
+    assert not at.exception, at.exception
+    drawn = _in_order(at.main)
+    errors = {id(e) for e in at.error}
+    refusal = next(i for i, e in enumerate(drawn) if id(e) in errors)
+    buttons = [i for i, e in enumerate(drawn) if getattr(e, "label", "").startswith("记录：")]
+    assert buttons and refusal > max(buttons)  # next to the button pressed, not at the top of the page
+    assert len(at.error) == 1
+
+
+def test_a_refused_medicine_step_shows_on_its_card(demo_path):
+    from qinyuan import medicine, users
+
+    at = app_as(demo_path, "committee", page="medicine")
+    db = get_db()
+    medic = users.actor_for(db, "medic01")
+    order = next(r["id"] for r in medicine.work_queue(db, medic)[0] if r["status"] == "requested")
+    assert at.button(key=f"med_go_{order}")
+    medicine.advance(db, medic, order, "sourcing", medicine.get_order(db, medic, order)["version"])  # the page is stale
+    at.button(key=f"med_go_{order}").click().run()
+    assert not at.exception, at.exception
+    refused = [e for e in at.error if e.icon == ":material/error:"]  # (the overdue panel is an alarm)
+    assert len(refused) == 1
+    drawn = _in_order(at.main)
+    refusal = next(i for i, e in enumerate(drawn) if id(e) == id(refused[0]))
+    card = next(i for i, e in enumerate(drawn) if getattr(e, "key", None) == f"med_go_{order}")
+    assert refusal > card  # on its card, under the button pressed, not at the top of the page
