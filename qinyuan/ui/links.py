@@ -6,12 +6,13 @@ from __future__ import annotations
 import streamlit as st
 
 
-def arrived(name: str) -> int | None:
-    """The id a link brought for `name` (then removed from the URL, so picking something else sticks)."""
+def arrived(name: str, page_key: str) -> int | None:
+    """The id a link brought for `name`, on arrival only: while `page_key` (a widget of the target page) is
+    not in the session yet, i.e. the first run of a visit (Streamlit forgets a page's widgets when another
+    page runs). Later runs keep what the user picks; the URL keeps the id, so browser back and reload work."""
     raw = st.query_params.get(name)
-    if raw is None:
+    if raw is None or page_key in st.session_state:
         return None
-    del st.query_params[name]
     try:
         return int(raw)
     except (TypeError, ValueError):

@@ -353,7 +353,7 @@ def limits_form(db: Database, actor: Actor) -> None:
 
 def render(db: Database, actor: Actor) -> None:
     """The whole /medicine page for this actor."""
-    opened = links.arrived("order")
+    opened = links.arrived("order", VIEW)
     if opened is not None:
         st.session_state[FOCUS] = opened
         st.session_state[VIEW] = "queue"

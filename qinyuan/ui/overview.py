@@ -13,7 +13,7 @@ from .. import access, clock, grid, todo
 from .. import overview as ov
 from .. import overview_charts as charts
 from ..access import Actor
-from . import links
+from . import links, safe
 from .common import attempt, get_db, lang, t
 from .widgets import AREAS, WORSE_WHEN_UP, fmt, fmt_delta, kpi_areas, kpi_cards
 
@@ -139,7 +139,7 @@ def _act_lists(att: dict) -> None:
         st.markdown(f"**{t(f'captain.att.{name}', n=len(frame))}**")
         for r in frame.head(SHOW).itertuples():
             word = t(f"overview.severity.{r.severity}") if name != "new_orders" else t(f"overview.urgency.{r.urgency}")
-            links.link(page, t(f"captain.att.{name}_row", id=r.id, unit=_unit(r.building, r.unit_no), room=r.room,
+            links.link(page, t(f"captain.att.{name}_row", id=r.id, unit=_unit(r.building, r.unit_no), room=safe.md(r.room),
                                word=word, time=_hm(r.at)), {param: r.id}, icon)
         if len(frame) > SHOW:
             st.caption(t("overview.todo_more", n=len(frame) - SHOW))
@@ -303,7 +303,7 @@ def todo_item(item: todo.Item) -> None:
         st.markdown(f"**{title}**")
         for row in item.rows[:SHOW]:
             words = {k: t(v) for k, v in row.get("words", {}).items()}
-            values = {k: v for k, v in row.items() if k != "words"}
+            values = {k: safe.md(v) if isinstance(v, str) else v for k, v in row.items() if k != "words"}
             label = t(f"todo.{item.kind}.row", **{**values, **words, "unit": _unit(row["building"], row["unit_no"]),
                                                  "time": _md_hm(row.get("last_event_at"))})
             links.link(item.page, label, {item.param: row["id"]}, ICONS.get(item.kind))

@@ -82,10 +82,10 @@ def _do_tick(actor: Actor, batch_id: int, unit_id: int, household_id: int) -> No
         st.session_state[LAST_TICK] = (unit_id, None, None, "error", error_text(exc))
         return
     if result.ticked:
-        st.session_state[LAST_TICK] = (unit_id, household_id, result.room, "success", t("donation.ticked", room=result.room))
+        st.session_state[LAST_TICK] = (unit_id, household_id, result.room, "success", t("donation.ticked", room=safe.md(result.room)))
     else:
         st.session_state[LAST_TICK] = (unit_id, None, result.room, "warning", t(
-            "donation.already", room=result.room, name=result.by_name, time=result.at_local))
+            "donation.already", room=safe.md(result.room), name=safe.md(result.by_name), time=result.at_local))
 
 
 def _do_untick(actor: Actor, batch_id: int, unit_id: int, household_id: int, room: str) -> None:
@@ -94,7 +94,7 @@ def _do_untick(actor: Actor, batch_id: int, unit_id: int, household_id: int, roo
     except QinyuanError as exc:
         st.session_state[LAST_TICK] = (unit_id, None, room, "error", error_text(exc))
         return
-    st.session_state[LAST_TICK] = (unit_id, None, room, "success", t("donation.unticked", room=room))
+    st.session_state[LAST_TICK] = (unit_id, None, room, "success", t("donation.unticked", room=safe.md(room)))
 
 
 def tick_view(actor: Actor) -> None:
@@ -104,7 +104,7 @@ def tick_view(actor: Actor) -> None:
     batch_id = batch_picker(db, actor, "qy_tick_batch")
     if batch_id is None:
         return
-    wanted = links.arrived("unit")  # a to-do link opens the unit already picked
+    wanted = links.arrived("unit", "qy_tick_unit")  # a to-do link opens the unit already picked
     if grid.unit_span(db, actor, "donation.view")[0] > UNIT_LIST_LIMIT:
         # a big compound: building first, not thousands of options, and only the picked unit counted
         unit_id = unit_picker(db, actor, "donation.tick", "qy_tick_unit_big", t("donation.unit"))
@@ -143,7 +143,7 @@ def _last_tick(actor: Actor, batch_id: int, unit_id: int) -> None:
     c1, c2 = st.columns([3, 2], vertical_alignment="center")
     {"success": c1.success, "warning": c1.warning, "error": c1.error, "info": c1.info}[kind](text)
     if household_id is not None:
-        c2.button(t("donation.untick", room=room), key=f"qy_undo_{batch_id}_{household_id}", width="stretch",
+        c2.button(t("donation.untick", room=safe.md(room)), key=f"qy_undo_{batch_id}_{household_id}", width="stretch",
                   icon=":material/undo:", on_click=_do_untick, args=(actor, batch_id, unit_id, household_id, room))
     else:
         c2.button(t("captain.undo"), key=f"qy_undo_{batch_id}_none", width="stretch", icon=":material/undo:",
@@ -187,7 +187,7 @@ def _done_rooms(actor: Actor, batch_id: int, unit_id: int, done: pd.DataFrame) -
         rooms = dict(zip(done["household_id"].astype(int), done["room"], strict=True))
         pick = st.selectbox(t("captain.veg_undo_pick"), mine, format_func=rooms.get, index=None, key=f"qy_undo_pick_{unit_id}")
         if pick is not None:
-            st.button(t("donation.untick", room=rooms[pick]), key=f"qy_untick_{batch_id}_{pick}", width="stretch",
+            st.button(t("donation.untick", room=safe.md(rooms[pick])), key=f"qy_untick_{batch_id}_{pick}", width="stretch",
                       on_click=_do_untick, args=(actor, batch_id, unit_id, pick, rooms[pick]))
 
 

@@ -176,7 +176,7 @@ def _tap(actor: Actor, round_id: int, house: dict, resident: dict, status: str) 
         st.session_state[TAP] = (house["id"], rid, "error", error_text(exc))
         return
     st.session_state.pop(ASK_REASON + str(rid), None)
-    st.session_state[TAP] = (house["id"], rid, "success", t("captain.marked_one", room=house["room"], name=resident["name"],
+    st.session_state[TAP] = (house["id"], rid, "success", t("captain.marked_one", room=safe.md(house["room"]), name=safe.md(resident["name"]),
                                                              status=tst.status_label(status, lang())))
 
 
@@ -187,7 +187,7 @@ def _tap_all(actor: Actor, round_id: int, house: dict, status: str) -> None:
     except QinyuanError as exc:
         st.session_state[TAP] = (house["id"], None, "error", error_text(exc))
         return
-    st.session_state[TAP] = (house["id"], None, "success", t("captain.marked_room", room=house["room"], n=n,
+    st.session_state[TAP] = (house["id"], None, "success", t("captain.marked_room", room=safe.md(house["room"]), n=n,
                                                               status=tst.status_label(status, lang())))
 
 
@@ -210,7 +210,7 @@ def _resident_refusal(household_id: int, resident_id: int) -> None:
 
 def _arrive(actor: Actor) -> None:
     """A to-do link (/testing?room=<household id>) opens the marking view on that room."""
-    household_id = links.arrived("room")
+    household_id = links.arrived("room", "ts_round")
     if household_id is None:
         return
     unit_id = attempt(lambda: grid.household_unit(get_db(), household_id))
@@ -219,7 +219,6 @@ def _arrive(actor: Actor) -> None:
     st.session_state[VIEW] = "mark"
     st.session_state["ts_mark_unit"] = unit_id
     st.session_state[f"ts_house_{unit_id}"] = household_id
-    st.session_state["ts_only_open"] = False
 
 
 def mark_view(actor: Actor, rnd: dict) -> None:
@@ -274,8 +273,9 @@ def resident_row(actor: Actor, rnd: dict, house: dict, r: dict) -> None:
             st.text_input(t("testing.reason"), key=f"ts_reason_{rid}", max_chars=200)
         cols = st.columns(len(tst.TAP_STATUSES))
         for col, status in zip(cols, tst.TAP_STATUSES, strict=True):
-            col.button(tst.status_label(status, lang()), key=f"ts_tap_{rid}_{status}", width="stretch",
-                       type="primary" if status == r["status"] else "secondary", disabled=not choices[status],
+            current = status == r["status"]
+            col.button(("✓ " if current else "") + tst.status_label(status, lang()), key=f"ts_tap_{rid}_{status}", width="stretch",
+                       type="primary" if current else "secondary", disabled=not choices[status],
                        on_click=_tap, args=(actor, rnd["id"], house, r, status))
         if choices.get("pending"):
             st.button(t("captain.undo_status"), key=f"ts_tap_{rid}_pending", icon=":material/undo:",
