@@ -67,6 +67,18 @@ def _links(at):
     return [(e.proto.page, e.proto.label, e.proto.query_string) for e in at.get("page_link")]
 
 
+def _follow(at, page: str) -> int:
+    """Open the first to-do / attention line for `page` as the browser does: its page with its query params
+    (a page change clears the others). Returns the id the link carries."""
+    name, value = next(q for p, _, q in _links(at) if p == page).split("=")
+    at.query_params.clear()
+    at.query_params[name] = value
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    assert not at.exception, at.exception
+    return int(value)
+
+
 def test_every_todo_line_is_a_link_to_its_action_already_picked(demo_path):
     at = app_as(demo_path, "captain01")
     assert not at.exception, at.exception
@@ -82,12 +94,7 @@ def test_every_todo_line_is_a_link_to_its_action_already_picked(demo_path):
 
 def test_a_room_link_opens_the_marking_view_on_that_room(demo_path):
     at = app_as(demo_path, "captain01")
-    link = next(q for page, _, q in _links(at) if page == "testing")
-    household = int(link.split("=")[1])
-    at.query_params["room"] = str(household)
-    at.switch_page("pages/testing.py")
-    at.run()
-    assert not at.exception, at.exception
+    household = _follow(at, "testing")
     assert at.radio(key="ts_view").value == "mark"
     assert at.selectbox(key="ts_house_1").value == household
     # one tap on a resident's status
@@ -99,12 +106,7 @@ def test_a_room_link_opens_the_marking_view_on_that_room(demo_path):
 
 def test_an_order_link_opens_that_order_with_its_step(demo_path):
     at = app_as(demo_path, "captain01")
-    link = next(q for page, _, q in _links(at) if page == "medicine")
-    order = int(link.split("=")[1])
-    at.query_params["order"] = str(order)
-    at.switch_page("pages/medicine.py")
-    at.run()
-    assert not at.exception, at.exception
+    order = _follow(at, "medicine")
     assert f"待办打开的订单 #{order}" in texts(at)
     at.button(key=f"med_go_{order}").click().run()
     assert not at.exception
@@ -113,12 +115,7 @@ def test_an_order_link_opens_that_order_with_its_step(demo_path):
 
 def test_a_case_stays_open_in_the_url_and_a_reload_returns_to_it(demo_path):
     at = app_as(demo_path, "captain05")
-    link = next(q for page, _, q in _links(at) if page == "emergencies")
-    case = int(link.split("=")[1])
-    at.query_params["case"] = str(case)
-    at.switch_page("pages/emergencies.py")
-    at.run()
-    assert not at.exception, at.exception
+    case = _follow(at, "emergencies")
     assert any(f"病例 #{case}" in h.value for h in at.subheader)
     reload = app_as(demo_path, "captain05")  # a new session on the same URL
     reload.query_params["case"] = str(case)
@@ -180,3 +177,19 @@ def test_a_refused_medicine_step_shows_on_its_card(demo_path):
     refusal = next(i for i, e in enumerate(drawn) if id(e) == id(refused[0]))
     card = next(i for i, e in enumerate(drawn) if getattr(e, "key", None) == f"med_go_{order}")
     assert refusal > card  # on its card, under the button pressed, not at the top of the page
+
+
+def test_the_committee_and_the_clinic_get_a_link_to_the_new_critical_case(demo_path):
+    from qinyuan import emergencies as em
+    from qinyuan import users
+
+    app_as(demo_path, None)  # points the app (and get_db) at this test's database
+    db = get_db()
+    house = db.scalar("SELECT min(id) FROM households WHERE unit_id = 3")
+    case = em.report_case(db, users.actor_for(db, "captain03"), house, None, "胸痛", "critical", None)
+    for who in ("committee", "medic01"):
+        at = app_as(demo_path, who)
+        assert not at.exception, at.exception
+        assert ("emergencies", f"case={case}") in [(p, q) for p, _, q in _links(at)], who
+        assert "新的危急病例：1 例" in texts(at)
+    assert not any(q == f"case={case}" for _, _, q in _links(app_as(demo_path, "logistics01")))
