@@ -197,3 +197,17 @@ def test_a_captains_clinics_and_members_day(server, browser, playwright_instance
         room = rooms.first.inner_text()
         crew.tap(rooms.first)
         expect(member.locator("[class*='st-key-qy_rooms'] button[disabled]").filter(has_text=f"✓ {room}")).to_have_count(1)
+
+
+def test_a_note_being_typed_survives_the_case_page_refreshing(server, phone):
+    login(phone, server.url, "captain01")
+    phone.goto(f"{server.url}/emergencies?case=1000")
+    wait_for_app(phone)
+    note = phone.get_by_label("说明（可选）")
+    note.fill("家属已到楼下")
+    # the live fragment reruns on its own (every 12 s): wait for one run to start and end
+    phone.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']", timeout=30_000)
+    wait_for_app(phone)
+    expect(note).to_have_value("家属已到楼下")
+    phone.get_by_role("button", name="只加备注").click()
+    expect(phone.get_by_text("家属已到楼下").first).to_be_visible()
