@@ -193,3 +193,17 @@ def test_the_committee_and_the_clinic_get_a_link_to_the_new_critical_case(demo_p
         assert ("emergencies", f"case={case}") in [(p, q) for p, _, q in _links(at)], who
         assert "新的危急病例：1 例" in texts(at)
     assert not any(q == f"case={case}" for _, _, q in _links(app_as(demo_path, "logistics01")))
+
+
+def test_exempt_asks_for_its_reason_in_the_residents_row(demo_path):
+    at = app_as(demo_path, "captain01", page="testing")
+    _mark_view(at)
+    key = next(b.key for b in at.button if (b.key or "").endswith("_exempt") and not b.disabled)
+    rid = key.split("_")[2]
+    at.button(key=key).click().run()
+    assert not at.exception
+    assert len(at.error) == 1 and not any("免检" in s.value for s in at.success)  # refused: a reason is required
+    at.text_input(key=f"ts_reason_{rid}").input("卧床，校医院已知").run()
+    at.button(key=key).click().run()
+    assert any(s.value.endswith("：免检") for s in at.success)
+    assert "（卧床，校医院已知）" in texts(at)

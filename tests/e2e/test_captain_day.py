@@ -211,3 +211,17 @@ def test_a_note_being_typed_survives_the_case_page_refreshing(server, phone):
     expect(note).to_have_value("家属已到楼下")
     phone.get_by_role("button", name="只加备注").click()
     expect(phone.get_by_text("家属已到楼下").first).to_be_visible()
+
+
+def test_the_committees_attention_on_a_laptop(server, laptop):
+    login(laptop, server.url, "committee")
+    expect(laptop.get_by_text("需要立即处理")).to_be_visible(timeout=20_000)
+    expect(laptop.locator("a[href*='medicine?order=']").first).to_be_visible()  # the critical order nobody sources yet
+    assert no_horizontal_scroll(laptop)
+    shot(laptop, "day_committee_attention_laptop")
+    laptop.goto(f"{server.url}/testing")
+    wait_for_app(laptop)
+    laptop.locator("[data-testid='stMain'] [data-testid='stRadio']").first.get_by_text("登记结果", exact=True).click()
+    settle(laptop)
+    expect(laptop.get_by_text("逐人登记：点一下状态即保存。")).to_be_visible()
+    shot(laptop, "day_committee_marking_laptop")
