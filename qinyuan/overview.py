@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from . import access, clock, kpi
+from . import access, clock, emergencies, kpi, medicine
 from .access import Actor
 from .db import Database
 
@@ -17,7 +17,6 @@ TERMINAL_MEDICINE = ("delivered", "cancelled", "failed")
 UNACCOUNTED = kpi.UNACCOUNTED
 NOT_STAFFING = ("cancelled", "absent", "no_show")  # assignment statuses that leave a post empty
 MEDICINE_STATUSES = ("requested", "sourcing", "purchased", "at_gate", "disinfected", "delivered", "cancelled", "failed")
-TO_DELIVER = ("at_gate", "disinfected")
 
 # Figures whose change since yesterday we can reconstruct from timestamps. Not the rounds organised (a round's
 # completion has no timestamp) nor the treatment trips ahead (a plan, not a history): no delta for them.
@@ -116,9 +115,12 @@ def with_deltas(db: Database, units: tuple[int, ...] | None = None, day: date | 
 
 
 # -- needs attention now --------------------------------------------------------------------------
-def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime | None = None) -> dict:
+def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime | None = None,
+              role: str | None = None) -> dict:
     """What needs doing now, each a small list: overdue urgent medicine, cases without update,
-    posts under-staffed this hour (whole compound only) and units below the coverage threshold."""
+    posts under-staffed this hour (whole compound only) and units below the coverage threshold; and
+    for the role that must act (role given), newest first: a new critical case, a new urgent order,
+    exit-permit requests."""
     now = now or db.now()
     unit_sql, unit_p = _in("h.unit_id", units)
     urgent_h, critical_h = setting(db, "medicine_limit_hours_urgent"), setting(db, "medicine_limit_hours_critical")
@@ -170,13 +172,46 @@ def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime 
                 GROUP BY ALL HAVING coverage < ? ORDER BY coverage, h.unit_id""",
             [rnd["id"], *unit_p, rnd["status"], clock.at(rnd["day"], 8), int(rnd["slot_minutes"]), now, threshold],
         )
-    return {"medicine": medicine, "cases": cases, "posts": posts, "coverage": low,
+    return {"medicine": medicine, "cases": cases, "posts": posts, "coverage": low, **to_act(db, units, role),
             "limits": {"urgent": urgent_h, "critical": critical_h, "stale_minutes": stale_min, "threshold": threshold},
             "round_no": rnd["round_no"] if rnd else None}
 
 
+ACT_LISTS = ("new_cases", "new_orders", "permits")
+
+
+def to_act(db: Database, units: tuple[int, ...] | None, role: str | None) -> dict:
+    """The lists of what this role must act on, newest first: a critical case nobody has taken up yet
+    (the clinic's next step), an urgent or critical order nobody is sourcing yet, and exit permits
+    waiting for the one role that grants them. Who must act comes from the state machines."""
+    unit_sql, unit_p = _in("h.unit_id", units)
+    empty = pd.DataFrame(columns=["id", "unit_id", "building", "unit_no", "room", "severity", "urgency", "at"])
+    found = {name: empty for name in ACT_LISTS}
+    if role is None:
+        return found
+    if access.ACTIONS["emergency.update"].get(role) == "all":  # the clinic takes it up, the committee watches
+        found["new_cases"] = db.df(
+            f"""SELECT c.id, h.unit_id, u.building, u.unit_no, h.room, c.severity, c.reported_at AS at
+                FROM emergency_cases c JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
+                WHERE c.status = 'reported' AND c.severity = 'critical' AND {unit_sql} ORDER BY c.reported_at DESC, c.id DESC""",
+            unit_p)
+    if medicine.forward_step("requested", role):
+        found["new_orders"] = db.df(
+            f"""SELECT m.id, h.unit_id, u.building, u.unit_no, h.room, m.urgency, m.created_at AS at
+                FROM medicine_orders m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
+                WHERE m.status = 'requested' AND m.urgency IN ('urgent', 'critical') AND {unit_sql}
+                ORDER BY m.created_at DESC, m.id DESC""", unit_p)
+    if "exit_permit_granted" in emergencies.next_steps("exit_permit_requested", role):
+        found["permits"] = db.df(
+            f"""SELECT c.id, h.unit_id, u.building, u.unit_no, h.room, c.severity, c.last_event_at AS at
+                FROM emergency_cases c JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
+                WHERE c.status = 'exit_permit_requested' AND {unit_sql} ORDER BY c.last_event_at DESC, c.id DESC""",
+            unit_p)
+    return found
+
+
 def attention_count(items: dict) -> int:
-    return sum(len(items[k]) for k in ("medicine", "cases", "posts", "coverage"))
+    return sum(len(items[k]) for k in ("medicine", "cases", "posts", "coverage", *ACT_LISTS) if k in items)
 
 
 # -- chart data -------------------------------------------------------------------------------------
@@ -329,45 +364,6 @@ def unit_detail(db: Database, actor: Actor, unit_id: int) -> dict:
 
 
 # -- captain's to-do, member's view -------------------------------------------------------------------
-def todo(db: Database, units: tuple[int, ...], day: date | None = None) -> dict:
-    """A captain's list for today inside their units."""
-    day = day or db.today()
-    unit_sql, unit_p = _in("h.unit_id", units)
-    rnd = kpi.current_round(db, day)
-    pending = db.df(
-        f"""SELECT u.building, u.unit_no, h.room, r.name, tr.status
-            FROM test_results tr JOIN residents r ON r.id = tr.resident_id JOIN households h ON h.id = r.household_id
-            JOIN units u ON u.id = h.unit_id
-            WHERE tr.round_id = ? AND tr.status IN ('pending', 'home_sampling_needed') AND {unit_sql}
-            ORDER BY u.id, length(h.room), h.room, r.id""",
-        [rnd["id"] if rnd else -1, *unit_p],
-    )
-    orders = db.df(
-        f"""SELECT m.id, u.building, u.unit_no, h.room, m.urgency, m.status, m.created_at
-            FROM medicine_orders m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
-            WHERE m.status NOT IN ('delivered', 'cancelled', 'failed') AND {unit_sql}
-            ORDER BY m.status IN ('at_gate', 'disinfected') DESC, m.urgency = 'critical' DESC, m.urgency = 'urgent' DESC, m.created_at""",
-        unit_p,
-    )
-    cases = db.df(
-        f"""SELECT c.id, u.building, u.unit_no, h.room, c.severity, c.status, c.last_event_at
-            FROM emergency_cases c JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
-            WHERE c.status <> 'closed' AND {unit_sql} ORDER BY c.last_event_at""",
-        unit_p,
-    )
-    batch = db.one("SELECT id, item FROM donation_batches WHERE day <= ? ORDER BY day DESC, id DESC LIMIT 1", [day])
-    vegetables = db.df(
-        f"""SELECT u.building, u.unit_no, h.room, h.contact_name
-            FROM households h JOIN units u ON u.id = h.unit_id
-            LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ?
-            WHERE d.household_id IS NULL AND {unit_sql} ORDER BY u.id, length(h.room), h.room""",
-        [batch[0] if batch else -1, *unit_p],
-    )
-    return {"round_no": rnd["round_no"] if rnd else None, "pending": pending,
-            "orders": orders, "to_deliver": int(orders["status"].isin(TO_DELIVER).sum()) if len(orders) else 0,
-            "cases": cases, "vegetables": vegetables, "batch_id": batch[0] if batch else None}
-
-
 def next_shift(db: Database, volunteer_id: int | None, now: datetime | None = None) -> dict | None:
     """The volunteer's current or next shift."""
     if volunteer_id is None:

@@ -33,6 +33,8 @@ RESULT = Machine("test_result", {
     "away": {"pending": _ALL, "tested": _ALL},
     "exempt": {"pending": _ALL},
 }, terminal=("tested", "sampled_at_home", "away", "exempt"))
+# The statuses a captain taps per resident on a phone, in the order of the buttons.
+TAP_STATUSES = ("tested", "home_sampling_needed", "away", "exempt")
 ROUND = Machine("test_round", {
     "planned": {"active": _CLINIC},
     "active": {"completed": _CLINIC},
@@ -354,6 +356,16 @@ def mark_resident(db: Database, actor: Actor, round_id: int, resident_id: int, s
         raise NotFound(entity="resident", id=resident_id)
     versions = {int(resident_id): expected_version} if expected_version is not None else None
     return db.write(actor, lambda tx: _mark(tx, round_id, household_id, status, reason, versions, only=int(resident_id)))
+
+
+def tap_choices(current: str, role: str) -> dict[str, bool]:
+    """For one resident's row of status buttons: each of TAP_STATUSES and whether this role may tap it now
+    (the current status is never tappable); plus 'pending' (undo) when the result may go back."""
+    steps = RESULT.next_steps(current, role)
+    choices = {status: status != current and status in steps for status in TAP_STATUSES}
+    if current != "pending" and "pending" in steps:
+        choices["pending"] = True
+    return choices
 
 
 def unit_households(db: Database, actor: Actor, round_id: int, unit_id: int) -> list[dict]:

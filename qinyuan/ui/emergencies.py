@@ -27,6 +27,8 @@ _MARKERS = ("em_case_logged", "md_res_logged", "md_list_logged", "md_trips_logge
 _FLASH = "em_flash"
 BOARD_PAGE = 8  # cases per page of the open board (most severe and longest without news first)
 _ERROR = "em_error"
+_CASE_MSG = "em_case_msg"  # (case id, "success" | "error", text): shown under the case's buttons
+LIVE_SECONDS = 12  # an open case and the board refresh this often, without a reload
 
 
 # -- small helpers ----------------------------------------------------------------------------------
@@ -92,8 +94,10 @@ def _run(fn, success: str | None = None) -> bool:
 def view_switch() -> str:
     """The page's view selector. Its absence from the session marks a fresh visit of the page."""
     if VIEW not in st.session_state:
-        for key in (*_MARKERS, "em_case", "md_res"):
+        for key in (*_MARKERS, "md_res"):
             st.session_state.pop(key, None)
+        st.session_state[VIEW] = "board"
+    if open_case_id() is not None:  # a link or a reload with the case in the URL opens it
         st.session_state[VIEW] = "board"
     choice = st.radio(t("page.emergencies"), VIEWS, key=VIEW, horizontal=True, label_visibility="collapsed",
                       format_func=lambda v: t(f"emergency.tab.{v}"))
@@ -101,21 +105,42 @@ def view_switch() -> str:
 
 
 # -- board ------------------------------------------------------------------------------------------
+def open_case_id() -> int | None:
+    """The open case lives in the URL (?case=N): a reload or a shared link returns to it."""
+    try:
+        return int(st.query_params.get("case", ""))
+    except ValueError:
+        return None
+
+
 def _open_case(case_id: int) -> None:
-    st.session_state["em_case"] = case_id
+    st.query_params["case"] = str(case_id)
     st.session_state.pop("em_case_logged", None)
 
 
 def _close_case() -> None:
-    st.session_state.pop("em_case", None)
+    st.query_params.pop("case", None)
     st.session_state.pop("em_case_logged", None)
+    st.session_state.pop(_CASE_MSG, None)
 
 
 def board(db: Database, actor: Actor) -> None:
     _flash()
-    if st.session_state.get("em_case"):
-        case_view(db, actor, st.session_state["em_case"])
+    live_board(db, actor)
+
+
+@st.fragment(run_every=LIVE_SECONDS)
+def live_board(db: Database, actor: Actor) -> None:
+    """The open case, or the board of open cases; both refresh on their own (the clinic's new event
+    shows up on the captain's phone without a reload)."""
+    case_id = open_case_id()
+    if case_id is not None:
+        case_view(db, actor, case_id)
         return
+    open_cases(db, actor)
+
+
+def open_cases(db: Database, actor: Actor) -> None:
     summary = em.board_summary(db, actor)
     limit = summary["stale_minutes"]
     st.caption(t("emergency.board.summary", n=summary["open"], s=summary["stale"], limit=limit))
@@ -159,11 +184,25 @@ def board(db: Database, actor: Actor) -> None:
 
 # -- one case ---------------------------------------------------------------------------------------
 def _record(db: Database, actor: Actor, case_id: int, kind: str) -> None:
+    """A step button's callback; its outcome (a refusal too) is shown under the buttons, where it was pressed."""
     note = st.session_state.get(f"em_note_{case_id}")
     seen = st.session_state.get(f"em_ver_{case_id}")
-    if _run(lambda: em.add_event(db, actor, case_id, kind, note, expected_version=seen),
-            t("emergency.detail.recorded", kind=kind_label(kind))):
-        st.session_state[f"em_note_{case_id}"] = ""
+    try:
+        em.add_event(db, actor, case_id, kind, note, expected_version=seen)
+    except QinyuanError as exc:
+        st.session_state[_CASE_MSG] = (case_id, "error", error_text(exc))
+        return
+    st.session_state[_CASE_MSG] = (case_id, "success", t("emergency.detail.recorded", kind=kind_label(kind)))
+    st.session_state[f"em_note_{case_id}"] = ""
+
+
+def _case_message(case_id: int) -> None:
+    message = st.session_state.get(_CASE_MSG)
+    if message and message[0] == case_id:
+        if message[1] == "success":
+            st.success(message[2], icon=":material/check_circle:")
+        else:
+            st.error(message[2], icon=":material/warning:")
 
 
 def case_view(db: Database, actor: Actor, case_id: int) -> None:
@@ -209,6 +248,7 @@ def case_view(db: Database, actor: Actor, case_id: int) -> None:
                                   use_container_width=True)
         if not steps:
             st.caption(t("emergency.detail.no_steps"))
+    _case_message(case_id)
 
     st.markdown(f"**{t('emergency.detail.timeline')}**")
     lines = []

@@ -14,11 +14,14 @@ from ..access import Actor
 from ..db import Database
 from ..errors import QinyuanError
 from ..exports import to_csv_bytes, to_xlsx_bytes
-from . import safe
+from . import links, safe
 from .common import error_text, lang, t
 from .widgets import unit_picker
 
 FLASH = "_med_flash"
+REFUSED = "_med_refused"  # (order id, text): a step refused, shown on that order's card under its button
+FOCUS = "med_focus"  # the order a to-do or attention link opened (/medicine?order=N)
+LIVE_SECONDS = 15  # the work queue refreshes this often
 VIEW = "med_view"
 FORM_N = "_med_form_n"
 ASK = "_med_ask_"  # + order id: a side step was tried without a reason, so the card asks for one
@@ -62,7 +65,7 @@ def _do_advance(db: Database, actor: Actor, order_id: int, target: str, version:
     try:
         medicine.advance(db, actor, order_id, target, version, reason=reason)
     except QinyuanError as exc:
-        _flash("error", error_text(exc))
+        st.session_state[REFUSED] = (order_id, error_text(exc))
         return
     st.session_state.pop(ASK + str(order_id), None)
     _flash("success", t("medicine.moved", id=order_id, status=t(f"medicine.status.{target}")))
@@ -120,6 +123,15 @@ def order_card(db: Database, actor: Actor, row: dict, actions: bool = True) -> N
                 for side in sides:
                     st.button(t(f"medicine.step.{side}"), key=f"med_{side}_{row['id']}", width="stretch",
                               on_click=_do_advance, args=(db, actor, row["id"], side, row["version"], reason_key))
+        _refusal(row["id"])
+
+
+def _refusal(order_id: int) -> None:
+    """A refused step (someone moved the order first, not allowed) on the card whose button was pressed."""
+    refused = st.session_state.get(REFUSED)
+    if refused and refused[0] == order_id:
+        st.session_state.pop(REFUSED)
+        st.error(refused[1], icon=":material/error:")
 
 
 def _paged(fetch, size: int, key: str) -> tuple[list[dict], int]:
@@ -151,7 +163,29 @@ def overdue_panel(db: Database, actor: Actor, show: int = 5) -> None:
     st.error(f"**{t('medicine.overdue_title', n=total)}**  \n" + "  \n".join(lines), icon=":material/alarm:")
 
 
+def focused_order(db: Database, actor: Actor) -> None:
+    """The order a link opened, on top of the queue with its one step button."""
+    order_id = st.session_state.get(FOCUS)
+    if order_id is None:
+        return
+    try:
+        row = medicine.get_order(db, actor, order_id)
+    except QinyuanError as exc:
+        st.session_state.pop(FOCUS, None)
+        st.error(error_text(exc))
+        return
+    st.markdown(f"**{t('captain.med_focus_title', id=order_id)}**")
+    order_card(db, actor, row)
+    st.button(t("captain.med_focus_close"), key="med_focus_close", icon=":material/close:",
+              on_click=lambda: st.session_state.pop(FOCUS, None))
+    st.divider()
+
+
+@st.fragment(run_every=LIVE_SECONDS)
 def work_queue(db: Database, actor: Actor) -> None:
+    """The queue refreshes on its own; a step's outcome shows here (the fragment reruns alone)."""
+    show_flash()
+    focused_order(db, actor)
     counts = medicine.status_counts(db, actor)
     if counts:
         parts = " · ".join(f"{t('medicine.status.' + s)} {counts[s]}" for s in medicine.OPEN if counts.get(s))
@@ -162,7 +196,11 @@ def work_queue(db: Database, actor: Actor) -> None:
         st.info(t("medicine.queue_empty"))
         return
     for row in rows:
-        order_card(db, actor, row)
+        if row["id"] != st.session_state.get(FOCUS):
+            order_card(db, actor, row)
+    refused = st.session_state.pop(REFUSED, None)  # its card has left the queue: say it here
+    if refused:
+        st.error(f"#{refused[0]} · {refused[1]}", icon=":material/error:")
 
 
 def new_order_form(db: Database, actor: Actor) -> None:
@@ -307,7 +345,12 @@ def limits_form(db: Database, actor: Actor) -> None:
 
 def render(db: Database, actor: Actor) -> None:
     """The whole /medicine page for this actor."""
-    show_flash()
+    opened = links.arrived("order", VIEW)
+    if opened is not None:
+        st.session_state[FOCUS] = opened
+        st.session_state[VIEW] = "queue"
+    if st.session_state.get(VIEW, "queue") != "queue":
+        show_flash()  # the queue shows its own, inside its live fragment
     phone_first = actor.role == "captain"
     if not phone_first:
         overdue_panel(db, actor)

@@ -9,15 +9,16 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from .. import access, clock, grid
+from .. import access, clock, grid, todo
 from .. import overview as ov
 from .. import overview_charts as charts
 from ..access import Actor
-from . import safe
+from . import links, safe
 from .common import attempt, get_db, lang, t
 from .widgets import AREAS, WORSE_WHEN_UP, fmt, fmt_delta, kpi_areas, kpi_cards
 
 REFRESH = 60  # seconds between automatic refreshes of the figures
+QUEUE_REFRESH = 15  # seconds between refreshes of the to-do and what needs attention
 SHOW = 8  # rows listed per to-do / attention item before "and n more"
 
 
@@ -28,7 +29,7 @@ SHOW = 8  # rows listed per to-do / attention item before "and n more"
 # kind -> (db, units in scope or None, extra argument) -> the figure
 _FIGURES = {
     "deltas": lambda db, units, arg: ov.with_deltas(db, units),
-    "attention": lambda db, units, arg: ov.attention(db, units),
+    "attention": lambda db, units, arg: ov.attention(db, units, role=arg),
     "coverage": lambda db, units, arg: ov.coverage_by_round(db, units),
     "medicine": lambda db, units, arg: ov.medicine_by_day(db, units),
     "hours": lambda db, units, arg: ov.delivery_hours(db, units),
@@ -37,7 +38,7 @@ _FIGURES = {
     "batches": lambda db, units, arg: ov.donation_batches(db),
     "donation": lambda db, units, arg: ov.donation_by_building_hour(db, units, arg),
     "heatmap": lambda db, units, arg: ov.unit_heatmap(db, units),
-    "todo": lambda db, units, arg: ov.todo(db, units),
+    "todo": lambda db, units, arg: todo.todo(db, units),
     "next_shift": lambda db, units, arg: ov.next_shift(db, arg),
 }
 
@@ -123,6 +124,27 @@ def _attention_list(frame: pd.DataFrame, title: str, icon: str, row) -> None:
             _bullets([row(r) for r in frame.head(SHOW).itertuples()], len(frame))
 
 
+# Each list a role must act on: (its key, the page its lines open, the query parameter, the icon).
+ACT = {"new_cases": ("emergencies", "case", ":material/e911_emergency:"),
+       "new_orders": ("medicine", "order", ":material/medication:"),
+       "permits": ("emergencies", "case", ":material/door_open:")}
+
+
+def _act_lists(att: dict) -> None:
+    """What this role must act on, newest first, each line one tap to the case or order already open."""
+    for name, (page, param, icon) in ACT.items():
+        frame = att.get(name)
+        if frame is None or not len(frame):
+            continue
+        st.markdown(f"**{t(f'captain.att.{name}', n=len(frame))}**")
+        for r in frame.head(SHOW).itertuples():
+            word = t(f"overview.severity.{r.severity}") if name != "new_orders" else t(f"overview.urgency.{r.urgency}")
+            links.link(page, t(f"captain.att.{name}_row", id=r.id, unit=_unit(r.building, r.unit_no), room=safe.md(r.room),
+                               word=word, time=_md_hm(r.at)), {param: r.id}, icon)
+        if len(frame) > SHOW:
+            st.caption(t("overview.todo_more", n=len(frame) - SHOW))
+
+
 def attention_block(att: dict) -> None:
     lim = att["limits"]
     with st.container(border=True):
@@ -141,6 +163,7 @@ def attention_block(att: dict) -> None:
             lambda r: t("overview.att_case_row", unit=_unit(r.building, r.unit_no), room=r.room,
                         severity=t(f"overview.severity.{r.severity}"), status=t(f"overview.case_status.{r.status}"),
                         minutes=r.minutes))
+        _act_lists(att)
         _attention_list(
             att["posts"], t("overview.att_posts", n=len(att["posts"])), ":material/badge:",
             lambda r: t("overview.att_post_row", post=safe.md(r.name_zh if lang() == "zh" else r.name_en), start=_hm(r.start_at),
@@ -259,34 +282,35 @@ def unit_detail(actor: Actor, unit_id: int) -> None:
 
 
 # -- captain's to-do -----------------------------------------------------------------------------------
+ICONS = {"tests": ":material/science:", "medicine": ":material/medication:", "cases": ":material/local_hospital:",
+         "vegetables": ":material/eco:"}
+
+
 def todo_block(actor: Actor) -> None:
-    todo = data("todo", actor)
+    """One heading per kind of work the captain can act on now; every line one tap to its action,
+    with the room, order, case or unit already picked."""
     with st.container(border=True):
         st.subheader(":material/task_alt: " + t("overview.todo"), anchor=False)
-        pending = todo["pending"]
-        rows = [t("overview.todo_pending_row", unit=_unit(r.building, r.unit_no), room=r.room, name=safe.md(r.name),
-                  home=t("overview.todo_home") if r.status == "home_sampling_needed" else "") for r in pending.itertuples()]
-        _todo_item(t("overview.todo_pending", round=todo["round_no"] or "—", n=len(rows)), rows, ":material/science:")
-        orders = todo["orders"]
-        rows = [t("overview.todo_order_row", unit=_unit(r.building, r.unit_no), room=r.room, urgency=t(f"overview.urgency.{r.urgency}"),
-                  status=t(f"overview.med_status.{r.status}")) for r in orders.itertuples()]
-        _todo_item(t("overview.todo_orders", n=len(rows), deliver=todo["to_deliver"]), rows, ":material/medication:")
-        cases = todo["cases"]
-        rows = [t("overview.todo_case_row", unit=_unit(r.building, r.unit_no), room=r.room, severity=t(f"overview.severity.{r.severity}"),
-                  status=t(f"overview.case_status.{r.status}"), time=_md_hm(r.last_event_at)) for r in cases.itertuples()]
-        _todo_item(t("overview.todo_cases", n=len(rows)), rows, ":material/local_hospital:")
-        veg = todo["vegetables"]
-        rows = [t("overview.todo_veg_row", unit=_unit(r.building, r.unit_no), room=r.room, contact=safe.md(r.contact_name or "—"))
-                for r in veg.itertuples()]
-        _todo_item(t("overview.todo_vegetables", n=len(rows)), rows, ":material/eco:")
+        for item in data("todo", actor):
+            todo_item(item)
 
 
-def _todo_item(label: str, rows: list[str], icon: str) -> None:
-    if not rows:
-        st.markdown(f":green[:material/check_circle:] {label}")
-        return
-    with st.expander(label, expanded=len(rows) <= 4, icon=icon):
-        _bullets(rows)
+def todo_item(item: todo.Item) -> None:
+    title = t(f"todo.{item.kind}.title", n=len(item.rows), waiting=item.waiting, **item.params)
+    if not item.rows:
+        st.markdown(f":green[:material/check_circle:] {title}")
+    else:
+        st.markdown(f"**{title}**")
+        for row in item.rows[:SHOW]:
+            words = {k: t(v) for k, v in row.get("words", {}).items()}
+            values = {k: safe.md(v) if isinstance(v, str) else v for k, v in row.items() if k != "words"}
+            label = t(f"todo.{item.kind}.row", **{**values, **words, "unit": _unit(row["building"], row["unit_no"]),
+                                                 "time": _md_hm(row.get("last_event_at"))})
+            links.link(item.page, label, {item.param: row["id"]}, ICONS.get(item.kind))
+        if len(item.rows) > SHOW:
+            st.caption(t("overview.todo_more", n=len(item.rows) - SHOW))
+    if item.waiting:
+        st.caption(t(f"todo.{item.kind}.waiting", n=item.waiting))
 
 
 # -- member ---------------------------------------------------------------------------------------------
@@ -336,17 +360,22 @@ def as_of_caption() -> None:
     st.caption(t("overview.as_of", time=get_db().now().astimezone(clock.TZ).strftime("%Y-%m-%d %H:%M")))
 
 
+@st.fragment(run_every=QUEUE_REFRESH)
+def queue(actor: Actor) -> None:
+    """What to do now: the captain's to-do and what needs attention, refreshed every few seconds."""
+    if actor.role == "captain":
+        todo_block(actor)
+    attention_block(data("attention", actor, actor.role))
+
+
 @st.fragment(run_every=REFRESH)
 def live(actor: Actor) -> None:
-    """Everything that refreshes on its own."""
+    """The figures, refreshing on their own."""
     as_of_caption()
     if actor.role == "member":
         shift_block(actor)
         team_block(actor)
         return
-    if actor.role == "captain":
-        todo_block(actor)
-    attention_block(data("attention", actor))
     figures_block(actor)
     charts_block(actor)
     heatmap_block(actor)
@@ -387,4 +416,6 @@ def briefing_block(actor: Actor) -> None:
 def page(actor: Actor) -> None:
     st.title(t("page.overview"))
     briefing_block(actor)
+    if actor.role != "member":
+        queue(actor)
     live(actor)

@@ -12,7 +12,7 @@ import streamlit as st
 from .. import access, clock, donations, grid, groceries, supplies
 from ..access import Actor
 from ..errors import QinyuanError
-from . import safe
+from . import links, safe
 from .common import attempt, error_text, get_db, lang, t
 from .widgets import UNIT_LIST_LIMIT, download_buttons, unit_name, unit_picker
 
@@ -72,28 +72,29 @@ def batch_picker(db, actor: Actor, key: str) -> int | None:
 
 
 # -- the phone tick view -----------------------------------------------------------------------
-def _do_tick(actor: Actor, batch_id: int, household_id: int) -> None:
-    db = get_db()
+LAST_TICK = "qy_last_tick"  # (unit_id, household_id, room, kind, text): the last tap, kept until the next one
+
+
+def _do_tick(actor: Actor, batch_id: int, unit_id: int, household_id: int) -> None:
     try:
-        result = donations.tick(db, actor, batch_id, household_id)
+        result = donations.tick(get_db(), actor, batch_id, household_id)
     except QinyuanError as exc:  # a domain error becomes a message, never an error page
-        st.session_state["qy_tick_msg"] = ("error", error_text(exc))
+        st.session_state[LAST_TICK] = (unit_id, None, None, "error", error_text(exc))
         return
     if result.ticked:
-        st.session_state["qy_tick_msg"] = ("success", t("donation.ticked", room=result.room))
+        st.session_state[LAST_TICK] = (unit_id, household_id, result.room, "success", t("donation.ticked", room=safe.md(result.room)))
     else:
-        st.session_state["qy_tick_msg"] = ("warning", t("donation.already", room=result.room, name=safe.md(result.by_name),
-                                                        time=result.at_local))
+        st.session_state[LAST_TICK] = (unit_id, None, result.room, "warning", t(
+            "donation.already", room=safe.md(result.room), name=safe.md(result.by_name), time=result.at_local))
 
 
-def _do_untick(actor: Actor, batch_id: int, household_id: int, room: str) -> None:
+def _do_untick(actor: Actor, batch_id: int, unit_id: int, household_id: int, room: str) -> None:
     try:
         donations.untick(get_db(), actor, batch_id, household_id)
     except QinyuanError as exc:
-        st.session_state["qy_tick_msg"] = ("error", error_text(exc))
+        st.session_state[LAST_TICK] = (unit_id, None, room, "error", error_text(exc))
         return
-    st.session_state["qy_tick_msg"] = ("success", t("donation.unticked", room=room))
-    st.session_state.pop("qy_tick_show", None)
+    st.session_state[LAST_TICK] = (unit_id, None, room, "success", t("donation.unticked", room=safe.md(room)))
 
 
 def tick_view(actor: Actor) -> None:
@@ -103,6 +104,7 @@ def tick_view(actor: Actor) -> None:
     batch_id = batch_picker(db, actor, "qy_tick_batch")
     if batch_id is None:
         return
+    wanted = links.arrived("unit", "qy_tick_unit")  # a to-do link opens the unit already picked
     if grid.unit_span(db, actor, "donation.view")[0] > UNIT_LIST_LIMIT:
         # a big compound: building first, not thousands of options, and only the picked unit counted
         unit_id = unit_picker(db, actor, "donation.tick", "qy_tick_unit_big", t("donation.unit"))
@@ -123,43 +125,70 @@ def tick_view(actor: Actor) -> None:
     else:
         first_waiting = next((int(r["unit_id"]) for _, r in units.iterrows() if r["waiting"]), int(units.iloc[0]["unit_id"]))
         options = list(labels)
+        if wanted in labels:
+            st.session_state["qy_tick_unit"] = wanted
         unit_id = st.selectbox(t("donation.unit"), options, index=options.index(first_waiting), format_func=labels.get,
                                key="qy_tick_unit")
     row = units[units["unit_id"] == unit_id].iloc[0]
     _tick_panel(actor, batch_id, int(unit_id), int(row["building"]), int(row["unit_no"]))
 
 
+def _last_tick(actor: Actor, batch_id: int, unit_id: int) -> None:
+    """A fixed line above the rooms: the last tap's outcome and an undo that names the room (a greyed
+    undo before any tap), so the room grid below never moves between two taps."""
+    last = st.session_state.get(LAST_TICK)
+    if not last or last[0] != unit_id:
+        last = (unit_id, None, None, "info", t("captain.veg_hint"))
+    _, household_id, room, kind, text = last
+    c1, c2 = st.columns([3, 2], vertical_alignment="center")
+    {"success": c1.success, "warning": c1.warning, "error": c1.error, "info": c1.info}[kind](text)
+    if household_id is not None:
+        c2.button(t("donation.untick", room=safe.md(room)), key=f"qy_undo_{batch_id}_{household_id}", width="stretch",
+                  icon=":material/undo:", on_click=_do_untick, args=(actor, batch_id, unit_id, household_id, room))
+    else:
+        c2.button(t("captain.undo"), key=f"qy_undo_{batch_id}_none", width="stretch", icon=":material/undo:",
+                  disabled=True)
+
+
 def _tick_panel(actor: Actor, batch_id: int, unit_id: int, building: int, unit_no: int) -> None:
-    """Progress and rooms of one unit: the rooms still waiting first, one big button each."""
+    """Progress and rooms of one unit, every room in its place: a waiting room is one big button, a
+    ticked room stays where it was, greyed and not tappable (a second tap cannot land on the neighbour)."""
     db = get_db()
-    flash("qy_tick_msg")
     _unit_bars(actor, batch_id, unit_id, building, unit_no)
     rooms = donations.rooms(db, actor, batch_id, unit_id)
     rooms["floor"] = rooms["room"].str[:-2]
     done_mask = rooms["delivered_by"].notna()
-    todo, done = rooms[~done_mask], rooms[done_mask]
-    if todo.empty:
-        st.success(t("donation.unit_done"))
+    done = rooms[done_mask]
+    waiting = int((~done_mask).sum())
+    if waiting:
+        st.caption(t("donation.tap_hint", n=waiting))
     else:
-        st.caption(t("donation.tap_hint", n=len(todo)))
-        with st.container(key="qy_rooms"):
-            _room_grid(todo, lambda col, rec: col.button(
-                rec["room"], key=f"qy_tick_{batch_id}_{int(rec['household_id'])}", type="primary", width="stretch",
-                on_click=_do_tick, args=(actor, batch_id, int(rec["household_id"]))))
-    if done.empty:
-        return
-    shown = st.session_state.get("qy_tick_show")
-    with st.expander(t("donation.done_rooms", n=len(done)), expanded=shown is not None), st.container(key="qy_rooms_done"):
-        _room_grid(done, lambda col, rec: col.button(
-            f"✓ {rec['room']}", key=f"qy_done_{batch_id}_{int(rec['household_id'])}", width="stretch",
-            on_click=lambda h=int(rec["household_id"]): st.session_state.__setitem__("qy_tick_show", h)))
-        match = done[done["household_id"] == shown] if shown is not None else done.iloc[0:0]
-        if not match.empty:
-            rec = match.iloc[0]
-            st.info(t("donation.ticked_by", room=rec["room"], name=safe.md(rec["delivered_name"]), time=local(rec["delivered_at"])))
-            if donations.can_untick(actor, rec["delivered_by"], unit_id):
-                st.button(t("donation.untick", room=rec["room"]), key=f"qy_untick_{batch_id}_{shown}",
-                          on_click=_do_untick, args=(actor, batch_id, int(shown), rec["room"]), width="stretch")
+        st.success(t("donation.unit_done"))
+    _last_tick(actor, batch_id, unit_id)
+    with st.container(key="qy_rooms"):
+        _room_grid(rooms, lambda col, rec: col.button(
+            ("✓ " if pd.notna(rec["delivered_by"]) else "") + rec["room"],
+            key=f"qy_tick_{batch_id}_{int(rec['household_id'])}", width="stretch",
+            type="secondary" if pd.notna(rec["delivered_by"]) else "primary", disabled=pd.notna(rec["delivered_by"]),
+            on_click=_do_tick, args=(actor, batch_id, unit_id, int(rec["household_id"]))))
+    if not done.empty:
+        _done_rooms(actor, batch_id, unit_id, done)
+
+
+def _done_rooms(actor: Actor, batch_id: int, unit_id: int, done: pd.DataFrame) -> None:
+    """Who ticked which room and when; an undo for a tick one may undo."""
+    with st.expander(t("captain.veg_done", n=len(done))):
+        labels = {int(r["household_id"]): t("donation.ticked_by", room=r["room"], name=r["delivered_name"],
+                                             time=local(r["delivered_at"])) for _, r in done.iterrows()}
+        st.markdown("\n".join(f"- {safe.md(text)}" for text in labels.values()))
+        mine = [int(r["household_id"]) for _, r in done.iterrows() if donations.can_untick(actor, r["delivered_by"], unit_id)]
+        if not mine:
+            return
+        rooms = dict(zip(done["household_id"].astype(int), done["room"], strict=True))
+        pick = st.selectbox(t("captain.veg_undo_pick"), mine, format_func=rooms.get, index=None, key=f"qy_undo_pick_{unit_id}")
+        if pick is not None:
+            st.button(t("donation.untick", room=safe.md(rooms[pick])), key=f"qy_untick_{batch_id}_{pick}", width="stretch",
+                      on_click=_do_untick, args=(actor, batch_id, unit_id, pick, rooms[pick]))
 
 
 def _room_grid(rooms: pd.DataFrame, draw) -> None:

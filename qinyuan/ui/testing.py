@@ -12,8 +12,9 @@ from .. import access, grid, kpi
 from .. import testing as tst
 from ..access import Actor
 from ..clock import TZ
-from . import safe
-from .common import attempt, get_db, lang, t
+from ..errors import QinyuanError
+from . import links, safe
+from .common import attempt, error_text, get_db, lang, t
 from .widgets import unit_name, unit_picker
 
 VIEW = "ts_view"
@@ -44,6 +45,7 @@ def render(actor: Actor) -> None:
     default = ids.index(current["id"]) if current and current["id"] in ids else 0
     round_labels = {i: t("testing.round_label", n=by_id[i]["round_no"], day=by_id[i]["day"].isoformat(),
                          status=t(f"testing.round_status.{by_id[i]['status']}")) for i in ids}
+    _arrive(actor)
     round_id = st.selectbox(t("testing.round"), ids, index=default, key="ts_round", format_func=round_labels.get)
     rnd = by_id[round_id]
     views = ["board", "mark"]
@@ -158,7 +160,69 @@ def _unit_picker(actor: Actor, action: str, key: str) -> int | None:
     return unit_id
 
 
+TAP = "ts_tap"  # the last tap's outcome: (household_id, resident_id or None, kind, text)
+ASK_REASON = "ts_ask_reason_"  # + resident id: 免检 was tapped without a reason, so the row asks for one
+
+
+def _tap(actor: Actor, round_id: int, house: dict, resident: dict, status: str) -> None:
+    """One tap on a resident's status button (a callback: it runs before the page is drawn again)."""
+    rid = resident["resident_id"]
+    reason = st.session_state.get(f"ts_reason_{rid}") if status == "exempt" else None
+    if status == "exempt" and not (reason or "").strip():
+        st.session_state[ASK_REASON + str(rid)] = True
+    try:
+        tst.mark_resident(get_db(), actor, round_id, rid, status, reason, expected_version=resident["version"])
+    except QinyuanError as exc:
+        st.session_state[TAP] = (house["id"], rid, "error", error_text(exc))
+        return
+    st.session_state.pop(ASK_REASON + str(rid), None)
+    st.session_state[TAP] = (house["id"], rid, "success", t("captain.marked_one", room=safe.md(house["room"]), name=safe.md(resident["name"]),
+                                                             status=tst.status_label(status, lang())))
+
+
+def _tap_all(actor: Actor, round_id: int, house: dict, status: str) -> None:
+    versions = {r["resident_id"]: r["version"] for r in house["residents"]}
+    try:
+        n = tst.mark_household(get_db(), actor, round_id, house["id"], status, versions=versions)
+    except QinyuanError as exc:
+        st.session_state[TAP] = (house["id"], None, "error", error_text(exc))
+        return
+    st.session_state[TAP] = (house["id"], None, "success", t("captain.marked_room", room=safe.md(house["room"]), n=n,
+                                                              status=tst.status_label(status, lang())))
+
+
+def _room_message(household_id: int) -> None:
+    """One fixed slot above the residents: the last tap's confirmation (naming room and resident), a
+    refusal of a whole-room tap, or the hint; always one box, so the buttons below never move."""
+    outcome = st.session_state.get(TAP)
+    if outcome and outcome[0] == household_id and (outcome[2] == "success" or outcome[1] is None):
+        (st.success if outcome[2] == "success" else st.error)(outcome[3])
+    else:
+        st.info(t("captain.tap_hint"))
+
+
+def _resident_refusal(household_id: int, resident_id: int) -> None:
+    """A refused tap is shown in the resident's own row, next to the button pressed."""
+    outcome = st.session_state.get(TAP)
+    if outcome and outcome[:3] == (household_id, resident_id, "error"):
+        st.error(outcome[3])
+
+
+def _arrive(actor: Actor) -> None:
+    """A to-do link (/testing?room=<household id>) opens the marking view on that room."""
+    household_id = links.arrived("room", "ts_round")
+    if household_id is None:
+        return
+    unit_id = attempt(lambda: grid.household_unit(get_db(), household_id))
+    if unit_id is None or not access.can(actor, "testing.mark", unit_id):
+        return
+    st.session_state[VIEW] = "mark"
+    st.session_state["ts_mark_unit"] = unit_id
+    st.session_state[f"ts_house_{unit_id}"] = household_id
+
+
 def mark_view(actor: Actor, rnd: dict) -> None:
+    """Pick the room, then one tap per resident per status; the confirmation names room and resident."""
     db = get_db()
     if rnd["status"] == "completed":
         st.info(t("testing.error.round_closed"))
@@ -170,48 +234,53 @@ def mark_view(actor: Actor, rnd: dict) -> None:
     if not houses:
         st.info(t("common.none"))
         return
+    key = f"ts_house_{unit_id}"
     only_open = st.toggle(t("testing.only_open"), value=True, key="ts_only_open")
-    shown = [h for h in houses if h["open"]] if only_open else houses
+    # The room on screen stays listed once it is done, so the next tap never lands on another room.
+    shown = [h for h in houses if h["open"] or h["id"] == st.session_state.get(key)] if only_open else houses
     if not shown:
         st.success(t("testing.unit_done"))
         return
     labels = {h["id"]: f"{h['room']} · {h['contact_name'] or ''}" + " · " + (t("households.short.open_room", n=h["open"]) if h["open"] else t("households.short.done_room"))
               for h in shown}
-    key = f"ts_house_{unit_id}"
     if st.session_state.get(key) not in labels:
         st.session_state[key] = next(iter(labels))
     household_id = st.selectbox(t("common.room"), list(labels), format_func=labels.get, key=key)
-    house = next(h for h in shown if h["id"] == household_id)
-    versions = {r["resident_id"]: r["version"] for r in house["residents"]}
-    for r in house["residents"]:
+    room_panel(actor, rnd, next(h for h in shown if h["id"] == household_id))
+
+
+def room_panel(actor: Actor, rnd: dict, house: dict) -> None:
+    with st.container(key="ts_room"):
+        _room_message(house["id"])
+        if house["open"]:
+            c1, c2 = st.columns(2)
+            c1.button(t("testing.mark_household_tested"), type="primary", width="stretch", key=f"ts_all_{house['id']}",
+                      icon=":material/check_circle:", on_click=_tap_all, args=(actor, rnd["id"], house, "tested"))
+            c2.button(t("testing.mark_household_home"), width="stretch", key=f"ts_home_{house['id']}",
+                      icon=":material/home:", on_click=_tap_all, args=(actor, rnd["id"], house, "home_sampling_needed"))
+        for r in house["residents"]:
+            resident_row(actor, rnd, house, r)
+
+
+def resident_row(actor: Actor, rnd: dict, house: dict, r: dict) -> None:
+    rid = r["resident_id"]
+    with st.container(border=True, key=f"ts_res_{rid}"):
         reason = f"（{safe.md(r['reason'])}）" if r.get("reason") else ""
-        st.markdown(f"- {safe.md(r['name'])} · **{tst.status_label(r['status'], lang())}**{reason}" + (" · " + t("households.needs_support") if r["needs_support"] else ""))
-    if st.button(t("testing.mark_household_tested"), type="primary", width="stretch", key=f"ts_all_{household_id}",
-                 icon=":material/check_circle:"):
-        n = attempt(lambda: tst.mark_household(db, actor, rnd["id"], household_id, "tested", versions=versions))
-        if n is not None:
-            _flash(t("testing.marked", n=n))
-            st.rerun()
-    if st.button(t("testing.mark_household_home"), width="stretch", key=f"ts_home_{household_id}", icon=":material/home:"):
-        n = attempt(lambda: tst.mark_household(db, actor, rnd["id"], household_id, "home_sampling_needed", versions=versions))
-        if n is not None:
-            _flash(t("testing.marked", n=n))
-            st.rerun()
-    st.caption(t("testing.per_resident"))
-    for r in house["residents"]:
-        steps = tst.RESULT.next_steps(r["status"], actor.role)
-        if not steps:
-            continue
-        with st.expander(f"{safe.md(r['name'])} · {tst.status_label(r['status'], lang())}"):
-            target = st.selectbox(t("testing.new_status"), steps, format_func={s: tst.status_label(s, lang()) for s in steps}.get,
-                                  key=f"ts_to_{r['resident_id']}")
-            reason = st.text_input(t("testing.reason"), key=f"ts_reason_{r['resident_id']}")
-            if st.button(t("common.save"), key=f"ts_save_{r['resident_id']}", width="stretch"):
-                n = attempt(lambda r=r, target=target, reason=reason: tst.mark_resident(
-                    db, actor, rnd["id"], r["resident_id"], target, reason, expected_version=r["version"]))
-                if n is not None:
-                    _flash(t("testing.marked", n=n))
-                    st.rerun()
+        st.markdown(f"**{safe.md(r['name'])}** · {tst.status_label(r['status'], lang())}{reason}"
+                    + (" · " + t("households.needs_support") if r["needs_support"] else ""))
+        choices = tst.tap_choices(r["status"], actor.role)
+        if st.session_state.get(ASK_REASON + str(rid)):
+            st.text_input(t("testing.reason"), key=f"ts_reason_{rid}", max_chars=200)
+        cols = st.columns(len(tst.TAP_STATUSES))
+        for col, status in zip(cols, tst.TAP_STATUSES, strict=True):
+            current = status == r["status"]
+            col.button(("✓ " if current else "") + tst.status_label(status, lang()), key=f"ts_tap_{rid}_{status}", width="stretch",
+                       type="primary" if current else "secondary", disabled=not choices[status],
+                       on_click=_tap, args=(actor, rnd["id"], house, r, status))
+        if choices.get("pending"):
+            st.button(t("captain.undo_status"), key=f"ts_tap_{rid}_pending", icon=":material/undo:",
+                      on_click=_tap, args=(actor, rnd["id"], house, r, "pending"))
+        _resident_refusal(house["id"], rid)
 
 
 # -- home sampling ---------------------------------------------------------------------------------------

@@ -63,8 +63,8 @@ def test_captain_sees_only_their_unit_led_by_todo(demo_path):
     assert metrics["住户"] == "18" and metrics["服务队"] == "1" and metrics["队员"] == "7"
     assert metrics["未完成药品订单"] == "2"  # unit 1's two open orders, not the compound's 14
     assert "今日排班到岗率" not in metrics  # a compound-wide figure
-    labels = [e.label for e in at.expander]
-    assert "爱心蔬菜未送达：4 户" in labels and "药品订单：2 单未完成，其中 1 单待送上门" in labels
+    shown = texts(at)
+    assert "爱心蔬菜未送达：4 户" in shown and "药品待送上门（已消杀）：1 单" in shown
     assert not [b for b in at.button if (b.key or "").startswith("ov_brief")]
     assert not [s for s in at.selectbox if s.key == "ov_unit"]  # one unit: its cards are the detail
     assert len(at.button_group(key="ov_chart").options) == 4  # no compound-wide duty chart

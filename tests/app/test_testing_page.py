@@ -23,7 +23,7 @@ def test_captain_marks_a_household_and_the_board_moves(demo_path):
     assert "home" not in at.radio(key="ts_view").options and "入户采样" not in at.radio(key="ts_view").options
     _button(at, "全户已检测").click().run()
     assert not at.exception
-    assert any("已登记" in s.value for s in at.success)
+    assert any("全户" in s.value and s.value.endswith("：已检测") for s in at.success)
     at.radio(key="ts_view").set_value("board").run()
     after = _metric(at, "本轮覆盖率")
     open_after = int(_metric(at, "未落实人数").replace(",", ""))

@@ -132,9 +132,9 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         _shot(committee, "emergencies_board_laptop")
 
         # 4. the captain escorts, brings the resident back and closes the case
-        captain.reload()
+        captain.reload()  # the open case is in the URL: a reload returns to it
         wait_for_app(captain)
-        _click(captain, "查看 / 更新 #1000")
+        expect(captain.get_by_role("heading").filter(has_text="病例 #1000 · 出门已批准")).to_be_visible()
         for kind in ("已安排陪同", "已出发去医院", "已到医院", "已返回"):
             _step(captain, kind)
         _step(captain, "已结案", "患者情况稳定")
@@ -144,8 +144,8 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         assert no_horizontal_scroll(captain)
 
         # the medic's board no longer lists it
-        medic.reload()
-        wait_for_app(medic)
+        expect(medic.get_by_role("heading").filter(has_text="病例 #1000 · 已结案")).to_be_visible(timeout=30_000)  # live
+        _click(medic, "← 返回列表")
         expect(medic.get_by_text("进行中 3 起", exact=False)).to_be_visible()
         expect(medic.get_by_role("button", name="查看 / 更新 #1000")).to_have_count(0)
     finally:

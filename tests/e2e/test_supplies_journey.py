@@ -30,8 +30,9 @@ def test_member_ticks_a_room_on_a_phone(server, phone):
     expect(phone.get_by_text("503 已登记送达。")).to_be_visible(timeout=15_000)
     expect(building_bar).to_contain_text("已送 15 / 18 户")
     expect(unit_bar).to_contain_text("已送 15 / 18 户")
-    expect(phone.get_by_role("button", name="503", exact=True)).to_have_count(0)
-    expect(phone.get_by_text("已送 15 户（点房号看谁送的）")).to_be_visible()
+    expect(phone.get_by_role("button", name="✓ 503", exact=True)).to_be_disabled()  # in its place, greyed
+    expect(phone.get_by_role("button", name="撤销 503 的登记")).to_be_visible()
+    expect(phone.get_by_text("已送 15 户：谁送的、何时送的")).to_be_visible()
     wait_for_app(phone)
     assert no_horizontal_scroll(phone)
     screenshot(phone, "supplies_member_tick_after_phone")

@@ -40,8 +40,9 @@ def test_captain_marks_a_household_and_unit_coverage_moves(server, phone):
     assert no_horizontal_scroll(phone)
     screenshot(phone, "testing_mark_captain_phone")
     phone.get_by_role("button", name="全户已检测").click()
-    expect(phone.get_by_text(re.compile(r"已登记 \d+ 人"))).to_be_visible(timeout=20_000)
-    marked = int(re.search(r"已登记 (\d+) 人", phone.get_by_text(re.compile(r"已登记 \d+ 人")).first.inner_text()).group(1))
+    done = re.compile(r"全户 (\d+) 人：已检测")
+    expect(phone.get_by_text(done)).to_be_visible(timeout=20_000)
+    marked = int(done.search(phone.get_by_text(done).first.inner_text()).group(1))
     assert marked >= 1 and open_here >= 1
 
     _view(phone, "看板")

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 import pandas as pd
 import pytest
 
-from qinyuan import clock, kpi
+from qinyuan import clock, kpi, todo
 from qinyuan import overview as ov
 from qinyuan.errors import PermissionDenied
 
@@ -166,12 +166,26 @@ def test_open_cases_over_time_and_chart_data(db):
 
 def test_captain_todo(db, as_user):
     captain = as_user("captain01")
-    todo = ov.todo(db, captain.scope())
-    assert len(todo["pending"]) == kpi.compute(db, units=(1,))["residents_pending"] == 9
-    assert len(todo["vegetables"]) == 4  # the four unit-1 households waiting for batch 2
-    assert list(todo["orders"]["status"]) == ["disinfected", "requested"] and todo["to_deliver"] == 1
-    assert len(todo["cases"]) == 0
-    assert ov.todo(db, as_user("captain05").scope())["cases"]["id"].tolist() == [2]
+    items = {item.kind: item for item in todo.todo(db, captain.scope())}
+    tests = items["tests"]
+    assert tests.params["people"] + tests.waiting == kpi.compute(db, units=(1,))["residents_pending"] == 9
+    assert items["vegetables"].params["households"] == 4  # the four unit-1 households waiting for batch 2
+    assert [r["id"] for r in items["vegetables"].rows] == [1]  # one line per unit, opening its tick grid
+    assert len(items["cases"].rows) == 0
+    assert [r["id"] for r in todo.todo(db, as_user("captain05").scope())[2].rows] == [2]
+
+
+def test_captain_todo_counts_only_medicine_the_captain_can_carry(db, as_user):
+    """Issue 16: orders at the gate are logistics' work, not 'to carry to the door'."""
+    captain = as_user("captain01")
+    medicine = {item.kind: item for item in todo.todo(db, captain.scope())}["medicine"]
+    statuses = dict(db.rows("SELECT id, status FROM medicine_orders WHERE id IN (SELECT m.id FROM medicine_orders m "
+                            "JOIN households h ON h.id = m.household_id WHERE h.unit_id = 1)"))
+    assert [statuses[r["id"]] for r in medicine.rows] == ["disinfected"]
+    assert medicine.waiting == 1  # the requested order is with the clinic
+    db.con.execute("UPDATE medicine_orders SET status = 'at_gate' WHERE id = ?", [medicine.rows[0]["id"]])
+    again = {item.kind: item for item in todo.todo(db, captain.scope())}["medicine"]
+    assert again.rows == [] and again.waiting == 2
 
 
 def test_unit_detail_respects_scope(db, as_user):
@@ -200,3 +214,31 @@ def test_heatmap_of_a_big_compound_lists_the_units_most_in_need(db):
     assert set(top["unit_id"][:3]) == {5, 20, 33}
     assert (top["medicine_open"][3:] >= 1).all()
     assert list(ov.unit_heatmap(db)["unit_id"]) == list(range(1, 52))  # 51 <= 60: all, in unit order
+
+
+def test_attention_names_what_each_role_must_act_on_newest_first(db, as_user):
+    """Issue 16: a new critical case (committee and clinic), a new urgent order (committee and clinic, who
+    sources it), a pending exit permit (only the committee grants it)."""
+    from qinyuan import emergencies as em
+    from qinyuan import medicine
+
+    captain = as_user("captain02")
+    house = db.scalar("SELECT min(id) FROM households WHERE unit_id = 2")
+    first = em.report_case(db, captain, house, None, "胸痛", "critical", None)
+    case = em.report_case(db, captain, house, None, "呼吸困难", "critical", None)
+    order = medicine.create_order(db, captain, house, "胰岛素", urgency="urgent")
+    for who in ("committee", "medic01"):
+        att = ov.attention(db, role=as_user(who).role)
+        assert list(att["new_cases"]["id"])[:2] == [case, first], who
+        assert list(att["new_orders"]["id"])[0] == order, who
+    assert ov.attention_count(ov.attention(db, role="medic")) > ov.attention_count(ov.attention(db))
+    for role in ("logistics", "captain"):
+        assert len(ov.attention(db, role=role)["new_cases"]) == 0
+    assert len(ov.attention(db, role="logistics")["new_orders"]) == 0
+    medic = as_user("medic01")
+    em.add_event(db, medic, case, "clinic_contacted")
+    assert case not in set(ov.attention(db, role="medic")["new_cases"]["id"])  # taken up: no longer new
+    for kind in ("transfer_advised", "exit_permit_requested"):
+        em.add_event(db, medic, case, kind)
+    assert list(ov.attention(db, role="committee")["permits"]["id"]) == [case]
+    assert len(ov.attention(db, role="medic")["permits"]) == 0
