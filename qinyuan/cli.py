@@ -43,6 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", default=None, help="write a PDF here")
     sp = with_db("backup", "consistent export of every table")
     sp.add_argument("--out", required=True)
+    sp = with_db("door-cards", "print a unit's door cards as one A4 PDF (issues new links: the unit's old cards stop)")
+    sp.add_argument("--unit", type=int, required=True)
+    sp.add_argument("--out", required=True)
+    sp = with_db("door-links", "one line per household of a unit: unit, room, link (new links: old ones stop)")
+    sp.add_argument("--unit", type=int, required=True)
+    sp = with_db("door-reissue", "a new link for one household (lost card); its old link stops at once")
+    sp.add_argument("--unit", type=int, required=True)
+    sp.add_argument("--room", required=True)
     sp = with_db("restore", "restore a backup into a new database file")
     sp.add_argument("dir")
     return p
@@ -100,6 +108,14 @@ def _run(args) -> int:
             from .briefing import cli_briefing
 
             return cli_briefing(db, args.date, args.lang, args.out)
+        if verb.startswith("door-"):
+            from . import doorcards
+
+            if verb == "door-cards":
+                return doorcards.cli_cards(db, args.unit, args.out)
+            if verb == "door-links":
+                return doorcards.cli_links(db, args.unit)
+            return doorcards.cli_reissue(db, args.unit, args.room)
         if verb == "backup":
             from .backup import backup
 
