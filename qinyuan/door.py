@@ -155,6 +155,12 @@ def issue_unit(db: Database, actor: Actor, unit_id: int) -> list[dict]:
     return db.write(actor, fn)
 
 
+def unit_rooms(db: Database, actor: Actor, unit_id: int) -> dict[int, str]:
+    """{household id: room} of a unit, for picking the card to reissue."""
+    access.require(actor, "door.cards", int(unit_id))
+    return dict(db.rows("SELECT id, room FROM households WHERE unit_id = ? ORDER BY length(room), room, id", [int(unit_id)]))
+
+
 def seed_links(db: Database) -> int:
     """Give every household without a link one (demo and scaled worlds): hashes of random values nobody
     holds, so every household has a card to print; printing issues the links people get."""

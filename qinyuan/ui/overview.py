@@ -13,6 +13,7 @@ from .. import access, clock, grid
 from .. import overview as ov
 from .. import overview_charts as charts
 from ..access import Actor
+from . import door_staff
 from .common import attempt, get_db, lang, t
 from .widgets import AREAS, WORSE_WHEN_UP, fmt, fmt_delta, kpi_areas, kpi_cards
 
@@ -343,6 +344,7 @@ def live(actor: Actor) -> None:
         shift_block(actor)
         team_block(actor)
         return
+    door_staff.live_block(actor)  # households' urgent reports first, then their requests
     if actor.role == "captain":
         todo_block(actor)
     attention_block(data("attention", actor))
