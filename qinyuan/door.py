@@ -605,3 +605,26 @@ def urgent_open(db: Database, actor: Actor) -> list[dict]:
                         FROM emergency_cases c JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
                         WHERE c.reported_by LIKE 'household:%' AND c.status <> 'closed' AND {where}
                         ORDER BY c.reported_at DESC""", params)
+
+
+def _is_open(kind: str, status: str) -> bool:
+    machine = {"medicine": medicine.MACHINE, "grocery": groceries.MACHINE, "urgent": emergencies.CASE}.get(kind)
+    return (machine or machine_for(kind)).is_open(status)
+
+
+def summary(db: Database, actor: Actor) -> dict:
+    """For the briefing: how many requests households made at their doors, how many are still open, by kind."""
+    rows = counts(db, actor)
+    by_kind: dict[str, int] = {}
+    for r in rows:
+        by_kind[r["kind"]] = by_kind.get(r["kind"], 0) + r["n"]
+    return {"total": sum(by_kind.values()), "by_kind": by_kind,
+            "open": sum(r["n"] for r in rows if _is_open(r["kind"], r["status"]))}
+
+
+def briefing_line(s: dict, lang: str = "zh") -> str:
+    from .i18n import t
+
+    sep = "、" if lang == "zh" else ", "
+    kinds = sep.join(f"{t('door.kind.' + k, lang)} {n}" for k, n in sorted(s["by_kind"].items(), key=lambda kv: -kv[1]))
+    return t("briefing.door", lang, total=s["total"], open=s["open"], kinds=kinds)

@@ -247,3 +247,15 @@ def test_cli_door_links_and_cards(demo_path, tmp_path, capsys):
     room = lines[0].split("\t")[1]
     assert cli.main(["door-reissue", "--db", demo_path, "--unit", "2", "--room", room]) == 0
     assert cli.main(["door-links", "--db", demo_path, "--unit", "999"]) == 1
+
+
+def test_briefing_mentions_household_requests(db):
+    from qinyuan import briefing
+
+    hid, token = _home(db)
+    actor = door.open_link(db, token)
+    door.ask_help(db, actor, hid, "pet")
+    door.request_medicine(db, actor, hid, "阿莫西林", "urgent", "13800138000")
+    text = briefing.text(db, lang="zh")
+    assert "住户自助（门卡链接）：共 2 件申请" in text and "未办结 2 件" in text
+    assert "Households at their doors: 2 requests" in briefing.text(db, lang="en")
