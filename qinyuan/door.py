@@ -368,7 +368,9 @@ def cancel(db: Database, actor: Actor, household_id: int, kind: str, ref_id: int
     def fn(tx: Tx, _unit: int) -> None:
         if kind == "medicine":
             row = tx.record("medicine_orders", int(ref_id))
-            if row["household_id"] != household_id or row["status"] != "requested":
+            called_back = tx.scalar("SELECT count(*) FROM medicine_events WHERE order_id = ? AND from_status = to_status",
+                                    [row["id"]])
+            if row["household_id"] != household_id or row["status"] != "requested" or called_back:
                 raise InvalidInput("door.error.cannot_cancel")
             before, after = tx.update("medicine_orders", row["id"], {
                 "status": "cancelled", "reason": "住户取消 / cancelled by the household", "updated_at": tx.now,
@@ -461,7 +463,8 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
                          WHERE household_id = ? AND channel = 'online' ORDER BY created_at DESC LIMIT ?""", [hid, limit]):
         out.append({"kind": "medicine", "id": r["id"], "topic": r["urgency"], "summary": "、".join(json.loads(r["items"])),
                     "status": r["status"], "created_at": r["created_at"], "cancellable": r["status"] == "requested",
-                    "steps": db.rows("SELECT to_status, ts FROM medicine_events WHERE order_id = ? ORDER BY ts, id", [r["id"]])})
+                    "steps": db.rows("""SELECT CASE WHEN from_status = to_status THEN 'confirmed' ELSE to_status END, ts
+                                        FROM medicine_events WHERE order_id = ? ORDER BY ts, id""", [r["id"]])})
     for r in db.dicts("""SELECT g.id, g.items, g.status, g.created_at, s.name FROM grocery_orders g
                          JOIN suppliers s ON s.id = g.supplier_id
                          WHERE g.household_id = ? AND g.created_by LIKE 'household:%' ORDER BY g.created_at DESC LIMIT ?""",
@@ -476,6 +479,10 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
                     "created_at": r["reported_at"], "cancellable": False,
                     "steps": db.rows("""SELECT kind, ts FROM emergency_events WHERE case_id = ? AND kind <> 'note'
                                         ORDER BY ts, id""", [r["id"]])})
+    for r in out:
+        if r["kind"] == "medicine" and r["steps"]:
+            r["status"] = r["steps"][-1][0]  # 'confirmed' (called back) is a step of its own for the household
+            r["cancellable"] = r["status"] == "requested"
     out.sort(key=lambda r: r["created_at"], reverse=True)
     return out[:limit]
 
@@ -496,6 +503,42 @@ def queue(db: Database, actor: Actor, kinds: tuple[str, ...] = KINDS, open_only:
                         LEFT JOIN residents r ON r.id = d.resident_id
                         WHERE list_contains(?::VARCHAR[], d.kind) AND list_contains(?::VARCHAR[], d.status) AND {where}
                         ORDER BY d.created_at LIMIT ?""", [list(kinds), states, *params, limit])
+
+
+CALLED_BACK = "队长已回电确认 / the captain called back"
+
+
+def medicine_waiting(db: Database, actor: Actor) -> list[dict]:
+    """Medicine asked for at a door, still requested and not yet confirmed by the captain's call-back."""
+    where, params = access.unit_filter(actor, "door.handle", "h.unit_id")
+    return db.dicts(f"""SELECT m.id, m.items, m.urgency, m.notes, m.created_at, m.version, h.unit_id, u.building, u.unit_no, h.room,
+                               r.name AS resident
+                        FROM medicine_orders m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
+                        LEFT JOIN residents r ON r.id = m.resident_id
+                        WHERE m.placed_by LIKE 'household:%' AND m.status = 'requested' AND {where}
+                          AND NOT EXISTS (SELECT 1 FROM medicine_events e WHERE e.order_id = m.id
+                                          AND e.from_status = e.to_status)
+                        ORDER BY m.urgency = 'critical' DESC, m.urgency = 'urgent' DESC, m.created_at""", params)
+
+
+def confirm_medicine(db: Database, actor: Actor, order_id: int, version: int) -> None:
+    """The captain called the household back and passes its medicine request on to the clinic: an event on the
+    order (its status stays 'requested', the clinic's step), shown to the household as a step of its own."""
+
+    def fn(tx: Tx) -> None:
+        row = tx.record("medicine_orders", int(order_id))
+        tx.require("door.handle", tx.scalar("SELECT unit_id FROM households WHERE id = ?", [row["household_id"]]))
+        if row["version"] != version:
+            raise StaleEdit()
+        if row["status"] != "requested" or not str(row["placed_by"]).startswith("household:"):
+            raise InvalidInput("door.error.cannot_confirm")
+        tx.update("medicine_orders", row["id"], {"updated_at": tx.now, "updated_by": tx.actor.username},
+                  expected_version=version, before=row)
+        tx.insert("medicine_events", {"order_id": row["id"], "from_status": "requested", "to_status": "requested",
+                                      "ts": tx.now, "actor": tx.actor.username, "note": CALLED_BACK}, returning=None)
+        tx.audit("door.medicine_confirmed", "medicine_order", row["id"], {"version": version}, {"version": version + 1})
+
+    db.write(actor, fn)
 
 
 def _staff_request(tx: Tx, request_id: int, version: int) -> dict:

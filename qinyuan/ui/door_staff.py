@@ -52,10 +52,13 @@ def urgent_block(actor: Actor) -> None:
 def queue_block(actor: Actor) -> None:
     db = get_db()
     rows = door.queue(db, actor)
+    waiting = door.medicine_waiting(db, actor)
     with st.container(border=True):
-        st.subheader(":material/doorbell: " + t("door.staff.title") + f" ({len(rows)})", anchor=False)
-        if not rows:
+        st.subheader(":material/doorbell: " + t("door.staff.title") + f" ({len(rows) + len(waiting)})", anchor=False)
+        if not rows and not waiting:
             st.caption(t("door.staff.none"))
+        for order in waiting[:SHOW]:
+            _medicine_row(actor, order)
         for row in rows[:SHOW]:
             _request_row(actor, row)
         if len(rows) > SHOW:
@@ -67,6 +70,18 @@ def queue_block(actor: Actor) -> None:
             table = frame.pivot_table(index="kind", columns="status", values="n", aggfunc="sum", fill_value=0)
             with st.expander(t("door.staff.counts"), icon=":material/table_chart:"):
                 st.dataframe(table, width="stretch")
+
+
+def _medicine_row(actor: Actor, order: dict) -> None:
+    with st.container(border=True, key=f"door_med_{order['id']}"):
+        items = "、".join(json.loads(order["items"]))
+        st.markdown(f"**{safe.md(_where(order))}** · {t('door.kind.medicine')} · "
+                    f"{t('door.urgency.' + order['urgency'])} · {_hm(order['created_at'])}  \n"
+                    f"{safe.md(items)}" + (f"  \n{safe.md(order['resident'])}" if order["resident"] else "") +
+                    (f"  \n{safe.md(order['notes'])}" if order["notes"] else ""))
+        if st.button(t("door.staff.called_back"), key=f"door_med_ok_{order['id']}", type="primary", width="stretch") and attempt(
+                lambda: door.confirm_medicine(get_db(), actor, order["id"], order["version"])):
+            st.rerun()
 
 
 def _describe(row: dict) -> str:

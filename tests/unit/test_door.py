@@ -259,3 +259,24 @@ def test_briefing_mentions_household_requests(db):
     text = briefing.text(db, lang="zh")
     assert "住户自助（门卡链接）：共 2 件申请" in text and "未办结 2 件" in text
     assert "Households at their doors: 2 requests" in briefing.text(db, lang="en")
+
+
+def test_captain_calls_back_then_the_clinic_sources(db):
+    from qinyuan import medicine
+
+    hid, token = _home(db)
+    actor = door.open_link(db, token)
+    oid = door.request_medicine(db, actor, hid, "胰岛素 诺和锐 3支", "urgent", "13800138000")
+    captain = db_user(db, "captain01")
+    assert [o["id"] for o in door.medicine_waiting(db, captain)] == [oid]
+    assert door.medicine_waiting(db, db_user(db, "captain02")) == []
+    version = db.scalar("SELECT version FROM medicine_orders WHERE id = ?", [oid])
+    door.confirm_medicine(db, captain, oid, version)
+    assert door.medicine_waiting(db, captain) == []
+    mine = next(r for r in door.my_requests(db, actor, hid) if r["kind"] == "medicine")
+    assert mine["status"] == "confirmed" and not mine["cancellable"]
+    with pytest.raises(InvalidInput):
+        door.cancel(db, actor, hid, "medicine", oid)
+    medicine.advance(db, db_user(db, "medic01"), oid, "sourcing", version + 1)
+    mine = next(r for r in door.my_requests(db, actor, hid) if r["kind"] == "medicine")
+    assert mine["status"] == "sourcing" and [s for s, _ in mine["steps"]] == ["requested", "confirmed", "sourcing"]
