@@ -250,6 +250,6 @@ def requests_block() -> None:
                 st.caption(" → ".join(f"{_hm(ts)[6:]} {step_text(req['kind'], s)}" for s, ts in req["steps"]))
             if req["cancellable"] and st.button(t("door.mine.cancel"), key=f"door_cancel_{req['kind']}_{req['id']}"):
                 kind = "medicine" if req["kind"] == "medicine" else "door"
-                if attempt(lambda r=req, k=kind: door.cancel(get_db(), actor, actor.household_id, k, r["id"]),
-                           t("door.mine.cancelled")):
-                    st.rerun(scope="fragment")
+                if attempt(lambda r=req, k=kind: door.cancel(get_db(), actor, actor.household_id, k, r["id"]) or True):
+                    _flash(t("door.mine.cancelled"))
+                    st.rerun()  # the whole page: the testing buttons may change with it

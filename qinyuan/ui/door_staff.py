@@ -80,7 +80,7 @@ def _medicine_row(actor: Actor, order: dict) -> None:
                     f"{safe.md(items)}" + (f"  \n{safe.md(order['resident'])}" if order["resident"] else "") +
                     (f"  \n{safe.md(order['notes'])}" if order["notes"] else ""))
         if st.button(t("door.staff.called_back"), key=f"door_med_ok_{order['id']}", type="primary", width="stretch") and attempt(
-                lambda: door.confirm_medicine(get_db(), actor, order["id"], order["version"])):
+                lambda: door.confirm_medicine(get_db(), actor, order["id"], order["version"]) or True):
             st.rerun()
 
 
@@ -120,7 +120,7 @@ def _request_row(actor: Actor, row: dict) -> None:
             label = {"in_progress": "door.staff.take", "done": "door.staff.done", "cancelled": "door.staff.cancel"}[step]
             if col.button(t(label), key=f"door_staff_{row['id']}_{step}", width="stretch",
                           type="primary" if step != "cancelled" else "secondary") and attempt(
-                    lambda s=step: door.advance(get_db(), actor, row["id"], s, row["version"])):
+                    lambda s=step: door.advance(get_db(), actor, row["id"], s, row["version"]) or True):
                 st.rerun()
 
 
@@ -147,7 +147,7 @@ def proposals_block(actor: Actor) -> None:
                     label = t("door.staff.confirm" if confirm else "door.staff.reject")
                     if col.button(label, key=f"door_prop_{row['id']}_{int(confirm)}", width="stretch",
                                   type="primary" if confirm else "secondary") and attempt(
-                            lambda c=confirm, r=row, why=reason: door.decide(get_db(), actor, r["id"], c, r["version"], why)):
+                            lambda c=confirm, r=row, why=reason: door.decide(get_db(), actor, r["id"], c, r["version"], why) or True):
                         st.rerun()
 
 

@@ -136,6 +136,7 @@ def test_help_request_and_cancel(linked):
     assert "倒垃圾" in texts(at)
     cancel = next(b for b in at.button if b.key and b.key.startswith("door_cancel_help_"))
     cancel.click().run()
+    assert not [b for b in at.button if b.key == cancel.key]  # redrawn at once: nothing left to cancel
     db = _db(path)
     assert db.scalar("SELECT status FROM door_requests WHERE household_id = ? ORDER BY id DESC LIMIT 1", [hid]) == "cancelled"
     db.close()

@@ -32,9 +32,24 @@ def test_captain_sees_and_moves_household_requests(asked):
     take = next(b for b in at.button if b.key and b.key.startswith("door_staff_") and b.key.endswith("_in_progress"))
     take.click().run()
     assert not at.exception
+    # the list is redrawn at once: the request now offers "done", no longer "take"
+    keys = [b.key for b in at.button if b.key and b.key.startswith("door_staff_")]
+    assert not [k for k in keys if k.endswith("_in_progress")] and [k for k in keys if k.endswith("_done")]
     db = Database.open(path)
     assert db.scalar("SELECT status FROM door_requests WHERE kind = 'help' AND household_id = ?", [hid]) == "in_progress"
     db.close()
+
+
+def test_captain_passes_door_medicine_to_the_clinic(asked):
+    path, hid = asked
+    db = Database.open(path)
+    actor = door.open_link(db, door.reissue(db, access.SYSTEM, hid))
+    oid = door.request_medicine(db, actor, hid, "胰岛素 诺和锐", "urgent", "13800138000")
+    db.close()
+    at = app_as(path, "captain01")
+    at.button(key=f"door_med_ok_{oid}").click().run()
+    assert not at.exception
+    assert not [b for b in at.button if b.key == f"door_med_ok_{oid}"]  # redrawn at once: passed on
 
 
 def test_other_units_captain_sees_none_of_it(asked):
