@@ -18,7 +18,7 @@ FLASH = "_qy_door_flash"
 CSS = """
 <style>
   [data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], [data-testid='stSidebarNav'],
-  [data-testid='stToolbar'], [data-testid='stMainMenu'] {display: none !important;}
+  [data-testid='stToolbar'], [data-testid='stMainMenu'], [data-testid='stHeader'] {display: none !important;}
   .block-container {padding-top: 1.2rem; padding-left: .8rem; padding-right: .8rem; max-width: 640px;}
   div[data-testid='stForm'] {padding: .6rem .7rem;}
 </style>
@@ -119,7 +119,7 @@ def _resident_options(info: dict) -> dict:
 
 
 def urgent_form(actor: HouseholdActor, info: dict) -> None:
-    with st.expander(t("door.urgent.title"), icon=":material/emergency:"):
+    with st.expander(f":red[**{t('door.urgent.title')}**]", icon=":material/e911_emergency:"):
         st.error(t("door.urgent.call_first", emergency=info["emergency_phone"] or "120"), icon=":material/call:")
         options = _resident_options(info)
         with st.form("door_urgent", clear_on_submit=True):
@@ -141,11 +141,13 @@ def testing_block(actor: HouseholdActor, info: dict) -> None:
     else:
         st.caption(t("door.testing.no_round"))
     for person in info["residents"]:
-        cols = st.columns([3, 2, 2, 2], vertical_alignment="center")
-        cols[0].markdown(f"{safe.md(person['name'])} · {t('door.test.' + person['status'])}")
+        line = f"{safe.md(person['name'])} · {t('door.test.' + person['status'])}"
         if not info["round_no"] or person["status"] not in ("pending", "home_sampling_needed"):
+            st.markdown(line)
             continue
-        for col, kind in zip(cols[2:], door.TESTING_KINDS, strict=True):
+        cols = st.columns([2, 2, 2], vertical_alignment="center")
+        cols[0].markdown(line)
+        for col, kind in zip(cols[1:], door.TESTING_KINDS, strict=True):
             if kind in person["asked"]:
                 col.caption(t("door.testing.asked." + kind))
             elif col.button(t("door.testing." + kind), key=f"door_{kind}_{person['id']}", width="stretch") and attempt(

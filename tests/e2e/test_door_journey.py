@@ -62,7 +62,7 @@ def test_insulin_from_the_door_to_the_clinic(world, phone, laptop, browser):
     form.get_by_role("button", name="提交购药申请").click()
     expect(phone.get_by_text(re.compile("已提交"))).to_be_visible(timeout=20_000)
     wait_for_app(phone)
-    expect(phone.get_by_text("已收到，等待校医院采购")).to_be_visible()
+    expect(phone.get_by_text("已收到，等待校医院采购", exact=True)).to_be_visible()
     screenshot(phone, "door_requested_phone")
 
     # captain01 on a laptop: the to-do shows the household's request; called back, passed on
@@ -72,11 +72,10 @@ def test_insulin_from_the_door_to_the_clinic(world, phone, laptop, browser):
     screenshot(laptop, "door_captain_todo_laptop")
     card.get_by_role("button", name="已回电，转校医院").click()
     wait_for_app(laptop)
-    screenshot(laptop, "door_captain_after_laptop")
     expect(laptop.locator("[class*='st-key-door_med_']").filter(has_text="诺和锐")).to_have_count(0, timeout=20_000)
 
     # the household's page shows the new step on its own (no reload)
-    expect(phone.get_by_text("队长已回电确认，已转校医院")).to_be_visible(timeout=FRAGMENT_WAIT)
+    expect(phone.get_by_text("队长已回电确认，已转校医院", exact=True)).to_be_visible(timeout=FRAGMENT_WAIT)
 
     # the clinic sources it on /medicine
     clinic_context = browser.new_context(viewport={"width": 1366, "height": 900})
@@ -90,7 +89,7 @@ def test_insulin_from_the_door_to_the_clinic(world, phone, laptop, browser):
         wait_for_app(clinic)
     finally:
         clinic_context.close()
-    expect(phone.get_by_text("校医院正在采购").first).to_be_visible(timeout=FRAGMENT_WAIT)
+    expect(phone.get_by_text("校医院正在采购", exact=True)).to_be_visible(timeout=FRAGMENT_WAIT)
     assert no_horizontal_scroll(phone)
     screenshot(phone, "door_sourcing_phone")
 
@@ -100,7 +99,7 @@ def test_reissued_card_old_link_shows_nothing(world, phone, laptop, browser):
     _door(phone, server.url, tokens[first])
     expect(phone.get_by_role("heading", name=re.compile(rf"1号楼1单元 {first}"))).to_be_visible()
 
-    login(laptop, server.url, "captain01", path="/households")
+    login(laptop, server.url, "captain01")
     laptop.goto(f"{server.url}/households?lang=zh")
     wait_for_app(laptop)
     laptop.get_by_text("门卡（就医明白卡）与住户链接").click()
