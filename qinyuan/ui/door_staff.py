@@ -28,15 +28,8 @@ def _where(row: dict) -> str:
 
 
 # -- overview ---------------------------------------------------------------------------------------------
-def live_block(actor: Actor) -> None:
-    """On the overview, before everything else: urgent household reports (captain, clinic, committee), then
-    the household requests to act on (captain, committee) and their counts by kind and state."""
-    urgent_block(actor)
-    if access.can(actor, "door.handle"):
-        queue_block(actor)
-
-
 def urgent_block(actor: Actor) -> None:
+    """Open cases households reported themselves (captain, clinic, committee), newest first."""
     cases = door.urgent_open(get_db(), actor)
     if not cases:
         return
@@ -50,6 +43,9 @@ def urgent_block(actor: Actor) -> None:
 
 
 def queue_block(actor: Actor) -> None:
+    """Household requests to act on in the actor's units, and their counts by kind and state."""
+    if not access.can(actor, "door.handle"):
+        return
     db = get_db()
     rows = door.queue(db, actor)
     waiting = door.medicine_waiting(db, actor)

@@ -344,9 +344,10 @@ def live(actor: Actor) -> None:
         shift_block(actor)
         team_block(actor)
         return
-    door_staff.live_block(actor)  # households' urgent reports first, then their requests
+    door_staff.urgent_block(actor)  # someone unwell, reported by the household: on top of everything
     if actor.role == "captain":
         todo_block(actor)
+    door_staff.queue_block(actor)  # what households asked for at their doors
     attention_block(data("attention", actor))
     figures_block(actor)
     charts_block(actor)

@@ -29,6 +29,7 @@ def test_captain_sees_and_moves_household_requests(asked):
     assert not at.exception
     shown = texts(at)
     assert "住户申请" in shown and "两箱矿泉水搬上楼" in shown and "老人发烧39度" in shown
+    assert "住户报告的紧急情况" in at.subheader[0].value  # someone unwell: on top, before the to-do
     take = next(b for b in at.button if b.key and b.key.startswith("door_staff_") and b.key.endswith("_in_progress"))
     take.click().run()
     assert not at.exception
@@ -62,6 +63,7 @@ def test_clinic_sees_urgent_reports_first(asked):
     path, _hid = asked
     at = app_as(path, "medic01")
     assert not at.exception
+    assert "住户报告的紧急情况" in at.subheader[0].value
     assert "老人发烧39度" in " ".join(e.value for e in at.error)
 
 
