@@ -199,6 +199,7 @@ def _door_write(db: Database, actor: Actor, household_id: int, fn: Callable[[Tx,
                 tx.scalar("SELECT count(*) FROM door_hits WHERE client = ? AND ts > ?", [client, since]) \
                 >= caps["door_client_per_hour"]:
             raise TooMany()
+        tx.execute("DELETE FROM door_hits WHERE household_id = ? AND ts <= ?", [int(household_id), since])  # kept an hour
         tx.insert("door_hits", {"household_id": int(household_id), "client": client, "ts": tx.now}, returning=None)
         unit_id = tx.scalar("SELECT unit_id FROM households WHERE id = ?", [int(household_id)])
         return fn(tx, unit_id)

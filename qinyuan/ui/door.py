@@ -34,10 +34,11 @@ def is_door_request() -> bool:
 
 
 def _client() -> str:
-    """Behind a proxy the first X-Forwarded-For address, else the socket's; hashed, never stored in clear."""
+    """Behind a proxy the address it saw (the last X-Forwarded-For entry: earlier ones are the client's own
+    claim), else the socket's; hashed, never stored in clear."""
     forwarded = st.context.headers.get("X-Forwarded-For")
     address = st.context.ip_address
-    raw = forwarded.split(",")[0].strip() if isinstance(forwarded, str) else address if isinstance(address, str) else "-"
+    raw = forwarded.split(",")[-1].strip() if isinstance(forwarded, str) else address if isinstance(address, str) else "-"
     return door.client_key(raw)
 
 

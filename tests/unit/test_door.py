@@ -102,6 +102,16 @@ def test_rate_limit_per_link(db):
     assert db.scalar("SELECT count(*) FROM door_requests WHERE household_id = ?", [hid]) == limit
 
 
+def test_rate_limit_is_per_hour(db, monkeypatch):
+    hid, token = _home(db)
+    actor = door.open_link(db, token, "client-a")
+    for _ in range(door.limits(db)["door_link_per_hour"]):
+        door.ask_help(db, actor, hid, "rubbish")
+    monkeypatch.setenv("QINYUAN_NOW", "2022-01-10T10:00:01+08:00")
+    door.ask_help(db, actor, hid, "rubbish")  # an hour later the link may write again
+    assert db.scalar("SELECT count(*) FROM door_hits WHERE household_id = ?", [hid]) == 1  # older hits pruned
+
+
 def test_rate_limit_per_client(db):
     def fn(tx):
         tx.set_setting("door_client_per_hour", "3")
