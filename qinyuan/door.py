@@ -161,6 +161,19 @@ def unit_rooms(db: Database, actor: Actor, unit_id: int) -> dict[int, str]:
     return dict(db.rows("SELECT id, room FROM households WHERE unit_id = ? ORDER BY length(room), room, id", [int(unit_id)]))
 
 
+def set_clinic_phone(db: Database, actor: Actor, phone: str) -> None:
+    """The clinic's number on every door card and page (committee: part of the emergency configuration)."""
+    phone = _phone(phone, required=True)
+
+    def fn(tx: Tx) -> None:
+        tx.require("emergency.configure")
+        before = tx.scalar("SELECT value FROM settings WHERE key = 'clinic_phone'")
+        tx.set_setting("clinic_phone", phone)
+        tx.audit("settings.update", "setting", "clinic_phone", before, phone)
+
+    db.write(actor, fn)
+
+
 def seed_links(db: Database) -> int:
     """Give every household without a link one (demo and scaled worlds): hashes of random values nobody
     holds, so every household has a card to print; printing issues the links people get."""

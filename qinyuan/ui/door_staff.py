@@ -147,12 +147,24 @@ def proposals_block(actor: Actor) -> None:
                         st.rerun()
 
 
+def _clinic_phone(actor: Actor) -> None:
+    db = get_db()
+    with st.form("door_clinic_phone", border=False):
+        c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+        phone = c1.text_input(t("door.cards.clinic_phone"), value=db.setting("clinic_phone") or "", max_chars=door.MAX_PHONE)
+        saved = c2.form_submit_button(t("common.save"), width="stretch")
+    if saved and attempt(lambda: door.set_clinic_phone(db, actor, phone) or True, t("door.cards.clinic_saved")):
+        st.rerun()
+
+
 def cards_block(actor: Actor) -> None:
     from .widgets import unit_picker
 
     db = get_db()
     with st.expander(t("door.cards.title"), icon=":material/qr_code_2:"):
         st.warning(t("door.cards.explain"), icon=":material/info:")
+        if access.can(actor, "emergency.configure"):
+            _clinic_phone(actor)
         unit = unit_picker(db, actor, "door.cards", "door_cards_unit", label=t("door.cards.unit"))
         if unit is None:
             return

@@ -290,3 +290,12 @@ def test_captain_calls_back_then_the_clinic_sources(db):
     medicine.advance(db, db_user(db, "medic01"), oid, "sourcing", version + 1)
     mine = next(r for r in door.my_requests(db, actor, hid) if r["kind"] == "medicine")
     assert mine["status"] == "sourcing" and [s for s, _ in mine["steps"]] == ["requested", "confirmed", "sourcing"]
+
+
+def test_clinic_phone_is_set_by_the_committee_only(db):
+    door.set_clinic_phone(db, db_user(db, "committee"), "029-12345678")
+    assert db.setting("clinic_phone") == "029-12345678"
+    with pytest.raises(PermissionDenied):
+        door.set_clinic_phone(db, db_user(db, "captain01"), "029-87654321")
+    with pytest.raises(InvalidInput):
+        door.set_clinic_phone(db, db_user(db, "committee"), "call the clinic")
