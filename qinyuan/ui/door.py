@@ -59,6 +59,13 @@ def _flash(message: str) -> None:
     st.session_state[FLASH] = message
 
 
+def _submitted(sent: bool, call, message: str) -> None:
+    """A form's submit: the service call, then the page again with the message (or the error, form kept)."""
+    if sent and attempt(call):
+        _flash(message)
+        st.rerun()
+
+
 def _show_flash() -> None:
     message = st.session_state.pop(FLASH, None)
     if message:
@@ -128,9 +135,8 @@ def urgent_form(actor: HouseholdActor, info: dict) -> None:
             what = st.text_area(t("door.urgent.what"), max_chars=door.MAX_TEXT, key="door_urgent_what")
             phone = st.text_input(t("door.callback"), max_chars=door.MAX_PHONE, key="door_urgent_phone")
             sent = st.form_submit_button(t("door.urgent.send"), type="primary", width="stretch")
-        if sent and attempt(lambda: door.report_urgent(get_db(), actor, actor.household_id, what, phone, who)):
-            _flash(t("door.urgent.sent"))
-            st.rerun()
+        _submitted(sent, lambda: door.report_urgent(get_db(), actor, actor.household_id, what, phone, who),
+                   t("door.urgent.sent"))
 
 
 def testing_block(actor: HouseholdActor, info: dict) -> None:
@@ -167,9 +173,8 @@ def medicine_form(actor: HouseholdActor, info: dict) -> None:
         who = st.selectbox(t("door.medicine.for"), list(options), format_func=options.get, key="door_med_who")
         phone = st.text_input(t("door.callback"), max_chars=door.MAX_PHONE, key="door_med_phone")
         sent = st.form_submit_button(t("door.medicine.send"), type="primary", width="stretch")
-    if sent and attempt(lambda: door.request_medicine(get_db(), actor, actor.household_id, items, urgency, phone, who)):
-        _flash(t("door.medicine.sent"))
-        st.rerun()
+    _submitted(sent, lambda: door.request_medicine(get_db(), actor, actor.household_id, items, urgency, phone, who),
+               t("door.medicine.sent"))
 
 
 def grocery_form(actor: HouseholdActor) -> None:
@@ -188,9 +193,8 @@ def grocery_form(actor: HouseholdActor) -> None:
             quantities[item["id"]] = st.number_input(safe.md(label), min_value=0, max_value=door.MAX_QTY, step=1,
                                                      key=f"door_qty_{item['id']}")
         sent = st.form_submit_button(t("door.grocery.send"), type="primary", width="stretch")
-    if sent and attempt(lambda: door.order_groceries(get_db(), actor, actor.household_id, supplier, quantities)):
-        _flash(t("door.grocery.sent"))
-        st.rerun()
+    _submitted(sent, lambda: door.order_groceries(get_db(), actor, actor.household_id, supplier, quantities),
+               t("door.grocery.sent"))
 
 
 def help_form(actor: HouseholdActor) -> None:
@@ -200,9 +204,8 @@ def help_form(actor: HouseholdActor) -> None:
         detail = st.text_area(t("door.help.detail"), max_chars=door.MAX_TEXT, key="door_help_detail")
         phone = st.text_input(t("door.callback_optional"), max_chars=door.MAX_PHONE, key="door_help_phone")
         sent = st.form_submit_button(t("door.help.send"), type="primary", width="stretch")
-    if sent and attempt(lambda: door.ask_help(get_db(), actor, actor.household_id, topic, detail, phone)):
-        _flash(t("door.help.sent"))
-        st.rerun()
+    _submitted(sent, lambda: door.ask_help(get_db(), actor, actor.household_id, topic, detail, phone),
+               t("door.help.sent"))
 
 
 def update_form(actor: HouseholdActor, info: dict) -> None:
