@@ -44,7 +44,7 @@ def _form(page: Page, label: str):
     return page.locator("[data-testid='stForm']").filter(has=page.get_by_label(label, exact=True))
 
 
-def test_insulin_from_the_door_to_the_clinic(world, phone, laptop, browser):
+def test_insulin_from_the_door_to_the_clinic(world, phone, browser, playwright_instance):
     server, tokens, (first, second) = world
     _door(phone, server.url, tokens[second])
     expect(phone.get_by_role("heading", name=re.compile(rf"1号楼1单元 {second}"))).to_be_visible()
@@ -65,14 +65,21 @@ def test_insulin_from_the_door_to_the_clinic(world, phone, laptop, browser):
     expect(phone.get_by_text("已收到，等待校医院采购", exact=True)).to_be_visible()
     screenshot(phone, "door_requested_phone")
 
-    # captain01 on a laptop: the to-do shows the household's request; called back, passed on
-    login(laptop, server.url, "captain01")
-    card = laptop.locator("[class*='st-key-door_med_']").filter(has_text="诺和锐")
-    expect(card).to_be_visible()
-    screenshot(laptop, "door_captain_todo_laptop")
-    card.get_by_role("button", name="已回电，转校医院").click()
-    wait_for_app(laptop)
-    expect(laptop.locator("[class*='st-key-door_med_']").filter(has_text="诺和锐")).to_have_count(0, timeout=20_000)
+    # captain01 on a phone: the overview shows the household's request; called back, passed on
+    captain_context = browser.new_context(**playwright_instance.devices["iPhone 13"])
+    captain = captain_context.new_page()
+    try:
+        login(captain, server.url, "captain01")
+        card = captain.locator("[class*='st-key-door_med_']").filter(has_text="诺和锐")
+        expect(card).to_be_visible()
+        card.scroll_into_view_if_needed()
+        assert no_horizontal_scroll(captain)
+        screenshot(captain, "door_captain_todo_phone")
+        card.get_by_role("button", name="已回电，转校医院").click()
+        wait_for_app(captain)
+        expect(captain.locator("[class*='st-key-door_med_']").filter(has_text="诺和锐")).to_have_count(0, timeout=20_000)
+    finally:
+        captain_context.close()
 
     # the household's page shows the new step on its own (no reload)
     expect(phone.get_by_text("队长已回电确认，已转校医院", exact=True)).to_be_visible(timeout=FRAGMENT_WAIT)
