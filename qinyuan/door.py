@@ -510,13 +510,19 @@ def queue(db: Database, actor: Actor, kinds: tuple[str, ...] = KINDS, open_only:
     """Household requests in the actor's units (help, away / home sampling, proposed changes), oldest first."""
     where, params = access.unit_filter(actor, "door.handle", "h.unit_id")
     states = list(OPEN) if open_only else REQUEST.states + PROPOSAL.states
-    return db.dicts(f"""SELECT d.id, d.kind, d.topic, d.detail, d.proposal, d.phone, d.status, d.created_at, d.version,
+    rows = db.dicts(f"""SELECT d.id, d.kind, d.topic, d.detail, d.proposal, d.phone, d.status, d.created_at, d.version,
                                d.household_id, h.unit_id, u.building, u.unit_no, h.room, h.version AS household_version,
                                h.occupants, r.name AS resident
                         FROM door_requests d JOIN households h ON h.id = d.household_id JOIN units u ON u.id = h.unit_id
                         LEFT JOIN residents r ON r.id = d.resident_id
                         WHERE list_contains(?::VARCHAR[], d.kind) AND list_contains(?::VARCHAR[], d.status) AND {where}
                         ORDER BY d.created_at LIMIT ?""", [list(kinds), states, *params, limit])
+    away = {rid for r in rows if r["proposal"] for rid in json.loads(r["proposal"]).get("away", [])}
+    names = dict(db.rows(f"SELECT id, name FROM residents WHERE id IN ({', '.join('?' for _ in away)})", sorted(away))) \
+        if away else {}
+    for r in rows:
+        r["away_names"] = [names.get(i, str(i)) for i in json.loads(r["proposal"]).get("away", [])] if r["proposal"] else []
+    return rows
 
 
 CALLED_BACK = "队长已回电确认 / the captain called back"
@@ -634,6 +640,8 @@ def _apply(tx: Tx, row: dict) -> None:
     tx.insert("census_visits", {"household_id": house["id"], "visited_at": tx.now, "visited_by": tx.actor.username,
                                 "occupants": occupants, "notes": note or None})
     tx.audit("household.visit", "household", house["id"], before, after)
+    for rid in proposal.get("away") or []:  # who is away: this round's status, where the captain may set it
+        _mark_round(tx, {"kind": "away", "household_id": house["id"], "resident_id": rid})
 
 
 def counts(db: Database, actor: Actor) -> list[dict]:

@@ -99,7 +99,7 @@ def _describe(row: dict) -> str:
 def _proposal_text(row: dict) -> str:
     p = json.loads(row["proposal"] or "{}")
     return t("door.staff.proposal_row", occupants=p.get("occupants") if p.get("occupants") is not None else "—",
-             living=p.get("living") or "—", away=len(p.get("away") or []) or "—",
+             living=p.get("living") or "—", away="、".join(row.get("away_names") or []) or "—",
              needs=", ".join(t("households.tag." + n) for n in p.get("needs") or []) or "—", note=p.get("note") or "—")
 
 

@@ -187,6 +187,20 @@ def test_proposal_changes_the_ledger_only_when_the_captain_confirms(db):
         door.decide(db, db_user(db, "captain02"), pid, False, queued[0]["version"] + 1)
 
 
+def test_confirmed_proposal_marks_who_is_away(db):
+    rnd = db.scalar("SELECT max(id) FROM test_rounds WHERE status = 'active'")
+    hid, rid, name = db.one("""SELECT r.household_id, r.id, r.name FROM residents r JOIN households h ON h.id = r.household_id
+                               JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
+                               WHERE h.unit_id = 1 AND tr.status = 'pending' ORDER BY r.id LIMIT 1""", [rnd])
+    actor = door.open_link(db, door.reissue(db, SYSTEM, hid))
+    pid = door.propose_update(db, actor, hid, away=[rid])
+    captain = db_user(db, "captain01")
+    row = next(r for r in door.queue(db, captain) if r["id"] == pid)
+    assert row["away_names"] == [name]
+    door.decide(db, captain, pid, True, row["version"])
+    assert db.scalar("SELECT status FROM test_results WHERE round_id = ? AND resident_id = ?", [rnd, rid]) == "away"
+
+
 def test_away_done_by_the_captain_marks_the_round(db):
     rnd = db.scalar("SELECT max(id) FROM test_rounds WHERE status = 'active'")
     hid, rid = db.one("""SELECT r.household_id, r.id FROM residents r JOIN households h ON h.id = r.household_id
