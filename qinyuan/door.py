@@ -461,42 +461,62 @@ def offer(db: Database, actor: Actor, household_id: int) -> list[dict]:
     return list(out.values())
 
 
+# The steps of each kind of request: (owner id, step, when, event id) for owners IN ({}).
+_STEPS = {
+    "door": "SELECT request_id, to_status, ts, id FROM door_events WHERE request_id IN ({})",
+    "medicine": """SELECT order_id, CASE WHEN from_status = to_status THEN 'confirmed' ELSE to_status END, ts, id
+                   FROM medicine_events WHERE order_id IN ({})""",
+    "grocery": "SELECT order_id, to_status, ts, id FROM grocery_events WHERE order_id IN ({})",
+    "urgent": "SELECT case_id, kind, ts, id FROM emergency_events WHERE case_id IN ({}) AND kind <> 'note'",
+}
+
+
+def _steps(db: Database, source: str, ids: list[int]) -> dict[int, list[tuple]]:
+    """One query for the steps of many requests of one kind: {owner id: [(step, when), ...]} in order."""
+    if not ids:
+        return {}
+    out: dict[int, list[tuple]] = {}
+    rows = db.rows(_STEPS[source].format(", ".join("?" for _ in ids)), ids)
+    for owner, step, ts, _id in sorted(rows, key=lambda r: (r[2], r[3])):
+        out.setdefault(owner, []).append((step, ts))
+    return out
+
+
 def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) -> list[dict]:
     """The household's requests, newest first, each with its steps (status, when) for plain words:
     {kind, id, topic, summary, status, created_at, steps: [(status, ts)], cancellable}."""
     access.require(actor, "door.use", household_id=int(household_id))
     hid = int(household_id)
+    door_rows = [{"source": "door", "kind": r["kind"], "id": r["id"], "topic": r["topic"], "summary": r["detail"],
+                  "status": r["status"], "created_at": r["created_at"], "cancellable": r["status"] == "new"}
+                 for r in db.dicts("""SELECT id, kind, topic, detail, status, created_at FROM door_requests
+                                      WHERE household_id = ? ORDER BY created_at DESC LIMIT ?""", [hid, limit])]
+    medicine_rows = [{"source": "medicine", "kind": "medicine", "id": r["id"], "topic": r["urgency"],
+                      "summary": "、".join(json.loads(r["items"])), "status": r["status"], "created_at": r["created_at"],
+                      "cancellable": False}
+                     for r in db.dicts("""SELECT id, items, urgency, status, created_at FROM medicine_orders
+                                          WHERE household_id = ? AND channel = 'online' ORDER BY created_at DESC LIMIT ?""",
+                                       [hid, limit])]
+    grocery_rows = [{"source": "grocery", "kind": "grocery", "id": r["id"], "topic": r["name"], "summary": r["items"],
+                     "status": r["status"], "created_at": r["created_at"], "cancellable": False}
+                    for r in db.dicts("""SELECT g.id, g.items, g.status, g.created_at, s.name FROM grocery_orders g
+                                         JOIN suppliers s ON s.id = g.supplier_id WHERE g.household_id = ?
+                                           AND g.created_by LIKE 'household:%' ORDER BY g.created_at DESC LIMIT ?""",
+                                      [hid, limit])]
+    urgent_rows = [{"source": "urgent", "kind": "urgent", "id": r["id"], "topic": None, "summary": r["summary"],
+                    "status": r["status"], "created_at": r["reported_at"], "cancellable": False}
+                   for r in db.dicts("""SELECT id, summary, status, reported_at FROM emergency_cases WHERE household_id = ?
+                                          AND reported_by LIKE 'household:%' ORDER BY reported_at DESC LIMIT ?""", [hid, limit])]
     out = []
-    for r in db.dicts("""SELECT id, kind, topic, resident_id, detail, status, created_at FROM door_requests
-                         WHERE household_id = ? ORDER BY created_at DESC LIMIT ?""", [hid, limit]):
-        out.append({"kind": r["kind"], "id": r["id"], "topic": r["topic"], "summary": r["detail"],
-                    "status": r["status"], "created_at": r["created_at"], "resident_id": r["resident_id"],
-                    "cancellable": r["status"] == "new", "steps": db.rows(
-                        "SELECT to_status, ts FROM door_events WHERE request_id = ? ORDER BY ts, id", [r["id"]])})
-    for r in db.dicts("""SELECT id, items, urgency, status, created_at FROM medicine_orders
-                         WHERE household_id = ? AND channel = 'online' ORDER BY created_at DESC LIMIT ?""", [hid, limit]):
-        out.append({"kind": "medicine", "id": r["id"], "topic": r["urgency"], "summary": "、".join(json.loads(r["items"])),
-                    "status": r["status"], "created_at": r["created_at"], "cancellable": r["status"] == "requested",
-                    "steps": db.rows("""SELECT CASE WHEN from_status = to_status THEN 'confirmed' ELSE to_status END, ts
-                                        FROM medicine_events WHERE order_id = ? ORDER BY ts, id""", [r["id"]])})
-    for r in db.dicts("""SELECT g.id, g.items, g.status, g.created_at, s.name FROM grocery_orders g
-                         JOIN suppliers s ON s.id = g.supplier_id
-                         WHERE g.household_id = ? AND g.created_by LIKE 'household:%' ORDER BY g.created_at DESC LIMIT ?""",
-                         [hid, limit]):
-        out.append({"kind": "grocery", "id": r["id"], "topic": r["name"], "summary": r["items"], "status": r["status"],
-                    "created_at": r["created_at"], "cancellable": False,
-                    "steps": db.rows("SELECT to_status, ts FROM grocery_events WHERE order_id = ? ORDER BY ts, id", [r["id"]])})
-    for r in db.dicts("""SELECT id, summary, status, reported_at FROM emergency_cases
-                         WHERE household_id = ? AND reported_by LIKE 'household:%' ORDER BY reported_at DESC LIMIT ?""",
-                      [hid, limit]):
-        out.append({"kind": "urgent", "id": r["id"], "topic": None, "summary": r["summary"], "status": r["status"],
-                    "created_at": r["reported_at"], "cancellable": False,
-                    "steps": db.rows("""SELECT kind, ts FROM emergency_events WHERE case_id = ? AND kind <> 'note'
-                                        ORDER BY ts, id""", [r["id"]])})
-    for r in out:
-        if r["kind"] == "medicine" and r["steps"]:
+    for rows in (door_rows, medicine_rows, grocery_rows, urgent_rows):
+        steps = _steps(db, rows[0]["source"], [r["id"] for r in rows]) if rows else {}
+        for r in rows:
+            r["steps"] = steps.get(r["id"], [])
+        out += rows
+    for r in medicine_rows:
+        if r["steps"]:
             r["status"] = r["steps"][-1][0]  # 'confirmed' (called back) is a step of its own for the household
-            r["cancellable"] = r["status"] == "requested"
+        r["cancellable"] = r["status"] == "requested"
     out.sort(key=lambda r: r["created_at"], reverse=True)
     return out[:limit]
 
