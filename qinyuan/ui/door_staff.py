@@ -168,7 +168,8 @@ def cards_block(actor: Actor) -> None:
         unit = unit_picker(db, actor, "door.cards", "door_cards_unit", label=t("door.cards.unit"))
         if unit is None:
             return
-        if st.button(t("door.cards.print"), key="door_cards_print", type="primary", width="stretch"):
+        sure = st.checkbox(t("door.cards.sure"), key="door_cards_sure")
+        if st.button(t("door.cards.print"), key="door_cards_print", type="primary", width="stretch", disabled=not sure):
             made = attempt(lambda: doorcards.unit_cards(db, actor, unit, lang()))
             if made:
                 pdf, issued = made
