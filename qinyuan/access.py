@@ -112,6 +112,7 @@ class HouseholdActor(Actor):
     household_id: int = 0
     link_hash: str = ""
     client: str = ""
+    kind: str = "household"  # its own kind for re-checking inside writes: qinyuan.door.fresh_household
 
 
 def household_actor(household_id: int, link_hash: str, client: str = "", display_name: str = "") -> HouseholdActor:

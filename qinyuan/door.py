@@ -195,6 +195,16 @@ def limits(db: Database) -> dict[str, int]:
     return out
 
 
+def fresh_household(tx: Tx, actor: Actor) -> Actor:
+    """A household actor as the database says now, inside the write's transaction: its link must still be the
+    household's current one (a card reissued a moment ago stops this write). The shape of a reload hook."""
+    current = tx.scalar("SELECT token_hash FROM door_links WHERE household_id = ?",
+                        [int(getattr(actor, "household_id", 0) or 0)])
+    if current is None or not hmac.compare_digest(current, getattr(actor, "link_hash", "") or _DUMMY):
+        raise LinkGone()
+    return actor
+
+
 def _door_write(db: Database, actor: Actor, household_id: int, fn: Callable[[Tx, int], Any]) -> Any:
     """One household write: own household, link still current (checked in this transaction, so a card
     reissued a moment ago stops this write), hourly limits per link and per client, then fn(tx, unit_id)."""
@@ -202,9 +212,7 @@ def _door_write(db: Database, actor: Actor, household_id: int, fn: Callable[[Tx,
 
     def run(tx: Tx) -> Any:
         access.require(tx.actor, "door.use", household_id=int(household_id))
-        current = tx.scalar("SELECT token_hash FROM door_links WHERE household_id = ?", [int(household_id)])
-        if current is None or not hmac.compare_digest(current, getattr(tx.actor, "link_hash", "") or _DUMMY):
-            raise LinkGone()
+        fresh_household(tx, tx.actor)
         since = tx.now - timedelta(hours=1)
         client = getattr(tx.actor, "client", "") or "-"
         if tx.scalar("SELECT count(*) FROM door_hits WHERE household_id = ? AND ts > ?", [household_id, since]) \
