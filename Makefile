@@ -15,12 +15,13 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(BIN)/.installed
 
-# Debian's Chromium and CJK fonts for browser tests and PDF charts (Chinese renders as boxes without them).
+# Debian's Chromium and CJK fonts for browser tests and PDF charts (Chinese renders as boxes without them);
+# poppler-utils (pdftoppm) renders the door cards' PDF so a test can scan its QR codes.
 browser:
-	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
-	  echo "installing chromium and fonts-noto-cjk"; \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v pdftoppm >/dev/null || ! fc-list 2>/dev/null | grep -qi "noto sans cjk"; then \
+	  echo "installing chromium, fonts-noto-cjk and poppler-utils"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; \
 	fi
 
 # A random cookie key, generated once, never committed.

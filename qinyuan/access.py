@@ -77,6 +77,10 @@ ACTIONS: dict[str, dict[str, str]] = {
     "backup.download": {"committee": "all"},
     "kpi.view": {"committee": "all", "captain": "units", "member": "units", "medic": "all", "logistics": "all"},
     "briefing.make": {"committee": "all"},
+    # households at their own door (qinyuan/door.py): "own" = the actor's own household only
+    "door.use": {"household": "own"},
+    "door.cards": {"committee": "all", "captain": "units"},
+    "door.handle": {"committee": "all", "captain": "units"},
 }
 
 
@@ -105,6 +109,24 @@ class Actor:
 
 
 SYSTEM = Actor("system", "committee", "system")
+HOUSEHOLD = "household"
+
+
+@dataclass(frozen=True)
+class HouseholdActor(Actor):
+    """A household at its own door, known by its link (no account). It acts only on its own household
+    (scope "own"), never on a unit; link_hash is the hash its link had when it was opened, which every
+    write checks is still current (a reissued card stops writing at once); client: a hash of where from."""
+
+    household_id: int = 0
+    link_hash: str = ""
+    client: str = ""
+    kind: str = "household"  # its own kind for re-checking inside writes: qinyuan.door.fresh_household
+
+
+def household_actor(household_id: int, link_hash: str, client: str = "", display_name: str = "") -> HouseholdActor:
+    return HouseholdActor(f"household:{household_id}", HOUSEHOLD, display_name, household_id=household_id,
+                          link_hash=link_hash, client=client)
 
 
 # kind -> function(tx, actor) giving the actor as the database says now, or raising PermissionDenied.
@@ -163,19 +185,21 @@ def scope_of(actor: Actor, action: str) -> str | None:
     return ACTIONS.get(action, {}).get(actor.role)
 
 
-def can(actor: Actor | None, action: str, unit_id: int | None = None) -> bool:
+def can(actor: Actor | None, action: str, unit_id: int | None = None, household_id: int | None = None) -> bool:
     if actor is None:
         return False
     scope = scope_of(actor, action)
     if scope is None:
         return False
+    if scope == "own":
+        return household_id is not None and household_id == getattr(actor, "household_id", None)
     if scope == "all" or unit_id is None:
         return True
     return unit_id in actor.unit_ids
 
 
-def require(actor: Actor | None, action: str, unit_id: int | None = None) -> None:
-    if not can(actor, action, unit_id):
+def require(actor: Actor | None, action: str, unit_id: int | None = None, household_id: int | None = None) -> None:
+    if not can(actor, action, unit_id, household_id):
         raise PermissionDenied(action=action, unit=unit_id or "")
 
 
@@ -186,6 +210,8 @@ def unit_filter(actor: Actor, action: str, column: str = "unit_id") -> tuple[str
         raise PermissionDenied(action=action, unit="")
     if scope == "all":
         return "TRUE", []
+    if scope == "own":
+        raise PermissionDenied(action=action, unit="")
     units = sorted(actor.unit_ids)
     if not units:
         return "FALSE", []

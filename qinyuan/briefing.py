@@ -13,7 +13,7 @@ import threading
 from datetime import date
 from pathlib import Path
 
-from . import access, clock, kpi
+from . import access, clock, door, kpi
 from . import overview as ov
 from .access import Actor
 from .db import Database
@@ -57,7 +57,7 @@ def gather(db: Database, day: date | None = None, actor: Actor = access.SYSTEM) 
     supplies = db.rows("SELECT code, name_zh, name_en, unit FROM supply_items ORDER BY id")
     rnd = kpi.current_round(db, day)
     return {"day": day, "is_today": day >= today, "round_status": rnd["status"] if rnd else None, "moment": moment, "figures": figures, "deltas": deltas,
-            "attention": ov.attention(db, None, moment), "supplies": supplies,
+            "attention": ov.attention(db, None, moment), "supplies": supplies, "door": door.summary(db, actor),
             "waiting_vegetables": db.scalar(
                 """SELECT count(*) FROM households h LEFT JOIN donation_deliveries d ON d.household_id = h.id
                    AND d.batch_id = (SELECT id FROM donation_batches WHERE day <= ? ORDER BY day DESC, id DESC LIMIT 1)
@@ -96,6 +96,8 @@ def text(db: Database, day: date | None = None, lang: str = "zh", actor: Actor =
                    urgent=_n(f["medicine_urgent_open"])))
     lines.append(t("briefing.medical", lang, total=_n(f["emergency_cases_total"]), open=_n(f["emergency_cases_open"]),
                    trips=_n(f["treatment_trips_next_7_days"])))
+    if d.get("door", {}).get("total"):
+        lines.append(door.briefing_line(d["door"], lang))
     lines.append(t("briefing.supplies", lang, suppliers=_n(f["suppliers"]), veg=_n(f["vegetable_portions_distributed"]),
                    coverage=_pct(f["donation_batch_coverage"]), waiting=_n(d["waiting_vegetables"]),
                    groceries=_n(f["grocery_orders_open"])))

@@ -45,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     key_help = "file holding the backup key (else $QINYUAN_BACKUP_KEY)"
     sp.add_argument("--key-file", default=None, help=key_help + "; the manifest is signed with it")
+    sp = with_db("door-cards", "print a unit's door cards as one A4 PDF (issues new links: the unit's old cards stop)")
+    sp.add_argument("--unit", type=int, required=True)
+    sp.add_argument("--out", required=True)
+    sp = with_db("door-links", "one line per household of a unit: unit, room, link (new links: old ones stop)")
+    sp.add_argument("--unit", type=int, required=True)
+    sp = with_db("door-reissue", "a new link for one household (lost card); its old link stops at once")
+    sp.add_argument("--unit", type=int, required=True)
+    sp.add_argument("--room", required=True)
     sp = with_db("restore", "restore a backup into a new database file")
     sp.add_argument("dir")
     sp.add_argument("--key-file", default=None, help=key_help + "; the manifest's signature is checked with it")
@@ -104,6 +112,14 @@ def _run(args) -> int:
             from .briefing import cli_briefing
 
             return cli_briefing(db, args.date, args.lang, args.out)
+        if verb.startswith("door-"):
+            from . import doorcards
+
+            if verb == "door-cards":
+                return doorcards.cli_cards(db, args.unit, args.out)
+            if verb == "door-links":
+                return doorcards.cli_links(db, args.unit)
+            return doorcards.cli_reissue(db, args.unit, args.room)
         if verb == "backup":
             from .backup import backup, key_from
 

@@ -91,6 +91,28 @@ def build(db: Database, scale: int = 1) -> None:
         from .scale import replicate
 
         replicate(db, scale)
+    _door_world(db)
+
+
+# What each vetted supplier offers households at their door (item, pack, yuan), and the clinic's number.
+GROCERY_OFFER = {1: [("大米", "10kg", 52.0), ("面粉", "5kg", 28.0), ("食用油", "5L", 69.0)],
+                 2: [("蔬菜套餐", "约5kg", 48.0), ("鸡蛋", "30枚", 32.0), ("猪肉", "1kg", 36.0)],
+                 3: [("水果套餐", "约3kg", 45.0), ("牛奶", "1箱", 55.0), ("挂面", "2kg", 16.0)]}
+CLINIC_PHONE = "029-85308120"
+
+
+def _door_world(db: Database) -> None:
+    """The door cards' world: every household gets a link (a hash nobody holds until a card is printed),
+    the suppliers' current offer and the clinic's phone number."""
+    from .door import seed_links
+
+    with db.bulk() as cur:
+        offers = [{"id": 100 + n, "supplier_id": sid, "item": item, "pack": pack, "price": price}
+                  for n, (sid, item, pack, price) in enumerate(
+                      (sid, *row) for sid, rows in GROCERY_OFFER.items() for row in rows)]
+        _insert(cur, "grocery_offers", offers)
+        cur.execute("INSERT OR REPLACE INTO settings VALUES ('clinic_phone', ?)", [CLINIC_PHONE])
+    seed_links(db)
 
 
 def _build(cur, rng: random.Random, names: Names, tz) -> None:

@@ -148,20 +148,28 @@ def report_case(db: Database, actor: Actor, household_id: int, resident_id: int 
         if house is None:
             raise NotFound(entity="household", id=household_id)
         tx.require("emergency.report", house[0])
-        if resident_id is not None and not tx.scalar(
-                "SELECT count(*) FROM residents WHERE id = ? AND household_id = ? AND active", [resident_id, household_id]):
-            raise InvalidInput("emergency.error.resident")
-        case_id = tx.scalar("SELECT nextval('case_seq')")
-        values = {"id": case_id, "household_id": household_id, "resident_id": resident_id, "summary": summary,
-                  "vitals": vitals, "severity": severity, "status": "reported", "reported_at": tx.now,
-                  "reported_by": actor.username, "last_event_at": tx.now, "closed_at": None}
-        tx.insert("emergency_cases", values, returning=None)
-        tx.insert("emergency_events", {"case_id": case_id, "kind": "reported", "ts": tx.now,
-                                       "actor": actor.username, "note": vitals})
-        tx.audit("emergency.report", "emergency_case", case_id, None, values)
-        return case_id
+        return insert_case(tx, household_id, resident_id, summary, severity, vitals)
 
     return db.write(actor, fn)
+
+
+def insert_case(tx: Tx, household_id: int, resident_id: int | None, summary: str, severity: str,
+                vitals: str | None = None) -> int:
+    """The case, its 'reported' event and audit inside a write whose caller has checked who may report it
+    (staff: report_case; a household at its door: qinyuan.door)."""
+    actor = tx.actor
+    if resident_id is not None and not tx.scalar(
+            "SELECT count(*) FROM residents WHERE id = ? AND household_id = ? AND active", [resident_id, household_id]):
+        raise InvalidInput("emergency.error.resident")
+    case_id = tx.scalar("SELECT nextval('case_seq')")
+    values = {"id": case_id, "household_id": household_id, "resident_id": resident_id, "summary": summary,
+              "vitals": vitals, "severity": severity, "status": "reported", "reported_at": tx.now,
+              "reported_by": actor.username, "last_event_at": tx.now, "closed_at": None}
+    tx.insert("emergency_cases", values, returning=None)
+    tx.insert("emergency_events", {"case_id": case_id, "kind": "reported", "ts": tx.now,
+                                   "actor": actor.username, "note": vitals})
+    tx.audit("emergency.report", "emergency_case", case_id, None, values)
+    return case_id
 
 
 def add_event(db: Database, actor: Actor, case_id: int, kind: str, note: str | None = None,

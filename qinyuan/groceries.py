@@ -77,20 +77,27 @@ def create_order(db: Database, actor: Actor, supplier_id: int, items: str, *, ho
         else:
             tx.record("units", unit_id)
         tx.require("grocery.manage", target_unit)
-        supplier = tx.record("suppliers", supplier_id)
-        if not supplier["vetted"]:
-            raise InvalidInput("grocery.error.not_vetted", name=supplier["name"])
-        new_id = tx.scalar("SELECT nextval('grocery_seq')")
-        values = {"id": new_id, "supplier_id": supplier_id, "household_id": household_id, "unit_id": target_unit,
-                  "items": items, "status": "ordered", "created_at": tx.now, "created_by": actor.username,
-                  "updated_at": tx.now, "updated_by": actor.username}
-        tx.insert("grocery_orders", values)
-        tx.execute("INSERT INTO grocery_events (order_id, from_status, to_status, ts, actor) VALUES (?, NULL, 'ordered', ?, ?)",
-                   [new_id, tx.now, actor.username], writes=("grocery_events",))
-        tx.audit("grocery.create", "grocery_orders", new_id, None, values)
-        return new_id
+        return insert_order(tx, supplier_id, items, household_id, target_unit)
 
     return db.write(actor, fn)
+
+
+def insert_order(tx: Tx, supplier_id: int, items: str, household_id: int | None, unit_id: int) -> int:
+    """The order, its first event and audit inside a write whose caller has checked who may place it
+    (staff: create_order; a household at its door: qinyuan.door)."""
+    who = tx.actor.username
+    supplier = tx.record("suppliers", supplier_id)
+    if not supplier["vetted"]:
+        raise InvalidInput("grocery.error.not_vetted", name=supplier["name"])
+    new_id = tx.scalar("SELECT nextval('grocery_seq')")
+    values = {"id": new_id, "supplier_id": supplier_id, "household_id": household_id, "unit_id": unit_id,
+              "items": items, "status": "ordered", "created_at": tx.now, "created_by": who,
+              "updated_at": tx.now, "updated_by": who}
+    tx.insert("grocery_orders", values)
+    tx.execute("INSERT INTO grocery_events (order_id, from_status, to_status, ts, actor) VALUES (?, NULL, 'ordered', ?, ?)",
+               [new_id, tx.now, who], writes=("grocery_events",))
+    tx.audit("grocery.create", "grocery_orders", new_id, None, values)
+    return new_id
 
 
 def advance(db: Database, actor: Actor, order_id: int, target: str, version: int) -> None:

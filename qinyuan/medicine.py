@@ -148,23 +148,30 @@ def create_order(db: Database, actor: Actor, household_id: int, items: str | lis
         if unit_id is None:
             raise NotFound(entity="household", id=household_id)
         tx.require("medicine.create", unit_id)
-        if resident_id is not None:
-            home = tx.scalar("SELECT household_id FROM residents WHERE id = ? AND active", [resident_id])
-            if home != household_id:
-                raise InvalidInput("medicine.error.resident")
-        order_id = tx.scalar("SELECT nextval('medicine_seq')")
-        row = {"id": order_id, "household_id": household_id, "resident_id": resident_id,
-               "items": json.dumps(lines, ensure_ascii=False), "channel": channel, "urgency": urgency,
-               "source": source, "notes": notes, "status": "requested", "reason": None,
-               "placed_by": tx.actor.username, "created_at": tx.now, "updated_at": tx.now,
-               "updated_by": tx.actor.username, "delivered_at": None, "version": 1}
-        tx.insert("medicine_orders", row, returning=None)
-        tx.insert("medicine_events", {"order_id": order_id, "from_status": None, "to_status": "requested",
-                                      "ts": tx.now, "actor": tx.actor.username, "note": notes}, returning=None)
-        tx.audit("medicine.create", "medicine_order", order_id, None, {**row, "items": lines})
-        return order_id
+        return insert_order(tx, household_id, lines, urgency, channel, resident_id, source, notes)
 
     return db.write(actor, fn)
+
+
+def insert_order(tx, household_id: int, lines: list[str], urgency: str, channel: str, resident_id: int | None,
+                 source: str | None, notes: str | None) -> int:
+    """The order's rows and audit inside a write whose caller has checked who may place it (staff:
+    create_order; a household at its door: qinyuan.door)."""
+    if resident_id is not None:
+        home = tx.scalar("SELECT household_id FROM residents WHERE id = ? AND active", [resident_id])
+        if home != household_id:
+            raise InvalidInput("medicine.error.resident")
+    order_id = tx.scalar("SELECT nextval('medicine_seq')")
+    row = {"id": order_id, "household_id": household_id, "resident_id": resident_id,
+           "items": json.dumps(lines, ensure_ascii=False), "channel": channel, "urgency": urgency,
+           "source": source, "notes": notes, "status": "requested", "reason": None,
+           "placed_by": tx.actor.username, "created_at": tx.now, "updated_at": tx.now,
+           "updated_by": tx.actor.username, "delivered_at": None, "version": 1}
+    tx.insert("medicine_orders", row, returning=None)
+    tx.insert("medicine_events", {"order_id": order_id, "from_status": None, "to_status": "requested",
+                                  "ts": tx.now, "actor": tx.actor.username, "note": notes}, returning=None)
+    tx.audit("medicine.create", "medicine_order", order_id, None, {**row, "items": lines})
+    return order_id
 
 
 def advance(db: Database, actor: Actor, order_id: int, target: str, version: int, *, note: str | None = None,

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from .. import access
-from . import auth
+from . import auth, door
 from .common import demo_banner, get_db, language_switch, setup_page, t
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +40,10 @@ def main() -> None:
 
 
 def _main() -> None:
+    if door.is_door_request():  # a household's door card: its own page only, before and without any login
+        st.navigation([st.Page(ROOT / "pages" / "door.py", title=t("door.title"), url_path="door", default=True)],
+                      position="hidden").run()
+        return
     setup_page()
     st.session_state[auth.VIA_APP] = True
     actor = auth.current_actor()

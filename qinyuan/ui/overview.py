@@ -13,7 +13,7 @@ from .. import access, clock, grid, todo
 from .. import overview as ov
 from .. import overview_charts as charts
 from ..access import Actor
-from . import links, safe
+from . import door_staff, links, safe
 from .common import attempt, get_db, lang, t
 from .widgets import AREAS, WORSE_WHEN_UP, fmt, fmt_delta, kpi_areas, kpi_cards
 
@@ -362,9 +362,12 @@ def as_of_caption() -> None:
 
 @st.fragment(run_every=QUEUE_REFRESH)
 def queue(actor: Actor) -> None:
-    """What to do now: the captain's to-do and what needs attention, refreshed every few seconds."""
+    """What to do now: households' urgent reports, the captain's to-do, what households asked for at their
+    doors and what needs attention, refreshed every few seconds."""
+    door_staff.urgent_block(actor)  # someone unwell, reported by the household: on top of everything
     if actor.role == "captain":
         todo_block(actor)
+    door_staff.queue_block(actor)
     attention_block(data("attention", actor, actor.role))
 
 

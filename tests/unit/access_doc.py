@@ -12,7 +12,8 @@ from qinyuan import access
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "access.md"
 START, END = "<!-- generated:start -->", "<!-- generated:end -->"
-SCOPE = {"all": "✅ all", "units": "🏠 own units", "self": "👤 self", None: "—"}
+SCOPE = {"all": "✅ all", "units": "🏠 own units", "self": "👤 self", "own": "🚪 own household", None: "—"}
+ACTORS = (*access.ROLES, access.HOUSEHOLD)  # a household at its door has actions but no staff page
 
 
 def enforced_in() -> dict[str, list[str]]:
@@ -36,9 +37,9 @@ def render() -> str:
         lines.append(f"| {page} | `{url}` | " + " | ".join("✅" if r in roles else "—" for r in access.ROLES) + " |")
     where = enforced_in()
     lines += ["", "### Actions", "",
-              "| action | " + " | ".join(access.ROLES) + " | checked in |", "|---|" + "---|" * (len(access.ROLES) + 1)]
+              "| action | " + " | ".join(ACTORS) + " | checked in |", "|---|" + "---|" * (len(ACTORS) + 1)]
     for action, scopes in access.ACTIONS.items():
-        cells = " | ".join(SCOPE[scopes.get(r)] for r in access.ROLES)
+        cells = " | ".join(SCOPE[scopes.get(r)] for r in ACTORS)
         funcs = ", ".join(f"`{f}`" for f in where.get(action, [])) or "(page-level / not yet used)"
         lines.append(f"| `{action}` | {cells} | {funcs} |")
     return "\n".join(lines)

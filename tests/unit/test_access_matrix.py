@@ -28,7 +28,7 @@ from qinyuan.errors import PermissionDenied, QinyuanError
 from . import access_doc
 
 USERS = {"committee": "committee", "captain": "captain01", "member": "member001", "medic": "medic01",
-         "logistics": "logistics01"}
+         "logistics": "logistics01", "household": None}  # None: the household at its door (first of unit 1)
 IN, OUT = 1, 2  # captain01 and member001 act in unit 1 (team 1); unit 2 belongs to team 2
 TODAY = date(2022, 1, 10)
 
@@ -350,7 +350,44 @@ def _admin():
             Probe("kpi.view", kpi, audited=False), Probe("briefing.make", brief, scoped=False, audited=False)]
 
 
-PROBES = [*_households(), *_testing(), *_teams(), *_duty(), *_medicine(), *_emergencies(), *_supplies(), *_admin()]
+def _door():
+    from qinyuan import door
+
+    def use_write(db, unit):
+        hid = household(db, unit)
+        return lambda actor: door.ask_help(db, actor, hid, "rubbish")
+
+    def use_read(db, unit):
+        hid = household(db, unit)
+        return lambda actor: (door.home(db, actor, hid), door.my_requests(db, actor, hid), door.offer(db, actor, hid))
+
+    def cards(db, unit):
+        hid = household(db, unit)
+        return lambda actor: door.reissue(db, actor, hid)
+
+    def handle(db, unit):
+        def act(actor):
+            hid = db.scalar("SELECT max(id) FROM households WHERE unit_id = ?", [unit])  # not the probing household
+            rid = door.ask_help(db, door.open_link(db, door.reissue(db, SYSTEM, hid)), hid, "pet")
+            door.advance(db, actor, rid, "done", db.scalar("SELECT version FROM door_requests WHERE id = ?", [rid]))
+        return act
+
+    def own(actor: Actor, unit: int | None) -> bool:
+        return actor.role == access.HOUSEHOLD and unit == IN  # unit 1's probe targets the household's own home
+
+    return [Probe("door.use", use_write, expect=own), Probe("door.use", use_read, audited=False, expect=own),
+            Probe("door.cards", cards), Probe("door.handle", handle)]
+
+
+PROBES = [*_households(), *_testing(), *_teams(), *_duty(), *_medicine(), *_emergencies(), *_supplies(), *_admin(),
+          *_door()]
+
+
+def household_at_door(db: Database) -> Actor:
+    from qinyuan import door
+
+    hid = household(db, IN)
+    return door.open_link(db, door.reissue(db, SYSTEM, hid), "matrix")
 
 
 def _audit_rows(db: Database, username: str) -> int:
@@ -362,13 +399,14 @@ def test_role_by_scope(db, as_user, probe: Probe):
     assert probe.action in access.ACTIONS, probe.action
     wrong: list[str] = []
     for role, username in USERS.items():
-        actor = as_user(username)
+        actor = household_at_door(db) if username is None else as_user(username)
+        username = actor.username
         assert actor.role == role
         for unit in (IN, OUT) if probe.scoped else (None,):
             if probe.expect:
                 allowed = probe.expect(actor, unit)
             elif probe.scoped:
-                allowed = access.can(actor, probe.action, unit)
+                allowed = access.can(actor, probe.action, unit) and access.scope_of(actor, probe.action) != "own"
             else:
                 allowed = access.scope_of(actor, probe.action) is not None
             act = probe.prepare(db, unit)
@@ -408,7 +446,7 @@ def test_phones_are_masked_for_roles_without_phone_view(db, as_user):
     hid = db.scalar("SELECT min(id) FROM households WHERE unit_id = 1 AND phone IS NOT NULL")
     raw = db.scalar("SELECT phone FROM households WHERE id = ?", [hid])
     for role, username in USERS.items():
-        actor = as_user(username)
+        actor = household_at_door(db) if username is None else as_user(username)
         if not access.can(actor, "household.view", 1):
             continue
         shown = households.household(db, actor, hid)["phone"]
