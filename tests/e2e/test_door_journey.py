@@ -9,11 +9,11 @@ import re
 import shutil
 
 import pytest
-from bench.server import Server
 from playwright.sync_api import Page, expect
 
 from qinyuan import access, door
 from qinyuan.db import Database
+from tests.support.server import Server
 
 from .conftest import login, no_horizontal_scroll, screenshot, wait_for_app
 
