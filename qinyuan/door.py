@@ -679,7 +679,7 @@ def counts(db: Database, actor: Actor) -> list[dict]:
     """Household requests by kind and state in the actor's units: door requests, and the medicine orders,
     grocery orders and urgent cases households placed themselves."""
     where, params = access.unit_filter(actor, "door.handle", "h.unit_id")
-    return db.cached_read("door.counts", ("door_requests", "medicine_orders", "grocery_orders", "emergency_cases"), "dicts",
+    return db.cached_read("door.counts", ("door_requests", "medicine_orders", "grocery_orders", "emergency_cases", "households"), "dicts",
                           f"""SELECT kind, status, count(*) AS n FROM (
                                 SELECT d.kind, d.status, d.household_id FROM door_requests d
                                 UNION ALL SELECT 'medicine', m.status, m.household_id FROM medicine_orders m
