@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", required=True)
     sp = with_db("restore", "restore a backup into a new database file")
     sp.add_argument("dir")
+    sp = with_db("unlock", "forget a user's failed logins from every address (audited)")
+    sp.add_argument("username")
     return p
 
 
@@ -100,6 +102,12 @@ def _run(args) -> int:
             from .briefing import cli_briefing
 
             return cli_briefing(db, args.date, args.lang, args.out)
+        if verb == "unlock":
+            from . import access, logins
+
+            count = logins.unlock(db, access.SYSTEM, args.username)
+            print(both("cli.unlocked", username=args.username.strip().lower(), n=count))
+            return 0
         if verb == "backup":
             from .backup import backup
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from qinyuan import users
+from qinyuan import logins, users
 from qinyuan.db import Database
 
 from .helpers import app_as, texts
@@ -103,7 +103,7 @@ def test_change_role_and_team(demo_path):
 
 def test_audit_log_filters_by_user(demo_path):
     db = _db(demo_path)
-    users.record_failure(db, "captain09")
+    logins.attempt(db, "captain09", "wrong-password", "local")
     at = app_as(demo_path, "committee", page="admin")
     at.selectbox(key="adm_audit_user").set_value("system").run()
     frames = [d.value for d in at.dataframe]
