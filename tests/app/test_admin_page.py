@@ -89,6 +89,25 @@ def test_reset_password_and_deactivate(demo_path):
     assert actions[-3:] == ["user.reset_password", "user.update", "user.update"]
 
 
+def test_the_committee_sees_throttled_logins_and_unlocks_an_account(demo_path):
+    db = _db(demo_path)
+    for client in ("203.0.113.66", "198.51.100.7"):
+        for _ in range(6):
+            logins.attempt(db, "captain09", "wrong-password", client)
+    assert logins.attempt(db, "captain09", "qinyuan2022", "203.0.113.66").throttled
+    at = app_as(demo_path, "committee", page="admin")
+    listed = [d.value for d in at.dataframe if "地址" in d.value.columns]
+    assert listed and set(listed[0]["地址"]) == {"203.0.113.66", "198.51.100.7"}
+    at.text_input(key="adm_q").input("captain09").run()
+    assert any("10 次失败登录" in w.value and "2 个地址" in w.value for w in at.warning)
+    at.button(key="adm_unlock_captain09").click().run()
+    assert not at.exception and not at.error
+    assert not [w for w in at.warning if "失败登录" in w.value]
+    assert logins.attempt(db, "captain09", "qinyuan2022", "203.0.113.66").ok
+    row = db.one("SELECT actor, before FROM audit_log WHERE action = 'login.unlock' AND entity_id = 'captain09'")
+    assert row[0] == "committee" and '"failures": 10' in row[1]
+
+
 def test_change_role_and_team(demo_path):
     at = app_as(demo_path, "committee", page="admin")
     at.text_input(key="adm_q").input("member001").run()
@@ -209,7 +228,7 @@ def test_backup_download_is_prepared_and_audited(demo_path):
     assert db.scalar("SELECT count(*) FROM audit_log WHERE action = 'view.backup' AND actor = 'committee'") == 1
 
 
-@pytest.mark.parametrize("key", ["short-key", "some_key", "x" * 31])
+@pytest.mark.parametrize("key", ["short-key", "some_key", "x" * 31, "a" * 32, " " * 40, users.TEMP_ALPHABET])
 def test_the_app_refuses_to_start_without_a_safe_cookie_key(demo_path, monkeypatch, key):
     monkeypatch.setenv("QINYUAN_COOKIE_KEY", key)
     at = app_as(demo_path, None)
