@@ -146,7 +146,7 @@ def test_five_wrong_passwords_pause_this_client_even_for_the_right_one(server, p
         _attempt(phone, "captain07", "wrong-password")
         expect(phone.get_by_text(f"再错 {left} 次")).to_be_visible(timeout=20_000)
     _attempt(phone, "captain07", "wrong-password")
-    expect(phone.get_by_text(re.compile("已暂停登录"))).to_be_visible(timeout=20_000)
+    expect(phone.get_by_text(re.compile("失败次数过多，请 30 秒后再试"))).to_be_visible(timeout=20_000)
     phone.reload()  # a fresh session, the right password: still locked
     wait_for_app(phone)
     _attempt(phone, "captain07", DEMO_PASSWORD)
@@ -191,13 +191,13 @@ def test_an_old_cookie_stops_working_after_a_password_change(server, browser, la
     sidebar = laptop.locator("[data-testid='stSidebar']")
     sidebar.get_by_text("修改我的密码").click()
     sidebar.get_by_label("当前密码").fill(DEMO_PASSWORD)
-    sidebar.get_by_label("新密码（至少 8 位）").fill("captain04-new-pw")
-    sidebar.get_by_label("再次输入新密码").fill("captain04-new-pw")
+    sidebar.get_by_label("新密码（至少 8 位）").fill("sidebar-new-pw-4")
+    sidebar.get_by_label("再次输入新密码").fill("sidebar-new-pw-4")
     sidebar.get_by_role("button", name="保存").click()
     expect(laptop.get_by_text("密码已修改，请用新密码重新登录。")).to_be_visible(timeout=20_000)
     _login_form_and_no_data(laptop)
     _cookie_refused(browser, server.url, cookie)
-    login(laptop, server.url, "captain04", password="captain04-new-pw")  # the new password works
+    login(laptop, server.url, "captain04", password="sidebar-new-pw-4")  # the new password works
 
 
 @pytest.mark.parametrize("device", ["phone", "laptop"])
