@@ -192,6 +192,18 @@ def test_temporary_password_forces_a_change_first(demo_path):
     assert not at.metric
 
 
+def test_bad_new_passwords_get_a_clear_message_not_a_crash(demo_path):
+    db = _db(demo_path)
+    temp = users.reset_password(db, users.actor_for(db, "committee"), "member006")
+    at = app_as(demo_path, "member006")
+    for new, said in (("沁" * 25, "密码过长"), (" " * 8, "开头和结尾不能是空格"), ("12345678", "太常见"),
+                      ("member006!", "不能包含用户名")):
+        _change(at, temp, new, new)
+        assert not at.exception, new
+        assert any(said in e.value for e in at.error), (new, [e.value for e in at.error])
+    assert users.check_password(temp, users.account(db, "member006")["password_hash"])
+
+
 def test_every_logged_in_user_has_a_change_password_entry(demo_path):
     for username in ("member001", "captain01", "medic01", "logistics01", "committee"):
         at = app_as(demo_path, username)
