@@ -6,6 +6,7 @@ import re
 import shutil
 import time
 
+import jwt
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -239,6 +240,21 @@ def test_admin_page_screens(server, request, device):
     expect(page.locator("[data-testid='stDataFrame']").last).to_be_visible()
     assert no_horizontal_scroll(page)
     screenshot(page, f"admin_audit_{device}")
+
+
+@pytest.mark.parametrize("alg", ["none", "HS512"])
+def test_a_forged_cookie_is_no_cookie(server, browser, alg):
+    """A cookie signed with alg none or HS512 used to crash the page for that browser."""
+    now = time.time()
+    token = jwt.encode({"username": "committee", "exp_date": now + 3600, "issued": now},
+                       "" if alg == "none" else "k" * 64, algorithm=alg)
+    page = _with_cookie(browser, server.url, {"name": COOKIE, "value": token, "url": server.url})
+    try:
+        _login_form_and_no_data(page)
+        expect(page.locator("[data-testid='stException']")).to_have_count(0)
+        login(page, server.url, "captain12")  # and the form works
+    finally:
+        page.context.close()
 
 
 # -- issue 14: nobody can lock a user out; a burst cannot pass the limit ----------------------------------
