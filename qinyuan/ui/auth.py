@@ -1,5 +1,7 @@
 """Login gate around streamlit-authenticator, with what it lacks: accounts in DuckDB, a secret
-cookie key, throttling with a time window, cookie revocation, and forced password changes.
+cookie key, our own password check (logins.attempt: throttled per username and client), strict
+cookie decoding, cookie revocation, and forced password changes. Every touch point on the
+library's internals is in this module.
 
 The library renders a cookie-reading component on every run that reruns the script once it has
 loaded (~2 s after the page appears), which drops a login typed at once. The library reads the
@@ -19,6 +21,7 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from extra_streamlit_components import CookieManager as _CookieManager
 from extra_streamlit_components.CookieManager import _component_func
+from streamlit_authenticator.utilities.exceptions import LoginError
 
 from .. import access, clock, logins, users
 from ..access import Actor
@@ -197,7 +200,12 @@ def _wrap_login(authenticator, db: Database) -> None:
             return None
         outcome = logins.attempt(db, username, password, client_address())
         if outcome.ok:
-            original(token={"username": outcome.username})  # sets the library's session state
+            try:
+                original(token={"username": outcome.username})  # sets the library's session state
+            except LoginError:  # deactivated between the check and now
+                st.session_state["authentication_status"] = False
+                st.session_state[_MSG] = ("login.failed", {})
+                return False
             st.session_state[_ISSUED] = clock.real_now()
             st.session_state[_SET_COOKIE] = True
             st.session_state.pop(_MSG, None)
