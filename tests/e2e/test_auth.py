@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+import urllib.request
 
 import jwt
 import pytest
@@ -340,3 +341,28 @@ def test_a_concurrent_attack_on_the_form_cannot_lock_the_committee_out(proxied_s
         login(again, url, "committee", path="/")
     finally:
         again.context.close()
+
+
+def test_the_asgi_entry_sends_the_security_headers_and_serves_the_same_app(demo_template, tmp_path_factory, browser):
+    """`streamlit run serve.py` (st.App with a middleware): every HTTP answer forbids framing by other
+    sites; the app behaves as under app.py (a page URL opened first shows only the login; the login works)."""
+    path = tmp_path_factory.mktemp("e2e_asgi") / "qinyuan.duckdb"
+    shutil.copy(demo_template, path)
+    srv = Server(path, script="serve.py")
+    try:
+        for url_path in ("/", "/households", "/_stcore/health"):
+            with urllib.request.urlopen(srv.url + url_path, timeout=20) as answer:
+                assert answer.headers["X-Frame-Options"] == "SAMEORIGIN", url_path
+                assert answer.headers["Content-Security-Policy"] == "frame-ancestors 'self'", url_path
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        try:
+            page = context.new_page()
+            page.goto(srv.url + "/households")
+            _login_form_and_no_data(page)
+            login(page, srv.url, "captain05", path="/households")
+            expect(page.get_by_role("heading", name="住户台账")).to_be_visible()
+            _auth_cookie(page)  # the cookie component (a same-origin frame) still works
+        finally:
+            context.close()
+    finally:
+        srv.stop()
