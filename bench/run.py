@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import platform
+import secrets
 import shutil
 import statistics
 import sys
@@ -27,7 +28,7 @@ REPORT_JSON = ROOT / "bench" / "report.json"
 
 os.environ.setdefault("STREAMLIT_LOGGER_LEVEL", "error")  # AppTest runs log a warning per widget otherwise
 os.environ.setdefault("QINYUAN_NOW", "2022-01-10T09:00:00+08:00")
-os.environ.setdefault("QINYUAN_COOKIE_KEY", "bench-cookie-key-" + "b" * 40)
+os.environ.setdefault("QINYUAN_COOKIE_KEY", secrets.token_hex(32))  # per run: the repository holds no usable key
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 

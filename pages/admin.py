@@ -10,6 +10,7 @@ from qinyuan.exports import to_csv_bytes
 from qinyuan.ui import safe
 from qinyuan.ui.auth import guard
 from qinyuan.ui.common import attempt, get_db, lang, t
+from qinyuan.ui.login_throttle import account_throttle, throttled_list
 
 PAGE_SIZE = 50
 AUDIT_EXPORT_MAX = 20_000
@@ -44,6 +45,7 @@ tab_users, tab_new, tab_audit, tab_backup = st.tabs(
 
 # -- accounts -----------------------------------------------------------------------------------
 with tab_users:
+    throttled_list(db, actor)
     c1, c2 = st.columns(2)
     query = c1.text_input(t("admin.search"), placeholder=t("admin.search_hint"), key="adm_q")
     role = c2.selectbox(t("admin.role"), [None, *access.ROLES], key="adm_role",
@@ -75,9 +77,7 @@ with tab_users:
                 st.caption(t("admin.units") + ": " + "、".join(grid.unit_label(b, u, lang()) for _, b, u in user["units"]))
             if user["must_change_password"]:
                 st.caption(t("admin.must_change"))
-            if user["locked_until"] is not None:
-                until = user["locked_until"].astimezone(clock.TZ).strftime("%H:%M")
-                st.warning(t("admin.locked_until", time=until), icon=":material/lock:")
+            account_throttle(db, actor, user["username"])
 
             with st.form(f"adm_edit_{user['username']}"):
                 st.markdown(f"**{t('admin.change_role')}**")

@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("dir")
     sp.add_argument("--key-file", default=None, help=key_help + "; the manifest's signature is checked with it")
     sp.add_argument("--trust", action="store_true", help="restore a backup that is unsigned or cannot be checked")
+    sp = with_db("unlock", "forget a user's failed logins from every address (audited)")
+    sp.add_argument("username")
     return p
 
 
@@ -112,6 +114,12 @@ def _run(args) -> int:
             from .briefing import cli_briefing
 
             return cli_briefing(db, args.date, args.lang, args.out)
+        if verb == "unlock":
+            from . import access, logins
+
+            count = logins.unlock(db, access.SYSTEM, args.username)
+            print(both("cli.unlocked", username=args.username.strip().lower(), n=count))
+            return 0
         if verb.startswith("door-"):
             from . import doorcards
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import bcrypt
@@ -18,16 +17,13 @@ from .errors import InvalidInput, NotFound
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,31}$")
 MIN_PASSWORD = 8
 MAX_DISPLAY_NAME = 40
-
-
-@dataclass(frozen=True)
-class Throttle:
-    max_failures: int = 5
-    window_minutes: int = 15
-
-    @classmethod
-    def from_settings(cls, db: Database) -> Throttle:
-        return cls(int(db.setting("login_max_failures", "5")), int(db.setting("login_window_minutes", "15")))
+MAX_PASSWORD_BYTES = 72  # bcrypt looks at no more (bcrypt 5 refuses longer ones)
+# Refused as new passwords: the first guesses of anyone trying (and the published demo password).
+COMMON_PASSWORDS = frozenset({
+    "password", "password1", "password123", "passw0rd", "12345678", "123456789", "1234567890", "87654321",
+    "11111111", "00000000", "88888888", "66666666", "12341234", "11223344", "abcd1234", "abc12345", "a1234567",
+    "1qaz2wsx", "qwertyui", "qwerty123", "asdfghjk", "zxcvbnm1", "iloveyou", "woaini1314", "5201314520",
+    "admin123", "admin888", "changeme", "letmein1", "welcome1", "qinyuan2022", "qinyuan123"})
 
 
 def hash_password(password: str, rounds: int = 12) -> str:
@@ -49,11 +45,27 @@ def temporary_password(length: int = 12) -> str:
     return "".join(secrets.choice(TEMP_ALPHABET) for _ in range(length))
 
 
-def validate_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD:
+def normalise_password(password: str | None) -> str:
+    """What a login compares: the typed password without spaces at its ends (phone keyboards add
+    them). A new password with such spaces is refused (validate_password), so both agree."""
+    return (password or "").strip()
+
+
+def validate_password(password: str, username: str | None = None) -> None:
+    """A new password: no spaces at the ends, 8+ characters, at most bcrypt's 72 bytes (24 Chinese
+    characters), not a common password and not containing the username."""
+    password = password or ""
+    if password != password.strip():
+        raise InvalidInput("error.password_edge_space")
+    if len(password) < MIN_PASSWORD:
         raise InvalidInput("error.password_short", n=MIN_PASSWORD)
-    if len(password) > 72:
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
         raise InvalidInput("error.password_long")
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS or len(set(lowered)) < 4:
+        raise InvalidInput("error.password_common")
+    if username and username.lower() in lowered:
+        raise InvalidInput("error.password_username")
 
 
 def units_of_team(db: Database, team_id: int | None) -> frozenset[int]:
@@ -87,52 +99,6 @@ def credentials(db: Database, exclude: set[str] | frozenset[str] = frozenset()) 
     rows = db.rows("SELECT username, display_name, password_hash, role FROM users WHERE active")
     return {"usernames": {u: {"name": n, "password": h, "roles": [r], "email": None}
                           for u, n, h, r in rows if u not in exclude}}
-
-
-# -- throttling ---------------------------------------------------------------------------------
-def locked_until(db: Database, username: str, throttle: Throttle | None = None) -> datetime | None:
-    throttle = throttle or Throttle.from_settings(db)
-    since = clock.real_now() - timedelta(minutes=throttle.window_minutes)
-    rows = db.rows("SELECT ts FROM login_failures WHERE username = ? AND ts > ? ORDER BY ts DESC", [username, since])
-    if len(rows) < throttle.max_failures:
-        return None
-    return rows[throttle.max_failures - 1][0] + timedelta(minutes=throttle.window_minutes)
-
-
-def failures_left(db: Database, username: str, throttle: Throttle | None = None) -> int:
-    """How many more failures within the window before the username is locked."""
-    throttle = throttle or Throttle.from_settings(db)
-    since = clock.real_now() - timedelta(minutes=throttle.window_minutes)
-    n = db.scalar("SELECT count(*) FROM login_failures WHERE username = ? AND ts > ?", [username, since])
-    return max(0, throttle.max_failures - int(n))
-
-
-def locked_usernames(db: Database, throttle: Throttle | None = None) -> set[str]:
-    throttle = throttle or Throttle.from_settings(db)
-    since = clock.real_now() - timedelta(minutes=throttle.window_minutes)
-    return {r[0] for r in db.rows(
-        "SELECT username FROM login_failures WHERE ts > ? GROUP BY username HAVING count(*) >= ?",
-        [since, throttle.max_failures])}
-
-
-def record_failure(db: Database, username: str) -> None:
-    username = (username or "").strip().lower()[:64]
-
-    def fn(tx: Tx):
-        tx.execute("INSERT INTO login_failures VALUES (?, ?)", [username, clock.real_now()], writes=("login_failures",))
-        tx.changes += 1
-        tx.audit("login.failed", "user", username)
-
-    db.write(None, fn)
-
-
-def record_success(db: Database, username: str) -> None:
-    def fn(tx: Tx):
-        tx.execute("DELETE FROM login_failures WHERE username = ?", [username], writes=("login_failures",))
-        tx.changes += 1
-        tx.audit("login.ok", "user", username)
-
-    db.write(_account(username), fn)
 
 
 def token_revoked(db: Database, username: str, issued_at: datetime) -> bool:
@@ -260,9 +226,9 @@ def change_password(db: Database, username: str, old: str, new: str) -> None:
     user = account(db, username)
     if user is None:
         raise NotFound(entity="user", id=username)
-    if not check_password(old or "", user["password_hash"]):
+    if not check_password(normalise_password(old), user["password_hash"]):
         raise InvalidInput("error.password_wrong")
-    validate_password(new)
+    validate_password(new, username)
     if new == old:
         raise InvalidInput("error.password_same")
     hashed = hash_password(new)
@@ -308,7 +274,7 @@ def list_users(db: Database, actor: Actor, query: str | None = None, role: str |
 
 
 def user_detail(db: Database, actor: Actor, username: str) -> dict:
-    """One account for the admin page: its fields (no hash), its team's units and its lock state."""
+    """One account for the admin page: its fields (no hash) and its team's units."""
     access.require(actor, "users.manage")
     user = account(db, username)
     if user is None:
@@ -316,7 +282,6 @@ def user_detail(db: Database, actor: Actor, username: str) -> dict:
     user.pop("password_hash", None)
     user["units"] = [] if user["team_id"] is None else db.rows(
         "SELECT id, building, unit_no FROM units WHERE team_id = ? ORDER BY id", [user["team_id"]])
-    user["locked_until"] = locked_until(db, username)
     return user
 
 

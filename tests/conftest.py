@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 
 import pytest
@@ -14,7 +15,7 @@ from qinyuan.db import Database
 DEMO_NOW = "2022-01-10T09:00:00+08:00"
 os.environ.setdefault("QINYUAN_NOW", DEMO_NOW)
 os.environ["QINYUAN_STRICT"] = "1"  # programming mistakes raise: a missing placeholder, an undeclared written table
-os.environ.setdefault("QINYUAN_COOKIE_KEY", "test-cookie-key-" + "x" * 40)
+os.environ.setdefault("QINYUAN_COOKIE_KEY", secrets.token_hex(32))  # per run: the repository holds no usable key
 
 
 @pytest.fixture(scope="session")

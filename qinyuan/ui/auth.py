@@ -1,5 +1,7 @@
 """Login gate around streamlit-authenticator, with what it lacks: accounts in DuckDB, a secret
-cookie key, throttling with a time window, cookie revocation, and forced password changes.
+cookie key, our own password check (logins.attempt: throttled per username and client), strict
+cookie decoding, cookie revocation, and forced password changes. Every touch point on the
+library's internals is in this module.
 
 The library renders a cookie-reading component on every run that reruns the script once it has
 loaded (~2 s after the page appears), which drops a login typed at once. The library reads the
@@ -9,8 +11,10 @@ the components that set and delete the cookie still are."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 from datetime import datetime
+from pathlib import Path
 
 import extra_streamlit_components as stx
 import jwt
@@ -18,17 +22,23 @@ import streamlit as st
 import streamlit_authenticator as stauth
 from extra_streamlit_components import CookieManager as _CookieManager
 from extra_streamlit_components.CookieManager import _component_func
+from streamlit_authenticator.utilities.exceptions import LoginError
 
-from .. import access, clock, users
+from .. import access, clock, logins, users
 from ..access import Actor
 from ..db import Database
 from ..errors import QinyuanError
 from . import safe
 from .common import get_db, language_switch, setup_page, t
+from .login_throttle import wait_text
 
 COOKIE_NAME = "qinyuan_auth"
 KNOWN_BAD_KEYS = {"some_key", "abcdef", "random_signature_key", "changeme", "secret"}
 MIN_KEY_LENGTH = 32
+MIN_KEY_DISTINCT = 12  # 64 random hex digits show all 16 but for one time in ten million
+ROOT = Path(__file__).resolve().parents[2]
+_NOT_SOURCE = {"data", "test-artifacts", "node_modules", "__pycache__", "tmp"}
+_SOURCE_SUFFIXES = {".py", ".md", ".toml", ".txt", ".json", ".sql", ".cfg", ".ini", ".yml", ".yaml", ".sh", ""}
 _AUTH = "_qy_authenticator"
 _ISSUED = "_qy_issued_at"
 _MSG = "_qy_login_msg"
@@ -55,26 +65,68 @@ class QuietCookieManager(_CookieManager):
 stx.CookieManager = QuietCookieManager
 
 
+def _config(env: str, secret: str, default=None):
+    """A setting from the environment, else from .streamlit/secrets.toml, else the default."""
+    value = os.environ.get(env)
+    if value is not None:
+        return value
+    try:
+        return st.secrets.get(secret, default)
+    except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
+        return default
+
+
 def cookie_key() -> str:
-    key = os.environ.get("QINYUAN_COOKIE_KEY")
-    if not key:
-        try:
-            key = st.secrets.get("cookie_key")
-        except (FileNotFoundError, KeyError, st.errors.StreamlitSecretNotFoundError):
-            key = None
-    if not key or len(key) < MIN_KEY_LENGTH or key in KNOWN_BAD_KEYS:
-        raise ConfigError("cookie key missing, shorter than 32 characters, or a published default")
-    return key
+    key = _config("QINYUAN_COOKIE_KEY", "cookie_key")
+    if not key or _key_weak(str(key)):
+        raise ConfigError("cookie key missing, short, of few distinct characters, published, or found in the code")
+    return str(key)
+
+
+@functools.cache
+def _key_weak(key: str) -> bool:
+    return (len(key) < MIN_KEY_LENGTH or len(set(key)) < MIN_KEY_DISTINCT or key in KNOWN_BAD_KEYS
+            or _in_repository(key))
+
+
+def _in_repository(key: str) -> bool:
+    """Is the key written anywhere in the project's own files (code, docs, settings; not the git-ignored
+    secrets file that should hold it)? A key anyone with the code can read signs anyone's cookie."""
+    secrets_file = ROOT / ".streamlit" / "secrets.toml"
+    for folder, dirs, files in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in _NOT_SOURCE and (not d.startswith(".") or d == ".streamlit")]
+        for name in files:
+            path = Path(folder) / name
+            if path == secrets_file or path.suffix not in _SOURCE_SUFFIXES:
+                continue
+            try:
+                if key in path.read_text(encoding="utf-8", errors="ignore"):
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 def cookie_hours() -> float:
-    raw = os.environ.get("QINYUAN_COOKIE_HOURS")
-    if raw is None:
-        try:
-            raw = st.secrets.get("cookie_hours", 12)
-        except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
-            raw = 12
-    return float(raw)
+    return float(_config("QINYUAN_COOKIE_HOURS", "cookie_hours", 12))
+
+
+def proxy_hops() -> int:
+    """How many reverse proxies stand in front of the server, each appending to X-Forwarded-For
+    (0, the default: the header is ignored, anyone could write it)."""
+    return int(_config("QINYUAN_PROXY_HOPS", "proxy_hops", 0))
+
+
+def client_address() -> str:
+    """Where a login comes from, for the throttle: the address the last trusted proxy saw, else the
+    connection's own address ("local" on localhost, where Streamlit gives none)."""
+    hops = proxy_hops()
+    if hops:
+        forwarded = (st.context.headers or {}).get("X-Forwarded-For") or ""
+        chain = [part.strip() for part in forwarded.split(",") if part.strip()]
+        if len(chain) >= hops:
+            return chain[-hops]
+    return st.context.ip_address or "local"
 
 
 def _issued_at(token: dict) -> datetime | None:
@@ -107,16 +159,34 @@ def _stamp_issue_time(cookie_model) -> None:
     cookie_model._token_encode = encode
 
 
+def _strict_decode(cookie_model) -> None:
+    """A cookie that is not an HS256 token signed with our key and carrying a username and an expiry
+    (alg none, HS512, garbage) is no cookie; the library let those errors crash the page."""
+
+    def decode():
+        try:
+            payload = jwt.decode(cookie_model.token, cookie_model.cookie_key, algorithms=["HS256"])
+        except (jwt.InvalidTokenError, ValueError, TypeError):
+            return False
+        fine = (isinstance(payload, dict) and isinstance(payload.get("username"), str)
+                and isinstance(payload.get("exp_date"), (int, float)))
+        return payload if fine else False
+
+    cookie_model._token_decode = decode
+
+
 def make_authenticator(db: Database, key: str, hours: float):
     authenticator = stauth.Authenticate(users.credentials(db), COOKIE_NAME, key, hours / 24.0,
                                         auto_hash=False, login_sleep_time=0)
     _stamp_issue_time(authenticator.cookie_controller.cookie_model)
+    _strict_decode(authenticator.cookie_controller.cookie_model)
     _wrap_login(authenticator, db)
     return authenticator
 
 
 def _wrap_login(authenticator, db: Database) -> None:
-    """Intercept the library's password/cookie check: throttle, record, refuse revoked cookies."""
+    """Replace the library's password check by ours (logins.attempt: throttled per username and client,
+    counted before bcrypt); a success logs in through the library's cookie path; revoked cookies are refused."""
     controller = authenticator.authentication_controller
     original = controller.login
 
@@ -128,33 +198,39 @@ def _wrap_login(authenticator, db: Database) -> None:
                 return None
             st.session_state[_ISSUED] = _issued_at(token)
             return original(token=token)
-        name = (username or "").strip().lower()
-        if not name or not password:
+        if not (username or "").strip() or not users.normalise_password(password):
             st.session_state[_MSG] = ("login.empty", {})
             return None
-        until = users.locked_until(db, name)
-        if until is not None:
-            minutes = max(1, int((until - clock.real_now()).total_seconds() // 60) + 1)
-            st.session_state[_MSG] = ("login.locked", {"minutes": minutes})
-            st.session_state["authentication_status"] = False
-            return False
-        ok = original(name, password)
-        if ok:
-            users.record_success(db, name)
+        outcome = logins.attempt(db, username, password, client_address())
+        if outcome.ok:
+            try:
+                original(token={"username": outcome.username})  # sets the library's session state
+            except LoginError:  # deactivated between the check and now
+                st.session_state["authentication_status"] = False
+                st.session_state[_MSG] = ("login.failed", {})
+                return False
             st.session_state[_ISSUED] = clock.real_now()
             st.session_state[_SET_COOKIE] = True
             st.session_state.pop(_MSG, None)
-        else:
-            users.record_failure(db, name)
-            throttle = users.Throttle.from_settings(db)
-            left = users.failures_left(db, name, throttle)
-            if left:
-                st.session_state[_MSG] = ("login.failed_left", {"left": left, "minutes": throttle.window_minutes})
-            else:
-                st.session_state[_MSG] = ("login.locked", {"minutes": throttle.window_minutes})
-        return ok
+            return True
+        st.session_state["authentication_status"] = False
+        st.session_state[_MSG] = _refusal(db, outcome)
+        return False
 
     controller.login = login
+
+
+def _refusal(db: Database, outcome: logins.Outcome) -> tuple[str, dict]:
+    if outcome.error:
+        return outcome.error, {}
+    if outcome.throttled:
+        return ("login.locked", {"wait": wait_text(outcome.wait)})
+    if outcome.wait:
+        return ("login.failed_wait", {"wait": wait_text(outcome.wait)})
+    if outcome.left:
+        first = logins.Throttle.from_settings(db).delay_seconds
+        return ("login.failed_left", {"left": outcome.left, "wait": wait_text(first)})
+    return ("login.failed", {})
 
 
 @st.fragment

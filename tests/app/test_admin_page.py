@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from qinyuan import users
+from qinyuan import logins, users
 from qinyuan.db import Database
 
 from .helpers import app_as, texts
@@ -89,6 +89,25 @@ def test_reset_password_and_deactivate(demo_path):
     assert actions[-3:] == ["user.reset_password", "user.update", "user.update"]
 
 
+def test_the_committee_sees_throttled_logins_and_unlocks_an_account(demo_path):
+    db = _db(demo_path)
+    for client in ("203.0.113.66", "198.51.100.7"):
+        for _ in range(6):
+            logins.attempt(db, "captain09", "wrong-password", client)
+    assert logins.attempt(db, "captain09", "qinyuan2022", "203.0.113.66").throttled
+    at = app_as(demo_path, "committee", page="admin")
+    listed = [d.value for d in at.dataframe if "地址" in d.value.columns]
+    assert listed and set(listed[0]["地址"]) == {"203.0.113.66", "198.51.100.7"}
+    at.text_input(key="adm_q").input("captain09").run()
+    assert any("10 次失败登录" in w.value and "2 个地址" in w.value for w in at.warning)
+    at.button(key="adm_unlock_captain09").click().run()
+    assert not at.exception and not at.error
+    assert not [w for w in at.warning if "失败登录" in w.value]
+    assert logins.attempt(db, "captain09", "qinyuan2022", "203.0.113.66").ok
+    row = db.one("SELECT actor, before FROM audit_log WHERE action = 'login.unlock' AND entity_id = 'captain09'")
+    assert row[0] == "committee" and '"failures": 10' in row[1]
+
+
 def test_change_role_and_team(demo_path):
     at = app_as(demo_path, "committee", page="admin")
     at.text_input(key="adm_q").input("member001").run()
@@ -103,7 +122,7 @@ def test_change_role_and_team(demo_path):
 
 def test_audit_log_filters_by_user(demo_path):
     db = _db(demo_path)
-    users.record_failure(db, "captain09")
+    logins.attempt(db, "captain09", "wrong-password", "local")
     at = app_as(demo_path, "committee", page="admin")
     at.selectbox(key="adm_audit_user").set_value("system").run()
     frames = [d.value for d in at.dataframe]
@@ -173,6 +192,18 @@ def test_temporary_password_forces_a_change_first(demo_path):
     assert not at.metric
 
 
+def test_bad_new_passwords_get_a_clear_message_not_a_crash(demo_path):
+    db = _db(demo_path)
+    temp = users.reset_password(db, users.actor_for(db, "committee"), "member006")
+    at = app_as(demo_path, "member006")
+    for new, said in (("沁" * 25, "密码过长"), (" " * 8, "开头和结尾不能是空格"), ("12345678", "太常见"),
+                      ("member006!", "不能包含用户名")):
+        _change(at, temp, new, new)
+        assert not at.exception, new
+        assert any(said in e.value for e in at.error), (new, [e.value for e in at.error])
+    assert users.check_password(temp, users.account(db, "member006")["password_hash"])
+
+
 def test_every_logged_in_user_has_a_change_password_entry(demo_path):
     for username in ("member001", "captain01", "medic01", "logistics01", "committee"):
         at = app_as(demo_path, username)
@@ -209,7 +240,7 @@ def test_backup_download_is_prepared_and_audited(demo_path):
     assert db.scalar("SELECT count(*) FROM audit_log WHERE action = 'view.backup' AND actor = 'committee'") == 1
 
 
-@pytest.mark.parametrize("key", ["short-key", "some_key", "x" * 31])
+@pytest.mark.parametrize("key", ["short-key", "some_key", "x" * 31, "a" * 32, " " * 40, users.TEMP_ALPHABET])
 def test_the_app_refuses_to_start_without_a_safe_cookie_key(demo_path, monkeypatch, key):
     monkeypatch.setenv("QINYUAN_COOKIE_KEY", key)
     at = app_as(demo_path, None)

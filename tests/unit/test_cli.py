@@ -147,3 +147,24 @@ def test_init_creates_only_a_committee_account_with_a_one_time_password(tmp_path
     again = cli("init", "--db", path)  # never overwrites
     assert again.returncode != 0
     one_clean_line(again.stderr)
+
+
+def test_unlock_forgets_a_users_failed_logins_and_is_audited(demo_path):
+    from qinyuan import logins
+
+    db = Database.open(demo_path)
+    for _ in range(6):
+        logins.attempt(db, "committee", "wrong-password", "203.0.113.66")
+    db.close()
+    result = cli("unlock", "committee", "--db", demo_path)
+    assert result.returncode == 0, result.stderr
+    assert "committee" in result.stdout and "5" in result.stdout
+    db = Database.open(demo_path)
+    try:
+        assert logins.attempt(db, "committee", "qinyuan2022", "203.0.113.66").ok
+        assert db.one("SELECT actor, before FROM audit_log WHERE action = 'login.unlock'") == ("system", '{"failures": 5}')
+    finally:
+        db.close()
+    missing = cli("unlock", "nobody", "--db", demo_path)
+    assert missing.returncode == 1
+    one_clean_line(missing.stderr)

@@ -253,15 +253,15 @@ def test_a_rolled_back_write_and_raw_sql_writes_are_tracked(db):
 
 def test_bookkeeping_writes_leave_cached_figures_alone(db):
     """A login writes login_failures, users and audit_log; figures of the compound's data stay cached."""
-    from qinyuan import users
+    from qinyuan import logins
 
     tables = db.domain_tables()
     assert "households" in tables and "test_results" in tables
     assert not {"audit_log", "login_failures", "users", "schema_migrations"} & set(tables)
     calls = []
     db.cached("figure", (), tables, lambda: calls.append(1))
-    users.record_failure(db, "nobody")
-    users.record_success(db, "captain01")
+    logins.attempt(db, "nobody", "wrong-password", "local")
+    logins.attempt(db, "captain01", "qinyuan2022", "local")
     db.cached("figure", (), tables, lambda: calls.append(1))
     assert len(calls) == 1
     db.invalidate()  # as after a write to every table of the compound

@@ -177,7 +177,7 @@ def test_password_rules_answer_clearly(password):
     except InvalidInput as exc:
         _clear(exc)
     else:
-        assert 8 <= len(password) <= 72
+        assert len(password) >= 8 and len(password.encode("utf-8")) <= 72 and password == password.strip()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

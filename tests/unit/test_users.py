@@ -2,90 +2,27 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 import jwt
 import pytest
 import streamlit as st
 
-from qinyuan import clock, users
+from qinyuan import clock, logins, users
 from qinyuan.errors import InvalidInput, PermissionDenied, StaleEdit
 from qinyuan.ui import auth
 
-KEY = "unit-test-cookie-key-" + "k" * 40
+KEY = secrets.token_hex(32)
 PASSWORD = "qinyuan2022"
 
 
-@pytest.fixture
-def fake_clock(monkeypatch):
-    """Move the real clock (used for logins and cookies) by hand."""
-    state = {"now": clock.real_now()}
-    monkeypatch.setattr(clock, "real_now", lambda: state["now"])
-
-    def advance(**delta):
-        state["now"] = state["now"] + timedelta(**delta)
-        return state["now"]
-
-    advance.now = lambda: state["now"]
-    return advance
-
-
-# -- throttling -------------------------------------------------------------------------------------
-def test_five_failures_lock_the_username_until_the_window_passes(db, fake_clock):
-    for _ in range(4):
-        users.record_failure(db, "captain01")
-        fake_clock(minutes=1)
-    assert users.locked_until(db, "captain01") is None
-    users.record_failure(db, "captain01")
-    until = users.locked_until(db, "captain01")
-    assert until is not None
-    assert until > fake_clock.now()
-    assert "captain01" in users.locked_usernames(db)
-    assert users.locked_until(db, "captain02") is None  # only that username
-    # 15 minutes after the first failure it drops out of the window: four left, unlocked
-    fake_clock(minutes=11, seconds=1)
-    assert users.locked_until(db, "captain01") is None
-
-
-def test_the_lock_refuses_even_the_right_password_in_the_login_flow(db, fake_clock, monkeypatch):
-    monkeypatch.setattr(st, "session_state", {})
-    authenticator = auth.make_authenticator(db, KEY, 12)
-    login = authenticator.authentication_controller.login
-    for n in range(4):
-        assert not login("captain01", "wrong-password")
-        assert st.session_state["_qy_login_msg"] == ("login.failed_left", {"left": 4 - n, "minutes": 15})
-    assert not login("captain01", "wrong-password")
-    assert st.session_state["_qy_login_msg"][0] == "login.locked"
-    assert login("captain01", PASSWORD) is False
-    assert st.session_state["_qy_login_msg"][0] == "login.locked"
-    assert st.session_state.get("authentication_status") is False
-    fake_clock(minutes=16)
-    assert login("captain01", PASSWORD)
-    assert st.session_state["authentication_status"] is True
-
-
-def test_success_resets_the_count(db, fake_clock):
-    for _ in range(4):
-        users.record_failure(db, "member001")
-    users.record_success(db, "member001")
-    users.record_failure(db, "member001")
-    assert users.locked_until(db, "member001") is None
-    assert db.scalar("SELECT count(*) FROM login_failures WHERE username = 'member001'") == 1
-
-
-def test_the_numbers_are_configurable(db, fake_clock):
-    db.write(None, lambda tx: (tx.set_setting("login_max_failures", "2"), tx.audit("settings", "settings", "x")))
-    users.record_failure(db, "medic01")
-    assert users.locked_until(db, "medic01") is None
-    users.record_failure(db, "medic01")
-    assert users.locked_until(db, "medic01") is not None
-
-
+# -- throttling: tests/unit/test_logins.py ----------------------------------------------------------
 def test_failures_and_successes_are_audited(db):
-    users.record_failure(db, "nobody")
-    users.record_success(db, "member002")
-    actions = dict(db.rows("SELECT action, entity_id FROM audit_log WHERE action LIKE 'login.%' ORDER BY id DESC LIMIT 2"))
-    assert actions == {"login.ok": "member002", "login.failed": "nobody"}
+    logins.attempt(db, "member002", "wrong-password", "198.51.100.7")
+    logins.attempt(db, "member002", PASSWORD, "198.51.100.7")
+    actions = db.rows("SELECT action, entity_id FROM audit_log WHERE action LIKE 'login.%' ORDER BY id")
+    assert actions == [("login.failed", "member002"), ("login.ok", "member002")]
 
 
 # -- revocation -------------------------------------------------------------------------------------
@@ -241,7 +178,7 @@ def test_temporary_passwords_are_random_and_easy_to_read_out():
 
 def test_reset_password_lifts_a_login_lock(db, as_user):
     for _ in range(5):
-        users.record_failure(db, "captain11")
-    assert users.locked_until(db, "captain11") is not None
-    users.reset_password(db, as_user("committee"), "captain11")
-    assert users.locked_until(db, "captain11") is None
+        logins.attempt(db, "captain11", "wrong-password", "203.0.113.66")
+    assert logins.attempt(db, "captain11", PASSWORD, "203.0.113.66").throttled
+    temp = users.reset_password(db, as_user("committee"), "captain11")
+    assert logins.attempt(db, "captain11", temp, "203.0.113.66").ok
