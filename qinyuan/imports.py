@@ -174,6 +174,8 @@ def check(db: Database, reading: ledger.Reading, filename: str, *, update: bool 
     for house in report.households:
         _check_house(report, house)
     _against_stored(db, report)
+    order = {x.sheet: i for i, x in enumerate(reading.layouts)}
+    report.problems.sort(key=lambda p: (order.get(p.sheet, -1), p.row or 0))
     if not report.households and not report.problems:
         report.add(None, "households.import.empty")
     return report

@@ -80,15 +80,21 @@ def short(value) -> str:
 
 
 def clean(value) -> tuple[str, bool]:
-    """A cell as text: NFKC (full-width digits and letters become ASCII), control/bidi/zero-width characters
-    removed (returned flag says so), an integral float without its '.0'."""
+    """A cell as text, the user's wording kept: control/bidi/zero-width characters removed (the flag says
+    so), an integral float without its '.0'."""
     if value is None:
         return "", False
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)
     text = str(value)[:MAX_CELL]
     stripped = INVISIBLE.sub("", text)
-    return unicodedata.normalize("NFKC", stripped).strip(), stripped != text
+    return stripped.strip(), stripped != text
+
+
+def norm(text: str) -> str:
+    """For values we parse (addresses, numbers, phones): full-width digits, letters and signs become ASCII,
+    every space goes."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
 # -- reading files ---------------------------------------------------------------------------------------
@@ -198,7 +204,7 @@ def _read_ws(ws, budget: list[int]) -> Sheet:
 
 # -- finding the ledger in a sheet -----------------------------------------------------------------------
 def header_key(text: str) -> str:
-    text = re.sub(r"\s+", "", text).lower()
+    text = norm(text).lower()
     return re.sub(r"[（(][^）)]*[)）]$", "", text)  # "居住人数（人）" -> "居住人数"
 
 
@@ -208,6 +214,12 @@ def field_of(text: str) -> str | None:
 
 def _score(cells: list[str]) -> int:
     return len({field_of(c) for c in cells} - {None})
+
+
+def _completes(header: list[str], other: list[str]) -> bool:
+    """The other row is the second level of a merged header: it names fields where the header row is empty
+    (a data row naming a field, e.g. a relation cell '户主', sits under a filled header cell)."""
+    return any(field_of(x) and (c >= len(header) or not header[c]) for c, x in enumerate(other))
 
 
 def _is_ledger(fields: list[str | None]) -> bool:
@@ -225,9 +237,9 @@ def find_layout(sheet: Sheet) -> Layout | None:
     if _score(head[best][1]) < 2:
         return None
     used = [best]
-    if best + 1 < len(head) and _score(head[best + 1][1]) >= 1:
+    if best + 1 < len(head) and _completes(head[best][1], head[best + 1][1]):
         used.append(best + 1)
-    elif best > 0 and _score(head[best - 1][1]) >= 1:
+    elif best > 0 and _completes(head[best][1], head[best - 1][1]):
         used.insert(0, best - 1)
     titles, fields = _combine([head[i][1] for i in used])
     layout = Layout(sheet.name, [head[i][0] for i in used], titles, fields, first_data=used[-1] + 1)
@@ -304,31 +316,30 @@ ADDRESS = re.compile(
 
 
 def number(text: str) -> int | None:
-    match = NUMBER.match(text.replace(",", ""))
+    match = NUMBER.match(norm(text).replace(",", ""))
     return int(match.group(1)) if match else None
 
 
 def building_no(text: str) -> int | None:
-    match = BUILDING.match(re.sub(r"\s+", "", text))
+    match = BUILDING.match(norm(text))
     return int(match.group(1)) if match else None
 
 
 def unit_no(text: str) -> int | None:
-    match = UNIT.match(re.sub(r"\s+", "", text))
+    match = UNIT.match(norm(text))
     return int(match.group(1)) if match else None
 
 
 def room_no(text: str) -> str | None:
     """'301室', '203号', '0703' (= '703'), '7.0' from Excel."""
-    text = re.sub(r"\s+", "", text)
-    text = re.sub(r"^(\d+)\.0+$", r"\1", text)
+    text = re.sub(r"^(\d+)\.0+$", r"\1", norm(text))
     match = ROOM.match(text)
     return match.group(1) if match else None
 
 
 def address(text: str) -> tuple[int, int, str] | None:
     """1号楼2单元301室, 1-2-301, 1#2-301, １栋２单元３０１ (already NFKC), stray spaces."""
-    match = ADDRESS.match(re.sub(r"\s+", "", text))
+    match = ADDRESS.match(norm(text))
     return (int(match.group(1)), int(match.group(2)), match.group(3)) if match else None
 
 
@@ -346,7 +357,7 @@ class Phone:
 
 def phone(text: str) -> Phone:
     """138-1234-5678, spaces, +86/86-, 13812345678.0, 1.3812345678E10, 'a/b', '（本人）'."""
-    text = re.sub(r"[（(][^）)]*[)）]", "", text).strip()
+    text = re.sub(r"\([^)]*\)", "", unicodedata.normalize("NFKC", text)).strip()
     parts = re.split(r"\s*[/、,，;；]\s*|\s{2,}", text, maxsplit=1)
     first, rest = parts[0], (parts[1] if len(parts) > 1 else "")
     if not first:
@@ -410,7 +421,7 @@ TEST_WORDS: dict[str, str] = {
 
 def test_status(text: str) -> tuple[str | None, bool]:
     """(our status or None for an empty cell, understood)."""
-    word = re.sub(r"\s+", "", text).lower()
+    word = norm(text).lower()
     if word in ("", "—", "-", "/"):
         return None, True
     status = TEST_WORDS.get(word)

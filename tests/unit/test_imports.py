@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 from qinyuan import imports, ledger_export
+from qinyuan.errors import InvalidInput, PermissionDenied
 from qinyuan.households import TAGS
 from qinyuan.i18n import t
 from qinyuan.ledger_cli import cli_import_households
-from qinyuan.errors import InvalidInput, PermissionDenied
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "楼号,单元,房号,联系人,联系电话,居住人数,住户姓名,特殊需求,备注"
