@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 
 import pandas as pd
 
@@ -291,11 +292,17 @@ def _needs(report: Report, sheet: str, n: int, row: dict, house: House, names: l
             report.add(n, "households.import.unknown_tag", sheet, tag=word)
         resident = house.residents[who]
         resident.tags += [x for x in tags if x not in resident.tags]
-        labels = {t(f"households.tag.{x}", "zh") for x in TAGS} | set(TAGS)
+        labels = _tag_words()
         if tags and part not in labels and not set(ledger.NEED_SPLIT.split(part)) <= labels:
             resident.medical_notes = f"{resident.medical_notes}；{part}" if resident.medical_notes else part
     if row.get("medical_notes") and names and names[0] in house.residents:
         house.residents[names[0]].medical_notes = row["medical_notes"]
+
+
+@cache
+def _tag_words() -> frozenset[str]:
+    """Our own tag words: wording made only of these needs no note."""
+    return frozenset({t(f"households.tag.{x}", "zh") for x in TAGS} | set(TAGS))
 
 
 def _check_house(report: Report, house: House) -> None:
