@@ -127,6 +127,9 @@ def _summary(report: imports.Report) -> None:
     reading = report.reading
     if reading.layouts:
         st.caption(safe.md(t("ledger.sheets_read", sheets="、".join(x.sheet for x in reading.layouts))))
+    ignored = list(dict.fromkeys(c for x in reading.layouts for c, f in zip(x.columns, x.fields, strict=True) if not f))
+    if ignored:
+        st.caption(safe.md(t("ledger.ignored", columns="、".join(ignored))))
     if reading.skipped:
         st.caption(safe.md(t("ledger.sheets_skipped", sheets="、".join(reading.skipped))))
     cleaned = sum(s.cleaned for s in reading.sheets)
@@ -136,7 +139,7 @@ def _summary(report: imports.Report) -> None:
     st.caption(t("ledger.summary", houses=len(report.households), people=people, rows=report.data_rows,
                  problems=len(report.problems)))
     if report.problems:
-        st.error(t("households.import.has_errors", n=len(report.problems)), icon="⚠️")
+        st.error(t("ledger.has_problems", n=len(report.problems)), icon="⚠️")
         st.dataframe(report.frame(lang()), hide_index=True, width="stretch")
     if report.households:
         with st.expander(t("households.import.preview"), expanded=not report.problems):
