@@ -219,3 +219,11 @@ def test_cli_export_verb_writes_the_import_shape(demo_path, tmp_path):
         assert report.problems == [] and report.changed() == [] and len(report.households) == 1512
     finally:
         db.close()
+
+
+def test_one_size_limit_for_page_uploader_cli_and_streamlit():
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] * 1024 * 1024 == imports.MAX_BYTES == ledger.MAX_BYTES
