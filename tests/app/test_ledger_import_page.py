@@ -9,19 +9,11 @@ from pathlib import Path
 import pytest
 
 from qinyuan.db import Database
+from tests.unit.test_ledger_corpus import FILES, counts
 
 from .helpers import app_as, texts
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "ledgers"
-FILES = sorted(p for p in CORPUS.iterdir() if p.suffix not in (".json", ".py"))
-
-
-def counts(path: str) -> tuple[int, int]:
-    db = Database.open(path)
-    try:
-        return db.one("SELECT (SELECT count(*) FROM households), (SELECT count(*) FROM residents)")
-    finally:
-        db.close()
 
 
 def import_view(demo_path: str, lang: str = "zh"):
