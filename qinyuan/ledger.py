@@ -52,6 +52,7 @@ class Sheet:
     name: str
     rows: list[tuple[int, list[str]]]          # (row number as Excel shows it, cells)
     cleaned: int = 0                           # cells that had control characters removed
+    merged: set[tuple[int, int]] = field(default_factory=set)   # (row, column) under a merged cell's top-left
 
 
 @dataclass
@@ -199,7 +200,29 @@ def _read_ws(ws, budget: list[int]) -> Sheet:
         if n > MAX_ROWS * 3 and not cells:
             continue
         sheet.rows.append((n, cells))
+    sheet.merged = _merged_below(ws)
     return sheet
+
+
+MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell ref="([A-Z]{1,3})(\d{1,7}):([A-Z]{1,3})(\d{1,7})"')
+
+
+def _merged_below(ws) -> set[tuple[int, int]]:
+    """Cells covered by a vertical merge, below its top-left cell. openpyxl's read-only sheets do not expose
+    merges, so the sheet's XML (already bounded by _check_zip) is scanned for <mergeCell ref=...>."""
+    from openpyxl.utils import column_index_from_string
+
+    opener = getattr(ws, "_get_source", None)
+    if opener is None:
+        return set()
+    with opener() as source:
+        xml = source.read()
+    covered: set[tuple[int, int]] = set()
+    for c1, r1, c2, r2 in MERGE_REF.findall(xml)[:20_000]:
+        first, last = column_index_from_string(c1.decode()) - 1, column_index_from_string(c2.decode()) - 1
+        for row in range(int(r1) + 1, min(int(r2), int(r1) + MAX_ROWS) + 1):
+            covered.update((row, col) for col in range(first, min(last, MAX_COLUMNS) + 1))
+    return covered
 
 
 # -- finding the ledger in a sheet -----------------------------------------------------------------------
@@ -292,16 +315,19 @@ def recognise(sheets: list[Sheet], overrides: dict[str, str | None] | None = Non
 
 
 def data_rows(sheet: Sheet, layout: Layout):
-    """(row number, {field: text}, cells) per data row: blank, totals and example rows skipped, household
-    cells that are empty (merged vertically, or 'same as above') filled down from the row above."""
+    """(row number, {field: text}, cells) per data row: blank, totals and example rows skipped. Household cells
+    under a vertical merge are filled down from above; so is a row whose whole address is left blank (a
+    further resident of the household above). A room left blank alone stays blank: a problem, not a guess."""
     above: dict[str, str] = {}
+    columns = {name: i for i, name in enumerate(layout.fields) if name}
     for number, cells in sheet.rows[layout.first_data:]:
         if not any(cells) or any(TOTALS.match(c) or EXAMPLE.match(c) for c in cells if c):
             continue
-        row = {name: (cells[i] if i < len(cells) else "") for i, name in enumerate(layout.fields) if name}
+        row = {name: (cells[i] if i < len(cells) else "") for name, i in columns.items()}
+        continuation = not any(row.get(x) for x in ("building", "unit", "room", "address"))
         for name in HOUSEHOLD_FIELDS:
-            if name in row and not row[name] and above.get(name):
-                row[name] = above[name]
+            if name in row and not row[name] and (continuation or (number, columns[name]) in sheet.merged):
+                row[name] = above.get(name, "")
         above = {name: row.get(name, "") for name in HOUSEHOLD_FIELDS}
         yield number, row, cells
 

@@ -227,3 +227,20 @@ def test_one_size_limit_for_page_uploader_cli_and_streamlit():
 
     config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
     assert config["server"]["maxUploadSize"] * 1024 * 1024 == imports.MAX_BYTES == ledger.MAX_BYTES
+
+
+def test_a_blank_room_is_a_problem_unless_merged_or_the_whole_address_is_blank(db):
+    head = ["楼号", "单元", "房号", "姓名"]
+    rows = [head, [1, 1, "1101", "王"], [None, None, None, "李"], [1, 1, None, "张"]]
+    report = imports.validate(db, xlsx({"a": rows}), "a.xlsx")
+    assert keys(report) == [(4, "households.import.missing_field")]
+    assert [h.names for h in report.households] == [["王", "李"]]
+    book = Workbook()
+    ws = book.active
+    for row in [head, [1, 1, "1101", "王"], [1, 1, None, "李"]]:
+        ws.append(row)
+    ws.merge_cells("C2:C3")
+    out = io.BytesIO()
+    book.save(out)
+    report = imports.validate(db, out.getvalue(), "b.xlsx")
+    assert report.ok and [h.names for h in report.households] == [["王", "李"]]
