@@ -244,3 +244,34 @@ def test_a_blank_room_is_a_problem_unless_merged_or_the_whole_address_is_blank(d
     book.save(out)
     report = imports.validate(db, out.getvalue(), "b.xlsx")
     assert report.ok and [h.names for h in report.households] == [["王", "李"]]
+
+
+# -- fuzz: the office's words never crash the reader ------------------------------------------------------------
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+CELLS = st.one_of(st.text(max_size=60), st.sampled_from(["1号楼", "0703", "1.38123E+10", "合计", "示例", "9" * 400,
+                                                         "已采", "尿毒症透析（周二周五）", "\u200b\u202e", "=1+1", ""]),
+                  st.integers(-10**30, 10**30), st.floats(allow_nan=True))
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=st.text(max_size=80))
+def test_value_parsers_never_raise(text):
+    ledger.address(text), ledger.phone(text), ledger.needs(text, TAGS), ledger.test_status(text)
+    ledger.number(text), ledger.building_no(text), ledger.unit_no(text), ledger.room_no(text)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(CELLS, max_size=8), max_size=8), header=st.permutations(
+    ["楼号", "单元", "房号", "姓名", "联系电话", "特殊人员情况", "上轮核酸", "身份证号"]))
+def test_office_shaped_workbooks_never_crash_the_check(db, rows, header):
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def storable(c):  # what an xlsx can hold at all
+        return ILLEGAL_CHARACTERS_RE.sub("", c) if isinstance(c, str) else str(c) if isinstance(c, float) else c
+
+    data = xlsx({"台账": [["敲门行动台账"], list(header), *[[storable(c) for c in r] for r in rows]]})
+    report = imports.validate(db, data, "a.xlsx")
+    assert all(p.key for p in report.problems)
+    assert {(p.sheet, p.row) for p in report.problems if p.row} <= {("台账", n) for n in range(1, len(rows) + 3)}
