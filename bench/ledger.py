@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -86,13 +87,19 @@ def measure_one(db_path: str, file_path: str) -> dict:
     db = Database.open(db_path)
     try:
         data = Path(file_path).read_bytes()
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024   # the process before the import
         started = time.perf_counter()
         result = imports.import_households(db, access.SYSTEM, data, Path(file_path).name)
         seconds = time.perf_counter() - started
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        tracemalloc.start()   # again, reading and checking only, for the Python heap's own peak
+        imports.validate(db, data, Path(file_path).name)
+        heap = tracemalloc.get_traced_memory()[1] / 1024 / 1024
+        tracemalloc.stop()
     finally:
         db.close()
-    return {"s": round(seconds, 2), "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            **result}
+    return {"s": round(seconds, 2), "peak_mb": round(peak, 1), "before_mb": round(base, 1),
+            "check_heap_peak_mb": round(heap, 1), **result}
 
 
 def _empty_db(path: Path) -> None:

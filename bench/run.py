@@ -552,7 +552,10 @@ def write_report(results: dict) -> None:
                   f"- {r['ledger_households']:,} households, {r['ledger_rows']:,} rows (one per resident), read + checked + "
                   f"imported into an empty grid, each in its own process: office layout ({o['file_kb']} KB: title and "
                   f"filing rows, one-column address, dashed phones, needs in the office's words) {o['s']} s, peak "
-                  f"{o['peak_mb']} MB; our template shape ({tpl['file_kb']} KB) {tpl['s']} s, peak {tpl['peak_mb']} MB; "
+                  f"{o['peak_mb']} MB ({o.get('before_mb')} MB before the import; Python heap peak of reading + "
+                  f"checking {o.get('check_heap_peak_mb')} MB); our template shape ({tpl['file_kb']} KB) "
+                  f"{tpl['s']} s, peak {tpl['peak_mb']} MB ({tpl.get('before_mb')} MB before; heap "
+                  f"{tpl.get('check_heap_peak_mb')} MB); "
                   f"ratio {r['ledger_import_ratio_vs_template']} (target <= 2).", ""]
     if "sessions" in r:
         lines += ["## Concurrent browser sessions", "",
