@@ -275,3 +275,13 @@ def test_office_shaped_workbooks_never_crash_the_check(db, rows, header):
     report = imports.validate(db, data, "a.xlsx")
     assert all(p.key for p in report.problems)
     assert {(p.sheet, p.row) for p in report.problems if p.row} <= {("台账", n) for n in range(1, len(rows) + 3)}
+
+
+def test_ledger_export_is_scoped_and_refused_without_the_right(db, as_user):
+    from qinyuan.errors import PermissionDenied
+
+    frame = ledger_export.ledger_frame(db, as_user("captain01"))
+    assert set(frame[ledger_export.title("building", "zh")]) == {1} and set(frame["单元"]) == {1}
+    assert len(set(frame["房号"])) == db.scalar("SELECT count(*) FROM households WHERE unit_id = 1")
+    with pytest.raises(PermissionDenied):
+        ledger_export.ledger_frame(db, as_user("logistics01"))
