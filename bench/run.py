@@ -37,6 +37,8 @@ from qinyuan.db import Database  # noqa: E402
 from qinyuan.errors import QinyuanError, StaleEdit  # noqa: E402
 from tests.support.apptest import whole_script_reruns  # noqa: E402
 
+from . import ledger as ledger_bench  # noqa: E402
+
 USERS = {"committee": "committee", "captain": "captain01", "member": "member001", "medic": "medic01",
          "logistics": "logistics01"}
 TARGETS = {  # name: (comparison, target)
@@ -49,6 +51,7 @@ TARGETS = {  # name: (comparison, target)
     "kill9_lost": ("==", 0),
     "kill9_failed_open": ("==", 0),
     "backup_round_trip_mismatches": ("==", 0),
+    "ledger_import_ratio_vs_template": ("<=", 2.0),
 }
 
 
@@ -547,6 +550,17 @@ def write_report(results: dict) -> None:
                   f"- `backup()` of the scale-{r.get('scale')} file: {r['backup_s']} s, {r['backup_mb']} MB parquet, "
                   f"{r['backup_rows']:,} rows in {r['backup_tables']} tables; `restore()` {r['restore_s']} s; tables whose "
                   f"count or checksum differ after the round trip: {r['backup_round_trip_mismatches']}.", ""]
+    if "ledger_office" in r:
+        o, tpl = r["ledger_office"], r["ledger_template"]
+        lines += ["## Importing the office's ledger", "",
+                  f"- {r['ledger_households']:,} households, {r['ledger_rows']:,} rows (one per resident), read + checked + "
+                  f"imported into an empty grid, each in its own process: office layout ({o['file_kb']} KB: title and "
+                  f"filing rows, one-column address, dashed phones, needs in the office's words) {o['s']} s, peak "
+                  f"{o['peak_mb']} MB ({o.get('before_mb')} MB before the import; Python heap peak of reading + "
+                  f"checking {o.get('check_heap_peak_mb')} MB); our template shape ({tpl['file_kb']} KB) "
+                  f"{tpl['s']} s, peak {tpl['peak_mb']} MB ({tpl.get('before_mb')} MB before; heap "
+                  f"{tpl.get('check_heap_peak_mb')} MB); "
+                  f"ratio {r['ledger_import_ratio_vs_template']} (target <= 2).", ""]
     if "sessions" in r:
         lines += ["## Concurrent browser sessions", "",
                   f"- {r['sessions']} Chromium sessions logged in (of {r.get('sessions_requested')} requested; one browser, "
@@ -648,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--extra-sessions", type=int, default=0, help="also measure a smaller session load (reported apart)")
     p.add_argument("--pinned-sessions", action="store_true",
                    help="also measure --sessions with the server alone on one CPU and the browsers on the others")
-    p.add_argument("--only", default="rerun,write,hot,kill9,backup,sessions")
+    p.add_argument("--only", default="rerun,write,hot,kill9,backup,sessions,ledger")
     p.add_argument("--merge", action="store_true", help="keep figures of parts not run from the previous report.json")
     p.add_argument("--pages", default="", help="rerun: only these pages (comma-separated); prints, writes no report")
     p.add_argument("--work", default=str(WORK), help="folder for the benchmark's databases")
@@ -694,6 +708,7 @@ def main(argv: list[str] | None = None) -> int:
     part("hot", lambda: hot_row(copy(big, "hot.duckdb")))
     part("backup", lambda: backup_round_trip(copy(big, "backup_src.duckdb")))
     part("kill9", lambda: kill9(copy(small, "kill9.duckdb"), args.kill_runs))
+    part("ledger", lambda: ledger_bench.run(WORK))
 
     def sessions():
         from bench import browser

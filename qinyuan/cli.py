@@ -34,9 +34,19 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--scale", type=int, default=1, help="N times the demo world")
     sp = with_db("kpi", "print the key figures")
     sp.add_argument("--json", action="store_true")
-    sp = with_db("import", "import a ledger file")
+    sp = with_db("import", "import a ledger file (the office's own layout or ours)")
     sp.add_argument("what", choices=["households"])
     sp.add_argument("file")
+    sp.add_argument("--map", action="append", metavar="列名=field", help="override the column guess (field or 'ignore')")
+    sp.add_argument("--update", action="store_true", help="match households by building/unit/room and update them")
+    sp.add_argument("--partial", action="store_true", help="import the good rows, skip the flagged ones")
+    sp.add_argument("--remove-missing", action="store_true", help="with --update: mark households not in the file moved out")
+    sp.add_argument("--round", type=int, default=None, metavar="N", help="round number for the 上轮核酸 column")
+    sp.add_argument("--bad-rows", default=None, metavar="OUT.xlsx", help="write the flagged rows here")
+    sp = with_db("export", "export the ledger in the import's own shape (.xlsx or .csv)")
+    sp.add_argument("what", choices=["households"])
+    sp.add_argument("file")
+    sp.add_argument("--lang", choices=["zh", "en"], default="zh")
     sp = with_db("briefing", "the daily briefing")
     sp.add_argument("--date", type=date.fromisoformat, default=None)
     sp.add_argument("--lang", choices=["zh", "en"], default="zh")
@@ -107,9 +117,14 @@ def _run(args) -> int:
                     print(f"{key:36} {value}")
             return 0
         if verb == "import":
-            from .imports import cli_import_households
+            from .ledger_cli import cli_import_households
 
-            return cli_import_households(db, args.file)
+            return cli_import_households(db, args.file, args.map, update=args.update, partial=args.partial,
+                                         remove_missing=args.remove_missing, round_no=args.round, bad_rows=args.bad_rows)
+        if verb == "export":
+            from .ledger_export import cli_export_households
+
+            return cli_export_households(db, args.file, args.lang)
         if verb == "briefing":
             from .briefing import cli_briefing
 

@@ -39,12 +39,18 @@ def _xlsx_text(value):
 
 
 def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "data") -> bytes:
-    safe = safe_frame(frame)
-    for column in safe.columns:
-        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
-            safe[column] = safe[column].map(_xlsx_text).map(neutralise)
-    safe.columns = [neutralise(_xlsx_text(c)) for c in safe.columns]
+    return to_xlsx_sheets({sheet: frame})
+
+
+def to_xlsx_sheets(frames: dict[str, pd.DataFrame]) -> bytes:
+    """Several frames, one sheet each (names cut to Excel's 31 characters), cells made safe as in to_xlsx_bytes."""
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-        safe.to_excel(writer, index=False, sheet_name=sheet[:31])
+        for name, frame in (frames or {"data": pd.DataFrame()}).items():
+            safe = safe_frame(frame)
+            for column in safe.columns:
+                if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+                    safe[column] = safe[column].map(_xlsx_text).map(neutralise)
+            safe.columns = [neutralise(_xlsx_text(c)) for c in safe.columns]
+            safe.to_excel(writer, index=False, sheet_name=_xlsx_text(name)[:31] or "data")
     return buffer.getvalue()

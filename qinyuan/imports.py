@@ -1,397 +1,563 @@
-"""Import of an existing household ledger (.xlsx / .csv in UTF-8, UTF-8 BOM, GBK/GB18030).
+"""Checking and writing an imported household ledger (.xlsx / .csv / tab-separated .txt).
 
-One validator serves the upload page and `python -m qinyuan import households FILE`: every problem
-is reported per row as a catalogue key (so each user reads it in their language), and the import
-writes all rows in one audited transaction or nothing at all."""
+ledger.py reads the file and recognises the office's layout; this module checks every row against the
+database (units, rooms already there, phones, needs, test status), groups rows into households, plans an
+update against what is stored, and writes the good households in one audited transaction. Every problem is
+a catalogue key with the row number as Excel shows it, so each user reads it in their language."""
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import cache
 
 import pandas as pd
 
-from . import access
+from . import access, ledger
 from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput
 from .households import MAX_OCCUPANTS, TAGS
-from .i18n import both, t
+from .i18n import t
 
-MAX_BYTES = 2 * 1024 * 1024
-MAX_ROWS = 5000
+MAX_BYTES = ledger.MAX_BYTES
+MAX_ROWS = ledger.MAX_ROWS
 MIN_OCCUPANTS = 1
-
-# canonical field -> accepted headers (Chinese first, the template's headers are the first of each)
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "building": ("楼号", "楼栋", "楼栋号", "building", "bldg"),
-    "unit": ("单元", "单元号", "unit", "unit_no"),
-    "room": ("房号", "门牌号", "房间号", "room"),
-    "contact_name": ("联系人", "户主", "户主姓名", "contact", "contact_name", "name"),
-    "phone": ("联系电话", "电话", "手机", "手机号", "phone", "mobile"),
-    "occupants": ("居住人数", "人数", "常住人数", "occupants", "people"),
-    "residents": ("住户姓名", "住户", "家庭成员", "residents", "members"),
-    "tags": ("特殊需求", "需求标签", "标签", "tags", "needs"),
-    "notes": ("备注", "notes", "remarks"),
-}
-REQUIRED = ("building", "unit", "room", "contact_name", "occupants")
-TAG_NAMES: dict[str, str] = {
-    "独居老人": "elderly_alone", "独居": "elderly_alone", "高龄独居": "elderly_alone", "残疾": "disability",
-    "残障": "disability", "慢性病": "chronic", "慢病": "chronic", "透析": "dialysis", "血透": "dialysis",
-    "放化疗": "chemo", "化疗": "chemo", "放疗": "chemo", "孕妇": "pregnancy", "孕产妇": "pregnancy", "怀孕": "pregnancy",
-    "新生儿": "newborn", "婴儿": "newborn", "其他": "other", "其它": "other",
-    **{tag: tag for tag in TAGS}, "elderly": "elderly_alone", "pregnant": "pregnancy",
-}
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
-LANDLINE = re.compile(r"^(0\d{2,3}-?)?[2-9]\d{6,7}(-\d{1,5})?$")
-ROOM = re.compile(r"^[0-9A-Za-z\-]{1,10}$")
-SPLIT = re.compile(r"[、,，;；/\s]+")
 NAME_SPLIT = re.compile(r"\s*[、,，;；/\n]\s*")
+HOUSE_FIELDS = ("contact_name", "phone", "occupants", "notes")
+HEAD = ("户主", "本人", "户主本人", "self", "head")
+Progress = Callable[[str, float], None]
 
 
 @dataclass
 class Problem:
-    row: int | None          # the row number as Excel shows it (header = 1); None for the file as a whole
+    row: int | None          # the row number as Excel shows it; None for the file as a whole
     key: str
     params: dict = field(default_factory=dict)
+    sheet: str = ""
 
     def text(self, lang: str) -> str:
         return t(self.key, lang, **self.params)
 
 
 @dataclass
+class Resident:
+    name: str
+    relation: str | None = None
+    phone: str | None = None
+    tags: list[str] = field(default_factory=list)
+    medical_notes: str | None = None
+    test: str | None = None
+
+
+@dataclass
+class House:
+    sheet: str
+    rows: list[int]
+    building: int
+    unit: int
+    room: str
+    unit_id: int
+    contact_name: str = ""
+    phone: str | None = None
+    occupants: int | None = None
+    notes: str = ""
+    residents: dict[str, Resident] = field(default_factory=dict)
+    stored: dict | None = None            # the household as the database holds it (update mode)
+    changes: dict = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.residents)
+
+    @property
+    def tag_map(self) -> dict[str, list[str]]:
+        return {n: r.tags for n, r in self.residents.items() if r.tags}
+
+
+@dataclass
 class Report:
     filename: str
-    rows: list[dict] = field(default_factory=list)
+    reading: ledger.Reading = field(default_factory=ledger.Reading)
+    households: list[House] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    missing: list[dict] = field(default_factory=list)     # stored households of the file's units not in the file
+    update: bool = False
+    data_rows: int = 0
+
+    @property
+    def rows(self) -> list[House]:
+        return self.households
 
     @property
     def ok(self) -> bool:
-        return not self.problems and bool(self.rows)
+        return not self.problems and bool(self.households)
 
-    def add(self, row: int | None, key: str, **params) -> None:
-        self.problems.append(Problem(row, key, params))
+    def add(self, row: int | None, key: str, sheet: str = "", **params) -> None:
+        self.problems.append(Problem(row, key, {k: ledger.short(v) for k, v in params.items()}, sheet))
+
+    def bad_rows(self) -> set[tuple[str, int]]:
+        return {(p.sheet, p.row) for p in self.problems if p.row is not None}
+
+    def good(self) -> list[House]:
+        bad = self.bad_rows()
+        return [h for h in self.households if not any((h.sheet, n) in bad for n in h.rows)]
+
+    def new(self) -> list[House]:
+        return [h for h in self.good() if h.stored is None]
+
+    def changed(self) -> list[House]:
+        return [h for h in self.good() if h.stored is not None and h.changes]
+
+    def file_problems(self) -> list[Problem]:
+        return [p for p in self.problems if p.row is None]
 
     def frame(self, lang: str = "zh") -> pd.DataFrame:
+        many = len(self.reading.layouts) > 1
         return pd.DataFrame({
+            **({t("ledger.col_sheet", lang): [p.sheet for p in self.problems]} if many else {}),
             t("households.import.col_row", lang): [p.row if p.row is not None else "—" for p in self.problems],
             t("households.import.col_problem", lang): [p.text(lang) for p in self.problems],
         })
 
     def preview(self, lang: str = "zh") -> pd.DataFrame:
-        bad = {p.row for p in self.problems}
+        bad = self.bad_rows()
         return pd.DataFrame([{
-            t("households.import.col_row", lang): r["_row"],
-            t("common.unit", lang): f"{r.get('building') or ''}-{r.get('unit') or ''}",
-            t("common.room", lang): r.get("room"),
-            t("households.col.contact", lang): r.get("contact_name"),
-            t("households.col.occupants", lang): r.get("occupants"),
-            t("households.import.col_ok", lang): "❌" if r["_row"] in bad else "✅",
-        } for r in self.rows])
+            t("households.import.col_row", lang): h.rows[0],
+            t("common.unit", lang): f"{h.building}-{h.unit}",
+            t("common.room", lang): h.room,
+            t("households.col.contact", lang): h.contact_name,
+            t("households.col.occupants", lang): h.occupants,
+            t("ledger.col_residents", lang): "、".join(h.names),
+            t("households.import.col_ok", lang): "❌" if any((h.sheet, n) in bad for n in h.rows) else "✅",
+        } for h in self.households])
 
 
-# -- reading -----------------------------------------------------------------------------------
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK, as Excel on Chinese Windows saves)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        raise InvalidInput("households.import.bad_encoding") from None
-
-
-def read_table(data: bytes, filename: str) -> list[list[str]]:
-    """The file as rows of strings (header first)."""
-    name = filename.lower()
-    if data[:4] == b"PK\x03\x04" or name.endswith((".xlsx", ".xlsm")):
-        try:
-            from openpyxl import load_workbook
-
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            sheet = book.worksheets[0]
-            rows = []
-            for n, values in enumerate(sheet.iter_rows(values_only=True)):
-                if n > MAX_ROWS + 1:
-                    rows.append([])
-                    break
-                rows.append(["" if v is None else _cell(v) for v in values])
-            book.close()
-            return rows
-        except InvalidInput:
-            raise
-        except Exception:
-            raise InvalidInput("households.import.unreadable") from None
-    if not name.endswith((".csv", ".txt")):
-        raise InvalidInput("households.import.bad_type")
-    text = decode(data)
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect)]
-
-
-def _cell(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _map_header(header: list[str], report: Report) -> dict[str, int]:
-    lookup = {alias.lower(): name for name, aliases in COLUMNS.items() for alias in aliases}
-    found: dict[str, int] = {}
-    for idx, raw in enumerate(header):
-        title = str(raw or "").strip().lstrip("\ufeff").strip().lower()
-        title = re.sub(r"[（(].*[)）]$", "", title).strip()  # "居住人数（人）" -> "居住人数"
-        if not title:
-            continue
-        name = lookup.get(title)
-        if name is None:
-            report.add(1, "households.import.unknown_column", column=str(raw))
-        elif name in found:
-            report.add(1, "households.import.duplicate_column", column=str(raw))
-        else:
-            found[name] = idx
-    for name in REQUIRED:
-        if name not in found:
-            report.add(1, "households.import.missing_column", column=COLUMNS[name][0] + " / " + _english(name))
-    return found
-
-
-def normalise_phone(value: str) -> str:
-    return re.sub(r"[\s()（）]", "", value).removeprefix("+86").removeprefix("0086")
-
-
-def parse_tags(value: str, names: list[str]) -> tuple[dict[str, list[str]], list[str], list[str]]:
-    """'慢性病' (for the first resident) or '张三:慢性病;李四:孕妇'. Returns ({name: tags}, unknown tags, unknown names)."""
-    result: dict[str, list[str]] = {}
-    unknown, strangers = [], []
-    for part in re.split(r"[;；\n]+", value or ""):
-        part = part.strip()
-        if not part:
-            continue
-        who = names[0] if names else ""
-        if re.search(r"[:：]", part):
-            who, part = (x.strip() for x in re.split(r"[:：]", part, maxsplit=1))
-            if who not in names:
-                strangers.append(who)
-        for word in SPLIT.split(part):
-            if not word:
-                continue
-            tag = TAG_NAMES.get(word.lower())
-            if tag is None:
-                unknown.append(word)
-            else:
-                result.setdefault(who, [])
-                if tag not in result[who]:
-                    result[who].append(tag)
-    return result, unknown, strangers
-
-
-def validate(db: Database, data: bytes, filename: str) -> Report:
+# -- checking ------------------------------------------------------------------------------------
+def validate(db: Database, data: bytes, filename: str, *, mapping: dict[str, str | None] | None = None,
+             update: bool = False, progress: Progress | None = None) -> Report:
     """Every problem of the file, per row. Never writes."""
-    report = Report(filename)
-    if len(data) > MAX_BYTES:
-        report.add(None, "households.import.too_big", mb=MAX_BYTES // (1024 * 1024))
-        return report
+    report = Report(filename, update=update)
     if not data.strip():
         report.add(None, "households.import.empty")
         return report
     try:
-        table = read_table(data, filename)
+        sheets = ledger.read(data, filename, progress=lambda f: progress("read", f) if progress else None)
     except InvalidInput as exc:
         report.add(None, exc.key, **exc.params)
         return report
-    table = [row for row in table if any(str(c).strip() for c in row)] if table else []
-    if not table:
-        report.add(None, "households.import.empty")
-        return report
-    if len(table) - 1 > MAX_ROWS:
-        report.add(None, "households.import.too_many_rows", max=MAX_ROWS)
-        return report
-    columns = _map_header(table[0], report)
-    if any(p.key == "households.import.missing_column" for p in report.problems):
-        return report
-    if len(table) == 1:
-        report.add(None, "households.import.empty")
-        return report
+    return check(db, ledger.recognise(sheets, mapping), filename, update=update, progress=progress)
 
+
+def check(db: Database, reading: ledger.Reading, filename: str, *, update: bool = False,
+          progress: Progress | None = None) -> Report:
+    """Check what ledger.py found: one Report with the households and every problem."""
+    report = Report(filename, reading=reading, update=update)
+    if not reading.layouts:
+        report.add(None, "ledger.no_ledger", sheets="、".join(reading.skipped) or "—")
+        return report
     units = {(b, u): uid for uid, b, u in db.rows("SELECT id, building, unit_no FROM units")}
-    existing = set(db.rows("SELECT unit_id, room FROM households"))
-    seen: dict[tuple[int, str], int] = {}
-    for offset, raw in enumerate(table[1:]):
-        n = offset + 2
-        row: dict = {"_row": n}
-        for name, idx in columns.items():
-            row[name] = str(raw[idx]).strip() if idx < len(raw) and raw[idx] is not None else ""
-        report.rows.append(row)
-        for name in REQUIRED:
-            if not row.get(name):
-                report.add(n, "households.import.missing_field", field=t(f"households.field.{name}", "zh") + " / "
-                           + t(f"households.field.{name}", "en"))
-        building, unit = _int(row.get("building")), _int(row.get("unit"))
-        row["building"], row["unit"] = building if building is not None else row.get("building"), unit if unit is not None else row.get("unit")
-        if row.get("building") and row.get("unit"):
-            if building is None or unit is None or (building, unit) not in units:
-                report.add(n, "households.import.unknown_unit", building=row["building"], unit=row["unit"])
-            else:
-                row["unit_id"] = units[(building, unit)]
-        room = row.get("room") or ""
-        if room:
-            if not ROOM.match(room):
-                report.add(n, "households.import.bad_room", room=room)
-            elif "unit_id" in row:
-                key = (row["unit_id"], room)
-                if key in existing:
-                    report.add(n, "households.import.duplicate_in_db", room=room, building=building, unit=unit)
-                elif key in seen:
-                    report.add(n, "households.import.duplicate_in_file", room=room, other=seen[key])
-                else:
-                    seen[key] = n
-        phone = normalise_phone(row.get("phone") or "")
-        row["phone"] = phone or None
-        if phone and not (MOBILE.match(phone) or LANDLINE.match(phone)):
-            report.add(n, "households.import.bad_phone", phone=row.get("phone") or phone)
-        if row.get("occupants"):
-            occupants = _int(row["occupants"])
-            if occupants is None or not MIN_OCCUPANTS <= occupants <= MAX_OCCUPANTS:
-                report.add(n, "households.import.bad_occupants", value=row["occupants"], min=MIN_OCCUPANTS, max=MAX_OCCUPANTS)
-            else:
-                row["occupants"] = occupants
-        names = [x.strip() for x in NAME_SPLIT.split(row.get("residents") or "") if x.strip()]
-        if not names and row.get("contact_name"):
-            names = [row["contact_name"]]
-        if any(len(x) > 40 for x in names) or len(row.get("contact_name") or "") > 40:
-            report.add(n, "households.import.name_long")
-        if isinstance(row.get("occupants"), int) and len(names) > row["occupants"]:
-            report.add(n, "households.import.more_residents", n=len(names), occupants=row["occupants"])
-        tags, unknown, strangers = parse_tags(row.get("tags") or "", names)
-        for word in unknown:
-            report.add(n, "households.import.unknown_tag", tag=word)
-        for who in strangers:
-            report.add(n, "households.import.tag_stranger", name=who)
-        row["names"], row["tag_map"] = names, tags
-        if len(row.get("notes") or "") > 500:
-            report.add(n, "households.import.notes_long")
+    houses: dict[tuple[int, str], House] = {}
+    for layout in reading.layouts:
+        sheet = next(s for s in reading.sheets if s.name == layout.sheet)
+        for number, row, _cells in ledger.data_rows(sheet, layout):
+            report.data_rows += 1
+            if report.data_rows > MAX_ROWS:
+                continue
+            _check_row(report, layout.sheet, number, row, units, houses)
+        if progress:
+            progress("check", (reading.layouts.index(layout) + 1) / len(reading.layouts))
+    if report.data_rows > MAX_ROWS:
+        report.problems = [Problem(None, "ledger.too_many_rows", {"n": report.data_rows, "max": MAX_ROWS})]
+        return report
+    report.households = list(houses.values())
+    for house in report.households:
+        _check_house(report, house)
+    _against_stored(db, report)
+    order = {x.sheet: i for i, x in enumerate(reading.layouts)}
+    report.problems.sort(key=lambda p: (order.get(p.sheet, -1), p.row or 0))
+    if not report.households and not report.problems:
+        report.add(None, "households.import.empty")
     return report
 
 
-def _int(value) -> int | None:
-    try:
-        text = str(value).strip()
-        return int(float(text)) if re.fullmatch(r"\d+(\.0+)?", text) else None
-    except (TypeError, ValueError):
+def _place(report: Report, sheet: str, n: int, row: dict) -> tuple[int, int, str] | None:
+    """(building, unit, room) from split columns or one address column, or a problem."""
+    if "building" in row or "unit" in row or "room" in row:
+        for name in ("building", "unit", "room"):
+            if not row.get(name):
+                report.add(n, "households.import.missing_field", sheet, field=_field_label(name))
+                return None
+        place = ledger.building_no(row["building"]), ledger.unit_no(row["unit"]), ledger.room_no(row["room"])
+        if None in place:
+            report.add(n, "ledger.bad_address", sheet, value=f"{row['building']} / {row['unit']} / {row['room']}")
+            return None
+        return place
+    if not row.get("address"):
+        report.add(n, "households.import.missing_field", sheet, field=_field_label("address"))
         return None
+    place = ledger.address(row["address"])
+    if place is None:
+        report.add(n, "ledger.bad_address", sheet, value=row["address"])
+    return place
 
 
-# -- writing -----------------------------------------------------------------------------------
-def import_households(db: Database, actor: Actor, data: bytes, filename: str) -> dict:
-    """Validate, then write every household and resident in one audited transaction, or nothing."""
+def _field_label(name: str) -> str:
+    return f"{t(f'ledger.field.{name}', 'zh')} / {t(f'ledger.field.{name}', 'en')}"
+
+
+def _check_row(report: Report, sheet: str, n: int, row: dict, units: dict, houses: dict) -> None:
+    before = len(report.problems)
+    place = _place(report, sheet, n, row)
+    if place is None:
+        return
+    building, unit, room = place
+    unit_id = units.get((building, unit))
+    if unit_id is None:
+        report.add(n, "households.import.unknown_unit", sheet, building=building, unit=unit)
+        return
+    house = houses.get((unit_id, room))
+    contact = row.get("contact_name", "")
+    if house is not None and house.contact_name and contact and contact != house.contact_name:
+        report.add(n, "households.import.duplicate_in_file", sheet, room=room, other=house.rows[0])
+        return
+    if house is None:
+        house = houses[(unit_id, room)] = House(sheet, [], building, unit, room, unit_id)
+    house.rows.append(n)
+    _household_cells(report, sheet, n, row, house)
+    _resident_cells(report, sheet, n, row, house)
+    if len(report.problems) > before and n not in house.rows:
+        house.rows.append(n)
+
+
+def _household_cells(report: Report, sheet: str, n: int, row: dict, house: House) -> None:
+    house.contact_name = house.contact_name or row.get("contact_name", "")
+    if len(house.contact_name) > 40:
+        report.add(n, "households.import.name_long", sheet)
+    found = ledger.phone(row.get("phone", ""))
+    if found.problem:
+        report.add(n, found.problem, sheet, phone=row.get("phone", ""))
+    house.phone = house.phone or found.number
+    row["_phone"] = found.number
+    extras = [found.extra and t("ledger.phone_more", "zh", phone=found.extra), row.get("notes", "")]
+    for extra in filter(None, extras):
+        if extra not in house.notes:
+            house.notes = f"{house.notes}；{extra}" if house.notes else extra
+    if len(house.notes) > 500:
+        report.add(n, "households.import.notes_long", sheet)
+    if row.get("occupants"):
+        value = ledger.number(row["occupants"])
+        if value is None or not MIN_OCCUPANTS <= value <= MAX_OCCUPANTS:
+            report.add(n, "households.import.bad_occupants", sheet, value=row["occupants"], min=MIN_OCCUPANTS,
+                       max=MAX_OCCUPANTS)
+        else:
+            house.occupants = max(house.occupants or 0, value)
+
+
+def _resident_cells(report: Report, sheet: str, n: int, row: dict, house: House) -> None:
+    names = [x for x in NAME_SPLIT.split(row.get("name", "")) if x]
+    if not names and row.get("contact_name") and not house.residents:
+        names = [row["contact_name"]]
+    if any(len(x) > 40 for x in names):
+        report.add(n, "households.import.name_long", sheet)
+        return
+    for name in names:
+        resident = house.residents.setdefault(name, Resident(name))
+        if len(names) == 1:
+            resident.relation = row.get("relation") or resident.relation
+            if row.get("_phone") and row["_phone"] != house.phone:
+                resident.phone = row["_phone"]
+    _needs(report, sheet, n, row, house, names)
+    status, understood = ledger.test_status(row.get("test", ""))
+    if not understood:
+        report.add(n, "ledger.bad_test", sheet, value=row["test"])
+    elif status and names:
+        house.residents[names[0]].test = status
+
+
+def _needs(report: Report, sheet: str, n: int, row: dict, house: House, names: list[str]) -> None:
+    """'高血压、行动不便' for the row's resident, or '李秀英:慢性病;张三:孕妇' naming them."""
+    for part in filter(None, (p.strip() for p in re.split(r"[;；\n]+", row.get("needs", "")))):
+        who = names[0] if names else ""
+        if re.search(r"[:：]", part):
+            who, part = (x.strip() for x in re.split(r"[:：]", part, maxsplit=1))
+            if who not in house.residents:
+                report.add(n, "households.import.tag_stranger", sheet, name=who)
+                continue
+        if who not in house.residents:
+            continue
+        tags, unknown = ledger.needs(part, TAGS)
+        for word in unknown:
+            report.add(n, "households.import.unknown_tag", sheet, tag=word)
+        resident = house.residents[who]
+        resident.tags += [x for x in tags if x not in resident.tags]
+        labels = _tag_words()
+        if tags and part not in labels and not set(ledger.NEED_SPLIT.split(part)) <= labels:
+            resident.medical_notes = f"{resident.medical_notes}；{part}" if resident.medical_notes else part
+    if row.get("medical_notes") and names and names[0] in house.residents:
+        house.residents[names[0]].medical_notes = row["medical_notes"]
+
+
+@cache
+def _tag_words() -> frozenset[str]:
+    """Our own tag words: wording made only of these needs no note."""
+    return frozenset({t(f"households.tag.{x}", "zh") for x in TAGS} | set(TAGS))
+
+
+def _check_house(report: Report, house: House) -> None:
+    if not house.contact_name:
+        head = next((r.name for r in house.residents.values() if (r.relation or "") in HEAD), None)
+        house.contact_name = head or next(iter(house.residents), "")
+    if not house.contact_name:
+        report.add(house.rows[0], "households.import.missing_field", house.sheet, field=_field_label("contact_name"))
+    if house.occupants is None:
+        house.occupants = max(MIN_OCCUPANTS, len(house.residents))
+    elif len(house.residents) > house.occupants:
+        report.add(house.rows[0], "households.import.more_residents", house.sheet, n=len(house.residents),
+                   occupants=house.occupants)
+    if not ledger.ROOM.match(house.room):
+        report.add(house.rows[0], "households.import.bad_room", house.sheet, room=house.room)
+
+
+# -- against what is stored ------------------------------------------------------------------------
+def _against_stored(db: Database, report: Report) -> None:
+    """New mode: a household already stored is a problem. Update mode: what would change, and which stored
+    households of the file's units the file no longer lists."""
+    if not report.households:
+        return
+    units = sorted({h.unit_id for h in report.households})
+    stored = {(s["unit_id"], s["room"]): s for s in _stored(db, units)}
+    for house in report.households:
+        found = stored.pop((house.unit_id, house.room), None)
+        if found is None:
+            continue
+        if not report.update:
+            report.add(house.rows[0], "households.import.duplicate_in_db", house.sheet, room=house.room,
+                       building=house.building, unit=house.unit)
+            continue
+        house.stored = found
+        house.changes = _changes(house, found)
+    if report.update:
+        report.missing = sorted(stored.values(), key=lambda s: (s["unit_id"], s["room"]))
+
+
+def _stored(db: Database, units: list[int]) -> list[dict]:
+    houses = db.dicts("""SELECT h.id, h.unit_id, u.building, u.unit_no, h.room, h.contact_name, h.phone, h.occupants,
+                                h.notes, h.version FROM households h JOIN units u ON u.id = h.unit_id
+                         WHERE h.unit_id IN (SELECT unnest(?::INTEGER[]))""", [units])
+    people = db.dicts("""SELECT id, household_id, name, relation, phone, tags, medical_notes, version FROM residents
+                         WHERE active AND household_id IN (SELECT unnest(?::INTEGER[]))""", [[h["id"] for h in houses]])
+    by_house: dict[int, dict] = {}
+    for person in people:
+        by_house.setdefault(person["household_id"], {})[person["name"]] = person
+    for house in houses:
+        house["residents"] = by_house.get(house["id"], {})
+    return houses
+
+
+def _changes(house: House, stored: dict) -> dict:
+    """Field -> (stored, file) for what the file changes; residents added, changed or no longer listed."""
+    out = {}
+    for name in HOUSE_FIELDS:
+        new = getattr(house, name) or None
+        if new is not None and new != stored[name]:
+            out[name] = (stored[name], new)
+    added = [n for n in house.residents if n not in stored["residents"]]
+    gone = [n for n in stored["residents"] if n not in house.residents]
+    edited = [n for n, r in house.residents.items() if n in stored["residents"]
+              and _resident_changes(r, stored["residents"][n])]
+    for key, names in (("residents_added", added), ("residents_gone", gone), ("residents_changed", edited)):
+        if names:
+            out[key] = names
+    return out
+
+
+def _resident_changes(resident: Resident, stored: dict) -> dict:
+    new = {"relation": resident.relation, "phone": resident.phone, "tags": sorted(resident.tags),
+           "medical_notes": resident.medical_notes}
+    return {k: v for k, v in new.items() if v and v != (sorted(stored[k] or []) if k == "tags" else stored[k])}
+
+
+# -- writing ---------------------------------------------------------------------------------------
+def default_round(db: Database) -> int | None:
+    """The round a ledger's 上轮核酸 column speaks of: the latest completed one."""
+    return db.scalar("SELECT id FROM test_rounds WHERE status = 'completed' ORDER BY day DESC, id DESC LIMIT 1")
+
+
+def import_households(db: Database, actor: Actor, data: bytes, filename: str, **options) -> dict:
+    """Check, then write: see apply()."""
     access.require(actor, "household.import")
-    report = validate(db, data, filename)
-    if not report.ok:
+    keys = ("mapping", "update")
+    report = validate(db, data, filename, **{k: options.pop(k) for k in keys if k in options})
+    return apply(db, actor, report, **options)
+
+
+def apply(db: Database, actor: Actor, report: Report, *, partial: bool = False, remove_missing: bool = False,
+          round_id: int | None = None, progress: Progress | None = None) -> dict:
+    """Write the new households (and, in update mode, the changes) in one audited transaction, or nothing.
+    Without `partial` any problem refuses the whole file; with it the flagged rows' households are left out."""
+    access.require(actor, "household.import")
+    if report.file_problems() or (report.problems and not partial) or not report.good():
         raise InvalidInput("households.import.has_errors", n=len(report.problems))
-    rows = report.rows
+    new, changed = report.new(), report.changed()
+    missing = report.missing if remove_missing else []
+    test_round = round_id if round_id is not None else default_round(db)
 
     def fn(tx: Tx):
         tx.require("household.import")
-        for unit_id in sorted({r["unit_id"] for r in rows}):
+        for unit_id in sorted({h.unit_id for h in [*new, *changed]} | {m["unit_id"] for m in missing}):
             tx.require("household.import", unit_id)
-        keys = [(r["unit_id"], r["room"]) for r in rows]
-        clash = tx.rows("SELECT unit_id, room FROM households h JOIN (SELECT unnest(?::INTEGER[]) AS u, unnest(?::VARCHAR[]) AS rm) k "
-                        "ON h.unit_id = k.u AND h.room = k.rm LIMIT 1", [[k[0] for k in keys], [k[1] for k in keys]])
-        if clash:
-            raise InvalidInput("households.import.duplicate_in_db", room=clash[0][1], building="", unit=clash[0][0])
-        hids = [r[0] for r in tx.rows("SELECT nextval('household_seq') FROM range(?)", [len(rows)])]
-        n_res = sum(len(r["names"]) for r in rows)
-        rids = [r[0] for r in tx.rows("SELECT nextval('resident_seq') FROM range(?)", [n_res])]
-        houses, people = [], []
-        it = iter(rids)
-        for hid, r in zip(hids, rows, strict=True):
-            houses.append({"id": hid, "unit_id": r["unit_id"], "room": r["room"], "contact_name": r["contact_name"],
-                           "phone": r["phone"], "occupants": r["occupants"], "notes": r.get("notes") or None})
-            for name in r["names"]:
-                people.append({"id": next(it), "household_id": hid, "name": name, "tags": sorted(r["tag_map"].get(name, []))})
-        hframe = pd.DataFrame(houses, columns=["id", "unit_id", "room", "contact_name", "phone", "occupants", "notes"])
-        pframe = pd.DataFrame(people, columns=["id", "household_id", "name", "tags"])
-        tx.cur.register("import_households_frame", hframe)
-        tx.cur.register("import_residents_frame", pframe)
-        try:
-            tx.execute("""INSERT INTO households (id, unit_id, room, contact_name, phone, occupants, notes)
-                          SELECT id, unit_id, room, contact_name, phone, occupants, notes FROM import_households_frame""", writes=("households",))
-            tx.execute("""INSERT INTO residents (id, household_id, name, tags)
-                          SELECT id, household_id, name, CAST(tags AS VARCHAR[]) FROM import_residents_frame""", writes=("residents",))
-        finally:
-            tx.cur.unregister("import_households_frame")
-            tx.cur.unregister("import_residents_frame")
-        rnd = tx.scalar("SELECT id FROM test_rounds WHERE status = 'active' AND day <= ? ORDER BY day DESC, id DESC LIMIT 1",
-                        [tx.now.date()])
-        if rnd and rids:
-            tx.execute("INSERT INTO test_results (round_id, resident_id, status) SELECT ?, unnest(?::INTEGER[]), 'pending'",
-                       [rnd, rids], writes=("test_results",))
+        people = _insert_new(tx, new, test_round)
+        if progress:
+            progress("write", 0.6)
+        people += _write_changes(tx, changed, test_round)
+        moved = _retire(tx, missing)
+        result = {"households": len(new), "residents": people, "updated": len(changed), "moved_out": moved,
+                  "skipped_rows": len(report.bad_rows())}
         tx.changes += 1
-        tx.audit("household.import", "import", filename[:120], None,
-                 {"file": filename, "households": len(houses), "residents": len(people),
-                  "household_ids": [hids[0], hids[-1]]})
-        return {"households": len(houses), "residents": len(people)}
+        tx.audit("household.import", "import", report.filename[:120], None, {"file": report.filename, **result})
+        return result
 
-    return db.write(actor, fn)
-
-
-# -- template ----------------------------------------------------------------------------------
-def template_frame(lang: str = "zh") -> pd.DataFrame:
-    fields = ["building", "unit", "room", "contact_name", "phone", "occupants", "residents", "tags", "notes"]
-    headers = [COLUMNS[f][0] if lang == "zh" else _english(f) for f in fields]
-    if lang == "zh":
-        rows = [[1, 1, "101", "王建国", "13800138000", 2, "王建国、李秀英", "李秀英:慢性病", ""],
-                [1, 1, "102", "张敏", "029-88881234", 1, "", "独居老人", "子女在外地"]]
-    else:
-        rows = [[1, 1, "101", "Wang Jianguo", "13800138000", 2, "Wang Jianguo, Li Xiuying", "Li Xiuying:chronic", ""],
-                [1, 1, "102", "Zhang Min", "029-88881234", 1, "", "elderly_alone", "children away"]]
-    return pd.DataFrame(rows, columns=headers)
+    result = db.write(actor, fn)
+    if progress:
+        progress("write", 1.0)
+    return result
 
 
-def _english(field_name: str) -> str:
-    return {"contact_name": "contact"}.get(field_name, field_name)
+def _insert_new(tx: Tx, houses: list[House], test_round: int | None) -> int:
+    if not houses:
+        return 0
+    hids = [r[0] for r in tx.rows("SELECT nextval('household_seq') FROM range(?)", [len(houses)])]
+    clash = tx.rows("SELECT h.room FROM households h JOIN (SELECT unnest(?::INTEGER[]) AS u, unnest(?::VARCHAR[]) AS rm) k "
+                    "ON h.unit_id = k.u AND h.room = k.rm LIMIT 1", [[h.unit_id for h in houses], [h.room for h in houses]])
+    if clash:
+        raise InvalidInput("ledger.changed_meanwhile", room=clash[0][0])
+    frame = pd.DataFrame([{"id": hid, "unit_id": h.unit_id, "room": h.room, "contact_name": h.contact_name,
+                           "phone": h.phone, "occupants": h.occupants, "notes": h.notes or None}
+                          for hid, h in zip(hids, houses, strict=True)])
+    _insert_frame(tx, "households", frame)
+    return _insert_residents(tx, [(hid, r) for hid, h in zip(hids, houses, strict=True) for r in h.residents.values()],
+                             test_round)
 
 
-def template_csv(lang: str = "zh") -> bytes:
-    return template_frame(lang).to_csv(index=False).encode("utf-8-sig")
+def _insert_residents(tx: Tx, people: list[tuple[int, Resident]], test_round: int | None) -> int:
+    if not people:
+        return 0
+    rids = [r[0] for r in tx.rows("SELECT nextval('resident_seq') FROM range(?)", [len(people)])]
+    frame = pd.DataFrame([{"id": rid, "household_id": hid, "name": r.name, "relation": r.relation, "phone": r.phone,
+                           "tags": sorted(r.tags), "medical_notes": r.medical_notes}
+                          for rid, (hid, r) in zip(rids, people, strict=True)])
+    _insert_frame(tx, "residents", frame)
+    _results(tx, [(rid, r.test) for rid, (_, r) in zip(rids, people, strict=True)], test_round)
+    return len(people)
 
 
-def template_xlsx(lang: str = "zh") -> bytes:
-    from .exports import to_xlsx_bytes
+def _insert_frame(tx: Tx, table: str, frame: pd.DataFrame) -> None:
+    name = f"import_{table}_frame"
+    columns = ", ".join(frame.columns)
+    select = columns.replace("tags", "CAST(tags AS VARCHAR[]) AS tags")
+    tx.cur.register(name, frame)
+    try:
+        tx.execute(f"INSERT INTO {table} ({columns}) SELECT {select} FROM {name}", writes=(table,))
+    finally:
+        tx.cur.unregister(name)
 
-    return to_xlsx_bytes(template_frame(lang), sheet="households")
+
+def _results(tx: Tx, people: list[tuple[int, str | None]], test_round: int | None) -> None:
+    """New residents are pending in the active round; the ledger's 上轮核酸 becomes the chosen round's result."""
+    active = tx.scalar("SELECT id FROM test_rounds WHERE status = 'active' AND day <= ? ORDER BY day DESC, id DESC LIMIT 1",
+                       [tx.now.date()])
+    rows = {}
+    if active:
+        rows.update({(active, rid): "pending" for rid, _ in people})
+    if test_round:
+        rows.update({(test_round, rid): status for rid, status in people if status})
+    if rows:
+        frame = pd.DataFrame([{"round_id": k[0], "resident_id": k[1], "status": v} for k, v in rows.items()])
+        tx.cur.register("import_results_frame", frame)
+        try:
+            tx.execute("INSERT INTO test_results (round_id, resident_id, status, updated_at, updated_by) "
+                       "SELECT round_id, resident_id, status, ?, ? FROM import_results_frame",
+                       [tx.now, tx.actor.username if tx.actor else "system"], writes=("test_results",))
+        finally:
+            tx.cur.unregister("import_results_frame")
 
 
-# -- CLI ---------------------------------------------------------------------------------------
-def cli_import_households(db: Database, path: str) -> int:
-    """`python -m qinyuan import households FILE`: print the report; exit 1 without writing on errors."""
-    file = Path(path)
-    if not file.is_file():
-        print(both("households.import.no_file", path=path), file=sys.stderr)
-        return 1
-    if file.stat().st_size > MAX_BYTES:
-        print(both("households.import.too_big", mb=MAX_BYTES // (1024 * 1024)), file=sys.stderr)
-        return 1
-    data = file.read_bytes()
-    report = validate(db, data, file.name)
-    if not report.ok:
+def _write_changes(tx: Tx, houses: list[House], test_round: int | None) -> int:
+    """Each changed household: a version-checked update and its own audit row."""
+    added = []
+    for house in houses:
+        stored = house.stored
+        fields = {k: v[1] for k, v in house.changes.items() if k in HOUSE_FIELDS}
+        if fields:
+            tx.update("households", stored["id"], fields, expected_version=stored["version"])
+        for name in house.changes.get("residents_changed", []):
+            person = stored["residents"][name]
+            tx.update("residents", person["id"], _resident_changes(house.residents[name], person),
+                      expected_version=person["version"])
+        added += [(stored["id"], house.residents[n]) for n in house.changes.get("residents_added", [])]
+        tx.audit("household.import_update", "household", stored["id"], {k: v[0] for k, v in house.changes.items()
+                 if k in HOUSE_FIELDS}, house.changes)
+    return _insert_residents(tx, added, test_round)
+
+
+def _retire(tx: Tx, missing: list[dict]) -> int:
+    """Confirmed: the residents of stored households the file no longer lists are marked moved out
+    (never deleted: their history stays)."""
+    count = 0
+    for house in missing:
+        for person in house["residents"].values():
+            tx.update("residents", person["id"], {"active": False}, expected_version=person["version"])
+            count += 1
+        tx.audit("household.import_moved_out", "household", house["id"], None,
+                 {"residents": list(house["residents"])})
+    return count
+
+
+# -- the flagged rows, handed back in the user's own layout --------------------------------------------
+def bad_rows_frames(report: Report, lang: str = "zh") -> dict[str, pd.DataFrame]:
+    """Per sheet: the header as the file has it, the flagged rows as they were, a 行号 and a 问题 column."""
+    out = {}
+    for layout in report.reading.layouts:
+        sheet = next(s for s in report.reading.sheets if s.name == layout.sheet)
+        problems: dict[int, list[str]] = {}
         for p in report.problems:
-            where = both("households.import.row", n=p.row) if p.row is not None else both("households.import.file")
-            print(f"{where}: {t(p.key, 'en', **p.params)} / {t(p.key, 'zh', **p.params)}")
-        print(both("households.import.nothing_written", n=len(report.problems)))
-        return 1
-    result = import_households(db, access.SYSTEM, data, file.name)
-    print(both("households.import.done", households=result["households"], residents=result["residents"]))
-    return 0
+            if p.sheet == layout.sheet and p.row is not None:
+                problems.setdefault(p.row, []).append(p.text(lang))
+        rows = [(n, cells) for n, cells in sheet.rows if n in problems]
+        if not rows:
+            continue
+        width = max(len(layout.columns), *(len(c) for _, c in rows))
+        columns = _unique([*layout.columns, *(f"#{i + 1}" for i in range(len(layout.columns), width))])
+        frame = pd.DataFrame([c + [""] * (width - len(c)) for _, c in rows], columns=columns)
+        frame.insert(0, t("households.import.col_row", lang), [n for n, _ in rows])
+        frame[t("households.import.col_problem", lang)] = ["；".join(problems[n]) for n, _ in rows]
+        out[layout.sheet] = frame
+    return out
+
+
+def _unique(titles: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for title in titles:
+        seen[title] = seen.get(title, 0) + 1
+        out.append(title if seen[title] == 1 else f"{title}_{seen[title]}")
+    return out
+
+
+def bad_rows_xlsx(report: Report, lang: str = "zh") -> bytes:
+    from .exports import to_xlsx_sheets
+
+    return to_xlsx_sheets(bad_rows_frames(report, lang))
+
+
+def replace_rows(reading: ledger.Reading, sheet_name: str, edited: dict[int, list[str]]) -> ledger.Reading:
+    """The reading with some rows of a sheet as the user corrected them in place."""
+    sheets = []
+    for sheet in reading.sheets:
+        if sheet.name == sheet_name:
+            rows = [(n, [ledger.clean(c)[0] for c in edited[n]] if n in edited else cells) for n, cells in sheet.rows]
+            sheet = ledger.Sheet(sheet.name, rows, sheet.cleaned)
+        sheets.append(sheet)
+    return ledger.Reading(sheets, reading.layouts, reading.skipped)

@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from .. import access, grid, imports
+from .. import access, grid, ledger_export
 from .. import households as hh
 from ..access import Actor
 from . import safe
@@ -107,7 +107,7 @@ def list_view(actor: Actor) -> None:
         with st.expander(t("households.export")):
             st.caption(t("households.export_hint", n=total))
             if st.button(t("households.export_prepare"), key="hh_export_go", width="stretch"):
-                out = attempt(lambda: hh.export_frame(db, actor, filters, lang()))
+                out = attempt(lambda: ledger_export.ledger_frame(db, actor, filters, lang()))
                 if out is not None:
                     from .widgets import download_buttons
 
@@ -197,32 +197,6 @@ def _visit_form(actor: Actor, detail: dict, edit_tags: bool) -> None:
 
 # -- import ----------------------------------------------------------------------------------------
 def import_view(actor: Actor) -> None:
-    db = get_db()
-    st.caption(t("households.import.help", mb=imports.MAX_BYTES // (1024 * 1024), rows=imports.MAX_ROWS))
-    c1, c2 = st.columns(2)
-    c1.download_button(t("households.import.template_xlsx"), imports.template_xlsx(lang()), "households_template.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", width="stretch")
-    c2.download_button(t("households.import.template_csv"), imports.template_csv(lang()), "households_template.csv",
-                       "text/csv", width="stretch")
-    if st.session_state.get("hh_import_flash"):
-        st.success(st.session_state.pop("hh_import_flash"))
-    generation = st.session_state.get("hh_upload_gen", 0)
-    upload = st.file_uploader(t("households.import.upload"), type=["csv", "xlsx"], key=f"hh_upload_{generation}")
-    if upload is None:
-        return
-    data = upload.getvalue()
-    report = imports.validate(db, data, upload.name)
-    st.caption(t("households.import.summary", rows=len(report.rows), problems=len(report.problems)))
-    if report.problems:
-        st.error(t("households.import.has_errors", n=len(report.problems)))
-        st.dataframe(report.frame(lang()), hide_index=True, width="stretch")
-    if report.rows:
-        with st.expander(t("households.import.preview"), expanded=not report.problems):
-            st.dataframe(report.preview(lang()), hide_index=True, width="stretch")
-    if report.ok and st.button(t("households.import.go", n=len(report.rows)), type="primary", width="stretch",
-                               key="hh_import_go"):
-        result = attempt(lambda: imports.import_households(db, actor, data, upload.name))
-        if result:
-            st.session_state["hh_import_flash"] = t("households.import.done", **result)
-            st.session_state["hh_upload_gen"] = generation + 1  # a fresh uploader: the file is in the ledger now
-            st.rerun()
+    from .ledger_import import render as render_import
+
+    render_import(actor)

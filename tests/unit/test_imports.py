@@ -9,8 +9,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from qinyuan import imports
+from qinyuan import imports, ledger_export
 from qinyuan.errors import InvalidInput, PermissionDenied
+from qinyuan.households import TAGS
+from qinyuan.i18n import t
+from qinyuan.ledger_cli import cli_import_households
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADER = "楼号,单元,房号,联系人,联系电话,居住人数,住户姓名,特殊需求,备注"
@@ -38,9 +41,9 @@ def counts(db):
 def test_csv_in_every_encoding_validates_clean(db, encoding):
     report = imports.validate(db, csv_bytes(GOOD, encoding), "ledger.csv")
     assert report.problems == []
-    assert [r["contact_name"] for r in report.rows] == ["王建国", "张敏", "赵强"]
-    assert report.rows[0]["tag_map"] == {"李秀英": ["chronic"]}
-    assert report.rows[1]["tag_map"] == {"张敏": ["elderly_alone"]}
+    assert [r.contact_name for r in report.rows] == ["王建国", "张敏", "赵强"]
+    assert report.rows[0].tag_map == {"李秀英": ["chronic"]}
+    assert report.rows[1].tag_map == {"张敏": ["elderly_alone"]}
 
 
 def test_sample_file_is_gbk_and_clean(db):
@@ -58,20 +61,25 @@ def test_xlsx_and_english_headers(db):
     frame.to_excel(buffer, index=False)
     report = imports.validate(db, buffer.getvalue(), "ledger.xlsx")
     assert report.ok, keys(report)
-    assert report.rows[0]["occupants"] == 2 and report.rows[0]["tag_map"] == {"Li": ["pregnancy"]}
+    assert report.rows[0].occupants == 2 and report.rows[0].tag_map == {"Li": ["pregnancy"]}
 
 
-def test_templates_round_trip(db):
-    assert imports.validate(db, imports.template_xlsx("zh"), "t.xlsx").rows
-    english = imports.validate(db, imports.template_csv("en"), "t.csv")
-    # the template's sample rooms exist in the demo ledger: that is the only complaint
-    assert {p.key for p in english.problems} == {"households.import.duplicate_in_db"}
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_template_examples_are_never_imported_and_the_instructions_list_the_tags(db, lang):
+    from openpyxl import load_workbook
+
+    for data, name in ((ledger_export.template_xlsx(lang), "t.xlsx"), (ledger_export.template_csv(lang), "t.csv")):
+        report = imports.validate(db, data, name)
+        assert report.rows == [] and keys(report) == [(None, "households.import.empty")]
+        assert report.reading.layouts
+    book = load_workbook(io.BytesIO(ledger_export.template_xlsx(lang)))
+    howto = " ".join(str(c.value) for c in book.worksheets[0]["A"])
+    assert all(t(f"households.tag.{x}", lang) in howto for x in TAGS)
 
 
 def test_wrong_columns_are_reported(db):
     report = imports.validate(db, csv_bytes(["1,1,701"], header="栋,单元,房号"), "x.csv")
-    found = {p.key for p in report.problems}
-    assert "households.import.unknown_column" in found and "households.import.missing_column" in found
+    assert keys(report) == [(None, "ledger.no_ledger")]  # no name nor householder column
     assert not report.ok
 
 
@@ -108,10 +116,11 @@ def test_every_bad_row_kind_is_reported_with_its_row(db):
 
 def test_size_and_row_limits(db):
     big = b"x" * (imports.MAX_BYTES + 1)
-    assert keys(imports.validate(db, big, "big.csv")) == [(None, "households.import.too_big")]
+    assert keys(imports.validate(db, big, "big.csv")) == [(None, "ledger.too_big")]
     many = csv_bytes([f"1,1,9{n:04d},某,13800138000,1,,," for n in range(imports.MAX_ROWS + 1)])
     assert len(many) < imports.MAX_BYTES
-    assert keys(imports.validate(db, many, "many.csv")) == [(None, "households.import.too_many_rows")]
+    assert keys(imports.validate(db, many, "many.csv")) == [(None, "ledger.too_many_rows")]
+    assert imports.validate(db, many, "many.csv").problems[0].params["n"] == imports.MAX_ROWS + 1
     assert keys(imports.validate(db, b"", "empty.csv")) == [(None, "households.import.empty")]
     assert keys(imports.validate(db, b"\x00\x01", "x.pdf")) == [(None, "households.import.bad_type")]
     assert keys(imports.validate(db, b"PK\x03\x04garbage", "x.xlsx")) == [(None, "households.import.unreadable")]
@@ -120,7 +129,7 @@ def test_size_and_row_limits(db):
 def test_import_writes_everything_in_one_audited_transaction(db, as_user):
     before = counts(db)
     result = imports.import_households(db, as_user("committee"), csv_bytes(GOOD, "gbk"), "ledger.csv")
-    assert result == {"households": 3, "residents": 4}
+    assert result == {"households": 3, "residents": 4, "updated": 0, "moved_out": 0, "skipped_rows": 0}
     after = counts(db)
     assert after[0] == before[0] + 3 and after[1] == before[1] + 4
     assert after[2] == before[2] + 4  # every new resident pending in the active round
@@ -161,15 +170,15 @@ def test_cli_reports_and_exits_1_without_writing(db, tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(csv_bytes([*GOOD, "99,9,101,某,13800138000,2,,,"], "gbk"))
     before = counts(db)
-    assert imports.cli_import_households(db, str(bad)) == 1
+    assert cli_import_households(db, str(bad)) == 1
     out = capsys.readouterr().out
     assert "row 5" in out and "第 5 行" in out and "Unknown building unit" in out
     assert counts(db) == before
     good = tmp_path / "good.csv"
     good.write_bytes(csv_bytes(GOOD, "utf-8-sig"))
-    assert imports.cli_import_households(db, str(good)) == 0
+    assert cli_import_households(db, str(good)) == 0
     assert counts(db)[0] == before[0] + 3
-    assert imports.cli_import_households(db, str(tmp_path / "missing.csv")) == 1
+    assert cli_import_households(db, str(tmp_path / "missing.csv")) == 1
 
 
 def test_cli_verb_end_to_end(demo_path, tmp_path):
@@ -183,4 +192,4 @@ def test_cli_verb_end_to_end(demo_path, tmp_path):
     run = subprocess.run([sys.executable, "-m", "qinyuan", "import", "households", str(ROOT / "data" / "sample_households_gbk.csv"),
                           "--db", demo_path], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "Imported 4 households" in run.stdout
+    assert "Added 4 households" in run.stdout
