@@ -122,11 +122,12 @@ def client_address() -> str:
     connection's own address ("local" on localhost, where Streamlit gives none)."""
     hops = proxy_hops()
     if hops:
-        forwarded = (st.context.headers or {}).get("X-Forwarded-For") or ""
-        chain = [part.strip() for part in forwarded.split(",") if part.strip()]
+        forwarded = (st.context.headers or {}).get("X-Forwarded-For")
+        chain = [part.strip() for part in forwarded.split(",") if part.strip()] if isinstance(forwarded, str) else []
         if len(chain) >= hops:
             return chain[-hops]
-    return st.context.ip_address or "local"
+    address = st.context.ip_address
+    return address if isinstance(address, str) and address else "local"  # not a string outside a real server
 
 
 def _issued_at(token: dict) -> datetime | None:
