@@ -125,7 +125,7 @@ def _log_tags(db: Database, actor: Actor, frame: pd.DataFrame, what: str, unit_i
                                        strict=True) if tags is not None and len(tags)]
     if shown:
         users.log_view(db, actor, "unit" if unit_id is not None else "households", unit_id or "all", what=what,
-                       detail={"households": shown})
+                       detail={"households": shown}, listing=what == "medical_tags")
 
 
 def count_households(db: Database, actor: Actor, filters: Filters | None = None) -> int:
@@ -224,7 +224,8 @@ def household(db: Database, actor: Actor, household_id: int, *, with_medical_not
         elif not with_medical_notes:
             r.pop("medical_notes")
     if medical and (with_medical_notes or any(r["tags"] for r in residents)):
-        users.log_view(db, actor, "household", household_id, what="medical" if with_medical_notes else "medical_tags")
+        users.log_view(db, actor, "household", household_id, what="medical" if with_medical_notes else "medical_tags",
+                       listing=not with_medical_notes)
     house["residents"] = residents
     house["round"] = rnd
     return house

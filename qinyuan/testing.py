@@ -523,7 +523,8 @@ def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | No
         # tags are medical detail: who saw whose is audited (the lists and the door-to-door exports)
         users.log_view(db, actor, "round", round_id, what="medical_tags",
                        detail={"unit": unit_id, "residents": [int(r) for r, tags in zip(
-                           frame["resident_id"], frame["tags"], strict=True) if tags is not None and len(tags)]})
+                           frame["resident_id"], frame["tags"], strict=True) if tags is not None and len(tags)]},
+                       listing=True)
     return frame, total
 
 

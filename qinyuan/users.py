@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
+import weakref
+from collections import OrderedDict
 from datetime import date, datetime, timedelta
 
 import bcrypt
@@ -11,7 +14,7 @@ import pandas as pd
 
 from . import access, clock
 from .access import Actor
-from .db import Database, Tx
+from .db import Database, Tx, to_json
 from .errors import InvalidInput, NotFound
 
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{2,31}$")
@@ -334,10 +337,28 @@ def audit_log(db: Database, actor: Actor, user: str | None = None, entity: str |
                  f"WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?", [*params, int(limit), int(offset)])
 
 
-def log_view(db: Database, actor: Actor, entity: str, entity_id, what: str = "medical", detail=None) -> None:
-    """Views of sensitive data are recorded like writes (detail: what was shown, e.g. whose tags)."""
+VIEW_REPEAT_SECONDS = 600  # the same session seeing the same data again within this adds nothing to the record
+_RECENT_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # db -> OrderedDict(view key -> monotonic time)
+
+
+def log_view(db: Database, actor: Actor, entity: str, entity_id, what: str = "medical", detail=None, *,
+             listing: bool = False) -> None:
+    """Views of sensitive data are recorded like writes (detail: what was shown, e.g. whose tags).
+    listing=True (lists that show tags, redrawn on every rerun and by pages refreshing themselves): the same
+    session seeing exactly the same rows again within VIEW_REPEAT_SECONDS is not recorded again, so there is
+    one row per distinct view rather than one per script run. Opening one person's detail is always recorded."""
+    key = (getattr(actor, "username", None), str(getattr(actor, "issued_at", None)), what, entity, str(entity_id),
+           to_json(detail))
+    recent = _RECENT_VIEWS.setdefault(db, OrderedDict())
+    now = time.monotonic()
+    if listing and now - recent.get(key, -VIEW_REPEAT_SECONDS) < VIEW_REPEAT_SECONDS:
+        return
 
     def fn(tx: Tx):
         tx.audit(f"view.{what}", entity, entity_id, None, detail)
 
     db.write(actor, fn)
+    recent[key] = now
+    recent.move_to_end(key)
+    while len(recent) > 4096:
+        recent.popitem(last=False)

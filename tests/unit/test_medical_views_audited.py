@@ -64,3 +64,19 @@ def test_the_roster_export_is_audited(db, as_user):
     teams.export_frame(db, as_user("captain01"))
     rows = _views(db, "view.roster_export")
     assert len(rows) == 1 and rows[0]["actor"] == "captain01"
+
+
+def test_the_same_view_again_is_one_row_not_one_per_rerun(db, as_user, monkeypatch):
+    """A page refreshing itself (fragments every 10-15 s) or rerun by any tap showed the same tags again:
+    each rerun wrote an audit row (and a commit). The same session seeing the same data is one row."""
+    from qinyuan import users
+
+    actor = as_user("committee")
+    for _ in range(5):
+        hh.list_households(db, actor, hh.Filters(unit_id=1))
+    assert len(_views(db, "view.medical_tags")) == 1
+    hh.list_households(db, actor, hh.Filters(unit_id=2))  # other households shown: recorded
+    assert len(_views(db, "view.medical_tags")) == 2
+    monkeypatch.setattr(users, "VIEW_REPEAT_SECONDS", 0)  # after the window the same view is recorded again
+    hh.list_households(db, actor, hh.Filters(unit_id=1))
+    assert len(_views(db, "view.medical_tags")) == 3
