@@ -441,10 +441,11 @@ def _local_time(value) -> str:
 
 
 def _labelled(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    for column, prefix in (("urgency", "medicine.urgency."), ("channel", "medicine.channel."),
-                           ("status", "medicine.status.")):
+    for column, prefix in (("urgency", "medicine.urgency."), ("channel", "medicine.channel.")):
         if column in frame:
             frame[column] = frame[column].map(lambda v, p=prefix: i18n.t(p + v, lang) if isinstance(v, str) else v)
+    if "status" in frame:
+        frame["status"] = frame["status"].map(lambda v: MACHINE.label(v, lang) if isinstance(v, str) else v)
     return frame
 
 

@@ -511,7 +511,7 @@ def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | No
 
 
 def status_label(status: str, lang: str = "zh") -> str:
-    return t(f"testing.status.{status}", lang)
+    return RESULT.label(status, lang)
 
 
 def door_to_door(db: Database, actor: Actor, round_id: int, unit_id: int | None = None, lang: str = "zh",

@@ -11,6 +11,7 @@ import streamlit as st
 from .. import i18n
 from ..db import Database, default_path
 from ..errors import QinyuanError
+from ..states import Machine
 
 LANG_KEY = "_qy_lang"
 
@@ -33,6 +34,11 @@ def lang() -> str:
 
 def t(key: str, **params) -> str:
     return i18n.t(key, lang(), **params)
+
+
+def state_label(machine: Machine, state: str) -> str:
+    """A status word: the one catalogue entry of that state of that machine."""
+    return machine.label(state, lang())
 
 
 def error_text(exc: Exception) -> str:

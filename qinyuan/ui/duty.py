@@ -10,7 +10,7 @@ import streamlit as st
 from .. import access, duty
 from ..access import Actor
 from ..db import Database
-from .common import attempt, lang, t
+from .common import attempt, lang, state_label, t
 from .teampick import team_picker
 
 FLASH = "_qy_duty_flash"
@@ -67,7 +67,7 @@ def _person(c: dict) -> str:
 
 
 def _status_badge(status: str) -> str:
-    return f'<span class="qy-badge qy-{_e(status)}">{_e(t("duty.status." + status))}</span>'
+    return f'<span class="qy-badge qy-{_e(status)}">{_e(state_label(duty.ASSIGNMENT, status))}</span>'
 
 
 def _tel(phone: str | None) -> str:
@@ -97,7 +97,7 @@ def my_duty(db: Database, actor: Actor) -> None:
 
 def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool) -> None:
     name = duty.post_name(row, lang())
-    coworkers = "、".join(f"{_person(c)}" + (f"（{t('duty.status.checked_in')}）" if c["status"] == "checked_in" else "") for c in row["coworkers"])
+    coworkers = "、".join(f"{_person(c)}" + (f"（{state_label(duty.ASSIGNMENT, 'checked_in')}）" if c["status"] == "checked_in" else "") for c in row["coworkers"])
     parts = [
         f'<div class="qy-card{" now" if highlight else ""}">',
         f'<div class="qy-when">{_e(_day_label(row["day"], today))} · {duty.hhmm(row["start_at"])}–{duty.hhmm(row["end_at"])} '
@@ -232,7 +232,7 @@ def planner(db: Database, actor: Actor) -> None:
         with st.expander(titles[s["id"]], expanded=len(shifts) <= FOCUS_OVER):
             for c in s["crew"]:
                 a, b = st.columns([3, 1])
-                a.markdown(f"{_e(_person(c))} · {t('duty.status.' + c['status'])}")
+                a.markdown(f"{_e(_person(c))} · {state_label(duty.ASSIGNMENT, c['status'])}")
                 removable = can_plan and c["status"] == "assigned" and (committee or c["team_id"] == actor.team_id)
                 if removable and b.button(t("duty.plan.remove"), key=f"rm_{c['id']}", width="stretch"):
                         _run(lambda c=c: duty.unassign(db, actor, c["id"], c["version"]), t("duty.plan.removed"))

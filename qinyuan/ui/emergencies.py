@@ -17,7 +17,7 @@ from .. import emergencies as em
 from ..access import Actor
 from ..db import Database
 from ..errors import QinyuanError
-from .common import error_text, lang, t
+from .common import error_text, lang, state_label, t
 from .widgets import unit_picker
 
 VIEW = "em_view"
@@ -68,7 +68,7 @@ def tag_badges(tags) -> str:
 
 
 def kind_label(kind: str) -> str:
-    return t(f"emergency.kind.{kind}")
+    return t("emergency.kind.note") if kind == em.NOTE else state_label(em.CASE, kind)
 
 
 def _flash() -> None:

@@ -7,10 +7,10 @@ import math
 import pandas as pd
 import streamlit as st
 
-from .. import access, grid, imports
+from .. import access, grid, imports, testing
 from .. import households as hh
 from ..access import Actor
-from .common import attempt, get_db, lang, t
+from .common import attempt, get_db, lang, state_label, t
 from .widgets import unit_name, unit_picker
 
 VIEW = "hh_view"
@@ -134,7 +134,7 @@ def visit_view(actor: Actor) -> None:
     st.markdown(f"**{unit_name(detail)} {detail['room']}** · {detail['contact_name'] or '—'} · {detail['phone'] or '—'}")
     st.caption(t("households.last_visit", when=_fmt_time(detail["last_visit_at"]), who=detail["last_visit_by"] or "—"))
     for r in detail["residents"]:
-        status = t(f"testing.status.{r['test_status']}") if r.get("test_status") else "—"
+        status = state_label(testing.RESULT, r['test_status']) if r.get("test_status") else "—"
         if medical and r.get("tags"):
             extra = " · " + "、".join(hh.tag_label(x, lang()) for x in r["tags"])
         elif r.get("needs_support"):

@@ -9,11 +9,11 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from .. import access, clock, grid
+from .. import access, clock, emergencies, grid, medicine
 from .. import overview as ov
 from .. import overview_charts as charts
 from ..access import Actor
-from .common import attempt, get_db, lang, t
+from .common import attempt, get_db, lang, state_label, t
 from .widgets import AREAS, WORSE_WHEN_UP, fmt, fmt_delta, kpi_areas, kpi_cards
 
 REFRESH = 60  # seconds between automatic refreshes of the figures
@@ -133,12 +133,12 @@ def attention_block(att: dict) -> None:
             att["medicine"], t("overview.att_medicine", urgent=f"{lim['urgent']:g}", critical=f"{lim['critical']:g}",
                                n=len(att["medicine"])), ":material/medication:",
             lambda r: t("overview.att_medicine_row", unit=_unit(r.building, r.unit_no), room=r.room,
-                        urgency=t(f"overview.urgency.{r.urgency}"), status=t(f"overview.med_status.{r.status}"), hours=r.hours))
+                        urgency=t(f"medicine.urgency.{r.urgency}"), status=state_label(medicine.MACHINE, r.status), hours=r.hours))
         _attention_list(
             att["cases"], t("overview.att_cases", minutes=f"{lim['stale_minutes']:g}", n=len(att["cases"])),
             ":material/local_hospital:",
             lambda r: t("overview.att_case_row", unit=_unit(r.building, r.unit_no), room=r.room,
-                        severity=t(f"overview.severity.{r.severity}"), status=t(f"overview.case_status.{r.status}"),
+                        severity=t(f"emergency.severity.{r.severity}"), status=state_label(emergencies.CASE, r.status),
                         minutes=r.minutes))
         _attention_list(
             att["posts"], t("overview.att_posts", n=len(att["posts"])), ":material/badge:",
@@ -267,12 +267,12 @@ def todo_block(actor: Actor) -> None:
                   home=t("overview.todo_home") if r.status == "home_sampling_needed" else "") for r in pending.itertuples()]
         _todo_item(t("overview.todo_pending", round=todo["round_no"] or "—", n=len(rows)), rows, ":material/science:")
         orders = todo["orders"]
-        rows = [t("overview.todo_order_row", unit=_unit(r.building, r.unit_no), room=r.room, urgency=t(f"overview.urgency.{r.urgency}"),
-                  status=t(f"overview.med_status.{r.status}")) for r in orders.itertuples()]
+        rows = [t("overview.todo_order_row", unit=_unit(r.building, r.unit_no), room=r.room, urgency=t(f"medicine.urgency.{r.urgency}"),
+                  status=state_label(medicine.MACHINE, r.status)) for r in orders.itertuples()]
         _todo_item(t("overview.todo_orders", n=len(rows), deliver=todo["to_deliver"]), rows, ":material/medication:")
         cases = todo["cases"]
-        rows = [t("overview.todo_case_row", unit=_unit(r.building, r.unit_no), room=r.room, severity=t(f"overview.severity.{r.severity}"),
-                  status=t(f"overview.case_status.{r.status}"), time=_md_hm(r.last_event_at)) for r in cases.itertuples()]
+        rows = [t("overview.todo_case_row", unit=_unit(r.building, r.unit_no), room=r.room, severity=t(f"emergency.severity.{r.severity}"),
+                  status=state_label(emergencies.CASE, r.status), time=_md_hm(r.last_event_at)) for r in cases.itertuples()]
         _todo_item(t("overview.todo_cases", n=len(rows)), rows, ":material/local_hospital:")
         veg = todo["vegetables"]
         rows = [t("overview.todo_veg_row", unit=_unit(r.building, r.unit_no), room=r.room, contact=r.contact_name or "—")

@@ -12,7 +12,7 @@ import streamlit as st
 from .. import access, clock, donations, grid, groceries, supplies
 from ..access import Actor
 from ..errors import QinyuanError
-from .common import attempt, error_text, get_db, lang, t
+from .common import attempt, error_text, get_db, lang, state_label, t
 from .widgets import UNIT_LIST_LIMIT, download_buttons, unit_name, unit_picker
 
 CSS = """
@@ -299,7 +299,7 @@ def _advance(actor: Actor, order_id: int, target: str, version: int) -> None:
     except QinyuanError as exc:
         st.session_state["qy_grocery_msg"] = ("error", error_text(exc))
         return
-    st.session_state["qy_grocery_msg"] = ("success", t("grocery.moved", id=order_id, status=t(f"grocery.status.{target}")))
+    st.session_state["qy_grocery_msg"] = ("success", t("grocery.moved", id=order_id, status=state_label(groceries.MACHINE, target)))
 
 
 def groceries_view(actor: Actor) -> None:
@@ -309,10 +309,10 @@ def groceries_view(actor: Actor) -> None:
     counts = groceries.status_counts(db, actor)
     cols = st.columns(4)
     for col, step in zip(cols, groceries.STEPS, strict=True):
-        col.metric(t(f"grocery.status.{step}"), counts[step])
+        col.metric(state_label(groceries.MACHINE, step), counts[step])
     c1, c2 = st.columns(2)
     statuses = ["", *groceries.STEPS]
-    status = c1.selectbox(t("common.status"), statuses, format_func=lambda s: t(f"grocery.status.{s}") if s else t("common.all"),
+    status = c1.selectbox(t("common.status"), statuses, format_func=lambda s: state_label(groceries.MACHINE, s) if s else t("common.all"),
                           key="qy_g_status")
     open_only = c2.toggle(t("grocery.open_only"), value=True, key="qy_g_open")
     size = 10
@@ -328,8 +328,8 @@ def groceries_view(actor: Actor) -> None:
             where += f" {order['room']}" if isinstance(order["room"], str) else f" · {t('grocery.unit_batch')}"
             st.markdown(f"**#{order['id']} {order['items']}**  \n{where} · {order['supplier']}")
             steps = history.get(int(order["id"]), [])
-            st.caption(" → ".join(t("grocery.step", status=t(f"grocery.status.{e['to_status']}"), time=local(e["ts"], "%H:%M"),
-                                    by=e["actor"]) for e in steps) or t(f"grocery.status.{order['status']}"))
+            st.caption(" → ".join(t("grocery.step", status=state_label(groceries.MACHINE, e['to_status']), time=local(e["ts"], "%H:%M"),
+                                    by=e["actor"]) for e in steps) or state_label(groceries.MACHINE, order['status']))
             if manage:
                 for target in groceries.MACHINE.next_steps(order["status"], actor.role):
                     st.button(t(f"grocery.to.{target}"), key=f"qy_g_{order['id']}_{target}", type="primary", width="stretch",
@@ -512,7 +512,7 @@ def carrying_view(actor: Actor) -> None:
     if not closed.empty:
         with st.expander(t("supplies.closed_tasks", n=len(closed))):
             st.dataframe(pd.DataFrame({
-                t("supplies.task"): closed["description"], t("common.status"): closed["status"].map(lambda s: t(f"supplies.task.{s}")),
+                t("supplies.task"): closed["description"], t("common.status"): closed["status"].map(lambda s: state_label(supplies.TASKS, s)),
                 t("supplies.done_at"): [local(v) for v in closed["done_at"]], t("common.by"): closed["done_by"],
             }), hide_index=True, width="stretch")
     if manage:

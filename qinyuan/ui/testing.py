@@ -12,7 +12,7 @@ from .. import access, grid, kpi
 from .. import testing as tst
 from ..access import Actor
 from ..clock import TZ
-from .common import attempt, get_db, lang, t
+from .common import attempt, get_db, lang, state_label, t
 from .widgets import unit_name, unit_picker
 
 VIEW = "ts_view"
@@ -42,7 +42,7 @@ def render(actor: Actor) -> None:
     by_id = {r["id"]: r for r in all_rounds}
     default = ids.index(current["id"]) if current and current["id"] in ids else 0
     round_labels = {i: t("testing.round_label", n=by_id[i]["round_no"], day=by_id[i]["day"].isoformat(),
-                         status=t(f"testing.round_status.{by_id[i]['status']}")) for i in ids}
+                         status=state_label(tst.ROUND, by_id[i]['status'])) for i in ids}
     round_id = st.selectbox(t("testing.round"), ids, index=default, key="ts_round", format_func=round_labels.get)
     rnd = by_id[round_id]
     views = ["board", "mark"]
