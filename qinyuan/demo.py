@@ -81,6 +81,7 @@ def build(db: Database, scale: int = 1) -> None:
     tz = clock.TZ
     with db.bulk() as cur:
         _build(cur, rng, names, tz)
+        _continue_numbering(cur)
         cur.execute("INSERT OR REPLACE INTO settings VALUES ('demo_date', ?)", [DEMO_DATE.isoformat()])
         cur.execute("INSERT OR REPLACE INTO settings VALUES ('kind', 'demo')")
         cur.execute(
@@ -91,6 +92,18 @@ def build(db: Database, scale: int = 1) -> None:
         from .scale import replicate
 
         replicate(db, scale)
+
+
+def _continue_numbering(cur) -> None:
+    """New records are numbered after the demo's own (order #123 follows #122, not #100000): each id
+    sequence restarts just past the highest id written (DuckDB cannot restart one, so it is recreated)."""
+    from .scale import SEQUENCES
+
+    for table, sequence in SEQUENCES.items():
+        top = int(cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
+        if top and top + 1 < int(cur.execute(f"SELECT nextval('{sequence}')").fetchone()[0]):
+            cur.execute(f"DROP SEQUENCE {sequence}")
+            cur.execute(f"CREATE SEQUENCE {sequence} START {top + 1}")
 
 
 def _build(cur, rng: random.Random, names: Names, tz) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from .. import grid
+from ..overview import WORSE_WHEN_UP
 from .common import t
 
 # Up to this many units a plain list is quickest; beyond (a 100x compound) pick the building first.
@@ -31,19 +32,19 @@ def fmt(key: str, value) -> str:
     return f"{value:,}"
 
 
-# A rise of these is bad news: their deltas are coloured the other way round.
-WORSE_WHEN_UP = {"residents_pending", "medicine_orders_open", "medicine_urgent_open", "medicine_median_hours_to_delivery",
-                 "emergency_cases_open", "grocery_orders_open"}
 
 
 def fmt_delta(key: str, d) -> str | None:
-    if d is None or d == 0:
+    """A change as shown (+1.5%, -3); None when it rounds to nothing, so no card says -0.0."""
+    if d is None:
         return None
     if key in RATIOS:
-        return f"{d * 100:+.1f}%"
+        d = round(d * 100, 1)
+        return f"{d:+.1f}%" if d else None
     if isinstance(d, float) and not d.is_integer():
-        return f"{d:+,.1f}"
-    return f"{int(d):+,}"
+        d = round(d, 1)
+        return f"{d:+,.1f}" if d else None
+    return f"{int(d):+,}" if d else None
 
 
 def kpi_cards(figures: dict, keys: list[str], deltas: dict | None = None, columns: int = 4) -> None:
