@@ -316,8 +316,12 @@ def _build(cur, rng: random.Random, names: Names, tz) -> None:
                 while len(crew) < wanted:
                     crew.append(next(busy))
                 for vol in crew:
-                    assignments.append({"id": aid, "shift_id": sid, "volunteer_id": vol, "status": "assigned",
-                                        "check_in_at": None, "check_out_at": None, "handover_note": None, "assigned_by": "committee"})
+                    # today's morning crews are at their posts (member001 is left to check in on the demo)
+                    on_post = offset == 0 and start_h == 8 and vol != team1[0]
+                    assignments.append({"id": aid, "shift_id": sid, "volunteer_id": vol,
+                                        "status": "checked_in" if on_post else "assigned",
+                                        "check_in_at": clock.at(day, 7, 45 + vol % 20) if on_post else None,
+                                        "check_out_at": None, "handover_note": None, "assigned_by": "committee"})
                     aid += 1
                 sid += 1
     _insert(cur, "shifts", shifts)
@@ -418,11 +422,14 @@ def _build(cur, rng: random.Random, names: Names, tz) -> None:
         house = rng.choice(households)
         day = date(2022, 1, rng.randrange(2, 11))
         created = clock.at(day, rng.randrange(7, 11), rng.randrange(60))
+        gap = timedelta(hours=2)
+        if day == DEMO_DATE:  # today's orders came in 07:00-08:00 and moved on every half hour, before the clock opens
+            created, gap = clock.at(day, 7) + (created - clock.at(day, 7)) / 4, timedelta(minutes=30)
         upto = "handed_out" if day < DEMO_DATE else gsteps[gid % 3]
         at = created
         for i, step in enumerate(gsteps[: gsteps.index(upto) + 1]):
             if i:
-                at = at + timedelta(hours=2)
+                at = at + gap
             grocery_events.append({"order_id": gid, "from_status": gsteps[i - 1] if i else None, "to_status": step, "ts": at,
                                    "actor": "logistics01" if i else f"captain{house['unit_id']:02d}"})
         groceries.append({"id": gid, "supplier_id": gid % 3 + 1, "household_id": house["id"], "unit_id": house["unit_id"],
