@@ -90,8 +90,12 @@ def access_denied(kind: str) -> PermissionDenied:
 
 
 def next_steps(status: str, role: str) -> list[str]:
-    """Events this role may record now, in timeline order (notes are always possible on an open case)."""
-    return [k for k in EVENT_KINDS if k in CASE.next_steps(status, role)]
+    """Events this role may record now: the steps forward in timeline order, then those going back (the page
+    highlights the first, so after 建议转院 it is 已申请出门, not 已联系校医院 again). Notes are always possible."""
+    allowed = CASE.next_steps(status, role)
+    here = EVENT_KINDS.index(status) if status in EVENT_KINDS else -1
+    ordered = [k for k in EVENT_KINDS if k in allowed]
+    return [k for k in ordered if EVENT_KINDS.index(k) > here] + [k for k in ordered if EVENT_KINDS.index(k) <= here]
 
 
 def vitals_text(bp: str | None = None, pulse: int | None = None, temperature: float | None = None,

@@ -73,3 +73,17 @@ def test_pages_take_status_words_from_the_machines():
         if re.search(r"""\bt\(\s*f?["'][a-z_.]*(status|case_status|med_status|round_status)\.""", text):
             offenders.append(str(file.relative_to(ROOT)))
     assert offenders == []
+
+
+def test_the_highlighted_next_step_of_a_case_goes_forward():
+    """The case page highlights next_steps()[0]: after 建议转院 it was 已联系校医院 again (issue 16)."""
+    from qinyuan import emergencies as em
+
+    assert em.next_steps("transfer_advised", "captain")[0] == "exit_permit_requested"
+    for status in em.CASE.states:
+        for role in ("captain", "medic", "committee"):
+            steps = em.next_steps(status, role)
+            forward = [k for k in steps if em.EVENT_KINDS.index(k) > em.EVENT_KINDS.index(status)]
+            if forward:
+                assert steps[0] == forward[0], (status, role, steps)
+            assert sorted(steps) == sorted(em.CASE.next_steps(status, role))
