@@ -316,8 +316,8 @@ def _build(cur, rng: random.Random, names: Names, tz) -> None:
                 while len(crew) < wanted:
                     crew.append(next(busy))
                 for vol in crew:
-                    # today's morning crews are at their posts (member001 is left to check in on the demo)
-                    on_post = offset == 0 and start_h == 8 and vol != team1[0]
+                    # today's morning crews are at their posts, but member001's north gate crew, left to check in
+                    on_post = offset == 0 and start_h == 8 and post[1] != "gate_north"
                     assignments.append({"id": aid, "shift_id": sid, "volunteer_id": vol,
                                         "status": "checked_in" if on_post else "assigned",
                                         "check_in_at": clock.at(day, 7, 45 + vol % 20) if on_post else None,
