@@ -1,0 +1,31 @@
+"""Issue 16 (minor): what the pages say and offer, per role, in Chinese."""
+
+from __future__ import annotations
+
+from .helpers import app_as
+
+
+def _count(at) -> int:
+    return int(next(c.value for c in at.caption if c.value.startswith("待入户采样")).split()[1])
+
+
+def test_the_clinic_finds_a_resident_in_the_home_sampling_list(demo_path):
+    """107 people on 6 pages: a building filter and a name/room search; the button says what it does."""
+    at = app_as(demo_path, "medic01", page="testing")
+    at.radio(key="ts_view").set_value("home").run()
+    whole = _count(at)
+    assert whole > 20
+    labels = {b.label for b in at.button}
+    assert "标记为已入户采样" in labels and "已入户采样" not in labels
+    at.selectbox(key="ts_home_building").set_value(3).run()
+    in_three = _count(at)
+    assert 0 < in_three < whole
+    assert all(m.value.startswith("**3号楼") for m in at.markdown if m.value.startswith("**") and "号楼" in m.value)
+    first = next(m.value for m in at.markdown if m.value.startswith("**3号楼"))
+    name = first.split(" · ")[1]
+    at.text_input(key="ts_home_search").input(name).run()
+    assert not at.exception
+    assert 1 <= _count(at) <= in_three
+    assert all(name in m.value for m in at.markdown if m.value.startswith("**3号楼"))
+    at.text_input(key="ts_home_search").input("%").run()  # a wildcard typed is a character, not "everything"
+    assert _count(at) == 0
