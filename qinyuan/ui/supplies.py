@@ -174,7 +174,8 @@ def _room_grid(rooms: pd.DataFrame, draw) -> None:
 
 @st.fragment(run_every="30s")
 def _unit_bars(actor: Actor, batch_id: int, unit_id: int, building: int, unit_no: int) -> None:
-    """The unit's and the building's bars; they refresh themselves so other people's ticks show up."""
+    """The unit's bar, and the building's when the actor sees more of it than this unit (a captain's would
+    repeat the unit's); they refresh themselves so other people's ticks show up."""
     db = get_db()
     units = donations.unit_progress(db, actor, batch_id, building=building)
     mine = units[units["unit_id"] == unit_id]
@@ -183,7 +184,7 @@ def _unit_bars(actor: Actor, batch_id: int, unit_id: int, building: int, unit_no
         st.progress(int(u["served"]) / int(u["households"]), text=t(
             "donation.unit_progress", unit=unit_name(building, unit_no), served=int(u["served"]), total=int(u["households"])))
     served, total = int(units["served"].sum()), int(units["households"].sum())
-    if total:
+    if total and len(units) > 1:
         st.progress(served / total, text=t("donation.building_progress", building=building, served=served, total=total))
 
 
@@ -236,16 +237,21 @@ def _throughput(actor: Actor, batch_id: int) -> None:
     if frame.empty:
         st.info(t("donation.no_deliveries"))
         return
+    st.altair_chart(hour_chart(frame), width="stretch")
+    st.caption(t("donation.throughput_total", n=int(frame["households"].sum()), day=str(day)))
+
+
+def hour_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Households served per hour, every hour from the first to the last in numeric order (02:00 before 08:00,
+    the empty hours between them shown as such)."""
     hours = range(int(frame["hour"].min()), int(frame["hour"].max()) + 1)
     frame = frame.set_index("hour").reindex(hours, fill_value=0).rename_axis("hour").reset_index()
     frame = frame.assign(label=frame["hour"].map(lambda h: f"{int(h):02d}:00"))
-    chart = alt.Chart(frame).mark_bar(color="#c0392b").encode(
-        x=alt.X("label:O", title=t("donation.hour"), axis=alt.Axis(labelAngle=0)),
+    return alt.Chart(frame).mark_bar(color="#c0392b").encode(
+        x=alt.X("label:O", sort=list(frame["label"]), title=t("donation.hour"), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("households:Q", title=t("donation.households")),
         tooltip=[alt.Tooltip("label:O", title=t("donation.hour")), alt.Tooltip("households:Q", title=t("donation.households"))],
     ).properties(height=240)
-    st.altair_chart(chart, width="stretch")
-    st.caption(t("donation.throughput_total", n=int(frame["households"].sum()), day=str(day)))
 
 
 def _waiting(actor: Actor, batch_id: int) -> None:

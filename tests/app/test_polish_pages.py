@@ -29,3 +29,23 @@ def test_the_clinic_finds_a_resident_in_the_home_sampling_list(demo_path):
     assert all(name in m.value for m in at.markdown if m.value.startswith("**3号楼"))
     at.text_input(key="ts_home_search").input("%").run()  # a wildcard typed is a character, not "everything"
     assert _count(at) == 0
+
+
+def _bars(at) -> list[str]:
+    return [e.proto.text for e in at.get("progress")]
+
+
+def test_a_captain_s_tick_panel_does_not_repeat_the_unit_bar_as_the_building_s(demo_path):
+    at = app_as(demo_path, "captain01", page="supplies")
+    tick_tab = at.tabs[0]
+    bars = [e.proto.text for e in tick_tab.get("progress")]
+    assert bars == ["1号楼1单元：已送 14 / 18 户"], bars
+
+
+def test_the_hour_axis_is_in_numeric_order():
+    import pandas as pd
+
+    from qinyuan.ui.supplies import hour_chart
+
+    spec = hour_chart(pd.DataFrame({"hour": [8, 2, 17, 9], "households": [5, 1, 3, 4]})).to_dict()
+    assert spec["encoding"]["x"]["sort"] == [f"{h:02d}:00" for h in range(2, 18)]
