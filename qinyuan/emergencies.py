@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from . import access, users
+from . import access, i18n, users
 from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound, PermissionDenied, StaleEdit
@@ -96,6 +96,17 @@ def next_steps(status: str, role: str) -> list[str]:
     here = EVENT_KINDS.index(status) if status in EVENT_KINDS else -1
     ordered = [k for k in EVENT_KINDS if k in allowed]
     return [k for k in ordered if EVENT_KINDS.index(k) > here] + [k for k in ordered if EVENT_KINDS.index(k) <= here]
+
+
+# The short signs vitals_text stores, as each language says them.
+VITAL_SIGNS = {"BP": "emergency.vital.bp", "P": "emergency.vital.pulse", "T": "emergency.vital.temperature",
+               "SpO2": "emergency.vital.spo2"}
+_SIGN = re.compile(r"(?<![A-Za-z])(BP|SpO2|P|T)(?= \d)")
+
+
+def vitals_label(text: str, lang: str) -> str:
+    """'BP 220/120 · P 96' as the reader's language says it (血压 220/120 · 心率 96)."""
+    return _SIGN.sub(lambda m: i18n.t(VITAL_SIGNS[m[1]], lang), text or "")
 
 
 def vitals_text(bp: str | None = None, pulse: int | None = None, temperature: float | None = None,

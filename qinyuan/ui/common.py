@@ -41,6 +41,13 @@ def state_label(machine: Machine, state: str) -> str:
     return machine.label(state, lang())
 
 
+def entity_label(entity: str) -> str:
+    """What the audit log calls a kind of record, in the user's language (the code itself if unnamed)."""
+    key = f"audit.entity.{entity}"
+    text = t(key)
+    return entity if text == key else text
+
+
 def error_text(exc: Exception) -> str:
     return i18n.error_text(exc, lang())
 

@@ -173,12 +173,13 @@ def _visit_form(actor: Actor, detail: dict, edit_tags: bool) -> None:
             item = {"id": r["id"], "version": r["version"]}
             if edit_tags:
                 item["tags"] = st.multiselect(t("households.col.tags"), hh.TAGS, default=r.get("tags") or [],
-                                              format_func=fmt, key=f"tags_{r['id']}")
+                                              format_func=fmt, key=f"tags_{r['id']}", placeholder=t("polish.choose"))
             item["moved_out"] = st.checkbox(t("households.moved_out"), key=f"out_{r['id']}")
             changes.append(item)
         st.markdown(f"**{t('households.new_resident')}**")
         new_name = st.text_input(t("common.name"), key=f"new_name_{hid}")
-        new_tags = st.multiselect(t("households.col.tags"), hh.TAGS, format_func=fmt, key=f"new_tags_{hid}") if edit_tags else []
+        new_tags = st.multiselect(t("households.col.tags"), hh.TAGS, format_func=fmt, key=f"new_tags_{hid}",
+                                  placeholder=t("polish.choose")) if edit_tags else []
         notes = st.text_area(t("common.notes"), value=detail.get("notes") or "", key=f"notes_{hid}", height=80)
         submitted = st.form_submit_button(t("households.visit_save"), type="primary", width="stretch")
     if submitted:
