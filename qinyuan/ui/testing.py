@@ -13,7 +13,7 @@ from .. import testing as tst
 from ..access import Actor
 from ..clock import TZ
 from .common import attempt, get_db, lang, state_label, t
-from .widgets import unit_name, unit_picker
+from .widgets import copy_button, unit_name, unit_picker
 
 VIEW = "ts_view"
 FLASH = "ts_flash"
@@ -338,5 +338,6 @@ def notice_view(actor: Actor, rnd: dict) -> None:
                      format_func=lambda c: {"zh": "中文", "en": "English"}[c], index=0 if lang() == "zh" else 1)
     text = attempt(lambda: tst.notice_text(db, actor, rnd["id"], unit_id, which))
     if text:
+        copy_button(text, t("polish.copy_notice"), t("polish.copied"), t("polish.copy_failed"))
         st.caption(t("testing.notice.copy_hint"))
         st.code(text, language=None, wrap_lines=True)

@@ -49,3 +49,17 @@ def test_the_hour_axis_is_in_numeric_order():
 
     spec = hour_chart(pd.DataFrame({"hour": [8, 2, 17, 9], "households": [5, 1, 3, 4]})).to_dict()
     assert spec["encoding"]["x"]["sort"] == [f"{h:02d}:00" for h in range(2, 18)]
+
+
+def test_the_chat_group_notice_has_a_big_copy_button(demo_path):
+    """st.code's own copy icon is 24 px, shows only after a tap on the text and says nothing when done."""
+    import json
+
+    at = app_as(demo_path, "captain01", page="testing")
+    at.radio(key="ts_view").set_value("notice").run()
+    assert not at.exception
+    frames = [f.proto.srcdoc for f in at.get("iframe")]
+    button = next(f for f in frames if "qy-copy" in f)
+    assert ">复制通知</button>" in button and "min-height:52px" in button
+    assert f"const text = {json.dumps(at.code[0].value, ensure_ascii=False)};" in button  # exactly the text shown
+    assert "已复制" in button and "navigator.clipboard.writeText" in button and 'execCommand("copy")' in button
