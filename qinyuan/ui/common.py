@@ -69,6 +69,16 @@ CSS = """
   .block-container {padding-top: 4rem; padding-left: 1rem; padding-right: 1rem; max-width: 1200px;}
   div[data-testid="stMetric"] {background: #fff5f5; border: 1px solid #f3d0d0; border-radius: 8px; padding: 6px 10px;}
   div[data-testid="stMetricValue"] {font-size: 1.5rem;}
+  /* tap targets of at least 44 px: a tag's remove cross, phone links, the chart/table toolbar (kept clear of
+     the widget above it, whose chevron it covered) */
+  span[data-baseweb="tag"] span[role="presentation"] {min-width: 44px; min-height: 44px; margin: -14px -12px -14px 0;
+    display: inline-flex; align-items: center; justify-content: center;}
+  span[data-baseweb="tag"] {overflow: visible;}
+  a[href^="tel:"] {display: inline-flex; align-items: center; min-height: 44px; min-width: 44px; padding: 0 4px;}
+  div[data-testid="stElementToolbar"] button, div[data-testid="stElementToolbarButton"] button {min-width: 44px; min-height: 44px;}
+  div[data-testid="stElementContainer"]:has(> div[data-testid="stElementToolbar"]),
+  div[data-testid="stElementContainer"]:has(div[data-testid="stVegaLiteChart"]),
+  div[data-testid="stElementContainer"]:has(div[data-testid="stDataFrame"]) {margin-top: 2.5rem;}
   @media (max-width: 640px) {
     .block-container {padding-left: .6rem; padding-right: .6rem;}
     div[data-testid="stMetricValue"] {font-size: 1.25rem;}

@@ -45,6 +45,8 @@ def _main() -> None:
     actor = auth.current_actor()
     st.session_state["_qy_actor"] = actor
     if actor is None:  # the login page has its own language switch
+        # nothing in the sidebar: closed, so one left open at a phone's logout does not cover the form
+        st.set_page_config(initial_sidebar_state="collapsed")
         st.navigation([st.Page(auth.login_view, title=t("page.login"), icon=":material/login:", url_path="login", default=True)],
                       position="hidden").run()
         return
