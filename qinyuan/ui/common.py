@@ -71,9 +71,10 @@ CSS = """
   div[data-testid="stMetricValue"] {font-size: 1.5rem;}
   /* tap targets of at least 44 px: a tag's remove cross, phone links, the chart/table toolbar (kept clear of
      the widget above it, whose chevron it covered) */
-  span[data-baseweb="tag"] span[role="presentation"] {min-width: 44px; min-height: 44px; margin: -14px -12px -14px 0;
-    display: inline-flex; align-items: center; justify-content: center;}
-  span[data-baseweb="tag"] {overflow: visible;}
+  div[data-testid="stMultiSelectTagsContainer"] [data-tag] > button {min-width: 44px; min-height: 44px;
+    margin: -12px -10px -12px -4px; display: inline-flex; align-items: center; justify-content: center;}
+  div[data-testid="stMultiSelectTagsContainer"] [data-tag] > button svg {width: .8em; height: .8em;}
+  div[data-testid="stMultiSelectTagsContainer"] [data-tag] {overflow: visible;}
   a[href^="tel:"] {display: inline-flex; align-items: center; min-height: 44px; min-width: 44px; padding: 0 4px;}
   div[data-testid="stElementToolbar"] button, div[data-testid="stElementToolbarButton"] button {min-width: 44px; min-height: 44px;}
   div[data-testid="stElementContainer"]:has(> div[data-testid="stElementToolbar"]),
