@@ -94,12 +94,15 @@ def build(db: Database, scale: int = 1) -> None:
         replicate(db, scale)
 
 
-def _continue_numbering(cur) -> None:
-    """New records are numbered after the demo's own (order #123 follows #122, not #100000): each id
-    sequence restarts just past the highest id written (DuckDB cannot restart one, so it is recreated)."""
-    from .scale import SEQUENCES
+# Records people call by number (#122): new ones follow the demo's own.
+NUMBERED = {"medicine_orders": "medicine_seq", "emergency_cases": "case_seq", "grocery_orders": "grocery_seq",
+            "carrying_tasks": "task_seq"}
 
-    for table, sequence in SEQUENCES.items():
+
+def _continue_numbering(cur) -> None:
+    """New orders and cases are numbered after the demo's own (order #123 follows #122, not #100000): each
+    sequence restarts just past the highest id written (DuckDB cannot restart one, so it is recreated)."""
+    for table, sequence in NUMBERED.items():
         top = int(cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
         if top and top + 1 < int(cur.execute(f"SELECT nextval('{sequence}')").fetchone()[0]):
             cur.execute(f"DROP SEQUENCE {sequence}")
