@@ -38,7 +38,7 @@ def _click(page: Page, name: str) -> None:
 
 
 def _step(page: Page, kind: str, note: str | None = None) -> None:
-    recorded = page.get_by_role("heading").filter(has_text=f"病例 #1000 · {kind}")
+    recorded = page.get_by_role("heading").filter(has_text=f"病例 #5 · {kind}")
     for attempt in range(2):
         if note:
             page.get_by_label("说明（可选）").fill(note)
@@ -98,7 +98,7 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         _shot(captain, "emergencies_report_phone")
         assert no_horizontal_scroll(captain)
         _click(captain, "立即上报")
-        expect(captain.get_by_text("已上报：病例 #1000")).to_be_visible()
+        expect(captain.get_by_text("已上报：病例 #5")).to_be_visible()
         assert time.monotonic() - started < 60
         expect(captain.get_by_text("生命体征：BP 220/120")).to_be_visible()
         _step(captain, "已联系校医院", "已电话联系校医院")
@@ -110,10 +110,10 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         contexts.append(ctx)
         medic = ctx.new_page()
         login(medic, server.url, "medic01", path="/emergencies")
-        expect(medic.get_by_role("button", name="查看 / 更新 #1000")).to_be_visible()
+        expect(medic.get_by_role("button", name="查看 / 更新 #5")).to_be_visible()
         _shot(medic, "emergencies_board_phone")
         assert no_horizontal_scroll(medic)
-        _click(medic, "查看 / 更新 #1000")
+        _click(medic, "查看 / 更新 #5")
         _step(medic, "已上门处置", "血压回落至170")
         _step(medic, "建议转院")
         _step(medic, "已申请出门")
@@ -125,7 +125,7 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         contexts.append(ctx)
         committee = ctx.new_page()
         login(committee, server.url, "committee", path="/emergencies")
-        _click(committee, "查看 / 更新 #1000")
+        _click(committee, "查看 / 更新 #5")
         _step(committee, "出门已批准")
         _shot(committee, "emergencies_case_committee_laptop")
         _click(committee, "← 返回列表")
@@ -134,7 +134,7 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         # 4. the captain escorts, brings the resident back and closes the case
         captain.reload()
         wait_for_app(captain)
-        _click(captain, "查看 / 更新 #1000")
+        _click(captain, "查看 / 更新 #5")
         for kind in ("已安排陪同", "已出发去医院", "已到医院", "已返回"):
             _step(captain, kind)
         _step(captain, "已结案", "患者情况稳定")
@@ -147,7 +147,7 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         medic.reload()
         wait_for_app(medic)
         expect(medic.get_by_text("进行中 3 起", exact=False)).to_be_visible()
-        expect(medic.get_by_role("button", name="查看 / 更新 #1000")).to_have_count(0)
+        expect(medic.get_by_role("button", name="查看 / 更新 #5")).to_have_count(0)
     finally:
         for ctx in contexts:
             ctx.close()
