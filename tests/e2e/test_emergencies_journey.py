@@ -100,7 +100,7 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         _click(captain, "立即上报")
         expect(captain.get_by_text("已上报：病例 #5")).to_be_visible()
         assert time.monotonic() - started < 60
-        expect(captain.get_by_text("生命体征：BP 220/120")).to_be_visible()
+        expect(captain.get_by_text("生命体征：血压 220/120")).to_be_visible()
         _step(captain, "已联系校医院", "已电话联系校医院")
         _shot(captain, "emergencies_case_captain_phone")
         assert no_horizontal_scroll(captain)
@@ -154,13 +154,13 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
     server.stop()  # the server holds the DuckDB file; the record is read once it is gone (last test of the module)
     db = Database.open(server.db_path)
     try:
-        kinds = [r[0] for r in db.rows("SELECT kind FROM emergency_events WHERE case_id = 1000 ORDER BY id")]
+        kinds = [r[0] for r in db.rows("SELECT kind FROM emergency_events WHERE case_id = 5 ORDER BY id")]
         assert kinds == ["reported", "clinic_contacted", "treated_on_site", "transfer_advised", "exit_permit_requested",
                          "exit_permit_granted", "escort_assigned", "left_for_hospital", "at_hospital", "returned", "closed"]
-        actors = dict(db.rows("SELECT kind, actor FROM emergency_events WHERE case_id = 1000"))
+        actors = dict(db.rows("SELECT kind, actor FROM emergency_events WHERE case_id = 5"))
         assert actors["exit_permit_granted"] == "committee" and actors["treated_on_site"] == "medic01"
-        assert db.scalar("SELECT status FROM emergency_cases WHERE id = 1000") == "closed"
-        assert db.scalar("SELECT count(*) FROM audit_log WHERE entity = 'emergency_case' AND entity_id = '1000' "
+        assert db.scalar("SELECT status FROM emergency_cases WHERE id = 5") == "closed"
+        assert db.scalar("SELECT count(*) FROM audit_log WHERE entity = 'emergency_case' AND entity_id = '5' "
                          "AND action = 'view.medical'") >= 3
     finally:
         db.close()
