@@ -9,7 +9,7 @@ from qinyuan import access, clock, grid, users
 from qinyuan.exports import to_csv_bytes
 from qinyuan.ui import safe
 from qinyuan.ui.auth import guard
-from qinyuan.ui.common import attempt, get_db, lang, t
+from qinyuan.ui.common import attempt, entity_label, get_db, lang, t
 from qinyuan.ui.login_throttle import account_throttle, throttled_list
 
 PAGE_SIZE = 50
@@ -135,7 +135,7 @@ with tab_audit:
     who = c1.selectbox(t("admin.audit_user"), [None, *actors], key="adm_audit_user",
                        format_func=lambda v: t("common.all") if v is None else v)
     entity = c2.selectbox(t("admin.audit_entity"), [None, *entities], key="adm_audit_entity",
-                          format_func=lambda v: t("common.all") if v is None else v)
+                          format_func=lambda v: t("common.all") if v is None else entity_label(v))
     today = db.today()
     c3, c4 = st.columns(2)
     since = c3.date_input(t("admin.audit_since"), value=today - timedelta(days=30), key="adm_audit_since")
@@ -150,6 +150,7 @@ with tab_audit:
             st.info(t("common.none"))
         else:
             log["ts"] = log["ts"].dt.tz_convert("Asia/Shanghai").dt.strftime("%Y-%m-%d %H:%M:%S")
+            log["entity"] = log["entity"].map(entity_label)
             st.dataframe(log.drop(columns=["id"]).rename(columns={
                 "ts": t("common.time"), "actor": t("admin.audit_user"), "action": t("admin.audit_action"),
                 "entity": t("admin.audit_entity"), "entity_id": "ID", "before": t("admin.audit_before"),

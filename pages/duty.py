@@ -16,10 +16,13 @@ view.show_flash()
 sections = []
 if actor.volunteer_id is not None:
     sections.append(("mine", view.my_duty))
+if actor.team_id is not None:
+    sections.append(("team", view.team_today))
 sections.append(("board", view.board))
 if access.scope_of(actor, "duty.plan") is not None or actor.role == "logistics":
     sections.append(("plan", view.planner))
 
-for tab, (_, render) in zip(st.tabs([t(f"duty.tab.{name}") for name, _ in sections]), sections, strict=True):
+for tab, (_, render) in zip(st.tabs([t(f"polish.tab.{name}" if name == "team" else f"duty.tab.{name}")
+                                     for name, _ in sections]), sections, strict=True):
     with tab:
         render(db, actor)

@@ -143,7 +143,7 @@ if (can_contact or committee) and not frame.empty:
             skills = None
             if committee:
                 skills = st.multiselect(t("roster.col.skills"), teams.SKILLS, default=list(person["skills"] or []),
-                                        format_func=lambda s: t(f"roster.skill.{s}"))
+                                        format_func=lambda s: t(f"roster.skill.{s}"), placeholder=t("polish.choose"))
             if st.form_submit_button(t("common.save"), type="primary", width="stretch") and attempt(lambda: teams.update_contact(db, actor, pick, person["version"], phone=phone,
                                                         department=department, notes=notes, skills=skills) or True):
                 done(t("common.saved"))
@@ -174,7 +174,8 @@ if committee:
             phone = st.text_input(t("roster.col.phone"))
             department = st.text_input(t("roster.col.department"), max_chars=teams.MAX_DEPARTMENT)
             party_member = st.checkbox(t("roster.col.party_member"), value=True)
-            skills = st.multiselect(t("roster.col.skills"), teams.SKILLS, format_func=lambda s: t(f"roster.skill.{s}"))
+            skills = st.multiselect(t("roster.col.skills"), teams.SKILLS, format_func=lambda s: t(f"roster.skill.{s}"),
+                                    placeholder=t("polish.choose"))
             if st.form_submit_button(t("roster.add"), type="primary", width="stretch"):
                 new_id = attempt(lambda: teams.add_member(db, actor, new_team, name, phone, department, party_member, skills))
                 if new_id is not None:

@@ -82,6 +82,11 @@ def _ident(name: str) -> str:
     return name
 
 
+def contains(text: str) -> str:
+    """A LIKE/ILIKE pattern (with ESCAPE '\\') matching values that contain text, its wildcards taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def to_json(value: Any) -> str | None:
     if value is None:
         return None

@@ -81,6 +81,7 @@ def build(db: Database, scale: int = 1) -> None:
     tz = clock.TZ
     with db.bulk() as cur:
         _build(cur, rng, names, tz)
+        _continue_numbering(cur)
         cur.execute("INSERT OR REPLACE INTO settings VALUES ('demo_date', ?)", [DEMO_DATE.isoformat()])
         cur.execute("INSERT OR REPLACE INTO settings VALUES ('kind', 'demo')")
         cur.execute(
@@ -113,6 +114,21 @@ def _door_world(db: Database) -> None:
         _insert(cur, "grocery_offers", offers)
         cur.execute("INSERT OR REPLACE INTO settings VALUES ('clinic_phone', ?)", [CLINIC_PHONE])
     seed_links(db)
+
+
+# Records people call by number (#122): new ones follow the demo's own.
+NUMBERED = {"medicine_orders": "medicine_seq", "emergency_cases": "case_seq", "grocery_orders": "grocery_seq",
+            "carrying_tasks": "task_seq"}
+
+
+def _continue_numbering(cur) -> None:
+    """New orders and cases are numbered after the demo's own (order #123 follows #122, not #100000): each
+    sequence restarts just past the highest id written (DuckDB cannot restart one, so it is recreated)."""
+    for table, sequence in NUMBERED.items():
+        top = int(cur.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0])
+        if top and top + 1 < int(cur.execute(f"SELECT nextval('{sequence}')").fetchone()[0]):
+            cur.execute(f"DROP SEQUENCE {sequence}")
+            cur.execute(f"CREATE SEQUENCE {sequence} START {top + 1}")
 
 
 def _build(cur, rng: random.Random, names: Names, tz) -> None:
@@ -325,8 +341,12 @@ def _build(cur, rng: random.Random, names: Names, tz) -> None:
                 while len(crew) < wanted:
                     crew.append(next(busy))
                 for vol in crew:
-                    assignments.append({"id": aid, "shift_id": sid, "volunteer_id": vol, "status": "assigned",
-                                        "check_in_at": None, "check_out_at": None, "handover_note": None, "assigned_by": "committee"})
+                    # today's morning crews are at their posts, but member001's north gate crew, left to check in
+                    on_post = offset == 0 and start_h == 8 and post[1] != "gate_north"
+                    assignments.append({"id": aid, "shift_id": sid, "volunteer_id": vol,
+                                        "status": "checked_in" if on_post else "assigned",
+                                        "check_in_at": clock.at(day, 7, 45 + vol % 20) if on_post else None,
+                                        "check_out_at": None, "handover_note": None, "assigned_by": "committee"})
                     aid += 1
                 sid += 1
     _insert(cur, "shifts", shifts)
@@ -427,11 +447,14 @@ def _build(cur, rng: random.Random, names: Names, tz) -> None:
         house = rng.choice(households)
         day = date(2022, 1, rng.randrange(2, 11))
         created = clock.at(day, rng.randrange(7, 11), rng.randrange(60))
+        gap = timedelta(hours=2)
+        if day == DEMO_DATE:  # today's orders came in 07:00-08:00 and moved on every half hour, before the clock opens
+            created, gap = clock.at(day, 7) + (created - clock.at(day, 7)) / 4, timedelta(minutes=30)
         upto = "handed_out" if day < DEMO_DATE else gsteps[gid % 3]
         at = created
         for i, step in enumerate(gsteps[: gsteps.index(upto) + 1]):
             if i:
-                at = at + timedelta(hours=2)
+                at = at + gap
             grocery_events.append({"order_id": gid, "from_status": gsteps[i - 1] if i else None, "to_status": step, "ts": at,
                                    "actor": "logistics01" if i else f"captain{house['unit_id']:02d}"})
         groceries.append({"id": gid, "supplier_id": gid % 3 + 1, "household_id": house["id"], "unit_id": house["unit_id"],

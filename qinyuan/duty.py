@@ -29,6 +29,7 @@ ASSIGNMENT = Machine("shift_assignment", {
 
 CHECKIN_EARLY = timedelta(minutes=60)
 CHECKOUT_LATE = timedelta(minutes=60)
+CHECKOUT_EARLY_WARNING = timedelta(minutes=30)  # leaving more than this before the end asks to confirm
 MIN_REST = timedelta(hours=8)
 MAX_NOTE = 500
 MY_DAYS = 3
@@ -438,6 +439,26 @@ def _my_rows(db: Database, volunteer_id: int, today: date, days: int) -> list[di
         m["coworkers"] = crew.get(m["shift_id"], [])
         m["handover_in"] = notes.get(m["shift_id"], [])
     return mine
+
+
+def early_by(row: dict, now: datetime) -> timedelta | None:
+    """How long before its end a checked-in shift would be left if checked out now, when that is more than
+    CHECKOUT_EARLY_WARNING (the page then asks to confirm: 0 minutes into a 5-hour shift is most likely a slip)."""
+    left = row["end_at"] - now
+    return left if row["status"] == "checked_in" and left > CHECKOUT_EARLY_WARNING else None
+
+
+def team_today(db: Database, actor: Actor, day: date | None = None) -> list[dict]:
+    """Who of the actor's team is on duty on a day (today by default): post, time, name, status, in time order."""
+    access.require(actor, "duty.view")
+    if actor.team_id is None:
+        return []
+    day = day or db.today()
+    return db.cached("duty.team_today", (actor.team_id, day), _MINE_TABLES, lambda: db.dicts(
+        """SELECT s.start_at, s.end_at, p.name_zh, p.name_en, v.name, a.status, a.check_in_at, a.volunteer_id
+           FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id JOIN duty_posts p ON p.id = s.post_id
+           JOIN volunteers v ON v.id = a.volunteer_id
+           WHERE v.team_id = ? AND s.day = ? ORDER BY s.start_at, p.id, v.name""", [actor.team_id, day]))
 
 
 def window_state(row: dict, now: datetime) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from . import access, users
+from . import access, i18n, users
 from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound, PermissionDenied, StaleEdit
@@ -90,8 +90,23 @@ def access_denied(kind: str) -> PermissionDenied:
 
 
 def next_steps(status: str, role: str) -> list[str]:
-    """Events this role may record now, in timeline order (notes are always possible on an open case)."""
-    return [k for k in EVENT_KINDS if k in CASE.next_steps(status, role)]
+    """Events this role may record now: the steps forward in timeline order, then those going back (the page
+    highlights the first, so after 建议转院 it is 已申请出门, not 已联系校医院 again). Notes are always possible."""
+    allowed = CASE.next_steps(status, role)
+    here = EVENT_KINDS.index(status) if status in EVENT_KINDS else -1
+    ordered = [k for k in EVENT_KINDS if k in allowed]
+    return [k for k in ordered if EVENT_KINDS.index(k) > here] + [k for k in ordered if EVENT_KINDS.index(k) <= here]
+
+
+# The short signs vitals_text stores, as each language says them.
+VITAL_SIGNS = {"BP": "emergency.vital.bp", "P": "emergency.vital.pulse", "T": "emergency.vital.temperature",
+               "SpO2": "emergency.vital.spo2"}
+_SIGN = re.compile(r"(?<![A-Za-z])(BP|SpO2|P|T)(?= \d)")
+
+
+def vitals_label(text: str, lang: str) -> str:
+    """'BP 220/120 · P 96' as the reader's language says it (血压 220/120 · 心率 96)."""
+    return _SIGN.sub(lambda m: i18n.t(VITAL_SIGNS[m[1]], lang), text or "")
 
 
 def vitals_text(bp: str | None = None, pulse: int | None = None, temperature: float | None = None,

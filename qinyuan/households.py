@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import access, kpi, users
 from .access import Actor
-from .db import Database, Tx
+from .db import Database, Tx, contains
 from .errors import InvalidInput, NotFound
 
 TAGS = ("elderly_alone", "disability", "chronic", "dialysis", "chemo", "pregnancy", "newborn", "other")
@@ -68,7 +68,7 @@ def _where(db: Database, actor: Actor, f: Filters, action: str = "household.view
             params.append(rnd["id"])
     text = (f.search or "").strip()
     if text:
-        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = contains(text)
         clauses.append("""(h.room ILIKE ? ESCAPE '\\' OR h.contact_name ILIKE ? ESCAPE '\\'
                            OR h.id IN (SELECT r.household_id FROM residents r WHERE r.active AND r.name ILIKE ? ESCAPE '\\'))""")
         params += [like, like, like]

@@ -258,8 +258,8 @@ def _base(db: Database, actor: Actor | None, action: str = "medicine.view",
     scope, scope_p = access.unit_filter(actor, action, "h.unit_id") if actor else ("TRUE", [])
     join = with_household or scope != "TRUE"
     sql = ("SELECT " + ", ".join(f"m.{c}" for c in _ORDER_COLS) + f""",
-               epoch(CASE WHEN {_OPEN_SQL} THEN CAST(? AS TIMESTAMPTZ) ELSE coalesce(m.delivered_at, m.updated_at) END
-                     - m.created_at) / 3600.0 AS age_hours,
+               greatest(epoch(CASE WHEN {_OPEN_SQL} THEN CAST(? AS TIMESTAMPTZ) ELSE coalesce(m.delivered_at, m.updated_at) END
+                              - m.created_at) / 3600.0, 0) AS age_hours,
                CASE m.urgency WHEN 'critical' THEN ? WHEN 'urgent' THEN ? ELSE ? END AS limit_hours"""
            + (", h.unit_id, h.room, h.contact_name FROM medicine_orders m JOIN households h ON h.id = m.household_id"
               if join else " FROM medicine_orders m")
@@ -447,10 +447,11 @@ def _local_time(value) -> str:
 
 
 def _labelled(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    for column, prefix in (("urgency", "medicine.urgency."), ("channel", "medicine.channel."),
-                           ("status", "medicine.status.")):
+    for column, prefix in (("urgency", "medicine.urgency."), ("channel", "medicine.channel.")):
         if column in frame:
             frame[column] = frame[column].map(lambda v, p=prefix: i18n.t(p + v, lang) if isinstance(v, str) else v)
+    if "status" in frame:
+        frame["status"] = frame["status"].map(lambda v: MACHINE.label(v, lang) if isinstance(v, str) else v)
     return frame
 
 

@@ -27,9 +27,11 @@ DELTA_KEYS = (
     "emergency_cases_open", "emergency_cases_total",
     "vegetable_portions_distributed", "donation_batch_coverage", "grocery_orders_open",
 )
+# Figures of the current round: compared with the same round as it stood at the end of yesterday.
+ROUND_KEYS = ("current_round_coverage", "residents_pending", "home_samplings_done")
 # A rise of these is bad news (the UI colours their deltas the other way round).
 WORSE_WHEN_UP = ("residents_pending", "medicine_orders_open", "medicine_urgent_open", "medicine_median_hours_to_delivery",
-                 "emergency_cases_open", "grocery_orders_open")
+                 "emergency_cases_open", "emergency_cases_total", "grocery_orders_open")
 
 DEFAULTS = {"medicine_limit_hours_urgent": 4.0, "medicine_limit_hours_critical": 2.0, "emergency_stale_minutes": 60.0,
             "coverage_alert_threshold": 0.9}
@@ -111,6 +113,9 @@ def with_deltas(db: Database, units: tuple[int, ...] | None = None, day: date | 
     # carry today's times and cannot move it (and it is the costly half at scale).
     before = db.cached("overview.yesterday", (units, day), (), yesterday)
     deltas = {key: _diff(now.get(key), before.get(key)) for key in DELTA_KEYS}
+    rnd = kpi.current_round(db, day)
+    if rnd and rnd["day"] >= day:  # a round that started today has no "since yesterday"
+        deltas.update(dict.fromkeys(ROUND_KEYS))
     return now, deltas
 
 

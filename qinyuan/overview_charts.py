@@ -7,7 +7,9 @@ import altair as alt
 import pandas as pd
 
 from .i18n import t
+from .medicine import MACHINE as MEDICINE
 from .overview import MEDICINE_STATUSES
+from .testing import ROUND
 
 CJK_FONT = "Noto Sans CJK SC"
 STATUS_COLOURS = ["#9ca3af", "#fbbf24", "#f59e0b", "#60a5fa", "#3b82f6", "#16a34a", "#6b7280", "#dc2626"]
@@ -34,7 +36,7 @@ def coverage_chart(frame: pd.DataFrame, lang: str, width: int | None = None):
     data = frame.copy()
     data["round"] = [t("overview.chart.round_label", lang, n=n, day=pd.Timestamp(d).strftime("%m-%d"))
                      for n, d in zip(data["round_no"], data["day"], strict=True)]
-    data["state"] = [t(f"overview.round_status.{s}", lang) for s in data["status"]]
+    data["state"] = [ROUND.label(s, lang) for s in data["status"]]
     data["label"] = [f"{c * 100:.1f}%" for c in data["coverage"]]
     base = alt.Chart(_plain(data)).encode(
         x=alt.X("round:N", sort=list(data["round"]), title=None, axis=alt.Axis(labelAngle=0)),
@@ -52,8 +54,8 @@ def coverage_chart(frame: pd.DataFrame, lang: str, width: int | None = None):
 def medicine_status_chart(frame: pd.DataFrame, lang: str, width: int | None = None):
     data = frame.copy()
     data["date"] = _md(data["day"])
-    names = [t(f"overview.med_status.{s}", lang) for s in MEDICINE_STATUSES]
-    data["state"] = [t(f"overview.med_status.{s}", lang) for s in data["status"]]
+    names = [MEDICINE.label(s, lang) for s in MEDICINE_STATUSES]
+    data["state"] = [MEDICINE.label(s, lang) for s in data["status"]]
     chart = alt.Chart(_plain(data)).mark_bar().encode(
         x=alt.X("date:O", title=None, axis=alt.Axis(labelAngle=-45)),
         y=alt.Y("sum(orders):Q", title=None),

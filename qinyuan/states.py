@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import i18n
 from .errors import InvalidInput, PermissionDenied
 
 
@@ -35,3 +36,10 @@ class Machine:
 
     def is_open(self, state: str) -> bool:
         return state not in self.terminal
+
+    def label_key(self, state: str) -> str:
+        """The one catalogue entry naming this state, used by every page that shows it."""
+        return f"state.{self.name}.{state}"
+
+    def label(self, state: str, lang: str = i18n.DEFAULT_LANG) -> str:
+        return i18n.t(self.label_key(state), lang)

@@ -12,7 +12,7 @@ import pandas as pd
 
 from . import access, kpi, users
 from .access import Actor
-from .db import Database, Tx
+from .db import Database, Tx, contains
 from .errors import InvalidInput, NotFound, StaleEdit
 from .i18n import t
 from .states import Machine
@@ -464,14 +464,25 @@ _BOARD_COUNT = {"pending": "pending", "home_sampling_needed": "home_needed"}   #
 
 
 def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | None = None,
-                 statuses: tuple[str, ...] = UNACCOUNTED, page: int = 1, page_size: int = 50) -> tuple[pd.DataFrame, int]:
-    """Residents still to account for (paginated in SQL), ordered building, unit, room."""
+                 statuses: tuple[str, ...] = UNACCOUNTED, page: int = 1, page_size: int = 50,
+                 building: int | None = None, search: str | None = None) -> tuple[pd.DataFrame, int]:
+    """Residents still to account for (paginated in SQL), ordered building, unit, room; optionally of one
+    building, or whose name or room contains `search`."""
     statuses = tuple(s for s in statuses if s in STATUSES) or UNACCOUNTED
     where, params = access.unit_filter(actor, "testing.view", "h.unit_id")
     clauses, params = [where], list(params)
     if unit_id is not None:
         clauses.append("h.unit_id = ?")
         params.append(int(unit_id))
+    if building is not None:
+        clauses.append("h.unit_id IN (SELECT id FROM units WHERE building = ?)")
+        params.append(int(building))
+    search = (search or "").strip()[:40]
+    if search:  # a name or a room; LIKE's wildcards in what was typed are taken literally
+        pattern = contains(search)
+        clauses.append("(r.name ILIKE ? ESCAPE '\\' OR h.room ILIKE ? ESCAPE '\\')")
+        params += [pattern, pattern]
+    filtered = unit_id is not None or building is not None or bool(search)
     marks = ", ".join("?" for _ in statuses)
 
     offset = (max(1, int(page)) - 1) * int(page_size)
@@ -487,7 +498,7 @@ def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | No
                      [int(round_id), *statuses, *params, int(page_size), int(offset)])
 
     def compute() -> tuple[pd.DataFrame, int]:
-        if unit_id is None and set(statuses) <= set(_BOARD_COUNT):
+        if not filtered and set(statuses) <= set(_BOARD_COUNT):
             # the board (cached, same tables) counts every unit's open residents in the list's order: read only
             # the units that hold this page instead of sorting the whole compound's list
             units = board(db, actor, round_id)
@@ -500,7 +511,7 @@ def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | No
             first = int(starts[hit][0]) if unit_ids else 0
             return rows([inside], inside_p, offset - first), int(counts.sum())
         frame = rows(clauses, params, offset)
-        if where == "TRUE" and unit_id is None:  # the whole compound: no joins needed to count
+        if where == "TRUE" and not filtered:  # the whole compound: no joins needed to count
             total = int(db.scalar(f"SELECT count(*) FROM test_results WHERE round_id = ? AND status IN ({marks})",
                                   [int(round_id), *statuses]))
         else:
@@ -529,7 +540,7 @@ def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | No
 
 
 def status_label(status: str, lang: str = "zh") -> str:
-    return t(f"testing.status.{status}", lang)
+    return RESULT.label(status, lang)
 
 
 def door_to_door(db: Database, actor: Actor, round_id: int, unit_id: int | None = None, lang: str = "zh",

@@ -255,7 +255,9 @@ def login_view() -> None:
     st.html("<style>[data-testid='stForm'] {max-width: 30rem;}"
             " [data-testid='stForm'] [data-testid='stElementContainer']:has([data-testid='stFormSubmitButton']),"
             " [data-testid='stForm'] [data-testid='stElementContainer']:has([data-testid='stFormSubmitButton']) div,"
-            " [data-testid='stForm'] [data-testid='stFormSubmitButton'] button {width: 100%;}</style>")
+            " [data-testid='stForm'] [data-testid='stFormSubmitButton'] button {width: 100%;}"
+            # logged out the sidebar is empty: left open by a logout on a phone it covered this form
+            " section[data-testid='stSidebar'], [data-testid='stExpandSidebarButton'] {display: none !important;}</style>")
     language_switch(st)
     try:
         authenticator().login(location="main", key="login", fields={

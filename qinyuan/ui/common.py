@@ -11,6 +11,7 @@ import streamlit as st
 from .. import i18n
 from ..db import Database, default_path
 from ..errors import DatabaseBusy, QinyuanError
+from ..states import Machine
 from . import safe
 
 LANG_KEY = "_qy_lang"
@@ -44,6 +45,18 @@ def t(key: str, **params) -> str:
     return i18n.t(key, lang(), **params)
 
 
+def state_label(machine: Machine, state: str) -> str:
+    """A status word: the one catalogue entry of that state of that machine."""
+    return machine.label(state, lang())
+
+
+def entity_label(entity: str) -> str:
+    """What the audit log calls a kind of record, in the user's language (the code itself if unnamed)."""
+    key = f"audit.entity.{entity}"
+    text = t(key)
+    return entity if text == key else text
+
+
 def error_text(exc: Exception) -> str:
     """A domain error in the user's language, for st.error and friends (Markdown): its parameters may be
     what the user typed (a room, a name), so they are escaped."""
@@ -68,6 +81,17 @@ CSS = """
   .block-container {padding-top: 4rem; padding-left: 1rem; padding-right: 1rem; max-width: 1200px;}
   div[data-testid="stMetric"] {background: #fff5f5; border: 1px solid #f3d0d0; border-radius: 8px; padding: 6px 10px;}
   div[data-testid="stMetricValue"] {font-size: 1.5rem;}
+  /* tap targets of at least 44 px: a tag's remove cross, phone links, the chart/table toolbar (kept clear of
+     the widget above it, whose chevron it covered) */
+  div[data-testid="stMultiSelectTagsContainer"] [data-tag] > button {min-width: 44px; min-height: 44px;
+    margin: -12px -10px -12px -4px; display: inline-flex; align-items: center; justify-content: center;}
+  div[data-testid="stMultiSelectTagsContainer"] [data-tag] > button svg {width: .8em; height: .8em;}
+  div[data-testid="stMultiSelectTagsContainer"] [data-tag] {overflow: visible;}
+  a[href^="tel:"] {display: inline-flex; align-items: center; min-height: 44px; min-width: 44px; padding: 0 4px;}
+  div[data-testid="stElementToolbar"] button, div[data-testid="stElementToolbarButton"] button {min-width: 44px; min-height: 44px;}
+  div[data-testid="stElementContainer"]:has(> div[data-testid="stElementToolbar"]),
+  div[data-testid="stElementContainer"]:has(div[data-testid="stVegaLiteChart"]),
+  div[data-testid="stElementContainer"]:has(div[data-testid="stDataFrame"]) {margin-top: 2.5rem;}
   @media (max-width: 640px) {
     .block-container {padding-left: .6rem; padding-right: .6rem;}
     div[data-testid="stMetricValue"] {font-size: 1.25rem;}

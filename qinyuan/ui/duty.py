@@ -10,7 +10,7 @@ from .. import access, duty
 from ..access import Actor
 from ..db import Database
 from . import safe
-from .common import attempt, error_text, lang, t
+from .common import attempt, error_text, lang, state_label, t
 from .teampick import team_picker
 
 FLASH = "_qy_duty_flash"
@@ -35,6 +35,8 @@ CSS = """
   .qy-grid .qy-card {margin: 0;}
   .qy-phone a {font-size: 1.15rem; font-weight: 700; color: #b71c1c; text-decoration: none;}
   .qy-small {font-size: .88rem; color: #555;}
+  .qy-person {border-bottom: 1px solid #eee; padding: 8px 4px;}
+  .qy-person.now {background: #fff3f3; border-left: 3px solid #c62828;}
 </style>
 """
 
@@ -63,7 +65,7 @@ def _person(c: dict) -> str:
 
 
 def _status_badge(status: str) -> str:
-    return f'<span class="qy-badge qy-{safe.html(status)}">{safe.html(t("duty.status." + status))}</span>'
+    return f'<span class="qy-badge qy-{safe.html(status)}">{safe.html(state_label(duty.ASSIGNMENT, status))}</span>'
 
 
 def _tel(phone: str | None) -> str:
@@ -93,7 +95,7 @@ def my_duty(db: Database, actor: Actor) -> None:
 
 def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool) -> None:
     name = duty.post_name(row, lang())
-    coworkers = "、".join(f"{_person(c)}" + (f"（{t('duty.status.checked_in')}）" if c["status"] == "checked_in" else "") for c in row["coworkers"])
+    coworkers = "、".join(f"{_person(c)}" + (f"（{state_label(duty.ASSIGNMENT, 'checked_in')}）" if c["status"] == "checked_in" else "") for c in row["coworkers"])
     parts = [
         f'<div class="qy-card{" now" if highlight else ""}">',
         f'<div class="qy-when">{safe.html(_day_label(row["day"], today))} · {duty.hhmm(row["start_at"])}–{duty.hhmm(row["end_at"])} '
@@ -108,6 +110,8 @@ def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool
                      + "</div>")
     for note in row["handover_in"]:
         parts.append(f'<div class="qy-line">{safe.html(t("duty.handover_from", name=note["name"]))}：{safe.html(note["note"])}</div>')
+    if row["status"] == "done" and row["handover_note"]:
+        parts.append(f'<div class="qy-line">{safe.html(t("polish.my_handover"))}：{safe.html(row["handover_note"])}</div>')
     parts.append("</div>")
     st.markdown("".join(parts), unsafe_allow_html=True)
 
@@ -117,16 +121,17 @@ def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool
             if st.button(t("duty.check_in"), key=f"{key}_in", type="primary", width="stretch", icon=":material/how_to_reg:"):
                 _run(lambda: duty.check_in(db, actor, row["id"], row["version"]), t("duty.checked_in_ok"))
         elif row["window"] == "early":
-            opens = duty.hhmm(row["start_at"] - duty.CHECKIN_EARLY)
-            st.button(t("duty.check_in_from", time=opens), key=f"{key}_in", disabled=True, width="stretch")
+            opens = row["start_at"] - duty.CHECKIN_EARLY
+            label = t("duty.check_in_from", time=duty.hhmm(opens)) if duty.local(opens).date() == today else \
+                t("polish.check_in_from_day", day=_day_label(duty.local(opens).date(), today), time=duty.hhmm(opens))
+            st.button(label, key=f"{key}_in", disabled=True, width="stretch")
         else:
             st.caption(t("duty.missed"))
     elif row["status"] == "checked_in":
         note = st.text_area(t("duty.handover_label"), value=row["handover_note"] or "", key=f"{key}_note",
                             max_chars=duty.MAX_NOTE, placeholder=t("duty.handover_placeholder"), height=80)
-        if row["window"] == "open" and st.button(t("duty.check_out"), key=f"{key}_out", type="primary",
-                                                 width="stretch", icon=":material/logout:"):
-            _run(lambda: duty.check_out(db, actor, row["id"], row["version"], note), t("duty.checked_out_ok"))
+        if row["window"] == "open":
+            _check_out(db, actor, row, key, note)
         if st.button(t("duty.save_handover"), key=f"{key}_save", width="stretch"):
             _run(lambda: duty.write_handover(db, actor, row["id"], row["version"], note), t("common.saved"))
     elif row["status"] == "done" and not row["handover_note"]:
@@ -136,6 +141,46 @@ def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool
             if st.button(t("duty.save_handover"), key=f"{key}_save", width="stretch"):
                 _run(lambda: duty.write_handover(db, actor, row["id"], row["version"], note), t("common.saved"))
     st.write("")
+
+
+def _check_out(db: Database, actor: Actor, row: dict, key: str, note: str) -> None:
+    """Check out in one tap, or two when it is far too early: the second says how much of the shift is left."""
+    confirm = f"{key}_confirm"
+    early = duty.early_by(row, db.now())
+    if early is not None and st.session_state.get(confirm):
+        hours, minutes = divmod(int(early.total_seconds() // 60), 60)
+        st.warning(t("polish.checkout_early", end=duty.hhmm(row["end_at"]), h=hours, m=minutes), icon=":material/schedule:")
+        c1, c2 = st.columns(2)
+        if c1.button(t("polish.checkout_anyway"), key=f"{key}_out_yes", type="primary", width="stretch"):
+            st.session_state.pop(confirm, None)
+            _run(lambda: duty.check_out(db, actor, row["id"], row["version"], note), t("duty.checked_out_ok"))
+        if c2.button(t("common.cancel"), key=f"{key}_out_no", width="stretch"):
+            st.session_state.pop(confirm, None)
+            st.rerun()
+        return
+    if st.button(t("duty.check_out"), key=f"{key}_out", type="primary", width="stretch", icon=":material/logout:"):
+        if early is not None:
+            st.session_state[confirm] = True
+            st.rerun()
+        _run(lambda: duty.check_out(db, actor, row["id"], row["version"], note), t("duty.checked_out_ok"))
+
+
+# -- My team today -----------------------------------------------------------------------------------
+def team_today(db: Database, actor: Actor) -> None:
+    """Who from my team is on duty today, post by post in time order (no need to look through every post)."""
+    rows = duty.team_today(db, actor)
+    if not rows:
+        st.info(t("polish.team_none"), icon=":material/event_available:")
+        return
+    now = db.now()
+    st.caption(t("polish.team_count", n=len({r["volunteer_id"] for r in rows}), shifts=len(rows)))
+    lines = []
+    for r in rows:
+        mark = " now" if r["start_at"] <= now < r["end_at"] else ""
+        lines.append(f'<div class="qy-person{mark}"><b>{safe.html(r["name"])}</b> {_status_badge(r["status"])}<br>'
+                     f'<span class="qy-small">{duty.hhmm(r["start_at"])}–{duty.hhmm(r["end_at"])} · '
+                     f'{safe.html(duty.post_name(r, lang()))}</span></div>')
+    st.markdown("".join(lines), unsafe_allow_html=True)
 
 
 # -- On duty now -----------------------------------------------------------------------------------
@@ -228,7 +273,7 @@ def planner(db: Database, actor: Actor) -> None:
         with st.expander(titles[s["id"]], expanded=len(shifts) <= FOCUS_OVER):
             for c in s["crew"]:
                 a, b = st.columns([3, 1])
-                a.markdown(f"{safe.md(_person(c))} · {t('duty.status.' + c['status'])}")
+                a.markdown(f"{safe.md(_person(c))} · {state_label(duty.ASSIGNMENT, c['status'])}")
                 removable = can_plan and c["status"] == "assigned" and (committee or c["team_id"] == actor.team_id)
                 if removable and b.button(t("duty.plan.remove"), key=f"rm_{c['id']}", width="stretch"):
                         _run(lambda c=c: duty.unassign(db, actor, c["id"], c["version"]), t("duty.plan.removed"))

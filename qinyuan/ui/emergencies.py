@@ -17,7 +17,7 @@ from ..access import Actor
 from ..db import Database
 from ..errors import QinyuanError
 from . import safe
-from .common import error_text, lang, t
+from .common import error_text, lang, state_label, t
 from .widgets import unit_picker
 
 VIEW = "em_view"
@@ -67,7 +67,7 @@ def tag_badges(tags) -> str:
 
 
 def kind_label(kind: str) -> str:
-    return t(f"emergency.kind.{kind}")
+    return t("emergency.kind.note") if kind == em.NOTE else state_label(em.CASE, kind)
 
 
 def _flash() -> None:
@@ -220,7 +220,7 @@ def case_view(db: Database, actor: Actor, case_id: int) -> None:
     st.markdown(t("emergency.detail.where", unit=unit_text(case), room=esc(case["room"]), resident=who))
     st.markdown(label("emergency.detail.what") + esc(case["summary"]))
     if case["vitals"]:
-        st.markdown(label("emergency.detail.vitals") + esc(case["vitals"]))
+        st.markdown(label("emergency.detail.vitals") + esc(em.vitals_label(case["vitals"], lang())))
     st.caption(t("emergency.detail.reported", time=when(case["reported_at"]), who=esc(case["reported_by_name"])))
     if access.can(actor, "medical.view", case["unit_id"]) and case["resident_id"]:
         with st.expander(t("emergency.detail.medical")):
@@ -442,7 +442,7 @@ def resident_view(db: Database, actor: Actor, resident_id: int) -> None:
         return
     with st.expander(t("medical.detail.edit")), st.form(f"md_edit_{resident_id}"):
         tags_in = st.multiselect(t("medical.detail.tags"), medical.TAGS, default=list(person["tags"]),
-                                 format_func=lambda v: t(f"medical.tag.{v}"))
+                                 format_func=lambda v: t(f"medical.tag.{v}"), placeholder=t("polish.choose"))
         notes = st.text_area(t("medical.detail.notes"), value=person["medical_notes"] or "", height=80)
         due = st.date_input(t("medical.detail.due_date"), value=person["due_date"], format="YYYY-MM-DD")
         contact = st.text_input(t("medical.detail.contact"), value=person["emergency_contact"] or "")
@@ -455,7 +455,7 @@ def resident_view(db: Database, actor: Actor, resident_id: int) -> None:
         kind = st.selectbox(t("medical.treat.kind"), medical.TREATMENT_KINDS,
                             format_func=lambda v: t(f"medical.treatment.{v}"))
         days = st.multiselect(t("medical.treat.weekdays"), list(range(1, 8)),
-                              format_func=lambda d: t(f"medical.weekday.{d}"))
+                              format_func=lambda d: t(f"medical.weekday.{d}"), placeholder=t("polish.choose"))
         depart = st.text_input(t("medical.treat.depart"), placeholder="07:30")
         destination = st.text_input(t("medical.treat.destination"))
         if st.form_submit_button(t("medical.treat.submit"), type="primary", use_container_width=True) and _run(

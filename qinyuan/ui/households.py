@@ -7,11 +7,11 @@ import math
 import pandas as pd
 import streamlit as st
 
-from .. import access, grid, ledger_export
+from .. import access, grid, ledger_export, testing
 from .. import households as hh
 from ..access import Actor
 from . import safe
-from .common import attempt, get_db, lang, t
+from .common import attempt, get_db, lang, state_label, t
 from .widgets import unit_name, unit_picker
 
 VIEW = "hh_view"
@@ -137,7 +137,7 @@ def visit_view(actor: Actor) -> None:
                 f"{safe.md(detail['phone'] or '—')}")
     st.caption(t("households.last_visit", when=_fmt_time(detail["last_visit_at"]), who=safe.md(detail["last_visit_by"] or "—")))
     for r in detail["residents"]:
-        status = t(f"testing.status.{r['test_status']}") if r.get("test_status") else "—"
+        status = state_label(testing.RESULT, r['test_status']) if r.get("test_status") else "—"
         if medical and r.get("tags"):
             extra = " · " + "、".join(hh.tag_label(x, lang()) for x in r["tags"])
         elif r.get("needs_support"):
@@ -176,12 +176,13 @@ def _visit_form(actor: Actor, detail: dict, edit_tags: bool) -> None:
             item = {"id": r["id"], "version": r["version"]}
             if edit_tags:
                 item["tags"] = st.multiselect(t("households.col.tags"), hh.TAGS, default=r.get("tags") or [],
-                                              format_func=fmt, key=f"tags_{r['id']}")
+                                              format_func=fmt, key=f"tags_{r['id']}", placeholder=t("polish.choose"))
             item["moved_out"] = st.checkbox(t("households.moved_out"), key=f"out_{r['id']}")
             changes.append(item)
         st.markdown(f"**{t('households.new_resident')}**")
         new_name = st.text_input(t("common.name"), key=f"new_name_{hid}")
-        new_tags = st.multiselect(t("households.col.tags"), hh.TAGS, format_func=fmt, key=f"new_tags_{hid}") if edit_tags else []
+        new_tags = st.multiselect(t("households.col.tags"), hh.TAGS, format_func=fmt, key=f"new_tags_{hid}",
+                                  placeholder=t("polish.choose")) if edit_tags else []
         notes = st.text_area(t("common.notes"), value=detail.get("notes") or "", key=f"notes_{hid}", height=80)
         submitted = st.form_submit_button(t("households.visit_save"), type="primary", width="stretch")
     if submitted:

@@ -15,7 +15,7 @@ from ..db import Database
 from ..errors import QinyuanError
 from ..exports import to_csv_bytes, to_xlsx_bytes
 from . import links, safe
-from .common import error_text, lang, t
+from .common import error_text, lang, state_label, t
 from .widgets import unit_picker
 
 FLASH = "_med_flash"
@@ -68,7 +68,7 @@ def _do_advance(db: Database, actor: Actor, order_id: int, target: str, version:
         st.session_state[REFUSED] = (order_id, error_text(exc))
         return
     st.session_state.pop(ASK + str(order_id), None)
-    _flash("success", t("medicine.moved", id=order_id, status=t(f"medicine.status.{target}")))
+    _flash("success", t("medicine.moved", id=order_id, status=state_label(medicine.MACHINE, target)))
 
 
 def _do_create(db: Database, actor: Actor, n: int) -> None:
@@ -97,7 +97,7 @@ def order_card(db: Database, actor: Actor, row: dict, actions: bool = True) -> N
                     + ("  \n".join(safe.md(item) for item in row["items"]) or "—"))
         status = row["status"]
         age = t("medicine.waited" if status in medicine.OPEN else "medicine.took", hours=_hours(row["age_hours"]))
-        bits = [f"#{row['id']}", t(f"medicine.status.{status}"), age]
+        bits = [f"#{row['id']}", state_label(medicine.MACHINE, status), age]
         if row.get("source"):
             bits.append(t("medicine.source", source=row["source"]))
         if row.get("reason"):
@@ -188,7 +188,7 @@ def work_queue(db: Database, actor: Actor) -> None:
     focused_order(db, actor)
     counts = medicine.status_counts(db, actor)
     if counts:
-        parts = " · ".join(f"{t('medicine.status.' + s)} {counts[s]}" for s in medicine.OPEN if counts.get(s))
+        parts = " · ".join(f"{state_label(medicine.MACHINE, s)} {counts[s]}" for s in medicine.OPEN if counts.get(s))
         st.caption(t("medicine.counts", parts=parts))
     rows, total = _paged(lambda size, offset: medicine.work_queue(db, actor, limit=size, offset=offset),
                          QUEUE_SIZE, "med_queue_page")
@@ -236,7 +236,7 @@ def new_order_form(db: Database, actor: Actor) -> None:
 def _filters(db: Database, actor: Actor) -> medicine.Filters:
     statuses = ["open", "closed", "all", *medicine.MACHINE.states]
     names = {"open": t("medicine.filter.open"), "closed": t("medicine.filter.closed"), "all": t("medicine.filter.all"),
-             **{s: t(f"medicine.status.{s}") for s in medicine.MACHINE.states}}
+             **{s: state_label(medicine.MACHINE, s) for s in medicine.MACHINE.states}}
     c1, c2, c3 = st.columns(3)
     status = c1.selectbox(t("medicine.filter.status"), statuses, format_func=names.get, key="med_f_status")
     urgencies = {None: t("medicine.filter.any"), **{u: t(f"medicine.urgency.{u}") for u in medicine.URGENCIES}}
@@ -260,7 +260,7 @@ def _table(rows: list[dict]) -> pd.DataFrame:
         t("medicine.col.who"): r.get("resident") or r.get("contact_name") or "",
         t("medicine.col.items"): "；".join(r["items"]),
         t("medicine.col.urgency"): t(f"medicine.urgency.{r['urgency']}"),
-        t("medicine.col.status"): t(f"medicine.status.{r['status']}"),
+        t("medicine.col.status"): state_label(medicine.MACHINE, r['status']),
         t("medicine.col.overdue"): bool(r["overdue"]),
         t("medicine.col.age_hours"): round(r["age_hours"], 1),
         t("medicine.col.source"): r.get("source") or "",
@@ -289,7 +289,7 @@ def _timeline(db: Database, actor: Actor, order_id: int) -> None:
     st.markdown(f"**{t('medicine.timeline')} #{order_id}**")
     lines = []
     for e in medicine.events(db, actor, order_id):
-        step = t(f"medicine.status.{e['to_status']}")
+        step = state_label(medicine.MACHINE, e['to_status'])
         note = f" · {safe.md(e['note'])}" if e["note"] else ""
         lines.append(f"{_when(e['ts'])} · {step} · {safe.md(e['actor_name'])}{note}")
     st.markdown("  \n".join(lines))

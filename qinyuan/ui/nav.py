@@ -25,6 +25,20 @@ def _page(name: str, landing: str) -> st.Page:
                    default=name == landing)
 
 
+def _login_pages() -> list[st.Page]:
+    """Logged out, every page's address shows the login (then that page): a link to /testing opened logged out
+    showed Streamlit's English "Page not found" over the form, which it also made untouchable."""
+
+    def at(name: str):
+        def view() -> None:
+            auth.login_view()
+        view.__name__ = f"login_{name}"
+        return view
+
+    return [st.Page(auth.login_view, title=t("page.login"), icon=":material/login:", url_path="login", default=True),
+            *(st.Page(at(name), title=t("page.login"), url_path=name) for name in access.PAGES)]
+
+
 def main() -> None:
     log = os.environ.get("QINYUAN_RUN_LOG")  # ops/benchmark: one line per script run with its duration
     if not log:
@@ -49,8 +63,7 @@ def _main() -> None:
     actor = auth.current_actor()
     st.session_state["_qy_actor"] = actor
     if actor is None:  # the login page has its own language switch
-        st.navigation([st.Page(auth.login_view, title=t("page.login"), icon=":material/login:", url_path="login", default=True)],
-                      position="hidden").run()
+        st.navigation(_login_pages(), position="hidden").run()
         return
     if auth.must_change_password(actor):
         st.navigation([st.Page(auth.password_view, title=t("page.password"), default=True)], position="hidden").run()

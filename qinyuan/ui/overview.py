@@ -9,12 +9,12 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from .. import access, clock, grid, todo
+from .. import access, clock, emergencies, grid, medicine, todo
 from .. import overview as ov
 from .. import overview_charts as charts
 from ..access import Actor
 from . import door_staff, links, safe
-from .common import attempt, get_db, lang, t
+from .common import attempt, get_db, lang, state_label, t
 from .widgets import AREAS, WORSE_WHEN_UP, fmt, fmt_delta, kpi_areas, kpi_cards
 
 REFRESH = 60  # seconds between automatic refreshes of the figures
@@ -156,12 +156,12 @@ def attention_block(att: dict) -> None:
             att["medicine"], t("overview.att_medicine", urgent=f"{lim['urgent']:g}", critical=f"{lim['critical']:g}",
                                n=len(att["medicine"])), ":material/medication:",
             lambda r: t("overview.att_medicine_row", unit=_unit(r.building, r.unit_no), room=r.room,
-                        urgency=t(f"overview.urgency.{r.urgency}"), status=t(f"overview.med_status.{r.status}"), hours=r.hours))
+                        urgency=t(f"medicine.urgency.{r.urgency}"), status=state_label(medicine.MACHINE, r.status), hours=r.hours))
         _attention_list(
             att["cases"], t("overview.att_cases", minutes=f"{lim['stale_minutes']:g}", n=len(att["cases"])),
             ":material/local_hospital:",
             lambda r: t("overview.att_case_row", unit=_unit(r.building, r.unit_no), room=r.room,
-                        severity=t(f"overview.severity.{r.severity}"), status=t(f"overview.case_status.{r.status}"),
+                        severity=t(f"emergency.severity.{r.severity}"), status=state_label(emergencies.CASE, r.status),
                         minutes=r.minutes))
         _act_lists(att)
         _attention_list(

@@ -13,7 +13,7 @@ from .. import access, clock, donations, grid, groceries, supplies
 from ..access import Actor
 from ..errors import QinyuanError
 from . import links, safe
-from .common import attempt, error_text, get_db, lang, t
+from .common import attempt, error_text, get_db, lang, state_label, t
 from .widgets import UNIT_LIST_LIMIT, download_buttons, unit_name, unit_picker
 
 CSS = """
@@ -204,7 +204,8 @@ def _room_grid(rooms: pd.DataFrame, draw) -> None:
 
 @st.fragment(run_every="30s")
 def _unit_bars(actor: Actor, batch_id: int, unit_id: int, building: int, unit_no: int) -> None:
-    """The unit's and the building's bars; they refresh themselves so other people's ticks show up."""
+    """The unit's bar, and the building's when the actor sees more of it than this unit (a captain's would
+    repeat the unit's); they refresh themselves so other people's ticks show up."""
     db = get_db()
     units = donations.unit_progress(db, actor, batch_id, building=building)
     mine = units[units["unit_id"] == unit_id]
@@ -213,7 +214,7 @@ def _unit_bars(actor: Actor, batch_id: int, unit_id: int, building: int, unit_no
         st.progress(int(u["served"]) / int(u["households"]), text=t(
             "donation.unit_progress", unit=unit_name(building, unit_no), served=int(u["served"]), total=int(u["households"])))
     served, total = int(units["served"].sum()), int(units["households"].sum())
-    if total:
+    if total and len(units) > 1:
         st.progress(served / total, text=t("donation.building_progress", building=building, served=served, total=total))
 
 
@@ -266,16 +267,21 @@ def _throughput(actor: Actor, batch_id: int) -> None:
     if frame.empty:
         st.info(t("donation.no_deliveries"))
         return
+    st.altair_chart(hour_chart(frame), width="stretch")
+    st.caption(t("donation.throughput_total", n=int(frame["households"].sum()), day=str(day)))
+
+
+def hour_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Households served per hour, every hour from the first to the last in numeric order (02:00 before 08:00,
+    the empty hours between them shown as such)."""
     hours = range(int(frame["hour"].min()), int(frame["hour"].max()) + 1)
     frame = frame.set_index("hour").reindex(hours, fill_value=0).rename_axis("hour").reset_index()
     frame = frame.assign(label=frame["hour"].map(lambda h: f"{int(h):02d}:00"))
-    chart = alt.Chart(frame).mark_bar(color="#c0392b").encode(
-        x=alt.X("label:O", title=t("donation.hour"), axis=alt.Axis(labelAngle=0)),
+    return alt.Chart(frame).mark_bar(color="#c0392b").encode(
+        x=alt.X("label:O", sort=list(frame["label"]), title=t("donation.hour"), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("households:Q", title=t("donation.households")),
         tooltip=[alt.Tooltip("label:O", title=t("donation.hour")), alt.Tooltip("households:Q", title=t("donation.households"))],
     ).properties(height=240)
-    st.altair_chart(chart, width="stretch")
-    st.caption(t("donation.throughput_total", n=int(frame["households"].sum()), day=str(day)))
 
 
 def _waiting(actor: Actor, batch_id: int) -> None:
@@ -329,7 +335,7 @@ def _advance(actor: Actor, order_id: int, target: str, version: int) -> None:
     except QinyuanError as exc:
         st.session_state["qy_grocery_msg"] = ("error", error_text(exc))
         return
-    st.session_state["qy_grocery_msg"] = ("success", t("grocery.moved", id=order_id, status=t(f"grocery.status.{target}")))
+    st.session_state["qy_grocery_msg"] = ("success", t("grocery.moved", id=order_id, status=state_label(groceries.MACHINE, target)))
 
 
 def groceries_view(actor: Actor) -> None:
@@ -339,10 +345,10 @@ def groceries_view(actor: Actor) -> None:
     counts = groceries.status_counts(db, actor)
     cols = st.columns(4)
     for col, step in zip(cols, groceries.STEPS, strict=True):
-        col.metric(t(f"grocery.status.{step}"), counts[step])
+        col.metric(state_label(groceries.MACHINE, step), counts[step])
     c1, c2 = st.columns(2)
     statuses = ["", *groceries.STEPS]
-    status = c1.selectbox(t("common.status"), statuses, format_func=lambda s: t(f"grocery.status.{s}") if s else t("common.all"),
+    status = c1.selectbox(t("common.status"), statuses, format_func=lambda s: state_label(groceries.MACHINE, s) if s else t("common.all"),
                           key="qy_g_status")
     open_only = c2.toggle(t("grocery.open_only"), value=True, key="qy_g_open")
     size = 10
@@ -358,8 +364,8 @@ def groceries_view(actor: Actor) -> None:
             where += f" {order['room']}" if isinstance(order["room"], str) else f" · {t('grocery.unit_batch')}"
             st.markdown(f"**#{order['id']} {safe.md(order['items'])}**  \n{where} · {safe.md(order['supplier'])}")
             steps = history.get(int(order["id"]), [])
-            st.caption(" → ".join(t("grocery.step", status=t(f"grocery.status.{e['to_status']}"), time=local(e["ts"], "%H:%M"),
-                                    by=e["actor"]) for e in steps) or t(f"grocery.status.{order['status']}"))
+            st.caption(" → ".join(t("grocery.step", status=state_label(groceries.MACHINE, e['to_status']), time=local(e["ts"], "%H:%M"),
+                                    by=e["actor"]) for e in steps) or state_label(groceries.MACHINE, order['status']))
             if manage:
                 for target in groceries.MACHINE.next_steps(order["status"], actor.role):
                     st.button(t(f"grocery.to.{target}"), key=f"qy_g_{order['id']}_{target}", type="primary", width="stretch",
@@ -542,7 +548,7 @@ def carrying_view(actor: Actor) -> None:
     if not closed.empty:
         with st.expander(t("supplies.closed_tasks", n=len(closed))):
             st.dataframe(pd.DataFrame({
-                t("supplies.task"): closed["description"], t("common.status"): closed["status"].map(lambda s: t(f"supplies.task.{s}")),
+                t("supplies.task"): closed["description"], t("common.status"): closed["status"].map(lambda s: state_label(supplies.TASKS, s)),
                 t("supplies.done_at"): [local(v) for v in closed["done_at"]], t("common.by"): closed["done_by"],
             }), hide_index=True, width="stretch")
     if manage:

@@ -14,8 +14,8 @@ from ..access import Actor
 from ..clock import TZ
 from ..errors import QinyuanError
 from . import links, safe
-from .common import attempt, error_text, get_db, lang, t
-from .widgets import unit_name, unit_picker
+from .common import attempt, error_text, get_db, lang, state_label, t
+from .widgets import copy_button, unit_name, unit_picker
 
 VIEW = "ts_view"
 FLASH = "ts_flash"
@@ -44,7 +44,7 @@ def render(actor: Actor) -> None:
     by_id = {r["id"]: r for r in all_rounds}
     default = ids.index(current["id"]) if current and current["id"] in ids else 0
     round_labels = {i: t("testing.round_label", n=by_id[i]["round_no"], day=by_id[i]["day"].isoformat(),
-                         status=t(f"testing.round_status.{by_id[i]['status']}")) for i in ids}
+                         status=state_label(tst.ROUND, by_id[i]['status'])) for i in ids}
     _arrive(actor)
     round_id = st.selectbox(t("testing.round"), ids, index=default, key="ts_round", format_func=round_labels.get)
     rnd = by_id[round_id]
@@ -286,8 +286,10 @@ def resident_row(actor: Actor, rnd: dict, house: dict, r: dict) -> None:
 # -- home sampling ---------------------------------------------------------------------------------------
 def home_view(actor: Actor, rnd: dict) -> None:
     db = get_db()
+    building, search = _home_filters(db, actor)
     page = int(st.session_state.get("ts_home_page", 1))
-    frame, total = tst.pending_list(db, actor, rnd["id"], statuses=("home_sampling_needed",), page=page, page_size=20)
+    frame, total = tst.pending_list(db, actor, rnd["id"], statuses=("home_sampling_needed",), page=page, page_size=20,
+                                    building=building, search=search)
     pages = max(1, math.ceil(total / 20))
     st.caption(t("testing.home_count", n=total) + " · " + t("common.page_of", page=min(page, pages), pages=pages, n=total))
     can_sample = "sampled_at_home" in tst.RESULT.next_steps("home_sampling_needed", actor.role)
@@ -300,7 +302,7 @@ def home_view(actor: Actor, rnd: dict) -> None:
                 tags = " · " + "、".join(tag_label(x, lang()) for x in r.tags)
             st.markdown(f"**{unit_name(r.building, r.unit_no)} {r.room}** · {safe.md(r.name)} · {safe.md(r.phone or '—')}{tags}")
             if can_sample and rnd["status"] != "completed" and st.button(
-                    t("testing.sampled_at_home"), key=f"ts_sampled_{r.resident_id}", width="stretch",
+                    t("polish.mark_sampled_at_home"), key=f"ts_sampled_{r.resident_id}", width="stretch",
                     icon=":material/home_health:"):
                 n = attempt(lambda r=r: tst.mark_resident(db, actor, rnd["id"], r.resident_id, "sampled_at_home",
                                                           expected_version=None if pd.isna(r.version) else int(r.version)))
@@ -314,6 +316,22 @@ def home_view(actor: Actor, rnd: dict) -> None:
     if c2.button(t("households.next"), disabled=page >= pages, key="ts_hnext", width="stretch"):
         st.session_state["ts_home_page"] = page + 1
         st.rerun()
+
+
+def _home_filters(db, actor: Actor) -> tuple[int | None, str]:
+    """A building and a name or room to find one resident in a long home-sampling list (back to page 1 on change)."""
+    buildings = sorted({int(b) for b in grid.units(db, actor, "testing.view")["building"]})
+    c1, c2 = st.columns([1, 2])
+    building = c1.selectbox(t("common.building"), [None, *buildings], key="ts_home_building",
+                            format_func=lambda b: t("common.all") if b is None else t("polish.building", n=b),
+                            on_change=_first_home_page) if len(buildings) > 1 else None
+    search = c2.text_input(t("polish.home_search"), key="ts_home_search", placeholder=t("polish.home_search_hint"),
+                           on_change=_first_home_page)
+    return building, search
+
+
+def _first_home_page() -> None:
+    st.session_state["ts_home_page"] = 1
 
 
 # -- scheduling ------------------------------------------------------------------------------------------
@@ -390,5 +408,6 @@ def notice_view(actor: Actor, rnd: dict) -> None:
                      format_func=lambda c: {"zh": "中文", "en": "English"}[c], index=0 if lang() == "zh" else 1)
     text = attempt(lambda: tst.notice_text(db, actor, rnd["id"], unit_id, which))
     if text:
+        copy_button(text, t("polish.copy_notice"), t("polish.copied"), t("polish.copy_failed"))
         st.caption(t("testing.notice.copy_hint"))
         st.code(text, language=None, wrap_lines=True)

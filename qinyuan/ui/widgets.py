@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
+import streamlit.components.v1 as components
 
 from .. import grid
+from ..overview import WORSE_WHEN_UP
+from . import safe
 from .common import t
 
 # Up to this many units a plain list is quickest; beyond (a 100x compound) pick the building first.
@@ -31,19 +36,19 @@ def fmt(key: str, value) -> str:
     return f"{value:,}"
 
 
-# A rise of these is bad news: their deltas are coloured the other way round.
-WORSE_WHEN_UP = {"residents_pending", "medicine_orders_open", "medicine_urgent_open", "medicine_median_hours_to_delivery",
-                 "emergency_cases_open", "grocery_orders_open"}
 
 
 def fmt_delta(key: str, d) -> str | None:
-    if d is None or d == 0:
+    """A change as shown (+1.5%, -3); None when it rounds to nothing, so no card says -0.0."""
+    if d is None:
         return None
     if key in RATIOS:
-        return f"{d * 100:+.1f}%"
+        d = round(d * 100, 1)
+        return f"{d:+.1f}%" if d else None
     if isinstance(d, float) and not d.is_integer():
-        return f"{d:+,.1f}"
-    return f"{int(d):+,}"
+        d = round(d, 1)
+        return f"{d:+,.1f}" if d else None
+    return f"{int(d):+,}" if d else None
 
 
 def kpi_cards(figures: dict, keys: list[str], deltas: dict | None = None, columns: int = 4) -> None:
@@ -111,3 +116,37 @@ def unit_picker(db, actor, action: str, key: str, label: str | None = None, allo
     if st.session_state.get(key, options[0]) not in options:
         st.session_state[key] = options[0]
     return where.selectbox(label, options, format_func=lambda u: t("common.all") if u is None else labels[u], key=key)
+
+
+_COPY_HTML = """<button id="qy-copy" type="button" style="width:100%;min-height:52px;font-size:17px;font-weight:600;
+ border:0;border-radius:10px;background:#c0392b;color:#fff;cursor:pointer;-webkit-appearance:none;
+ font-family:'Source Sans Pro','Noto Sans CJK SC',sans-serif">{label}</button>
+<script>
+const text = {text};
+const button = document.getElementById("qy-copy");
+function fallback() {{  // plain http or an old phone: copy from a selected text area
+  const area = document.createElement("textarea");
+  area.value = text; area.setAttribute("readonly", ""); area.style.position = "fixed"; area.style.opacity = "0";
+  document.body.appendChild(area); area.focus(); area.select(); area.setSelectionRange(0, text.length);
+  const ok = document.execCommand("copy"); document.body.removeChild(area); return ok;
+}}
+button.addEventListener("click", async () => {{
+  let ok = false;
+  try {{ await navigator.clipboard.writeText(text); ok = true; }} catch (e) {{ ok = fallback(); }}
+  button.textContent = ok ? {done} : {failed};
+  button.style.background = ok ? "#1e7e34" : "#6b7280";
+  setTimeout(() => {{ button.textContent = {label_js}; button.style.background = "#c0392b"; }}, 4000);
+}});
+</script>"""
+
+
+def _js(value: str) -> str:
+    """A JavaScript string literal that cannot end the script element it sits in."""
+    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+
+
+def copy_button(text: str, label: str, done: str, failed: str) -> None:
+    """A big, always visible copy button (st.code's own is small and shows only on hover or tap); it says
+    `done` once the text is on the clipboard. Works on phones over plain http too (a selected text area)."""
+    components.html(_COPY_HTML.format(label=safe.html(label), label_js=_js(label), text=_js(text), done=_js(done),
+                                      failed=_js(failed)), height=60)

@@ -15,7 +15,7 @@ def _db(path):
 def test_member_lands_on_my_duty_and_checks_in(demo_path):
     at = app_as(demo_path, "member001", page="duty")
     assert not at.exception
-    assert [tab.label for tab in at.tabs] == ["我的值班", "现在在岗"]
+    assert [tab.label for tab in at.tabs] == ["我的值班", "本队今日", "现在在岗"]
     mine = "\n".join(str(m.value) for m in at.tabs[0].markdown)
     assert "北门值守" in mine and "08:00–13:00" in mine and "今天" in mine
     db = _db(demo_path)
@@ -58,7 +58,7 @@ def test_committee_sees_board_and_planner_not_my_duty(demo_path):
 def test_captain_plans_own_team_only(demo_path):
     at = app_as(demo_path, "captain01", page="duty")
     assert not at.exception
-    assert [tab.label for tab in at.tabs] == ["我的值班", "现在在岗", "排班"]
+    assert [tab.label for tab in at.tabs] == ["我的值班", "本队今日", "现在在岗", "排班"]
     db = _db(demo_path)
     team1 = {r[0] for r in db.rows("SELECT id FROM volunteers WHERE team_id = 1 AND active")}
     shift = db.scalar("SELECT id FROM shifts WHERE post_id = 1 AND start_at = ?", [clock.at(date(2022, 1, 10), 18)])

@@ -62,7 +62,7 @@ def test_captain_sees_only_their_unit_led_by_todo(demo_path):
     metrics = _metrics(at)
     assert metrics["住户"] == "18" and metrics["服务队"] == "1" and metrics["队员"] == "7"
     assert metrics["未完成药品订单"] == "2"  # unit 1's two open orders, not the compound's 14
-    assert "今日排班到岗率" not in metrics  # a compound-wide figure
+    assert "今日岗位排满率" not in metrics  # a compound-wide figure
     shown = texts(at)
     assert "爱心蔬菜未送达：4 户" in shown and "药品待送上门（已消杀）：1 单" in shown
     assert not [b for b in at.button if (b.key or "").startswith("ov_brief")]

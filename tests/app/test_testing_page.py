@@ -45,7 +45,7 @@ def test_medic_works_the_home_sampling_list(demo_path):
     at.radio(key="ts_view").set_value("home").run()
     assert not at.exception
     count = next(c.value for c in at.caption if c.value.startswith("待入户采样"))
-    _button(at, "已入户采样").click().run()
+    _button(at, "标记为已入户采样").click().run()
     assert not at.exception
     after = next(c.value for c in at.caption if c.value.startswith("待入户采样"))
     assert int(after.split()[1]) == int(count.split()[1]) - 1

@@ -38,7 +38,7 @@ def _click(page: Page, name: str) -> None:
 
 
 def _step(page: Page, kind: str, note: str | None = None) -> None:
-    recorded = page.get_by_role("heading").filter(has_text=f"病例 #1000 · {kind}")
+    recorded = page.get_by_role("heading").filter(has_text=f"病例 #5 · {kind}")
     for attempt in range(2):
         if note:
             page.get_by_label("说明（可选）").fill(note)
@@ -98,9 +98,9 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         _shot(captain, "emergencies_report_phone")
         assert no_horizontal_scroll(captain)
         _click(captain, "立即上报")
-        expect(captain.get_by_text("已上报：病例 #1000")).to_be_visible()
+        expect(captain.get_by_text("已上报：病例 #5")).to_be_visible()
         assert time.monotonic() - started < 60
-        expect(captain.get_by_text("生命体征：BP 220/120")).to_be_visible()
+        expect(captain.get_by_text("生命体征：血压 220/120")).to_be_visible()
         _step(captain, "已联系校医院", "已电话联系校医院")
         _shot(captain, "emergencies_case_captain_phone")
         assert no_horizontal_scroll(captain)
@@ -110,10 +110,10 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         contexts.append(ctx)
         medic = ctx.new_page()
         login(medic, server.url, "medic01", path="/emergencies")
-        expect(medic.get_by_role("button", name="查看 / 更新 #1000")).to_be_visible()
+        expect(medic.get_by_role("button", name="查看 / 更新 #5")).to_be_visible()
         _shot(medic, "emergencies_board_phone")
         assert no_horizontal_scroll(medic)
-        _click(medic, "查看 / 更新 #1000")
+        _click(medic, "查看 / 更新 #5")
         _step(medic, "已上门处置", "血压回落至170")
         _step(medic, "建议转院")
         _step(medic, "已申请出门")
@@ -125,7 +125,7 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         contexts.append(ctx)
         committee = ctx.new_page()
         login(committee, server.url, "committee", path="/emergencies")
-        _click(committee, "查看 / 更新 #1000")
+        _click(committee, "查看 / 更新 #5")
         _step(committee, "出门已批准")
         _shot(committee, "emergencies_case_committee_laptop")
         _click(committee, "← 返回列表")
@@ -134,7 +134,7 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         # 4. the captain escorts, brings the resident back and closes the case
         captain.reload()  # the open case is in the URL: a reload returns to it
         wait_for_app(captain)
-        expect(captain.get_by_role("heading").filter(has_text="病例 #1000 · 出门已批准")).to_be_visible()
+        expect(captain.get_by_role("heading").filter(has_text="病例 #5 · 出门已批准")).to_be_visible()
         for kind in ("已安排陪同", "已出发去医院", "已到医院", "已返回"):
             _step(captain, kind)
         _step(captain, "已结案", "患者情况稳定")
@@ -144,23 +144,23 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
         assert no_horizontal_scroll(captain)
 
         # the medic's board no longer lists it
-        expect(medic.get_by_role("heading").filter(has_text="病例 #1000 · 已结案")).to_be_visible(timeout=30_000)  # live
+        expect(medic.get_by_role("heading").filter(has_text="病例 #5 · 已结案")).to_be_visible(timeout=30_000)  # live
         _click(medic, "← 返回列表")
         expect(medic.get_by_text("进行中 3 起", exact=False)).to_be_visible()
-        expect(medic.get_by_role("button", name="查看 / 更新 #1000")).to_have_count(0)
+        expect(medic.get_by_role("button", name="查看 / 更新 #5")).to_have_count(0)
     finally:
         for ctx in contexts:
             ctx.close()
     server.stop()  # the server holds the DuckDB file; the record is read once it is gone (last test of the module)
     db = Database.open(server.db_path)
     try:
-        kinds = [r[0] for r in db.rows("SELECT kind FROM emergency_events WHERE case_id = 1000 ORDER BY id")]
+        kinds = [r[0] for r in db.rows("SELECT kind FROM emergency_events WHERE case_id = 5 ORDER BY id")]
         assert kinds == ["reported", "clinic_contacted", "treated_on_site", "transfer_advised", "exit_permit_requested",
                          "exit_permit_granted", "escort_assigned", "left_for_hospital", "at_hospital", "returned", "closed"]
-        actors = dict(db.rows("SELECT kind, actor FROM emergency_events WHERE case_id = 1000"))
+        actors = dict(db.rows("SELECT kind, actor FROM emergency_events WHERE case_id = 5"))
         assert actors["exit_permit_granted"] == "committee" and actors["treated_on_site"] == "medic01"
-        assert db.scalar("SELECT status FROM emergency_cases WHERE id = 1000") == "closed"
-        assert db.scalar("SELECT count(*) FROM audit_log WHERE entity = 'emergency_case' AND entity_id = '1000' "
+        assert db.scalar("SELECT status FROM emergency_cases WHERE id = 5") == "closed"
+        assert db.scalar("SELECT count(*) FROM audit_log WHERE entity = 'emergency_case' AND entity_id = '5' "
                          "AND action = 'view.medical'") >= 3
     finally:
         db.close()

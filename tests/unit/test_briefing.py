@@ -26,7 +26,7 @@ def test_zh_text_says_the_record_in_sentences(db):
     assert "处理中急诊 +2" in changes and "急诊总数 +2" in changes
     assert "送药上门户数" not in changes  # nothing delivered yet today
     problems = text.split("【待解决问题】")[1]
-    assert "紧急药品超时（紧急超过 4 小时、危急超过 2 小时）：4 单" in problems
+    assert "紧急药品超时（加急超过 4 小时、危急超过 2 小时）：4 单" in problems
     assert "急诊超过 60 分钟未更新：3 例 —— 7号楼2单元、2号楼2单元、11号楼3单元" in problems
     assert "当前岗位缺人：2 个 —— 东区巡逻劝返、物资搬运小分队" in problems
     assert re.search(r"^1\. ", problems, re.M) and re.search(r"^4\. ", problems, re.M)

@@ -30,11 +30,9 @@ def test_committee_figures_are_the_record_and_deltas_are_since_yesterday(db):
     assert deltas["duty_person_times"] == 0
     assert deltas["medicine_households_served"] == 0
     assert deltas["vegetable_portions_distributed"] == 0
-    # Round 4 started today: its progress since yesterday is all of it.
-    assert deltas["current_round_coverage"] == pytest.approx(figures["current_round_coverage"])
-    assert deltas["home_samplings_done"] == figures["home_samplings_done"] > 0
-    residents = figures["residents"]
-    assert deltas["residents_pending"] == figures["residents_pending"] - residents
+    # Round 4 started today: there is no "since yesterday" for it (issue 16).
+    assert deltas["current_round_coverage"] is deltas["home_samplings_done"] is deltas["residents_pending"] is None
+    assert figures["home_samplings_done"] > 0
     # The 20 grocery orders made today are all still open (days before are handed out).
     today_orders = db.scalar("SELECT count(*) FROM grocery_orders WHERE created_at >= ?", [clock.day_start(date(2022, 1, 10))])
     assert deltas["grocery_orders_open"] == today_orders == figures["grocery_orders_open"]
