@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from . import access, emergencies, groceries, kpi, medicine
+from . import access, clock, emergencies, groceries, kpi, medicine
 from .access import Actor, HouseholdActor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound, QinyuanError, StaleEdit
@@ -177,10 +177,13 @@ def set_clinic_phone(db: Database, actor: Actor, phone: str) -> None:
 def seed_links(db: Database) -> int:
     """Give every household without a link one (demo and scaled worlds): hashes of random values nobody
     holds, so every household has a card to print; printing issues the links people get."""
+    issued = db.now()
+    if db.demo_date:  # the demo's own records stop before its working morning (nothing after the demo's "now")
+        issued = min(issued, clock.day_start(db.demo_date) + timedelta(hours=7))
     with db.bulk() as cur:
         cur.execute("""INSERT INTO door_links (household_id, token_hash, issued_at, issued_by)
-                       SELECT h.id, sha256(uuid()::VARCHAR || uuid()::VARCHAR), now(), 'system' FROM households h
-                       WHERE h.id NOT IN (SELECT household_id FROM door_links)""")
+                       SELECT h.id, sha256(uuid()::VARCHAR || uuid()::VARCHAR), ?, 'system' FROM households h
+                       WHERE h.id NOT IN (SELECT household_id FROM door_links)""", [issued])
         return cur.execute("SELECT count(*) FROM door_links").fetchone()[0]
 
 

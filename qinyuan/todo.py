@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from . import kpi, medicine
+from . import emergencies, kpi, medicine
 from .db import Database
 
 
@@ -68,7 +68,7 @@ def medicine_to_carry(db: Database, units: tuple[int, ...], day: date) -> Item:
         f"""SELECT count(*) FROM medicine_orders m JOIN households h ON h.id = m.household_id
             WHERE m.status IN ({open_marks}) AND {unit_sql}""", [*medicine.OPEN, *unit_p]) - len(rows)
     for row in rows:
-        row["words"] = {"urgency": f"overview.urgency.{row['urgency']}"}
+        row["words"] = {"urgency": f"medicine.urgency.{row['urgency']}"}
     return Item("medicine", "medicine", "order", rows, waiting)
 
 
@@ -80,7 +80,7 @@ def cases_to_follow(db: Database, units: tuple[int, ...], day: date) -> Item:
             FROM emergency_cases c JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
             WHERE c.status <> 'closed' AND {unit_sql} ORDER BY c.last_event_at""", unit_p)
     for row in rows:
-        row["words"] = {"severity": f"overview.severity.{row['severity']}", "status": f"overview.case_status.{row['status']}"}
+        row["words"] = {"severity": f"emergency.severity.{row['severity']}", "status": emergencies.CASE.label_key(row["status"])}
     return Item("cases", "emergencies", "case", rows)
 
 

@@ -215,9 +215,10 @@ def update_form(actor: HouseholdActor, info: dict) -> None:
         occupants = st.number_input(t("door.update.occupants"), min_value=0, max_value=20, value=None, step=1,
                                     key="door_upd_occupants")
         living = st.text_area(t("door.update.living"), max_chars=door.MAX_TEXT, key="door_upd_living")
-        away = st.multiselect(t("door.update.away"), list(people), format_func=people.get, key="door_upd_away")
+        away = st.multiselect(t("door.update.away"), list(people), format_func=people.get, key="door_upd_away",
+                              placeholder=t("polish.choose"))
         needs = st.multiselect(t("door.update.needs"), door.NEEDS, format_func=lambda n: t("households.tag." + n),
-                               key="door_upd_needs")
+                               key="door_upd_needs", placeholder=t("polish.choose"))
         note = st.text_input(t("door.update.note"), max_chars=door.MAX_TEXT, key="door_upd_note")
         sent = st.form_submit_button(t("door.update.send"), type="primary", width="stretch")
     if sent and attempt(lambda: door.propose_update(get_db(), actor, actor.household_id, occupants=occupants,

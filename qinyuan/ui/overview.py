@@ -138,7 +138,7 @@ def _act_lists(att: dict) -> None:
             continue
         st.markdown(f"**{t(f'captain.att.{name}', n=len(frame))}**")
         for r in frame.head(SHOW).itertuples():
-            word = t(f"overview.severity.{r.severity}") if name != "new_orders" else t(f"overview.urgency.{r.urgency}")
+            word = t(f"emergency.severity.{r.severity}") if name != "new_orders" else t(f"medicine.urgency.{r.urgency}")
             links.link(page, t(f"captain.att.{name}_row", id=r.id, unit=_unit(r.building, r.unit_no), room=safe.md(r.room),
                                word=word, time=_md_hm(r.at)), {param: r.id}, icon)
         if len(frame) > SHOW:

@@ -185,7 +185,8 @@ def _done_rooms(actor: Actor, batch_id: int, unit_id: int, done: pd.DataFrame) -
         if not mine:
             return
         rooms = dict(zip(done["household_id"].astype(int), done["room"], strict=True))
-        pick = st.selectbox(t("captain.veg_undo_pick"), mine, format_func=rooms.get, index=None, key=f"qy_undo_pick_{unit_id}")
+        pick = st.selectbox(t("captain.veg_undo_pick"), mine, format_func=rooms.get, index=None, key=f"qy_undo_pick_{unit_id}",
+                            placeholder=t("polish.pick_one"))
         if pick is not None:
             st.button(t("donation.untick", room=safe.md(rooms[pick])), key=f"qy_untick_{batch_id}_{pick}", width="stretch",
                       on_click=_do_untick, args=(actor, batch_id, unit_id, pick, rooms[pick]))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import streamlit as st
 import streamlit.components.v1 as components
 
@@ -141,8 +139,16 @@ button.addEventListener("click", async () => {{
 
 
 def _js(value: str) -> str:
-    """A JavaScript string literal that cannot end the script element it sits in."""
-    return json.dumps(value, ensure_ascii=False).replace("</", "<\\/")
+    """A JavaScript string literal that cannot end the script element it sits in: every character but letters,
+    digits and spaces as a \\u escape, so no user text appears in the page as markup of any kind."""
+    parts = []
+    for ch in str(value):
+        if ch.isalnum() or ch == " ":
+            parts.append(ch)
+        else:
+            units = ch.encode("utf-16-be")
+            parts.append("".join(f"\\u{int.from_bytes(units[i:i + 2], 'big'):04x}" for i in range(0, len(units), 2)))
+    return '"' + "".join(parts) + '"'
 
 
 def copy_button(text: str, label: str, done: str, failed: str) -> None:
