@@ -1,12 +1,7 @@
 """Login gate around streamlit-authenticator, with what it lacks: accounts in DuckDB, a secret
 cookie key, our own password check (logins.attempt: throttled per username and client), strict
-cookie decoding, cookie revocation, and forced password changes. Every touch point on the
-library's internals is in this module.
-
-The library renders a cookie-reading component on every run that reruns the script once it has
-loaded (~2 s after the page appears), which drops a login typed at once. The library reads the
-cookie from the request (st.context.cookies) anyway, so that component is not rendered here;
-the components that set and delete the cookie still are."""
+cookie decoding, cookie revocation, and forced password changes. Every touch point on the library
+(its internals, its session keys) is in the adapter authlib.py; this module holds our rules."""
 
 from __future__ import annotations
 
@@ -16,19 +11,13 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-import extra_streamlit_components as stx
-import jwt
 import streamlit as st
-import streamlit_authenticator as stauth
-from extra_streamlit_components import CookieManager as _CookieManager
-from extra_streamlit_components.CookieManager import _component_func
-from streamlit_authenticator.utilities.exceptions import LoginError
 
 from .. import access, clock, logins, users
 from ..access import Actor
 from ..db import Database
 from ..errors import QinyuanError
-from . import safe
+from . import authlib, safe
 from .common import get_db, language_switch, setup_page, t
 from .login_throttle import wait_text
 
@@ -47,22 +36,6 @@ _SET_COOKIE = "_qy_set_cookie"
 
 class ConfigError(RuntimeError):
     pass
-
-
-class QuietCookieManager(_CookieManager):
-    """The library's cookie manager without its cookie-reading component (see module doc)."""
-
-    def __init__(self, key: str = "init"):
-        self.cookie_manager = _component_func
-        self.cookies = {}
-
-    def delete(self, cookie, key="delete"):
-        if cookie:
-            self.cookie_manager(method="delete", cookie=cookie, key=key, default=False)
-            self.cookies.pop(cookie, None)
-
-
-stx.CookieManager = QuietCookieManager
 
 
 def _config(env: str, secret: str, default=None):
@@ -150,75 +123,41 @@ def token_refused(db: Database, token: dict) -> bool:
     return issued is None or users.token_revoked(db, str(token.get("username", "")), issued)
 
 
-def _stamp_issue_time(cookie_model) -> None:
-    """Sign the issue time into the cookie (same clock as tokens_valid_after)."""
-
-    def encode() -> str:
-        return jwt.encode({"username": st.session_state["username"], "exp_date": cookie_model.exp_date,
-                           "issued": clock.real_now().timestamp()}, cookie_model.cookie_key, algorithm="HS256")
-
-    cookie_model._token_encode = encode
-
-
-def _strict_decode(cookie_model) -> None:
-    """A cookie that is not an HS256 token signed with our key and carrying a username and an expiry
-    (alg none, HS512, garbage) is no cookie; the library let those errors crash the page."""
-
-    def decode():
-        try:
-            payload = jwt.decode(cookie_model.token, cookie_model.cookie_key, algorithms=["HS256"])
-        except (jwt.InvalidTokenError, ValueError, TypeError):
-            return False
-        fine = (isinstance(payload, dict) and isinstance(payload.get("username"), str)
-                and isinstance(payload.get("exp_date"), (int, float)))
-        return payload if fine else False
-
-    cookie_model._token_decode = decode
+def make_authenticator(db: Database, key: str, hours: float) -> authlib.Authenticator:
+    """The library's authenticator on our accounts: cookies carry a signed issue time (see _issued_at),
+    typed passwords go to our throttled check, revoked cookies are refused."""
+    return authlib.build(users.credentials(db), COOKIE_NAME, key, hours,
+                         claims=lambda: {"issued": clock.real_now().timestamp()},
+                         password_login=functools.partial(_password_login, db),
+                         accept_token=functools.partial(_accept, db))
 
 
-def make_authenticator(db: Database, key: str, hours: float):
-    authenticator = stauth.Authenticate(users.credentials(db), COOKIE_NAME, key, hours / 24.0,
-                                        auto_hash=False, login_sleep_time=0)
-    _stamp_issue_time(authenticator.cookie_controller.cookie_model)
-    _strict_decode(authenticator.cookie_controller.cookie_model)
-    _wrap_login(authenticator, db)
-    return authenticator
-
-
-def _wrap_login(authenticator, db: Database) -> None:
-    """Replace the library's password check by ours (logins.attempt: throttled per username and client,
-    counted before bcrypt); a success logs in through the library's cookie path; revoked cookies are refused."""
-    controller = authenticator.authentication_controller
-    original = controller.login
-
-    def login(username=None, password=None, max_concurrent_users=None, max_login_attempts=None, token=None,
-              single_session=False, callback=None, captcha=False, entered_captcha=None):
-        if token:
-            if token_refused(db, token):
-                st.session_state["logout"] = True  # the library then ignores the cookie for this session
-                return None
-            st.session_state[_ISSUED] = _issued_at(token)
-            return original(token=token)
-        if not (username or "").strip() or not users.normalise_password(password):
-            st.session_state[_MSG] = ("login.empty", {})
-            return None
-        outcome = logins.attempt(db, username, password, client_address())
-        if outcome.ok:
-            try:
-                original(token={"username": outcome.username})  # sets the library's session state
-            except LoginError:  # deactivated between the check and now
-                st.session_state["authentication_status"] = False
-                st.session_state[_MSG] = ("login.failed", {})
-                return False
-            st.session_state[_ISSUED] = clock.real_now()
-            st.session_state[_SET_COOKIE] = True
-            st.session_state.pop(_MSG, None)
-            return True
-        st.session_state["authentication_status"] = False
-        st.session_state[_MSG] = _refusal(db, outcome)
+def _accept(db: Database, token: dict) -> bool:
+    if token_refused(db, token):
         return False
+    st.session_state[_ISSUED] = _issued_at(token)
+    return True
 
-    controller.login = login
+
+def _password_login(db: Database, authenticator: authlib.Authenticator, username: str | None,
+                    password: str | None) -> bool | None:
+    """Our password check (logins.attempt: throttled per username and client, counted before bcrypt);
+    a success logs in through the library's cookie path."""
+    if not (username or "").strip() or not users.normalise_password(password):
+        st.session_state[_MSG] = ("login.empty", {})
+        return None
+    outcome = logins.attempt(db, username, password, client_address())
+    if outcome.ok:
+        if not authlib.enter(authenticator, outcome.username):  # deactivated between the check and now
+            st.session_state[_MSG] = ("login.failed", {})
+            return False
+        st.session_state[_ISSUED] = clock.real_now()
+        st.session_state[_SET_COOKIE] = True
+        st.session_state.pop(_MSG, None)
+        return True
+    authlib.mark_failed()
+    st.session_state[_MSG] = _refusal(db, outcome)
+    return False
 
 
 def _refusal(db: Database, outcome: logins.Outcome) -> tuple[str, dict]:
@@ -238,12 +177,12 @@ def _refusal(db: Database, outcome: logins.Outcome) -> tuple[str, dict]:
 def _cookie_host(db: Database, key: str, hours: float) -> None:
     authenticator = make_authenticator(db, key, hours)
     st.session_state[_AUTH] = authenticator
-    if st.session_state.get(_SET_COOKIE) and st.session_state.get("authentication_status"):
+    if st.session_state.get(_SET_COOKIE) and authlib.is_logged_in():
         st.session_state[_SET_COOKIE] = False
-        authenticator.cookie_controller.set_cookie()
+        authlib.set_cookie(authenticator)
 
 
-def authenticator():
+def authenticator() -> authlib.Authenticator:
     return st.session_state[_AUTH]
 
 
@@ -260,16 +199,16 @@ def login_view() -> None:
             " section[data-testid='stSidebar'], [data-testid='stExpandSidebarButton'] {display: none !important;}</style>")
     language_switch(st)
     try:
-        authenticator().login(location="main", key="login", fields={
+        authlib.login_form(authenticator(), "login", {
             "Form name": t("login.title"), "Username": t("login.username"),
             "Password": t("login.password"), "Login": t("login.submit")})
     except QinyuanError as exc:  # a login that cannot be recorded (disk full...) is no login
-        st.session_state["authentication_status"] = None
+        authlib.mark_nobody()
         st.session_state[_MSG] = (exc.key, exc.params)
     message = st.session_state.get(_MSG)
     if message:
         st.error(t(message[0], **message[1]), icon=":material/lock:")
-    if st.session_state.get("authentication_status") and _current_actor(get_db()) is not None:
+    if authlib.is_logged_in() and _current_actor(get_db()) is not None:
         st.rerun()
 
 
@@ -278,13 +217,12 @@ def _logout(db: Database, username: str) -> None:
 
 
 def _current_actor(db: Database) -> Actor | None:
-    if not st.session_state.get("authentication_status"):
+    if not authlib.is_logged_in():
         return None
-    username = st.session_state.get("username") or ""
+    username = authlib.username()
     issued = st.session_state.get(_ISSUED)
     if issued is None or users.token_revoked(db, username, issued):
-        authenticator().authentication_controller.logout()
-        authenticator().cookie_controller.delete_cookie()
+        authlib.log_out(authenticator())
         st.session_state.pop(_ISSUED, None)
         st.session_state[_MSG] = ("login.revoked", {})
         return None
@@ -302,7 +240,7 @@ def current_actor() -> Actor | None:
         st.error(t("login.no_cookie_key"))
         st.stop()
     _cookie_host(db, key, cookie_hours())
-    authenticator().login(location="unrendered")  # accepts a valid, unrevoked cookie
+    authlib.login_from_cookie(authenticator())  # accepts a valid, unrevoked cookie
     return _current_actor(db)
 
 
@@ -326,9 +264,9 @@ def sidebar(actor: Actor) -> None:
         st.caption(actor.username)
         with st.expander(t("login.change_my_password"), icon=":material/key:"):
             password_form(db, actor, key="password_change_sidebar", title=False)
-        authenticator().logout(t("app.logout"), location="sidebar", key="qy_logout",
-                               callback=lambda info: _logout(db, info.get("username") or actor.username))
-    if not st.session_state.get("authentication_status"):
+        authlib.logout_button(authenticator(), t("app.logout"), "qy_logout",
+                              lambda username: _logout(db, username or actor.username))
+    if not authlib.is_logged_in():
         st.rerun()
 
 
@@ -350,8 +288,7 @@ def password_form(db: Database, actor: Actor, key: str = "password_change", titl
         if attempt(lambda: users.change_password(db, actor.username, old, new) or True):
             # Every cookie, this one included, is now void: log in again with the new password.
             st.session_state.pop(_ISSUED, None)
-            st.session_state["authentication_status"] = None
-            st.session_state["logout"] = True
+            authlib.end_session()
             st.session_state[_MSG] = ("login.password_changed", {})
             st.rerun()
 

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from qinyuan import logins, users
 from qinyuan.db import Database
+from qinyuan.ui import authlib
 
 from .helpers import app_as, texts
 
@@ -215,7 +216,8 @@ def test_no_widget_key_collides_with_the_login_library_state(demo_path):
     """Regression: the logout button had key 'logout', the library's own session key, so pressing
     'log out' raised StreamlitWidgetAlreadyInstantiatedError instead of logging out (the browser
     test tests/e2e/test_auth.py presses it; AppTest cannot press sidebar buttons of this app)."""
-    reserved = {"logout", "name", "username", "authentication_status", "email", "roles", "failed_login_attempts"}
+    reserved = authlib.SESSION_KEYS
+    assert {"logout", "name", "username", "authentication_status", "email", "roles"} <= reserved
     for username in ("committee", "member001"):
         at = app_as(demo_path, username)
         keys = {w.key for kind in ("button", "text_input", "radio", "selectbox", "checkbox") for w in getattr(at, kind)}
