@@ -88,7 +88,7 @@ def actor_for(db: Database, username: str) -> Actor | None:
     if not user or not user["active"]:
         return None
     return Actor(user["username"], user["role"], user["display_name"], user["team_id"], user["volunteer_id"],
-                 units_of_team(db, user["team_id"]) if user["role"] in ("captain", "member") else frozenset())
+                 units_of_team(db, user["team_id"]) if user["role"] in TEAM_ROLES else frozenset())
 
 
 def _account(username: str) -> Actor:
@@ -123,6 +123,19 @@ def revoke_tokens(db: Database, username: str, reason: str = "logout") -> None:
 
 
 # -- account management ---------------------------------------------------------------------------
+TEAM_ROLES = ("captain", "member")  # the roles that belong to a team; every other role is compound-wide
+
+
+def team_for_role(role: str, team_id: int | None) -> int | None:
+    """The team an account of this role keeps: captains and members must have one; a compound-wide role
+    (committee, medic, logistics) has none, so a team chosen with it is dropped rather than stored."""
+    if role not in TEAM_ROLES:
+        return None
+    if team_id is None:
+        raise InvalidInput("error.team_required")
+    return team_id
+
+
 def create_user(db: Database, actor: Actor, username: str, display_name: str, role: str, team_id: int | None = None,
                 volunteer_id: int | None = None, password: str | None = None) -> str:
     """Create an account with a temporary password (returned once) that must be changed at first login."""
@@ -131,8 +144,7 @@ def create_user(db: Database, actor: Actor, username: str, display_name: str, ro
         raise InvalidInput("error.username_format")
     if role not in access.ROLES:
         raise InvalidInput("error.role_unknown", role=role)
-    if role in ("captain", "member") and team_id is None:
-        raise InvalidInput("error.team_required")
+    team_id = team_for_role(role, team_id)
     _check_display_name(display_name)
     temp = password or temporary_password()
     hashed = hash_password(temp)
@@ -185,16 +197,14 @@ def update_user(db: Database, actor: Actor, username: str, *, role: str | None =
         tx.require("users.manage")
         current = tx.record("users", username, "username")
         new_role = changes.get("role", current["role"])
-        new_team = changes.get("team_id", current["team_id"])
-        if new_role in ("captain", "member") and new_team is None:
-            raise InvalidInput("error.team_required")
+        new_team = team_for_role(new_role, changes.get("team_id", current["team_id"]))
         if new_team is not None and not tx.scalar("SELECT count(*) FROM teams WHERE id = ?", [new_team]):
             raise InvalidInput("error.team_unknown", team=new_team)
         if username == actor.username and active is False:
             raise InvalidInput("error.self_deactivate")
         if username == actor.username and new_role != current["role"]:
             raise InvalidInput("admin.error_self_role")
-        values = {k: v for k, v in changes.items() if current.get(k) != v}
+        values = {k: v for k, v in {**changes, "team_id": new_team}.items() if current.get(k) != v}
         if not values:
             return
         if values.get("active") is False or "role" in values or "team_id" in values:

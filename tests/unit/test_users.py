@@ -182,3 +182,16 @@ def test_reset_password_lifts_a_login_lock(db, as_user):
     assert logins.attempt(db, "captain11", PASSWORD, "203.0.113.66").throttled
     temp = users.reset_password(db, as_user("committee"), "captain11")
     assert logins.attempt(db, "captain11", temp, "203.0.113.66").ok
+
+
+def test_a_compound_wide_role_has_no_team(db, as_user):
+    """The rule lived in the admin page: the service stored a team for a medic (issue 18 item 4)."""
+    committee = as_user("committee")
+    users.create_user(db, committee, "medic77", "新医生", "medic", team_id=7)
+    assert users.account(db, "medic77")["team_id"] is None
+    users.update_user(db, committee, "member001", role="logistics")  # the member's team is not kept
+    assert users.account(db, "member001")["team_id"] is None
+    users.update_user(db, committee, "member001", team_id=3)  # nor can one be given afterwards
+    assert users.account(db, "member001")["team_id"] is None
+    users.update_user(db, committee, "member001", role="member", team_id=3)
+    assert users.account(db, "member001")["team_id"] == 3
