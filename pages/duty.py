@@ -1,28 +1,8 @@
-"""Duty: My duty first for people with shifts (a phone card), the on-duty-now board, the planner."""
+"""Duty: My duty first for people with shifts (a phone card), my team today, the on-duty-now board, the planner."""
 
-import streamlit as st
-
-from qinyuan import access
 from qinyuan.ui import duty as view
 from qinyuan.ui.auth import guard
-from qinyuan.ui.common import get_db, t
+from qinyuan.ui.common import get_db
 
 actor = guard("duty")
-db = get_db()
-view.style()
-st.title(t("page.duty"))
-view.show_flash()
-
-sections = []
-if actor.volunteer_id is not None:
-    sections.append(("mine", view.my_duty))
-if actor.team_id is not None:
-    sections.append(("team", view.team_today))
-sections.append(("board", view.board))
-if access.scope_of(actor, "duty.plan") is not None or actor.role == "logistics":
-    sections.append(("plan", view.planner))
-
-for tab, (_, render) in zip(st.tabs([t(f"polish.tab.{name}" if name == "team" else f"duty.tab.{name}")
-                                     for name, _ in sections]), sections, strict=True):
-    with tab:
-        render(db, actor)
+view.page(get_db(), actor)

@@ -319,3 +319,20 @@ def _report_copy(result: dict) -> None:
     st.rerun()
 
 
+def page(db: Database, actor: Actor) -> None:
+    """The tabs this person has: my duty (people with shifts), my team today, on duty now, planning."""
+    style()
+    st.title(t("page.duty"))
+    show_flash()
+    sections = []
+    if actor.volunteer_id is not None:
+        sections.append(("mine", my_duty))
+    if actor.team_id is not None:
+        sections.append(("team", team_today))
+    sections.append(("board", board))
+    if access.scope_of(actor, "duty.plan") is not None or actor.role == "logistics":
+        sections.append(("plan", planner))
+    labels = [t("polish.tab.team" if name == "team" else f"duty.tab.{name}") for name, _ in sections]
+    for tab, (_, render) in zip(st.tabs(labels), sections, strict=True):
+        with tab:
+            render(db, actor)
