@@ -149,20 +149,20 @@ def test_a_captains_clinics_and_members_day(server, browser, playwright_instance
         me.type(captain.get_by_label("发生了什么"), "胸闷气短")
         me.tap(captain.locator("[data-testid='stRadio']").filter(has_text="严重程度").get_by_text("危急", exact=True))
         me.tap(captain.get_by_role("button", name="立即上报"))
-        expect(captain.get_by_role("heading").filter(has_text="病例 #1000 · 已上报")).to_be_visible()
-    assert "case=1000" in captain.url
+        expect(captain.get_by_role("heading").filter(has_text="病例 #5 · 已上报")).to_be_visible()
+    assert "case=5" in captain.url
 
     clinic = _phone(browser, playwright_instance)
     login(clinic, server.url, "medic01")
     doc = Taps(clinic, "clinic")
     shot(clinic, "day_clinic_00_attention")
     with doc.task("attention: new critical case -> clinic contacted"):
-        doc.tap(clinic.locator("a[href*='emergencies?case=1000']").first)
+        doc.tap(clinic.locator("a[href*='emergencies?case=5']").first)
         written = time.monotonic()  # the clinic's tap that writes the event
         doc.tap(clinic.get_by_role("button", name="记录：已联系校医院"))
-        expect(clinic.get_by_role("heading").filter(has_text="病例 #1000 · 已联系校医院")).to_be_visible()
+        expect(clinic.get_by_role("heading").filter(has_text="病例 #5 · 已联系校医院")).to_be_visible()
     # the captain's page, left open: the clinic's event shows up on its own
-    expect(captain.get_by_role("heading").filter(has_text="病例 #1000 · 已联系校医院")).to_be_visible(timeout=30_000)
+    expect(captain.get_by_role("heading").filter(has_text="病例 #5 · 已联系校医院")).to_be_visible(timeout=30_000)
     seen = round(time.monotonic() - written, 1)
     # The page refreshes every 12 s: shown without a reload is the test; the seconds go to the report
     # (a speed target is not asserted here: on a loaded machine it belongs to `make bench`).
@@ -173,7 +173,7 @@ def test_a_captains_clinics_and_members_day(server, browser, playwright_instance
     with me.task("reload keeps the case open"):
         captain.reload()
         wait_for_app(captain)
-        expect(captain.get_by_role("heading").filter(has_text="病例 #1000 · 已联系校医院")).to_be_visible()
+        expect(captain.get_by_role("heading").filter(has_text="病例 #5 · 已联系校医院")).to_be_visible()
 
     with doc.task("attention: new urgent order -> start sourcing"):
         doc.back()
@@ -203,7 +203,7 @@ def test_a_captains_clinics_and_members_day(server, browser, playwright_instance
 
 def test_a_note_being_typed_survives_the_case_page_refreshing(server, phone):
     login(phone, server.url, "captain01")
-    phone.goto(f"{server.url}/emergencies?case=1000")
+    phone.goto(f"{server.url}/emergencies?case=5")
     wait_for_app(phone)
     note = phone.get_by_label("说明（可选）")
     note.fill("家属已到楼下")

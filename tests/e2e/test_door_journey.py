@@ -56,7 +56,7 @@ def test_insulin_from_the_door_to_the_clinic(world, phone, browser, playwright_i
     phone.get_by_text("买药", exact=True).click()
     form = _form(phone, "药品（每行一种：名称、规格、数量）")
     form.get_by_label("药品（每行一种：名称、规格、数量）").fill("门冬胰岛素 诺和锐 300IU ×3支")
-    form.get_by_text("紧急", exact=True).click()
+    form.get_by_text("加急", exact=True).click()
     form.get_by_label("回电号码").fill("13800138000")
     screenshot(phone, "door_medicine_form_phone")
     form.get_by_role("button", name="提交购药申请").click()
