@@ -79,8 +79,9 @@ def test_a_tag_s_remove_cross_is_big_enough_to_tap(server, phone):
         skills.locator("input").click()
         phone.get_by_role("option").first.click()
         phone.keyboard.press("Escape")
+        wait_for_app(phone)
     cross = skills.locator("[data-testid='stMultiSelectTagsContainer'] [data-tag] > button").first
-    expect(cross).to_be_visible()
+    expect(cross).to_be_visible(timeout=15_000)  # a loaded machine draws the new tag late
     box = cross.bounding_box()
     assert box["width"] >= MIN_TAP and box["height"] >= MIN_TAP, box
     assert no_horizontal_scroll(phone)
