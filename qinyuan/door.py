@@ -44,7 +44,7 @@ REQUEST = Machine("door_request", {
 PROPOSAL = Machine("door_proposal", {
     "new": {"confirmed": STAFF, "rejected": STAFF, "cancelled": _HOME},
 }, terminal=("confirmed", "rejected", "cancelled"))
-OPEN = ("new", "in_progress")
+OPEN = REQUEST.open_states
 MAX_TEXT = 300
 MAX_PHONE = 20
 MAX_QTY = 20

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import access, kpi, users
+from . import access, kpi, testing, users
 from .access import Actor
 from .db import Database, Tx, contains
 from .errors import InvalidInput, NotFound
@@ -21,7 +21,7 @@ TAGS = ("elderly_alone", "disability", "chronic", "dialysis", "chemo", "pregnanc
 MAX_OCCUPANTS = 20
 STALE_VISIT_DAYS = 7          # "not visited": no census visit within this many days
 PAGE_SIZE = 20
-UNACCOUNTED = kpi.UNACCOUNTED
+UNACCOUNTED = testing.UNACCOUNTED
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ def _where(db: Database, actor: Actor, f: Filters, action: str = "household.view
         if rnd is None:
             clauses.append("FALSE")
         else:
-            clauses.append("""h.id IN (SELECT r.household_id FROM residents r JOIN test_results tr ON tr.resident_id = r.id
-                              WHERE tr.round_id = ? AND r.active AND tr.status IN ('pending', 'home_sampling_needed'))""")
+            clauses.append(f"""h.id IN (SELECT r.household_id FROM residents r JOIN test_results tr ON tr.resident_id = r.id
+                              WHERE tr.round_id = ? AND r.active AND tr.status IN {testing.UNACCOUNTED_SQL})""")
             params.append(rnd["id"])
     text = (f.search or "").strip()
     if text:
@@ -103,8 +103,8 @@ def list_households(db: Database, actor: Actor, filters: Filters | None = None, 
                        FROM residents r WHERE r.active AND r.household_id IN (SELECT id FROM pg) GROUP BY r.household_id) a
                    ON a.household_id = pg.id
             LEFT JOIN (SELECT r.household_id,
-                              count(*) FILTER (WHERE tr.status NOT IN ('pending', 'home_sampling_needed')) AS accounted,
-                              count(*) FILTER (WHERE tr.status IN ('pending', 'home_sampling_needed')) AS unaccounted
+                              count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL}) AS accounted,
+                              count(*) FILTER (WHERE tr.status IN {testing.UNACCOUNTED_SQL}) AS unaccounted
                        FROM residents r JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
                        WHERE r.active AND r.household_id IN (SELECT id FROM pg) GROUP BY r.household_id) t
                    ON t.household_id = pg.id

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+from . import medicine, testing
 from .db import Database
-
-OPEN_MEDICINE = ("delivered", "cancelled", "failed")
-UNACCOUNTED = ("pending", "home_sampling_needed")
 
 
 def _in(column: str, values) -> tuple[str, list]:
@@ -55,7 +53,7 @@ def compute(db: Database, units: tuple[int, ...] | None = None, as_of: date | No
     rnd = current_round(db, today)
     if rnd:
         total, unaccounted, home = db.one(
-            f"""SELECT count(*), count(*) FILTER (WHERE tr.status IN ('pending', 'home_sampling_needed')),
+            f"""SELECT count(*), count(*) FILTER (WHERE tr.status IN {testing.UNACCOUNTED_SQL}),
                        count(*) FILTER (WHERE tr.status = 'sampled_at_home')
                 FROM test_results tr JOIN residents r ON r.id = tr.resident_id
                 JOIN households h ON h.id = r.household_id WHERE tr.round_id = ? AND {unit_sql}""",
@@ -125,9 +123,9 @@ def time_figures(db: Database, units, day: date, cutoff: datetime = EVER) -> dic
     )
     served, open_, urgent, median = db.one(
         f"""SELECT count(DISTINCT m.household_id) FILTER (WHERE m.status = 'delivered' AND coalesce(m.delivered_at, m.updated_at) < ?),
-                   count(*) FILTER (WHERE m.created_at < ? AND NOT (m.status IN ('delivered', 'cancelled', 'failed')
+                   count(*) FILTER (WHERE m.created_at < ? AND NOT (m.status IN {medicine.CLOSED_SQL}
                                     AND coalesce(m.delivered_at, m.updated_at) < ?)),
-                   count(*) FILTER (WHERE m.created_at < ? AND NOT (m.status IN ('delivered', 'cancelled', 'failed')
+                   count(*) FILTER (WHERE m.created_at < ? AND NOT (m.status IN {medicine.CLOSED_SQL}
                                     AND coalesce(m.delivered_at, m.updated_at) < ?) AND m.urgency IN ('urgent', 'critical')),
                    median(epoch(m.delivered_at - m.created_at) / 3600.0)
                        FILTER (WHERE m.status = 'delivered' AND coalesce(m.delivered_at, m.updated_at) < ?)

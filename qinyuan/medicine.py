@@ -22,7 +22,6 @@ from .grid import unit_label
 from .states import Machine
 
 FLOW = ("requested", "sourcing", "purchased", "at_gate", "disinfected", "delivered")
-OPEN = FLOW[:-1]
 CLOSED = ("delivered", "cancelled", "failed")
 URGENCIES = ("critical", "urgent", "normal")  # most urgent first
 CHANNELS = ("phone", "online", "captain")
@@ -40,6 +39,8 @@ MACHINE = Machine(
     {state: {step: roles, "cancelled": _CANCEL, "failed": _FAIL} for state, (step, roles) in _FORWARD.items()},
     terminal=CLOSED,
 )
+OPEN = MACHINE.open_states
+CLOSED_SQL = MACHINE.sql_list(CLOSED)
 
 DEFAULT_LIMIT_HOURS = {"critical": 2.0, "urgent": 4.0, "normal": 24.0}
 LIMIT_KEY = "medicine_limit_hours_{}"
@@ -240,7 +241,7 @@ class Filters:
 # Every table the order queries below read (their cache keys hold the SQL and its parameters: scope,
 # filters, limits, the current minute).
 _TABLES = ("medicine_orders", "households", "units", "residents")
-_OPEN_SQL = "m.status IN ('requested', 'sourcing', 'purchased', 'at_gate', 'disinfected')"
+_OPEN_SQL = f"m.status IN {MACHINE.sql_list(OPEN)}"
 _ORDER_COLS = ("id", "household_id", "resident_id", "items", "channel", "urgency", "source", "notes", "status", "reason",
                "placed_by", "created_at", "updated_at", "updated_by", "delivered_at", "version")
 # Filtering and sorting run on the orders alone (households joined only when scope or filters need

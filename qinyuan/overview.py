@@ -9,14 +9,13 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from . import access, clock, emergencies, kpi, medicine
+from . import access, clock, duty, emergencies, kpi, medicine, testing
 from .access import Actor
 from .db import Database
 
-TERMINAL_MEDICINE = ("delivered", "cancelled", "failed")
-UNACCOUNTED = kpi.UNACCOUNTED
-NOT_STAFFING = ("cancelled", "absent", "no_show")  # assignment statuses that leave a post empty
-MEDICINE_STATUSES = ("requested", "sourcing", "purchased", "at_gate", "disinfected", "delivered", "cancelled", "failed")
+_MEDICINE_CLOSED = medicine.CLOSED_SQL
+_ON_DUTY = duty.ASSIGNMENT.sql_list(duty.ASSIGNMENT.open_states)  # assigned or checked in: not yet done
+MEDICINE_STATUSES = (*medicine.OPEN, *medicine.CLOSED)  # the chart order: the flow, then how orders end
 
 # Figures whose change since yesterday we can reconstruct from timestamps. Not the rounds organised (a round's
 # completion has no timestamp) nor the treatment trips ahead (a plan, not a history): no delta for them.
@@ -58,7 +57,7 @@ def _testing_as_of(db: Database, units, round_id: int, cutoff: datetime) -> dict
     unit_sql, unit_p = _in("h.unit_id", units)
     total, accounted, home = db.one(
         f"""SELECT count(*),
-                   count(*) FILTER (WHERE tr.status NOT IN ('pending', 'home_sampling_needed')
+                   count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL}
                                     AND coalesce(tr.updated_at, ?) < ?),
                    count(*) FILTER (WHERE tr.status = 'sampled_at_home' AND coalesce(tr.updated_at, ?) < ?)
             FROM test_results tr JOIN residents r ON r.id = tr.resident_id JOIN households h ON h.id = r.household_id
@@ -134,7 +133,7 @@ def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime 
                    round(epoch(?::TIMESTAMPTZ - m.created_at) / 3600.0, 1) AS hours,
                    CASE m.urgency WHEN 'critical' THEN ? ELSE ? END AS limit_hours
             FROM medicine_orders m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
-            WHERE m.status NOT IN ('delivered', 'cancelled', 'failed') AND m.urgency IN ('urgent', 'critical')
+            WHERE m.status NOT IN {_MEDICINE_CLOSED} AND m.urgency IN ('urgent', 'critical')
               AND epoch(?::TIMESTAMPTZ - m.created_at) / 3600.0 > CASE m.urgency WHEN 'critical' THEN ? ELSE ? END
               AND {unit_sql}
             ORDER BY m.urgency = 'critical' DESC, hours DESC""",
@@ -152,7 +151,7 @@ def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime 
     if units is None:
         posts = db.df(
             """SELECT p.id AS post_id, p.name_zh, p.name_en, s.start_at, s.end_at, p.required,
-                      count(a.id) FILTER (WHERE a.status NOT IN ('cancelled', 'absent', 'no_show')) AS staffed
+                      count(a.id) AS staffed
                FROM shifts s JOIN duty_posts p ON p.id = s.post_id LEFT JOIN shift_assignments a ON a.shift_id = s.id
                WHERE p.active AND s.start_at <= ? AND s.end_at > ?
                GROUP BY ALL HAVING staffed < p.required ORDER BY p.id""",
@@ -167,8 +166,8 @@ def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime 
         # Only units whose slot is over: before its slot a unit is expected to be untested.
         low = db.df(
             f"""SELECT h.unit_id, u.building, u.unit_no,
-                       round(count(*) FILTER (WHERE tr.status NOT IN ('pending', 'home_sampling_needed')) / count(*), 4) AS coverage,
-                       count(*) FILTER (WHERE tr.status IN ('pending', 'home_sampling_needed')) AS pending
+                       round(count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL}) / count(*), 4) AS coverage,
+                       count(*) FILTER (WHERE tr.status IN {testing.UNACCOUNTED_SQL}) AS pending
                 FROM test_results tr JOIN residents r ON r.id = tr.resident_id JOIN households h ON h.id = r.household_id
                 JOIN units u ON u.id = h.unit_id
                 LEFT JOIN test_slots ts ON ts.round_id = tr.round_id AND ts.unit_id = h.unit_id
@@ -224,8 +223,8 @@ def coverage_by_round(db: Database, units=None) -> pd.DataFrame:
     unit_sql, unit_p = _in("h.unit_id", units)
     return db.df(
         f"""SELECT t.round_no, t.day, t.status, count(*) AS total,
-                   count(*) FILTER (WHERE tr.status NOT IN ('pending', 'home_sampling_needed')) AS accounted,
-                   round(count(*) FILTER (WHERE tr.status NOT IN ('pending', 'home_sampling_needed')) / count(*), 4) AS coverage
+                   count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL}) AS accounted,
+                   round(count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL}) / count(*), 4) AS coverage
             FROM test_rounds t JOIN test_results tr ON tr.round_id = t.id JOIN residents r ON r.id = tr.resident_id
             JOIN households h ON h.id = r.household_id WHERE {unit_sql}
             GROUP BY ALL ORDER BY t.round_no""",
@@ -268,7 +267,7 @@ def duty_fill(db: Database, day: date | None = None, back: int = 9, ahead: int =
                   round(sum(least(p.required, coalesce(c.n, 0))) / sum(p.required), 4) AS rate
            FROM shifts s JOIN duty_posts p ON p.id = s.post_id
            LEFT JOIN (SELECT shift_id, count(*) AS n FROM shift_assignments
-                      WHERE status NOT IN ('cancelled', 'absent', 'no_show') GROUP BY shift_id) c ON c.shift_id = s.id
+                      GROUP BY shift_id) c ON c.shift_id = s.id
            WHERE s.day BETWEEN ? AND ? GROUP BY ALL ORDER BY s.day, p.id""",
         [day - timedelta(days=back), day + timedelta(days=ahead)],
     )
@@ -333,11 +332,11 @@ def unit_heatmap(db: Database, units=None, day: date | None = None, limit: int =
     unit_sql, unit_p = _in("u.id", units)
     rnd = kpi.current_round(db, day)
     sql = f"""WITH t AS (SELECT h.unit_id, count(*) AS total,
-                              count(*) FILTER (WHERE tr.status IN ('pending', 'home_sampling_needed')) AS pending
+                              count(*) FILTER (WHERE tr.status IN {testing.UNACCOUNTED_SQL}) AS pending
                        FROM test_results tr JOIN residents r ON r.id = tr.resident_id JOIN households h ON h.id = r.household_id
                        WHERE tr.round_id = ? GROUP BY 1),
                 m AS (SELECT h.unit_id, count(*) AS n FROM medicine_orders m JOIN households h ON h.id = m.household_id
-                      WHERE m.status NOT IN ('delivered', 'cancelled', 'failed') GROUP BY 1),
+                      WHERE m.status NOT IN {_MEDICINE_CLOSED} GROUP BY 1),
                 c AS (SELECT h.unit_id, count(*) AS n FROM emergency_cases c JOIN households h ON h.id = c.household_id
                       WHERE c.status <> 'closed' GROUP BY 1),
                 v AS (SELECT unit_id, min(last_visit_at) AS oldest, count(*) FILTER (WHERE last_visit_at IS NULL) AS never
@@ -375,11 +374,10 @@ def next_shift(db: Database, volunteer_id: int | None, now: datetime | None = No
         return None
     now = now or db.now()
     rows = db.dicts(
-        """SELECT s.id AS shift_id, s.day, s.start_at, s.end_at, p.name_zh, p.name_en, p.required, a.status,
-                  (SELECT count(*) FROM shift_assignments b WHERE b.shift_id = s.id
-                       AND b.status NOT IN ('cancelled', 'absent', 'no_show')) AS crew
+        f"""SELECT s.id AS shift_id, s.day, s.start_at, s.end_at, p.name_zh, p.name_en, p.required, a.status,
+                  (SELECT count(*) FROM shift_assignments b WHERE b.shift_id = s.id) AS crew
            FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id JOIN duty_posts p ON p.id = s.post_id
-           WHERE a.volunteer_id = ? AND s.end_at > ? AND a.status NOT IN ('cancelled', 'absent', 'no_show', 'done')
+           WHERE a.volunteer_id = ? AND s.end_at > ? AND a.status IN {_ON_DUTY}
            ORDER BY s.start_at LIMIT 1""",
         [volunteer_id, now],
     )

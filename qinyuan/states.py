@@ -3,10 +3,13 @@ buttons to show. A transition names the roles that may take it."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import i18n
 from .errors import InvalidInput, PermissionDenied
+
+_WORD = re.compile(r"^[a-z][a-z_]*$")  # what a state's name may be, so it can stand in SQL as a literal
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,23 @@ class Machine:
                 if state not in seen:
                     seen.append(state)
         return seen
+
+    @property
+    def open_states(self) -> tuple[str, ...]:
+        return tuple(s for s in self.states if s not in self.terminal)
+
+    @property
+    def closed_states(self) -> tuple[str, ...]:
+        return tuple(self.terminal)
+
+    def sql_list(self, states: tuple[str, ...] | list[str]) -> str:
+        """An SQL list literal such as ('a', 'b') for `status IN ...`: only this machine's own state names,
+        checked here, so no caller's text ever reaches the SQL."""
+        known = self.states
+        bad = [s for s in states if s not in known or not _WORD.match(s)]
+        if bad or not states:
+            raise ValueError(f"{self.name}: not states of this machine: {bad or 'none given'}")
+        return "(" + ", ".join(f"'{s}'" for s in states) + ")"
 
     def next_steps(self, current: str, role: str) -> list[str]:
         return [to for to, roles in self.transitions.get(current, {}).items() if role in roles]

@@ -1,7 +1,7 @@
 """Mass testing rounds: staggered slots by building, per-resident results, the miss-no-one board.
 
 Every resident of every round is in one of STATUSES; `pending` and `home_sampling_needed` are the
-ones not yet accounted for (kpi.UNACCOUNTED), the rest count as covered."""
+ones not yet accounted for (UNACCOUNTED), the rest count as covered."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from . import access, kpi, users
+from . import access, users
 from .access import Actor
 from .db import Database, Tx, contains
 from .errors import InvalidInput, NotFound, StaleEdit
@@ -18,7 +18,6 @@ from .i18n import t
 from .states import Machine
 
 STATUSES = ("pending", "tested", "home_sampling_needed", "sampled_at_home", "away", "exempt")
-UNACCOUNTED = kpi.UNACCOUNTED
 HOME_TAGS = ("dialysis", "chemo", "disability", "elderly_alone")   # sampled at home by default
 LAST_SLOT_END = 22 * 60        # no slot may end after 22:00
 MAX_SITES = 10
@@ -33,6 +32,10 @@ RESULT = Machine("test_result", {
     "away": {"pending": _ALL, "tested": _ALL},
     "exempt": {"pending": _ALL},
 }, terminal=("tested", "sampled_at_home", "away", "exempt"))
+UNACCOUNTED = RESULT.open_states  # not yet accounted for: the round still waits on them
+UNACCOUNTED_SQL = RESULT.sql_list(UNACCOUNTED)
+AT_SITE = ("pending", "tested")  # who a sampling site expects: not at home, away or exempt
+AT_HOME = ("home_sampling_needed", "sampled_at_home")
 # The statuses a captain taps per resident on a phone, in the order of the buttons.
 TAP_STATUSES = ("tested", "home_sampling_needed", "away", "exempt")
 ROUND = Machine("test_round", {
@@ -139,7 +142,7 @@ def expected_by_unit(db: Database, round_id: int, units: tuple[int, ...] | None 
                             SELECT h.unit_id, count(*) AS expected
                             FROM residents r JOIN households h ON h.id = r.household_id
                             LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
-                            WHERE r.active AND {inner} AND coalesce(tr.status, 'pending') IN ('pending', 'tested')
+                            WHERE r.active AND {inner} AND coalesce(tr.status, 'pending') IN {RESULT.sql_list(AT_SITE)}
                             GROUP BY h.unit_id)
                         SELECT u.id AS unit_id, u.building, u.unit_no, coalesce(c.expected, 0) AS expected
                         FROM units u LEFT JOIN c ON c.unit_id = u.id WHERE {outer}
@@ -397,7 +400,7 @@ def board(db: Database, actor: Actor, round_id: int) -> pd.DataFrame:
     def compute() -> pd.DataFrame:
         frame = db.df(f"""WITH c AS (
                               SELECT h.unit_id, count(*) AS residents,
-                                     count(*) FILTER (WHERE tr.status NOT IN ('pending', 'home_sampling_needed')) AS accounted,
+                                     count(*) FILTER (WHERE tr.status NOT IN {UNACCOUNTED_SQL}) AS accounted,
                                      count(*) FILTER (WHERE tr.status = 'pending') AS pending,
                                      count(*) FILTER (WHERE tr.status = 'home_sampling_needed') AS home_needed,
                                      count(*) FILTER (WHERE tr.status = 'sampled_at_home') AS home_done,
@@ -596,9 +599,9 @@ def notice_text(db: Database, actor: Actor, round_id: int, unit_id: int, lang: s
     if unit is None:
         raise NotFound(entity="unit", id=unit_id)
     slot = db.one("SELECT slot_start, site FROM test_slots WHERE round_id = ? AND unit_id = ?", [int(round_id), int(unit_id)])
-    home = db.scalar("""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
+    home = db.scalar(f"""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
                         JOIN households h ON h.id = r.household_id
-                        WHERE tr.round_id = ? AND h.unit_id = ? AND tr.status IN ('home_sampling_needed', 'sampled_at_home')""",
+                        WHERE tr.round_id = ? AND h.unit_id = ? AND tr.status IN {RESULT.sql_list(AT_HOME)}""",
                      [int(round_id), int(unit_id)])
     captain = db.scalar("""SELECT v.name FROM units u JOIN teams tm ON tm.id = u.team_id JOIN volunteers v ON v.id = tm.captain_id
                            WHERE u.id = ?""", [int(unit_id)]) or ""
