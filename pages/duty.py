@@ -5,13 +5,13 @@ import streamlit as st
 from qinyuan import access
 from qinyuan.ui import duty as view
 from qinyuan.ui.auth import guard
-from qinyuan.ui.common import get_db, t
+from qinyuan.ui.common import get_db, show_flash, t
 
 actor = guard("duty")
 db = get_db()
 view.style()
 st.title(t("page.duty"))
-view.show_flash()
+show_flash()
 
 sections = []
 if actor.volunteer_id is not None:
