@@ -9,6 +9,7 @@ beyond the end (the list shrank: filters changed, steps taken) falls back to the
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import streamlit as st
 
@@ -46,7 +47,7 @@ def pager(total: int, size: int, key: str) -> int:
     return page
 
 
-def paged(fetch: Callable[[int, int], tuple], size: int, key: str) -> tuple[list, int]:
+def paged(fetch: Callable[[int, int], tuple[Any, int]], size: int, key: str) -> tuple[Any, int]:
     """One service call `fetch(limit, offset) -> (rows, total)` for the page picked, the first page again
     when the list shrank below it, then the picker and caption. Returns (rows, total)."""
     page = current_page(key)
