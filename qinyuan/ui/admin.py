@@ -12,8 +12,8 @@ from .. import access, clock, grid, users
 from ..access import Actor
 from ..db import Database
 from ..exports import to_csv_bytes
-from . import safe
-from .common import attempt, entity_label, lang, t
+from . import paging, safe
+from .common import attempt, entity_label, lang, show_flash, t
 from .login_throttle import account_throttle, throttled_list
 
 PAGE_SIZE = 50
@@ -21,6 +21,7 @@ AUDIT_EXPORT_MAX = 20_000
 
 
 def render(db: Database, actor: Actor) -> None:
+    show_flash()
     team_names = dict(users.teams(db, actor))
     tab_users, tab_new, tab_audit, tab_backup = st.tabs(
         [t("admin.tab_users"), t("admin.tab_new"), t("admin.tab_audit"), t("admin.tab_backup")])
@@ -46,16 +47,6 @@ def _team_choice(team_names: dict, value) -> str:
     return t("admin.no_team") if value is None else team_names[value]
 
 
-def pager(total: int, key: str) -> int:
-    """The page picker (only when there is more than one page) and caption; returns the row offset."""
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = 1
-    if pages > 1:
-        page = st.number_input(t("admin.page"), min_value=1, max_value=pages, value=1, step=1, key=key)
-    st.caption(t("common.page_of", page=page, pages=pages, n=total))
-    return (int(page) - 1) * PAGE_SIZE
-
-
 # -- accounts -------------------------------------------------------------------------------------
 def accounts(db: Database, actor: Actor, team_names: dict) -> None:
     throttled_list(db, actor)
@@ -64,7 +55,7 @@ def accounts(db: Database, actor: Actor, team_names: dict) -> None:
     role = c2.selectbox(t("admin.role"), [None, *access.ROLES], key="adm_role",
                         format_func=lambda r: t("common.all") if r is None else role_label(r))
     total = users.count_users(db, actor, query=query, role=role)
-    offset = pager(total, "adm_users_page")
+    offset = (paging.pager(total, PAGE_SIZE, "adm_users_page") - 1) * PAGE_SIZE
     frame = users.list_users(db, actor, query=query, role=role, limit=PAGE_SIZE, offset=offset)
     if frame.empty:
         st.info(t("common.none"))
@@ -174,7 +165,7 @@ def audit(db: Database, actor: Actor) -> None:
         st.error(t("admin.error_dates"))
         return
     total = users.audit_count(db, actor, who, entity, since, until)
-    offset = pager(total, "adm_audit_page")
+    offset = (paging.pager(total, PAGE_SIZE, "adm_audit_page") - 1) * PAGE_SIZE
     log = users.audit_log(db, actor, who, entity, since, until, limit=PAGE_SIZE, offset=offset)
     if log.empty:
         st.info(t("common.none"))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .. import i18n
 from ..db import Database, default_path
@@ -62,6 +63,35 @@ def error_text(exc: Exception) -> str:
     what the user typed (a room, a name), so they are escaped."""
     params = {k: v if isinstance(v, (int, float)) else safe.md(v) for k, v in getattr(exc, "params", {}).items()}
     return i18n.t(getattr(exc, "key", "error.generic"), lang(), **params)
+
+
+_FLASH = "_qy_flash"
+_FLASH_SHOW = {"success": (st.success, ":material/check_circle:"), "info": (st.info, ":material/info:"),
+               "warning": (st.warning, ":material/warning:"), "error": (st.error, ":material/error:")}
+
+
+def _flash_key(where: str | None) -> str:
+    """One queue of messages per page (the running page's script), or per view of a page (`where`)."""
+    if where is None:
+        ctx = get_script_run_ctx()
+        where = ctx.page_script_hash if ctx is not None else ""
+    return f"{_FLASH}:{where}"
+
+
+def flash(message: str, kind: str = "success", where: str | None = None) -> None:
+    """Keep a message for the next run of this page (it survives st.rerun and callbacks): the one flash of
+    the app. kind: success | info | warning | error. Messages are Markdown: user text in them goes through
+    safe.md (error_text does that for domain errors)."""
+    if kind not in _FLASH_SHOW:
+        raise ValueError(f"flash kind {kind!r}")
+    st.session_state.setdefault(_flash_key(where), []).append((kind, message))
+
+
+def show_flash(where: str | None = None) -> None:
+    """Show (once) the messages left for this page by flash(), in the order they were left."""
+    for kind, message in st.session_state.pop(_flash_key(where), []):
+        show, icon = _FLASH_SHOW[kind]
+        show(message, icon=icon)
 
 
 def attempt(fn: Callable[[], Any], success: str | None = None) -> Any:

@@ -12,9 +12,8 @@ import streamlit as st
 from .. import clock, door, i18n, medicine
 from ..access import HouseholdActor
 from . import safe
-from .common import LANG_KEY, attempt, get_db, lang, t
+from .common import LANG_KEY, attempt, flash, get_db, lang, show_flash, t
 
-FLASH = "_qy_door_flash"
 CSS = """
 <style>
   [data-testid='stSidebar'], [data-testid='stSidebarCollapsedControl'], [data-testid='stSidebarNav'],
@@ -55,21 +54,11 @@ def _hm(ts) -> str:
     return ts.astimezone(clock.TZ).strftime("%m-%d %H:%M") if ts else "—"
 
 
-def _flash(message: str) -> None:
-    st.session_state[FLASH] = message
-
-
 def _submitted(sent: bool, call, message: str) -> None:
     """A form's submit: the service call, then the page again with the message (or the error, form kept)."""
     if sent and attempt(call):
-        _flash(message)
+        flash(message)
         st.rerun()
-
-
-def _show_flash() -> None:
-    message = st.session_state.pop(FLASH, None)
-    if message:
-        st.success(message, icon=":material/check_circle:")
 
 
 def page() -> None:
@@ -84,7 +73,7 @@ def page() -> None:
     hid = actor.household_id
     info = door.home(get_db(), actor, hid)
     st.subheader(f":material/home: {safe.md(door.unit_name(info, lang()))}", anchor=False)
-    _show_flash()
+    show_flash()
     _phones(info)
     urgent_form(actor, info)
     testing_block(actor, info)
@@ -159,7 +148,7 @@ def testing_block(actor: HouseholdActor, info: dict) -> None:
                 col.caption(t("door.testing.asked." + kind))
             elif col.button(t("door.testing." + kind), key=f"door_{kind}_{person['id']}", width="stretch") and attempt(
                     lambda p=person, k=kind: door.report_testing(get_db(), actor, actor.household_id, p["id"], k)):
-                _flash(t("door.testing.sent." + kind, name=person["name"]))
+                flash(t("door.testing.sent." + kind, name=person["name"]))
                 st.rerun()
 
 
@@ -223,7 +212,7 @@ def update_form(actor: HouseholdActor, info: dict) -> None:
         sent = st.form_submit_button(t("door.update.send"), type="primary", width="stretch")
     if sent and attempt(lambda: door.propose_update(get_db(), actor, actor.household_id, occupants=occupants,
                                                     living=living, away=away, needs=needs, note=note)):
-        _flash(t("door.update.sent"))
+        flash(t("door.update.sent"))
         st.rerun()
 
 
@@ -258,5 +247,5 @@ def requests_block() -> None:
             if req["cancellable"] and st.button(t("door.mine.cancel"), key=f"door_cancel_{req['kind']}_{req['id']}"):
                 kind = "medicine" if req["kind"] == "medicine" else "door"
                 if attempt(lambda r=req, k=kind: door.cancel(get_db(), actor, actor.household_id, k, r["id"]) or True):
-                    _flash(t("door.mine.cancelled"))
+                    flash(t("door.mine.cancelled"))
                     st.rerun()  # the whole page: the testing buttons may change with it

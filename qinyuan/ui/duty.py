@@ -9,11 +9,10 @@ import streamlit as st
 from .. import access, duty
 from ..access import Actor
 from ..db import Database
-from . import safe
-from .common import attempt, error_text, lang, state_label, t
+from . import paging, safe
+from .common import attempt, error_text, flash, lang, show_flash, state_label, t
 from .teampick import team_picker
 
-FLASH = "_qy_duty_flash"
 BOARD_NAMES = 8  # names per board card; the rest are counted
 FOCUS_OVER = 3  # a post with more shifts on the planner page shows one at a time (picked from a list)
 
@@ -43,15 +42,6 @@ CSS = """
 
 def style() -> None:
     st.markdown(CSS, unsafe_allow_html=True)
-
-
-def flash(message: str, kind: str = "success") -> None:
-    st.session_state.setdefault(FLASH, []).append((kind, message))
-
-
-def show_flash() -> None:
-    for kind, message in st.session_state.pop(FLASH, []):
-        (st.success if kind == "success" else st.warning)(message, icon=":material/check_circle:" if kind == "success" else ":material/warning:")
 
 
 def _day_label(day: date, today: date) -> str:
@@ -252,11 +242,7 @@ def planner(db: Database, actor: Actor) -> None:
     post = by_id[post_id]
     st.subheader(f"{safe.md(duty.post_name(post, lang()))} · {t('duty.plan.required', n=post['required'])}")
     n_shifts = duty.count_shifts(db, actor, day, post_id)
-    page = 1
-    if n_shifts > duty.PLAN_PAGE:
-        pages = -(-n_shifts // duty.PLAN_PAGE)
-        page = st.number_input(t("roster.page"), min_value=1, max_value=pages, value=1, key=f"plan_page_{post_id}")
-        st.caption(t("common.page_of", page=page, pages=pages, n=n_shifts))
+    page = paging.pager(n_shifts, duty.PLAN_PAGE, f"plan_page_{post_id}")
     shifts = duty.day_plan(db, actor, day, post_id, page=page, page_size=duty.PLAN_PAGE)
     if not shifts:
         st.info(t("duty.plan.no_shifts"))

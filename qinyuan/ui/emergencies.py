@@ -16,17 +16,16 @@ from .. import emergencies as em
 from ..access import Actor
 from ..db import Database
 from ..errors import QinyuanError
-from . import safe
-from .common import error_text, lang, state_label, t
+from . import paging, safe
+from .common import error_text, flash, lang, show_flash, state_label, t
 from .widgets import unit_picker
 
 VIEW = "em_view"
+DASH = "—"  # a missing value in a line of user text
 VIEWS = ("board", "report", "special")
 SEVERITY_COLOUR = {"critical": "red", "urgent": "orange", "routine": "green"}
 _MARKERS = ("em_case_logged", "md_res_logged", "md_list_logged", "md_trips_logged")
-_FLASH = "em_flash"
 BOARD_PAGE = 8  # cases per page of the open board (most severe and longest without news first)
-_ERROR = "em_error"
 _CASE_MSG = "em_case_msg"  # (case id, "success" | "error", text): shown under the case's buttons
 LIVE_SECONDS = 12  # an open case and the board refresh this often, without a reload
 
@@ -53,11 +52,6 @@ def severity_badge(severity: str) -> str:
     return f":{SEVERITY_COLOUR[severity]}-badge[**{t('emergency.severity.' + severity)}**]"
 
 
-def esc(text) -> str:
-    """User-typed text shown through markdown (safe.md), a dash when there is none."""
-    return safe.md(text) if text is not None else "—"
-
-
 def label(key: str) -> str:
     return f"**{t(key)}**" + ("：" if lang() == "zh" else ": ")
 
@@ -70,24 +64,15 @@ def kind_label(kind: str) -> str:
     return t("emergency.kind.note") if kind == em.NOTE else state_label(em.CASE, kind)
 
 
-def _flash() -> None:
-    message = st.session_state.pop(_FLASH, None)
-    if message:
-        st.success(message, icon=":material/check_circle:")
-    problem = st.session_state.pop(_ERROR, None)
-    if problem:
-        st.error(problem, icon=":material/warning:")
-
-
 def _run(fn, success: str | None = None) -> bool:
     """For callbacks: run a service call, leave its outcome for the next render."""
     try:
         fn()
     except QinyuanError as exc:
-        st.session_state[_ERROR] = error_text(exc)
+        flash(error_text(exc), "error")
         return False
     if success:
-        st.session_state[_FLASH] = success
+        flash(success)
     return True
 
 
@@ -125,7 +110,7 @@ def _close_case() -> None:
 
 
 def board(db: Database, actor: Actor) -> None:
-    _flash()
+    show_flash()
     live_board(db, actor)
 
 
@@ -144,16 +129,15 @@ def open_cases(db: Database, actor: Actor) -> None:
     summary = em.board_summary(db, actor)
     limit = summary["stale_minutes"]
     st.caption(t("emergency.board.summary", n=summary["open"], s=summary["stale"], limit=limit))
-    pages = max(1, -(-summary["open"] // BOARD_PAGE))
-    page = min(int(st.session_state.get("em_board_page", 1)), pages)
+    page = paging.pager(summary["open"], BOARD_PAGE, "em_board_page")
     rows = em.open_board(db, actor, limit=BOARD_PAGE, offset=(page - 1) * BOARD_PAGE)
     if not rows:
         st.info(t("emergency.board.empty"))
     for row in rows:
         with st.container(border=True):
-            who = esc(row["resident"]) if row["resident"] else t("emergency.detail.unknown_resident")
-            lines = [f"{severity_badge(row['severity'])} **{unit_text(row)} {esc(row['room'])}** · {who}",
-                     f"**{kind_label(row['status'])}** · {t('emergency.board.on_it', who=esc(row['last_actor_name']))}",
+            who = safe.md(row["resident"], none=DASH) if row["resident"] else t("emergency.detail.unknown_resident")
+            lines = [f"{severity_badge(row['severity'])} **{unit_text(row)} {safe.md(row['room'], none=DASH)}** · {who}",
+                     f"**{kind_label(row['status'])}** · {t('emergency.board.on_it', who=safe.md(row['last_actor_name'], none=DASH))}",
                      ":gray[" + t("emergency.board.since_report", ago=duration(row["minutes_since_report"])) + " · "
                      + t("emergency.board.since_update", ago=duration(row["minutes_since_update"])) + "]"]
             if row["stale"]:
@@ -161,14 +145,11 @@ def open_cases(db: Database, actor: Actor) -> None:
             st.markdown("  \n".join(lines))  # one element per card: a page of cards stays light
             st.button(t("emergency.board.open", id=row["id"]), key=f"em_open_{row['id']}", on_click=_open_case,
                       args=(row["id"],), use_container_width=True, type="primary" if row["stale"] else "secondary")
-    if pages > 1:
-        st.number_input(t("common.page_of", page=page, pages=pages, n=summary["open"]), min_value=1, max_value=pages,
-                        key="em_board_page")
     if st.toggle(t("emergency.board.closed_toggle"), key="em_show_closed"):
         closed, total = em.closed_cases(db, actor, limit=20)
         st.caption(t("emergency.board.closed_title", n=len(closed), total=total))
         for row in closed:
-            text = (f"#{row['id']} · {when(row['reported_at'])} · {unit_text(row)} {esc(row['room'])} · "
+            text = (f"#{row['id']} · {when(row['reported_at'])} · {unit_text(row)} {safe.md(row['room'], none=DASH)} · "
                      f"{t('emergency.severity.' + row['severity'])}")
             st.button(text, key=f"em_open_{row['id']}", on_click=_open_case, args=(row["id"],),
                       use_container_width=True)
@@ -179,7 +160,7 @@ def open_cases(db: Database, actor: Actor) -> None:
             if st.form_submit_button(t("common.save")) and _run(
                     lambda: em.set_stale_minutes(db, actor, int(minutes)), t("emergency.board.stale_saved")):
                 st.rerun()
-        _flash()
+        show_flash()
 
 
 # -- one case ---------------------------------------------------------------------------------------
@@ -216,19 +197,19 @@ def case_view(db: Database, actor: Actor, case_id: int) -> None:
     st.session_state[f"em_ver_{case_id}"] = case["version"]
     st.subheader(t("emergency.detail.title", id=case_id, status=kind_label(case["status"])))
     st.markdown(severity_badge(case["severity"]))
-    who = esc(case["resident"]) if case["resident"] else t("emergency.detail.unknown_resident")
-    st.markdown(t("emergency.detail.where", unit=unit_text(case), room=esc(case["room"]), resident=who))
-    st.markdown(label("emergency.detail.what") + esc(case["summary"]))
+    who = safe.md(case["resident"], none=DASH) if case["resident"] else t("emergency.detail.unknown_resident")
+    st.markdown(t("emergency.detail.where", unit=unit_text(case), room=safe.md(case["room"], none=DASH), resident=who))
+    st.markdown(label("emergency.detail.what") + safe.md(case["summary"], none=DASH))
     if case["vitals"]:
-        st.markdown(label("emergency.detail.vitals") + esc(em.vitals_label(case["vitals"], lang())))
-    st.caption(t("emergency.detail.reported", time=when(case["reported_at"]), who=esc(case["reported_by_name"])))
+        st.markdown(label("emergency.detail.vitals") + safe.md(em.vitals_label(case["vitals"], lang()), none=DASH))
+    st.caption(t("emergency.detail.reported", time=when(case["reported_at"]), who=safe.md(case["reported_by_name"], none=DASH)))
     if access.can(actor, "medical.view", case["unit_id"]) and case["resident_id"]:
         with st.expander(t("emergency.detail.medical")):
             st.markdown(label("emergency.detail.tags") + (tag_badges(case["tags"]) or "—"))
-            st.markdown(label("emergency.detail.notes") + esc(case["medical_notes"]))
-            st.markdown(label("emergency.detail.contact") + esc(case["emergency_contact"]))
+            st.markdown(label("emergency.detail.notes") + safe.md(case["medical_notes"], none=DASH))
+            st.markdown(label("emergency.detail.contact") + safe.md(case["emergency_contact"], none=DASH))
             if access.can(actor, "phone.view", case["unit_id"]):
-                st.markdown(label("emergency.detail.household") + esc(case["phone"]))
+                st.markdown(label("emergency.detail.household") + safe.md(case["phone"], none=DASH))
 
     if not em.CASE.is_open(case["status"]):
         st.info(t("emergency.detail.closed"))
@@ -253,8 +234,8 @@ def case_view(db: Database, actor: Actor, case_id: int) -> None:
     st.markdown(f"**{t('emergency.detail.timeline')}**")
     lines = []
     for event in reversed(case["events"]):
-        note = f" — {esc(event['note'])}" if event["note"] else ""
-        lines.append(f"- `{when(event['ts'])}` **{kind_label(event['kind'])}** · {esc(event['actor_name'])}{note}")
+        note = f" — {safe.md(event['note'], none=DASH)}" if event["note"] else ""
+        lines.append(f"- `{when(event['ts'])}` **{kind_label(event['kind'])}** · {safe.md(event['actor_name'], none=DASH)}{note}")
     st.markdown("\n".join(lines))
 
 
@@ -267,10 +248,10 @@ def _submit_report(db: Database, actor: Actor) -> None:
     s = st.session_state
     household_id = s.get("em_r_room")
     if household_id is None:
-        s[_ERROR] = t("emergency.report.pick_room")
+        flash(t("emergency.report.pick_room"), "error")
         return
     if not s.get("em_r_severity"):
-        s[_ERROR] = t("emergency.error.severity")
+        flash(t("emergency.error.severity"), "error")
         return
     result = {}
 
@@ -281,7 +262,7 @@ def _submit_report(db: Database, actor: Actor) -> None:
                                       s.get("em_r_severity"), vitals)
 
     if _run(go):
-        s[_FLASH] = t("emergency.report.done", id=result["id"])
+        flash(t("emergency.report.done", id=result["id"]))
         for key in _REPORT_KEYS:
             s.pop(key, None)
         s[VIEW] = "board"
@@ -289,7 +270,7 @@ def _submit_report(db: Database, actor: Actor) -> None:
 
 
 def report_form(db: Database, actor: Actor) -> None:
-    _flash()
+    show_flash()
     unit_id = unit_picker(db, actor, "emergency.report", "em_r_unit", t("emergency.report.unit"))
     if unit_id is None:
         st.info(t("emergency.report.no_units"))
@@ -341,7 +322,7 @@ def _weekdays(days) -> str:
 
 
 def special(db: Database, actor: Actor) -> None:
-    _flash()
+    show_flash()
     if st.session_state.get("md_res"):
         resident_view(db, actor, st.session_state["md_res"])
         return
@@ -360,7 +341,7 @@ def special(db: Database, actor: Actor) -> None:
         st.info(t("medical.list.empty"))
     for row in rows:
         with st.container(border=True):
-            st.markdown(f"**{esc(row['room'])} · {esc(row['name'])}** {tag_badges(row['tags'])}")
+            st.markdown(f"**{safe.md(row['room'], none=DASH)} · {safe.md(row['name'], none=DASH)}** {tag_badges(row['tags'])}")
             extra = []
             if row["due_date"]:
                 extra.append(t("medical.list.due", date=row["due_date"].isoformat()))
@@ -369,7 +350,7 @@ def special(db: Database, actor: Actor) -> None:
                                kind=t(f"medical.treatment.{row['next_kind']}")))
             if extra:
                 st.caption(" · ".join(extra))
-            st.button(t("medical.list.open", name=esc(row["name"])), key=f"md_open_{row['id']}", on_click=_open_resident,
+            st.button(t("medical.list.open", name=safe.md(row["name"], none=DASH)), key=f"md_open_{row['id']}", on_click=_open_resident,
                       args=(row["id"],), use_container_width=True)
     trips(db, actor, unit_id)
 
@@ -385,12 +366,15 @@ def trips(db: Database, actor: Actor, unit_id: int) -> None:
         choice = st.radio(t("medical.trips.scope"), ("unit", "all"), horizontal=True, key="md_trip_scope",
                           format_func=lambda v: t("medical.trips.this_unit" if v == "unit" else "medical.trips.all_units"))
         scope_unit = unit_id if choice == "unit" else None
-    page_size = 50
-    page = int(st.session_state.get("md_trip_page", 1))
-    marker = (scope_unit, page)
-    rows, total = medical.upcoming_trips(db, actor, scope_unit, limit=page_size, offset=(page - 1) * page_size,
-                                         log=st.session_state.get("md_trips_logged") != marker)
-    st.session_state["md_trips_logged"] = marker
+
+    def fetch(limit: int, offset: int):
+        marker = (scope_unit, offset)
+        found = medical.upcoming_trips(db, actor, scope_unit, limit=limit, offset=offset,
+                                       log=st.session_state.get("md_trips_logged") != marker)
+        st.session_state["md_trips_logged"] = marker
+        return found
+
+    rows, total = paging.paged(fetch, 50, "md_trip_page")
     st.caption(t("medical.trips.count", n=total))
     if not rows:
         st.info(t("medical.trips.empty"))
@@ -398,13 +382,9 @@ def trips(db: Database, actor: Actor, unit_id: int) -> None:
     lines = []
     for r in rows:
         where = f"{unit_text(r)} {r['room']}" if scope_unit is None else r["room"]
-        lines.append(f"- **{_day(r['day'])} {esc(r['depart_time'] or '')}** · {esc(r['name'])} ({esc(where)}) · "
-                     f"{t('medical.treatment.' + r['kind'])} → {esc(r['destination'])}")
+        lines.append(f"- **{_day(r['day'])} {safe.md(r['depart_time'] or '', none=DASH)}** · {safe.md(r['name'], none=DASH)} ({safe.md(where, none=DASH)}) · "
+                     f"{t('medical.treatment.' + r['kind'])} → {safe.md(r['destination'], none=DASH)}")
     st.markdown("\n".join(lines))
-    pages = max(1, -(-total // page_size))
-    if pages > 1:
-        st.number_input(t("common.page_of", page=page, pages=pages, n=total), min_value=1, max_value=pages,
-                        key="md_trip_page")
 
 
 def resident_view(db: Database, actor: Actor, resident_id: int) -> None:
@@ -418,22 +398,22 @@ def resident_view(db: Database, actor: Actor, resident_id: int) -> None:
     st.session_state["md_res_logged"] = resident_id
     st.session_state[f"md_ver_{resident_id}"] = person["version"]
     seen = person["version"] if seen is None else seen
-    st.subheader(t("medical.detail.title", name=esc(person["name"]), room=esc(person["room"])))
+    st.subheader(t("medical.detail.title", name=safe.md(person["name"], none=DASH), room=safe.md(person["room"], none=DASH)))
     st.caption(unit_text(person) + " · " + t("medical.detail.born", year=person["birth_year"] or "—",
                                               gender=person["gender"] or "—"))
     st.markdown(label("medical.detail.tags") + (tag_badges(person["tags"]) or "—"))
-    st.markdown(label("medical.detail.notes") + esc(person["medical_notes"]))
+    st.markdown(label("medical.detail.notes") + safe.md(person["medical_notes"], none=DASH))
     if person["due_date"]:
         st.markdown(label("medical.detail.due_date") + person["due_date"].isoformat())
-    st.markdown(label("medical.detail.contact") + esc(person["emergency_contact"]))
+    st.markdown(label("medical.detail.contact") + safe.md(person["emergency_contact"], none=DASH))
     st.markdown(f"**{t('medical.detail.treatments')}**")
     if not person["treatments"]:
         st.caption(t("medical.detail.no_treatments"))
     can_edit = access.can(actor, "medical.edit", person["unit_id"])
     for tr in person["treatments"]:
         st.markdown("- " + t("medical.detail.treatment_line", kind=t(f"medical.treatment.{tr['kind']}"),
-                             days=_weekdays(tr["weekdays"]), time=esc(tr["depart_time"] or ""),
-                             destination=esc(tr["destination"])))
+                             days=_weekdays(tr["weekdays"]), time=safe.md(tr["depart_time"] or "", none=DASH),
+                             destination=safe.md(tr["destination"], none=DASH)))
         if can_edit and st.button(t("medical.treat.end", kind=t(f"medical.treatment.{tr['kind']}")),
                                   key=f"md_end_{tr['id']}") and _run(
                 lambda tr=tr: medical.end_treatment(db, actor, tr["id"], tr["version"]), t("medical.treat.ended")):
@@ -463,4 +443,4 @@ def resident_view(db: Database, actor: Actor, resident_id: int) -> None:
                                               destination=destination),
                 t("medical.treat.added")):
             st.rerun()
-    _flash()
+    show_flash()

@@ -10,8 +10,8 @@ import streamlit as st
 from .. import access, grid, ledger_export, testing
 from .. import households as hh
 from ..access import Actor
-from . import safe
-from .common import attempt, get_db, lang, state_label, t
+from . import paging, safe
+from .common import attempt, flash, get_db, lang, show_flash, state_label, t
 from .widgets import unit_name, unit_picker
 
 VIEW = "hh_view"
@@ -71,13 +71,12 @@ def list_view(actor: Actor) -> None:
     if st.session_state.get(SIG) != filters:
         st.session_state[SIG] = filters
         st.session_state[PAGE] = 1
-    page = int(st.session_state.get(PAGE, 1))
-    result = attempt(lambda: hh.list_households(db, actor, filters, page=page))
+    result = attempt(lambda: paging.paged(
+        lambda size, offset: hh.list_households(db, actor, filters, page=offset // size + 1, page_size=size),
+        hh.PAGE_SIZE, PAGE))
     if result is None:
         return
     frame, total = result
-    pages = max(1, math.ceil(total / hh.PAGE_SIZE))
-    st.caption(t("common.page_of", page=page, pages=pages, n=total))
     if frame.empty:
         st.info(t("common.none"))
     medical = hh.sees_medical(actor)
@@ -96,13 +95,6 @@ def list_view(actor: Actor) -> None:
                          when=_fmt_time(row.last_visit_at), who=safe.md(row.last_visit_by or "")) + support)
             label = t("households.visit_button") if access.can(actor, "household.edit", int(row.unit_id)) else t("households.open")
             st.button(label, key=f"hh_open_{row.id}", on_click=_open_visit, args=(row.unit_id, row.id), width="stretch")
-    c1, c2 = st.columns(2)
-    if c1.button(t("households.prev"), disabled=page <= 1, width="stretch", key="hh_prev"):
-        st.session_state[PAGE] = page - 1
-        st.rerun()
-    if c2.button(t("households.next"), disabled=page >= pages, width="stretch", key="hh_next"):
-        st.session_state[PAGE] = page + 1
-        st.rerun()
     if access.can(actor, "household.export"):
         with st.expander(t("households.export")):
             st.caption(t("households.export_hint", n=total))
@@ -190,10 +182,9 @@ def _visit_form(actor: Actor, detail: dict, edit_tags: bool) -> None:
                                                notes=notes, residents=changes,
                                                new_residents=[{"name": new_name, "tags": new_tags}] if new_name else []))
         if done is not None:
-            st.session_state["hh_flash"] = t("households.visit_saved")
+            flash(t("households.visit_saved"))
             st.rerun()
-    if st.session_state.get("hh_flash"):
-        st.success(st.session_state.pop("hh_flash"))
+    show_flash()
 
 
 # -- import ----------------------------------------------------------------------------------------

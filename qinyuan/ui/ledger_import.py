@@ -12,13 +12,12 @@ import streamlit as st
 from .. import imports, ledger, ledger_export, testing
 from ..access import Actor
 from . import safe
-from .common import attempt, get_db, lang, t
+from .common import attempt, flash, get_db, lang, show_flash, t
 
 FILE = "lg_file"            # {"name", "sig", "sheets"}: the upload as read
 EDITS = "lg_edits"          # {sheet: {row: cells}}: rows fixed in place
 REPORT = "lg_report"        # (signature, Report): the last check, applied as shown
 GEN = "lg_gen"
-FLASH = "lg_flash"
 MB = imports.MAX_BYTES // (1024 * 1024)
 TYPES = (".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ".xls")
 CHOICES = (*ledger.FIELDS, "ignore")
@@ -27,8 +26,7 @@ CHOICES = (*ledger.FIELDS, "ignore")
 def render(actor: Actor) -> None:
     st.caption(t("ledger.help", mb=MB, rows=f"{imports.MAX_ROWS:,}"))
     _templates()
-    if st.session_state.get(FLASH):
-        st.success(st.session_state.pop(FLASH))
+    show_flash("ledger")
     update = st.radio(t("ledger.mode"), ["new", "update"], key="lg_mode", horizontal=True,
                       format_func=lambda m: t(f"ledger.mode_{m}")) == "update"
     sheets = _upload()
@@ -220,7 +218,7 @@ def _go(actor: Actor, report: imports.Report) -> None:
     if result is None:
         st.session_state.pop(REPORT, None)
         return
-    st.session_state[FLASH] = t("ledger.done", **result)
+    flash(t("ledger.done", **result), where="ledger")
     for key in (FILE, EDITS, REPORT):
         st.session_state.pop(key, None)
     st.session_state[GEN] = st.session_state.get(GEN, 0) + 1   # a fresh uploader: the file is in the ledger now

@@ -10,7 +10,7 @@ from .. import logins
 from ..access import Actor
 from ..db import Database
 from . import safe
-from .common import attempt, t
+from .common import attempt, flash, t
 
 
 def wait_text(seconds: int) -> str:
@@ -46,5 +46,5 @@ def account_throttle(db: Database, actor: Actor, username: str) -> None:
     if st.button(t("security.unlock"), key=f"adm_unlock_{username}", width="stretch"):
         count = attempt(lambda: logins.unlock(db, actor, username))
         if count is not None:
-            st.toast(safe.md(t("security.unlocked", username=username, n=count)), icon="✅")
+            flash(t("security.unlocked", username=safe.md(username), n=count))
             st.rerun()

@@ -3,7 +3,6 @@ the filtered order list with export, the overdue panel and the committee's limit
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
 import pandas as pd
@@ -14,11 +13,10 @@ from ..access import Actor
 from ..db import Database
 from ..errors import QinyuanError
 from ..exports import to_csv_bytes, to_xlsx_bytes
-from . import links, safe
-from .common import error_text, lang, state_label, t
+from . import links, paging, safe
+from .common import error_text, flash, lang, show_flash, state_label, t
 from .widgets import unit_picker
 
-FLASH = "_med_flash"
 REFUSED = "_med_refused"  # (order id, text): a step refused, shown on that order's card under its button
 FOCUS = "med_focus"  # the order a to-do or attention link opened (/medicine?order=N)
 LIVE_SECONDS = 15  # the work queue refreshes this often
@@ -43,20 +41,6 @@ def _hours(value: float) -> str:
     return f"{value:.1f}"
 
 
-def _flash(kind: str, text: str) -> None:
-    st.session_state[FLASH] = (kind, text)
-
-
-def show_flash() -> None:
-    message = st.session_state.pop(FLASH, None)
-    if message:
-        kind, text = message
-        if kind == "success":
-            st.success(text, icon=":material/check_circle:")
-        else:
-            st.error(text, icon=":material/error:")
-
-
 # -- actions (widget callbacks: they run before the page redraws, so the list shows the result) -----
 def _do_advance(db: Database, actor: Actor, order_id: int, target: str, version: int, reason_key: str | None) -> None:
     reason = st.session_state.get(reason_key) if reason_key else None
@@ -68,7 +52,7 @@ def _do_advance(db: Database, actor: Actor, order_id: int, target: str, version:
         st.session_state[REFUSED] = (order_id, error_text(exc))
         return
     st.session_state.pop(ASK + str(order_id), None)
-    _flash("success", t("medicine.moved", id=order_id, status=state_label(medicine.MACHINE, target)))
+    flash(t("medicine.moved", id=order_id, status=state_label(medicine.MACHINE, target)))
 
 
 def _do_create(db: Database, actor: Actor, n: int) -> None:
@@ -80,11 +64,11 @@ def _do_create(db: Database, actor: Actor, n: int) -> None:
             resident_id=state.get(f"med_resident_{n}"), source=state.get(f"med_source_{n}"),
             notes=state.get(f"med_notes_{n}"))
     except QinyuanError as exc:
-        _flash("error", error_text(exc))
+        flash(error_text(exc), "error")
         return
     state[FORM_N] = n + 1
     state[VIEW] = "queue"
-    _flash("success", t("medicine.created", id=order_id))
+    flash(t("medicine.created", id=order_id))
 
 
 # -- pieces ---------------------------------------------------------------------------------------
@@ -134,22 +118,6 @@ def _refusal(order_id: int) -> None:
         st.error(refused[1], icon=":material/error:")
 
 
-def _paged(fetch, size: int, key: str) -> tuple[list[dict], int]:
-    """One service call for the page the user picked (read from the picker's state before it is
-    drawn), then the picker itself when there is more than one page."""
-    page = int(st.session_state.get(key) or 1)
-    rows, total = fetch(size, (page - 1) * size)
-    pages = max(1, math.ceil(total / size))
-    if page > pages:  # the list shrank (filters, steps taken): back to the first page
-        st.session_state[key] = page = 1
-        rows, total = fetch(size, 0)
-    if pages > 1:
-        st.number_input(t("medicine.page"), 1, pages, key=key)
-    if total:
-        st.caption(t("medicine.pager", page=page, pages=pages, total=total))
-    return rows, total
-
-
 def overdue_panel(db: Database, actor: Actor, show: int = 5) -> None:
     rows, total = medicine.overdue(db, actor, limit=show)
     if not total:
@@ -190,8 +158,8 @@ def work_queue(db: Database, actor: Actor) -> None:
     if counts:
         parts = " · ".join(f"{state_label(medicine.MACHINE, s)} {counts[s]}" for s in medicine.OPEN if counts.get(s))
         st.caption(t("medicine.counts", parts=parts))
-    rows, total = _paged(lambda size, offset: medicine.work_queue(db, actor, limit=size, offset=offset),
-                         QUEUE_SIZE, "med_queue_page")
+    rows, total = paging.paged(lambda size, offset: medicine.work_queue(db, actor, limit=size, offset=offset),
+                               QUEUE_SIZE, "med_queue_page")
     if not total:
         st.info(t("medicine.queue_empty"))
         return
@@ -299,8 +267,8 @@ def order_list(db: Database, actor: Actor, cards: bool) -> None:
     """All orders in scope with filters and paging; cards on a phone-first role, a table otherwise."""
     filters = _filters(db, actor)
     size = 10 if cards else TABLE_SIZE
-    rows, total = _paged(lambda size, offset: medicine.list_orders(db, actor, filters, limit=size, offset=offset),
-                         size, "med_list_page")
+    rows, total = paging.paged(lambda size, offset: medicine.list_orders(db, actor, filters, limit=size, offset=offset),
+                               size, "med_list_page")
     if not total:
         st.info(t("medicine.none"))
         return
@@ -339,7 +307,7 @@ def limits_form(db: Database, actor: Actor) -> None:
         except QinyuanError as exc:
             st.error(error_text(exc))
             return
-        _flash("success", t("medicine.limits_saved"))
+        flash(t("medicine.limits_saved"))
         st.rerun()
 
 

@@ -4,29 +4,25 @@ short card per person (phones: the number a tap to call)."""
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
 from .. import access, teams
 from ..access import Actor
 from ..db import Database
-from . import safe
-from .common import attempt, lang, t
+from . import paging, safe
+from .common import attempt, flash, lang, show_flash, t
 from .teampick import team_picker
 from .widgets import download_buttons
 
 TEAM_ROWS = 200  # teams listed at once; the search narrows a 100x compound
-FLASH = "_qy_roster_flash"
 TEAM_COLUMNS = ["team", "captain", "captain_phone", "members", "carriers", "units"]
 TEAM_HEADERS = {"team": "roster.col.team", "captain": "roster.col.captain", "captain_phone": "roster.col.phone",
                 "members": "roster.col.members", "carriers": "roster.col.carriers", "units": "roster.col.units"}
 
 
 def render(db: Database, actor: Actor) -> None:
-    for message in st.session_state.pop(FLASH, []):
-        st.success(message, icon=":material/check_circle:")
+    show_flash()
     committee = access.scope_of(actor, "roster.edit") == "all"
     if committee:
         teams_panel(db, actor)
@@ -46,7 +42,7 @@ def render(db: Database, actor: Actor) -> None:
 
 def done(message: str) -> None:
     """Keep the message for the next run (it survives st.rerun) and redraw with the change."""
-    st.session_state.setdefault(FLASH, []).append(message)
+    flash(message)
     st.rerun()
 
 
@@ -125,12 +121,8 @@ def member_filters(db: Database, actor: Actor, committee: bool) -> dict:
 def members_page(db: Database, actor: Actor, filters: dict) -> pd.DataFrame:
     """The page of members matching the filters, with the page picker when there is more than one."""
     _, total = teams.members(db, actor, page_size=1, **filters)
-    pages = max(1, math.ceil(total / teams.PAGE_SIZE))
-    page = 1
-    if pages > 1:
-        page = st.number_input(t("roster.page"), min_value=1, max_value=pages, value=1, key="roster_page")
-    frame, total = teams.members(db, actor, page=page, **filters)
-    st.caption(t("common.page_of", page=page, pages=pages, n=total))
+    page = paging.pager(total, teams.PAGE_SIZE, "roster_page")
+    frame, _ = teams.members(db, actor, page=page, **filters)
     return frame
 
 

@@ -25,9 +25,12 @@ def _text(value) -> str:
     return "" if value is None else _AUTOLINK.sub(lambda m: m.group(0) + "\u2060", str(value))
 
 
-def md(value) -> str:
+def md(value, *, none: str = "") -> str:
     """User text as literal characters inside Markdown: every ASCII punctuation backslash-escaped (what
-    CommonMark allows), line breaks folded to one space so a blank line cannot end or start a block."""
+    CommonMark allows), line breaks folded to one space so a blank line cannot end or start a block.
+    `none` stands for a missing value (None), e.g. a dash; it is ours, not user text, so not escaped."""
+    if value is None:
+        return none
     return _MD_SPECIAL.sub(r"\\\1", _LINE_BREAKS.sub(" ", _text(value)))
 
 

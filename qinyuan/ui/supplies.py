@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import date
 
 import altair as alt
@@ -12,8 +11,8 @@ import streamlit as st
 from .. import access, clock, donations, grid, groceries, supplies
 from ..access import Actor
 from ..errors import QinyuanError
-from . import links, safe
-from .common import attempt, error_text, get_db, lang, state_label, t
+from . import links, paging, safe
+from .common import attempt, error_text, flash, get_db, lang, show_flash, state_label, t
 from .widgets import UNIT_LIST_LIMIT, download_buttons, unit_name, unit_picker
 
 CSS = """
@@ -38,23 +37,6 @@ def local(ts, fmt: str = "%m-%d %H:%M") -> str:
 
 def item_name(row) -> str:
     return row["name_zh"] if lang() == "zh" else row["name_en"]
-
-
-def pager(total: int, size: int, key: str) -> int:
-    pages = max(1, math.ceil(total / size))
-    page = 1
-    if pages > 1:
-        page = int(st.number_input(t("supplies.page"), min_value=1, max_value=pages, value=1, step=1, key=key))
-    st.caption(t("common.page_of", page=page, pages=pages, n=total))
-    return page
-
-
-def flash(key: str) -> None:
-    """Show (once) the message a callback left for this view."""
-    message = st.session_state.pop(key, None)
-    if message:
-        kind, text = message
-        {"success": st.success, "warning": st.warning, "error": st.error}[kind](text)
 
 
 def _batch_label(row) -> str:
@@ -293,7 +275,7 @@ def _waiting(actor: Actor, batch_id: int) -> None:
     if not total:
         st.success(t("donation.all_served"))
         return
-    page = pager(total, size, f"qy_wait_page_{batch_id}")
+    page = paging.pager(total, size, f"qy_wait_page_{batch_id}")
     if page != 1:
         frame, total = donations.waiting(db, actor, batch_id, page=page, size=size)
     view = pd.DataFrame({
@@ -334,15 +316,15 @@ def _advance(actor: Actor, order_id: int, target: str, version: int) -> None:
     try:
         groceries.advance(get_db(), actor, order_id, target, version)
     except QinyuanError as exc:
-        st.session_state["qy_grocery_msg"] = ("error", error_text(exc))
+        flash(error_text(exc), "error", where="grocery")
         return
-    st.session_state["qy_grocery_msg"] = ("success", t("grocery.moved", id=order_id, status=state_label(groceries.MACHINE, target)))
+    flash(t("grocery.moved", id=order_id, status=state_label(groceries.MACHINE, target)), where="grocery")
 
 
 def groceries_view(actor: Actor) -> None:
     db = get_db()
     manage = access.can(actor, "grocery.manage")
-    flash("qy_grocery_msg")
+    show_flash("grocery")
     counts = groceries.status_counts(db, actor)
     cols = st.columns(4)
     for col, step in zip(cols, groceries.STEPS, strict=True):
@@ -354,7 +336,7 @@ def groceries_view(actor: Actor) -> None:
     open_only = c2.toggle(t("grocery.open_only"), value=True, key="qy_g_open")
     size = 10
     _, total = groceries.orders(db, actor, status or None, open_only, page=1, size=1)
-    page = pager(total, size, "qy_g_page")
+    page = paging.pager(total, size, "qy_g_page")
     frame, _ = groceries.orders(db, actor, status or None, open_only, page=page, size=size)
     if frame.empty:
         st.info(t("common.none"))
@@ -474,7 +456,7 @@ def _history(actor: Actor, items: pd.DataFrame) -> None:
     item_id = st.selectbox(t("supplies.item"), list(names), format_func=names.get, key="qy_hist_item")
     size = 20
     _, total = supplies.movements(db, actor, item_id or None, page=1, size=1)
-    page = pager(total, size, "qy_hist_page")
+    page = paging.pager(total, size, "qy_hist_page")
     frame, total = supplies.movements(db, actor, item_id or None, page=page, size=size)
     view = pd.DataFrame({
         "#": frame["id"], t("common.time"): [local(v) for v in frame["ts"]],
@@ -506,9 +488,9 @@ def _task_status(actor: Actor, task_id: int, target: str, version: int) -> None:
     try:
         supplies.set_task_status(get_db(), actor, task_id, target, version)
     except QinyuanError as exc:
-        st.session_state["qy_task_msg"] = ("error", error_text(exc))
+        flash(error_text(exc), "error", where="task")
         return
-    st.session_state["qy_task_msg"] = ("success", t(f"supplies.task_{target}", id=task_id))
+    flash(t(f"supplies.task_{target}", id=task_id), where="task")
 
 
 TASK_CARDS = 8  # open task cards shown (the caption counts the rest)
@@ -519,7 +501,7 @@ CLOSED_ROWS = 50  # latest closed tasks in their table
 def carrying_view(actor: Actor) -> None:
     db = get_db()
     manage = access.can(actor, "supplies.manage")
-    flash("qy_task_msg")
+    show_flash("task")
     squad = supplies.carriers(db, actor)
     frame = supplies.tasks(db, actor)
     c1, c2 = st.columns(2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 
 import pandas as pd
@@ -13,26 +12,20 @@ from .. import testing as tst
 from ..access import Actor
 from ..clock import TZ
 from ..errors import QinyuanError
-from . import links, safe
-from .common import attempt, error_text, get_db, lang, state_label, t
+from . import links, paging, safe
+from .common import attempt, error_text, flash, get_db, lang, show_flash, state_label, t
 from .widgets import copy_button, unit_name, unit_picker
 
 VIEW = "ts_view"
-FLASH = "ts_flash"
 
 
 def _pct(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
-def _flash(message: str) -> None:
-    st.session_state[FLASH] = message
-
-
 def render(actor: Actor) -> None:
     db = get_db()
-    if st.session_state.get(FLASH):
-        st.success(st.session_state.pop(FLASH))
+    show_flash()
     all_rounds = tst.rounds(db)
     if not all_rounds:
         st.info(t("testing.no_round"))
@@ -122,21 +115,13 @@ def board_view(actor: Actor, rnd: dict) -> None:
 def pending_view(actor: Actor, rnd: dict) -> None:
     db = get_db()
     st.subheader(t("testing.pending_title"))
-    page = int(st.session_state.get("ts_pending_page", 1))
-    frame, total = tst.pending_list(db, actor, rnd["id"], page=page, page_size=20)
-    pages = max(1, math.ceil(total / 20))
-    st.caption(t("common.page_of", page=min(page, pages), pages=pages, n=total))
+    frame, total = paging.paged(
+        lambda size, offset: tst.pending_list(db, actor, rnd["id"], page=offset // size + 1, page_size=size),
+        20, "ts_pending_page")
     lines = [f"- {unit_name(r.building, r.unit_no)} {r.room} · {safe.md(r.name)} · {tst.status_label(r.status, lang())}"
              + (" · " + t("households.needs_support") if r.needs_support else "") for r in frame.itertuples()]
     if lines:
         st.markdown("\n".join(lines))
-    c1, c2 = st.columns(2)
-    if c1.button(t("households.prev"), disabled=page <= 1, key="ts_prev", width="stretch"):
-        st.session_state["ts_pending_page"] = page - 1
-        st.rerun()
-    if c2.button(t("households.next"), disabled=page >= pages, key="ts_next", width="stretch"):
-        st.session_state["ts_pending_page"] = page + 1
-        st.rerun()
     with st.expander(t("testing.door.download")):
         st.caption(t("testing.door.hint"))
         unit_id = None
@@ -287,11 +272,11 @@ def resident_row(actor: Actor, rnd: dict, house: dict, r: dict) -> None:
 def home_view(actor: Actor, rnd: dict) -> None:
     db = get_db()
     building, search = _home_filters(db, actor)
-    page = int(st.session_state.get("ts_home_page", 1))
-    frame, total = tst.pending_list(db, actor, rnd["id"], statuses=("home_sampling_needed",), page=page, page_size=20,
-                                    building=building, search=search)
-    pages = max(1, math.ceil(total / 20))
-    st.caption(t("testing.home_count", n=total) + " · " + t("common.page_of", page=min(page, pages), pages=pages, n=total))
+    frame, total = paging.paged(
+        lambda size, offset: tst.pending_list(db, actor, rnd["id"], statuses=("home_sampling_needed",),
+                                              page=offset // size + 1, page_size=size, building=building, search=search),
+        20, "ts_home_page")
+    st.caption(t("testing.home_count", n=total))
     can_sample = "sampled_at_home" in tst.RESULT.next_steps("home_sampling_needed", actor.role)
     for r in frame.itertuples():
         with st.container(border=True):
@@ -307,15 +292,8 @@ def home_view(actor: Actor, rnd: dict) -> None:
                 n = attempt(lambda r=r: tst.mark_resident(db, actor, rnd["id"], r.resident_id, "sampled_at_home",
                                                           expected_version=None if pd.isna(r.version) else int(r.version)))
                 if n is not None:
-                    _flash(t("testing.marked", n=n))
+                    flash(t("testing.marked", n=n))
                     st.rerun()
-    c1, c2 = st.columns(2)
-    if c1.button(t("households.prev"), disabled=page <= 1, key="ts_hprev", width="stretch"):
-        st.session_state["ts_home_page"] = page - 1
-        st.rerun()
-    if c2.button(t("households.next"), disabled=page >= pages, key="ts_hnext", width="stretch"):
-        st.session_state["ts_home_page"] = page + 1
-        st.rerun()
 
 
 def _home_filters(db, actor: Actor) -> tuple[int | None, str]:
@@ -344,13 +322,13 @@ def schedule_view(actor: Actor, rnd: dict | None) -> None:
         for step in steps:
             if st.button(t(f"testing.round_to.{step}"), key=f"ts_round_{step}", width="stretch") and attempt(
                     lambda step=step: tst.set_round_status(db, actor, rnd["id"], step, rnd["version"]) or True):
-                _flash(t("common.saved"))
+                flash(t("common.saved"))
                 st.rerun()
         if rnd["status"] != "completed" and st.button(t("testing.schedule_go"), type="primary", key="ts_schedule",
                                                       width="stretch"):
             summary = attempt(lambda: tst.schedule(db, actor, rnd["id"], rnd["version"]))
             if summary:
-                _flash(t("testing.scheduled", units=summary["units"], slots=summary["slots"]))
+                flash(t("testing.scheduled", units=summary["units"], slots=summary["slots"]))
                 st.rerun()
         loads = tst.slot_loads(db, rnd["id"])
         if not loads.empty:
@@ -372,7 +350,7 @@ def schedule_view(actor: Actor, rnd: dict | None) -> None:
             rid = attempt(lambda: tst.create_round(db, actor, day, sites.replace("；", ";").split(";"), int(minutes),
                                                    int(capacity), start.strip()))
             if rid:
-                _flash(t("testing.round_created"))
+                flash(t("testing.round_created"))
                 st.rerun()
 
 
@@ -394,7 +372,7 @@ def _move_form(actor: Actor, rnd: dict, loads: pd.DataFrame) -> None:
                 row = tst.slot_table(db, actor, rnd["id"], unit_id).iloc[0]
                 version = None if pd.isna(row["version"]) else int(row["version"])
                 if attempt(lambda: tst.move_slot(db, actor, rnd["id"], unit_id, when.to_pydatetime(), site, version) or True):
-                    _flash(t("common.saved"))
+                    flash(t("common.saved"))
                     st.rerun()
 
 
