@@ -36,16 +36,19 @@ demo: venv
 run: venv secrets demo
 	QINYUAN_DB=$(DB) $(BIN)/streamlit run app.py --server.port $(PORT)
 
+# Unit and AppTest suites on both cores (pytest-xdist), then the browser tests one at a time (each starts a
+# real server and Chromium). pytest's exit 5 (no test collected) is a failure in both.
+PYTEST_OK = status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; [ $$status -eq 0 ] || exit $$status
+
 test: venv browser secrets
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -p no:cacheprovider tests; status=$$?; \
-	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; exit $$status
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/e2e; $(PYTEST_OK)
 
 # Unit and AppTest suites in parallel (pytest-xdist), no browser: the quick check while working.
 test-fast: venv secrets
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; status=$$?; \
-	if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; exit $$status
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 
 bench: venv browser
 	$(BIN)/python -m bench.run --extra-sessions 10 --pinned-sessions
