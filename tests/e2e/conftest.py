@@ -77,6 +77,24 @@ def wait_for_app(page: Page, timeout: float = 30_000) -> None:
     expect(page.locator("[data-testid='stSkeleton']")).to_have_count(0, timeout=timeout)
 
 
+def watch_reruns(page: Page) -> None:
+    """Start noting script runs the page starts on its own (a fragment's run_every): every change of the run
+    state is seen by a MutationObserver, so a short run between two polls is not missed."""
+    page.evaluate("""() => {
+        window.__qyRuns = 0;
+        const app = document.querySelector("[data-testid='stApp']");
+        new MutationObserver(records => {
+            for (const r of records) if (r.oldValue === 'running' || app.getAttribute('data-test-script-state') === 'running') window.__qyRuns++;
+        }).observe(app, {attributes: true, attributeFilter: ['data-test-script-state'], attributeOldValue: true});
+    }""")
+
+
+def wait_for_own_rerun(page: Page, timeout: float = 30_000) -> None:
+    """Wait until the page has run its script again on its own since watch_reruns(), then until it is idle."""
+    page.wait_for_function("() => window.__qyRuns > 0", timeout=timeout)
+    wait_for_app(page, timeout)
+
+
 def metric(page: Page, label: str):
     """The value of the first metric card whose label contains `label`."""
     return page.locator("[data-testid='stMetric']").filter(has_text=label).first.locator("[data-testid='stMetricValue']")

@@ -13,7 +13,7 @@ import time
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from .conftest import ARTEFACTS, login, no_horizontal_scroll, screenshot, wait_for_app
+from .conftest import ARTEFACTS, login, no_horizontal_scroll, screenshot, wait_for_app, wait_for_own_rerun, watch_reruns
 
 pytestmark = pytest.mark.e2e
 LIVE_TARGET = 15  # seconds: the clinic's event on the captain's page
@@ -205,11 +205,11 @@ def test_a_note_being_typed_survives_the_case_page_refreshing(server, phone):
     login(phone, server.url, "captain01")
     phone.goto(f"{server.url}/emergencies?case=5")
     wait_for_app(phone)
+    watch_reruns(phone)
     note = phone.get_by_label("说明（可选）")
     note.fill("家属已到楼下")
-    # the live fragment reruns on its own (every 12 s): wait for one run to start and end
-    phone.wait_for_selector("[data-testid='stApp'][data-test-script-state='running']", timeout=30_000)
-    wait_for_app(phone)
+    # the live fragment reruns on its own (every 12 s): wait for one run, seen however short it is
+    wait_for_own_rerun(phone)
     expect(note).to_have_value("家属已到楼下")
     phone.get_by_role("button", name="只加备注").click()
     expect(phone.get_by_text("家属已到楼下").first).to_be_visible()
