@@ -88,8 +88,8 @@ def test_every_todo_line_is_a_link_to_its_action_already_picked(demo_path):
     assert [q for page, _, q in lines if page == "supplies"] == ["unit=1"]
     orders = [(label, q) for page, label, q in lines if page == "medicine"]
     assert len(orders) == 1 and orders[0][1].startswith("order=")  # only the disinfected order is the captain's
-    assert "药品待送上门（已消杀）：1 单" in texts(at)
-    assert "另有 1 单在采购或门岗消杀中" in texts(at)
+    assert "药品待送上门（已消毒）：1 单" in texts(at)
+    assert "另有 1 单在采购或门岗消毒中" in texts(at)
 
 
 def test_a_room_link_opens_the_marking_view_on_that_room(demo_path):

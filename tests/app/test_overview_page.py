@@ -64,7 +64,7 @@ def test_captain_sees_only_their_unit_led_by_todo(demo_path):
     assert metrics["未完成药品订单"] == "2"  # unit 1's two open orders, not the compound's 14
     assert "今日岗位排满率" not in metrics  # a compound-wide figure
     shown = texts(at)
-    assert "爱心蔬菜未送达：4 户" in shown and "药品待送上门（已消杀）：1 单" in shown
+    assert "爱心蔬菜未送达：4 户" in shown and "药品待送上门（已消毒）：1 单" in shown
     assert not [b for b in at.button if (b.key or "").startswith("ov_brief")]
     assert not [s for s in at.selectbox if s.key == "ov_unit"]  # one unit: its cards are the detail
     assert len(at.button_group(key="ov_chart").options) == 4  # no compound-wide duty chart

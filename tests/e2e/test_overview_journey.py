@@ -85,7 +85,7 @@ def test_captain_overview_leads_with_todo(server, request, device):
     login(page, server.url, "captain01")
     expect(page.get_by_text("今日待办")).to_be_visible()
     expect(page.get_by_text("爱心蔬菜未送达：4 户")).to_be_visible()
-    expect(page.get_by_text("药品待送上门（已消杀）：1 单")).to_be_visible()
+    expect(page.get_by_text("药品待送上门（已消毒）：1 单")).to_be_visible()
     expect(page.get_by_role("button", name="中文简报")).to_have_count(0)
     _charts_drawn(page)
     wait_for_app(page)
