@@ -8,8 +8,12 @@ headers instead (README)."""
 import streamlit as st
 from starlette.middleware import Middleware
 
-HEADERS = [(b"x-frame-options", b"SAMEORIGIN"), (b"content-security-policy", b"frame-ancestors 'self'"),
-           (b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+HEADERS = [
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"content-security-policy", b"frame-ancestors 'self'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
 
 
 class SecurityHeaders:

@@ -21,10 +21,19 @@ from tests.support.server import Server
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                 "--disable-renderer-backgrounding", "--disable-background-timer-throttling",
-                 "--disable-backgrounding-occluded-windows"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-renderer-backgrounding",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
+]
 PASSWORD = "qinyuan2022"
 TIMEOUT_S = 30.0
 VIEWPORT = {"width": 1280, "height": 800}
@@ -109,8 +118,10 @@ async def _interact(page, deadline: float, labels: list[str], out: dict, seed: i
         label = ""
         if labels and rng.random() < 0.5:
             for label in rng.sample(labels, len(labels)):
-                candidates = page.locator("[data-testid='stMain'] button:not([role='tab']):not([aria-checked='true']), "
-                                          "[data-testid='stMain'] [data-testid='stRadio'] label").filter(has_text=label)
+                candidates = page.locator(
+                    "[data-testid='stMain'] button:not([role='tab']):not([aria-checked='true']), "
+                    "[data-testid='stMain'] [data-testid='stRadio'] label"
+                ).filter(has_text=label)
                 count = await candidates.count()
                 if count:
                     target = candidates.nth(rng.randrange(count))
@@ -173,8 +184,7 @@ async def _run(url: str, sessions: int, seconds: float, server: Server, think: t
             out["reloads"] = 0
             out["timeout_samples"].clear()
             t0 = time.monotonic()
-            others = await asyncio.gather(*[_open(browser, url, f"captain{n:02d}", out, gate)
-                                            for n in range(2, sessions + 1)])
+            others = await asyncio.gather(*[_open(browser, url, f"captain{n:02d}", out, gate) for n in range(2, sessions + 1)])
             login_s = time.monotonic() - t0
             logged_in = server.rss_mb()
             pages = [pg for pg in [first, *others] if pg is not None]
@@ -195,18 +205,31 @@ async def _run(url: str, sessions: int, seconds: float, server: Server, think: t
     counted = sorted(lat + [TIMEOUT_S] * out["timeouts"])  # a timed-out click counts as the full wait
     p95 = counted[min(len(counted) - 1, int(0.95 * len(counted)))] if counted else None
     extra = max(1, len(pages) - 1)
-    return {"sessions": len(pages), "sessions_requested": sessions, "session_seconds": seconds,
-            "session_viewport": f"{VIEWPORT['width']}×{VIEWPORT['height']}", "session_think_s": list(think),
-            "session_login_s": round(login_s, 1),
-            "interactions": len(lat), "interaction_kinds": out["kinds"], "interaction_timeouts": out["timeouts"],
-            "interaction_timeout_samples": out["timeout_samples"], "interaction_page_reloads": out["reloads"],
-            "median_interaction_s": round(statistics.median(lat), 3) if lat else None,
-            "p95_interaction_s": round(p95, 3) if p95 is not None else None,
-            "max_interaction_s": round(lat[-1], 3) if lat else None,
-            "rss_base_mb": round(base, 1), "rss_logged_in_mb": round(logged_in, 1), "rss_all_mb": round(after, 1),
-            "rss_peak_mb": round(peak, 1), "rss_per_session_mb": round((max(after, logged_in) - base) / extra, 2),
-            "login_failures": len(out["login_failures"]), "login_failure_samples": out["login_failures"][:3],
-            "action_labels": labels, "_measured_from": out.get("measured_from")}
+    return {
+        "sessions": len(pages),
+        "sessions_requested": sessions,
+        "session_seconds": seconds,
+        "session_viewport": f"{VIEWPORT['width']}×{VIEWPORT['height']}",
+        "session_think_s": list(think),
+        "session_login_s": round(login_s, 1),
+        "interactions": len(lat),
+        "interaction_kinds": out["kinds"],
+        "interaction_timeouts": out["timeouts"],
+        "interaction_timeout_samples": out["timeout_samples"],
+        "interaction_page_reloads": out["reloads"],
+        "median_interaction_s": round(statistics.median(lat), 3) if lat else None,
+        "p95_interaction_s": round(p95, 3) if p95 is not None else None,
+        "max_interaction_s": round(lat[-1], 3) if lat else None,
+        "rss_base_mb": round(base, 1),
+        "rss_logged_in_mb": round(logged_in, 1),
+        "rss_all_mb": round(after, 1),
+        "rss_peak_mb": round(peak, 1),
+        "rss_per_session_mb": round((max(after, logged_in) - base) / extra, 2),
+        "login_failures": len(out["login_failures"]),
+        "login_failure_samples": out["login_failures"][:3],
+        "action_labels": labels,
+        "_measured_from": out.get("measured_from"),
+    }
 
 
 def _server_runs(run_log: Path, since: float | None) -> dict:
@@ -214,12 +237,18 @@ def _server_runs(run_log: Path, since: float | None) -> dict:
     server does per click, apart from the browsers' rendering on the same cores."""
     if not run_log.exists():
         return {}
-    runs = sorted(float(seconds) for ts, _role, seconds in (line.split("\t") for line in run_log.read_text().splitlines())
-                  if since is None or float(ts) >= since)
+    runs = sorted(
+        float(seconds)
+        for ts, _role, seconds in (line.split("\t") for line in run_log.read_text().splitlines())
+        if since is None or float(ts) >= since
+    )
     if not runs:
         return {}
-    return {"server_runs": len(runs), "server_run_median_s": round(statistics.median(runs), 3),
-            "server_run_p95_s": round(runs[min(len(runs) - 1, int(0.95 * len(runs)))], 3)}
+    return {
+        "server_runs": len(runs),
+        "server_run_median_s": round(statistics.median(runs), 3),
+        "server_run_p95_s": round(runs[min(len(runs) - 1, int(0.95 * len(runs)))], 3),
+    }
 
 
 def seed_work(db_path: Path, captains: int, per_unit: int = 12) -> int:
@@ -237,7 +266,9 @@ def seed_work(db_path: Path, captains: int, per_unit: int = 12) -> int:
                SELECT nextval('medicine_seq'), id, '["bench 药品 ×1盒"]', 'phone', 'normal', 'disinfected', 'bench',
                       ?, ?, 'bench'
                FROM (SELECT id, row_number() OVER (PARTITION BY unit_id ORDER BY id) AS n FROM households
-                     WHERE unit_id BETWEEN 1 AND ?) WHERE n <= ?""", [db.now(), db.now(), captains, per_unit]).fetchall()
+                     WHERE unit_id BETWEEN 1 AND ?) WHERE n <= ?""",
+            [db.now(), db.now(), captains, per_unit],
+        ).fetchall()
         cur.commit()
     finally:
         cur.close()
@@ -245,8 +276,9 @@ def seed_work(db_path: Path, captains: int, per_unit: int = 12) -> int:
     return int(added[0][0])
 
 
-def run_sessions(db_path: Path, sessions: int = 30, seconds: float = 90, think: tuple[float, float] = (2.0, 6.0),
-                 pin: bool = False) -> dict:
+def run_sessions(
+    db_path: Path, sessions: int = 30, seconds: float = 90, think: tuple[float, float] = (2.0, 6.0), pin: bool = False
+) -> dict:
     """pin: the server gets CPU 0 to itself and the browsers (and this process) the others, as if the
     phones were other machines; without it everything shares every core."""
     seeded = seed_work(db_path, sessions)
@@ -266,11 +298,15 @@ def run_sessions(db_path: Path, sessions: int = 30, seconds: float = 90, think: 
     result["session_seeded_orders"] = seeded
     result.update(_server_runs(run_log, result.pop("_measured_from", None)))
     if pin:
-        result["session_note"] = (f"The server ran alone on CPU {cpus[0]}; the {sessions} Chromium renderers and the "
-                                  f"bench shared the other {len(cpus) - 1}.")
+        result["session_note"] = (
+            f"The server ran alone on CPU {cpus[0]}; the {sessions} Chromium renderers and the "
+            f"bench shared the other {len(cpus) - 1}."
+        )
     else:
-        result["session_note"] = (f"Browser, server and bench share {len(cpus)} CPU cores, so the latency includes "
-                                  f"CPU contention with {sessions} Chromium renderers.")
+        result["session_note"] = (
+            f"Browser, server and bench share {len(cpus)} CPU cores, so the latency includes "
+            f"CPU contention with {sessions} Chromium renderers."
+        )
     return result
 
 

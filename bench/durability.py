@@ -19,8 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _one_run(path: str, rng: random.Random, max_delay: float) -> dict:
-    proc = subprocess.Popen([sys.executable, "-m", "bench.writer", path], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bench.writer", path], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     acked_notices: list[int] = []
     acked_versions: list[int] = []
     first = threading.Event()
@@ -62,8 +63,14 @@ def _one_run(path: str, rng: random.Random, max_delay: float) -> dict:
             duckdb.connect(path).close()
         except duckdb.Error as raw:
             error += " | duckdb: " + str(raw).splitlines()[0][:300]
-    return {"delay_s": round(delay, 3), "acked": len(acked_notices) + len(acked_versions), "opened": opened,
-            "lost": lost, "error": error, "returncode": proc.returncode}
+    return {
+        "delay_s": round(delay, 3),
+        "acked": len(acked_notices) + len(acked_versions),
+        "opened": opened,
+        "lost": lost,
+        "error": error,
+        "returncode": proc.returncode,
+    }
 
 
 def kill9(path: str, runs: int = 20, seed: int = 9, max_delay: float = 1.5) -> dict:
@@ -72,8 +79,13 @@ def kill9(path: str, runs: int = 20, seed: int = 9, max_delay: float = 1.5) -> d
     results = [_one_run(path, rng, max_delay) for _ in range(runs)]
     lost = sum(r["lost"] or 0 for r in results)
     failed_open = sum(1 for r in results if not r["opened"])
-    return {"kill9_runs": runs, "kill9_lost": lost, "kill9_failed_open": failed_open,
-            "kill9_acked": sum(r["acked"] for r in results), "runs": results}
+    return {
+        "kill9_runs": runs,
+        "kill9_lost": lost,
+        "kill9_failed_open": failed_open,
+        "kill9_acked": sum(r["acked"] for r in results),
+        "runs": results,
+    }
 
 
 def kill_after_migration(workdir: str | Path, seed: int = 11) -> dict:

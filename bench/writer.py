@@ -19,8 +19,10 @@ def main(path: str) -> None:
         n += 1
 
         def add(tx, n=n):
-            nid = tx.insert("notices", {"unit_id": 1, "kind": "bench", "lang": "zh", "body": f"kill9 {n}",
-                                        "created_at": tx.now, "created_by": "system"})
+            nid = tx.insert(
+                "notices",
+                {"unit_id": 1, "kind": "bench", "lang": "zh", "body": f"kill9 {n}", "created_at": tx.now, "created_by": "system"},
+            )
             tx.audit("bench.notice", "notice", nid)
             return nid
 

@@ -125,8 +125,9 @@ class HouseholdActor(Actor):
 
 
 def household_actor(household_id: int, link_hash: str, client: str = "", display_name: str = "") -> HouseholdActor:
-    return HouseholdActor(f"household:{household_id}", HOUSEHOLD, display_name, household_id=household_id,
-                          link_hash=link_hash, client=client)
+    return HouseholdActor(
+        f"household:{household_id}", HOUSEHOLD, display_name, household_id=household_id, link_hash=link_hash, client=client
+    )
 
 
 # kind -> function(tx, actor) giving the actor as the database says now, or raising PermissionDenied.
@@ -150,8 +151,10 @@ def fresh(tx, actor):
 
 
 def _fresh_user(tx, actor: Actor) -> Actor:
-    row = tx.one("SELECT role, display_name, team_id, volunteer_id, active, tokens_valid_after "
-                 "FROM users WHERE username = ?", [actor.username])
+    row = tx.one(
+        "SELECT role, display_name, team_id, volunteer_id, active, tokens_valid_after FROM users WHERE username = ?",
+        [actor.username],
+    )
     if row is None:
         if actor.issued_at is None:  # set-up code's actors ("system") have no account
             return actor
@@ -164,10 +167,13 @@ def _fresh_user(tx, actor: Actor) -> Actor:
     units = frozenset()
     if role in ("captain", "member") and team_id is not None:
         # through the read cache (emptied by any write to units): a team's units rarely change
-        units = frozenset(r[0] for r in tx.db.cached_read(
-            "access.team_units", ("units",), "rows", "SELECT id FROM units WHERE team_id = ?", [team_id]))
-    return replace(actor, role=role, display_name=display_name, team_id=team_id, volunteer_id=volunteer_id,
-                   unit_ids=units)
+        units = frozenset(
+            r[0]
+            for r in tx.db.cached_read(
+                "access.team_units", ("units",), "rows", "SELECT id FROM units WHERE team_id = ?", [team_id]
+            )
+        )
+    return replace(actor, role=role, display_name=display_name, team_id=team_id, volunteer_id=volunteer_id, unit_ids=units)
 
 
 reload_kind("user", _fresh_user)

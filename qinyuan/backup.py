@@ -48,9 +48,13 @@ def _signature(manifest: dict, key: bytes) -> str:
 
 
 def _tables(cur) -> list[str]:
-    return [r[0] for r in cur.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE' "
-        "ORDER BY table_name").fetchall()]
+    return [
+        r[0]
+        for r in cur.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_type = 'BASE TABLE' "
+            "ORDER BY table_name"
+        ).fetchall()
+    ]
 
 
 def table_checksums(cur) -> dict[str, dict]:
@@ -59,8 +63,9 @@ def table_checksums(cur) -> dict[str, dict]:
     out = {}
     for table in _tables(cur):
         rows, checksum = cur.execute(
-            f'SELECT count(*), CAST(coalesce(sum(CAST(hash(t) AS HUGEINT)), 0) % 18446744073709551616 AS VARCHAR) '
-            f'FROM "{table}" t').fetchone()
+            f"SELECT count(*), CAST(coalesce(sum(CAST(hash(t) AS HUGEINT)), 0) % 18446744073709551616 AS VARCHAR) "
+            f'FROM "{table}" t'
+        ).fetchone()
         out[table] = {"rows": int(rows), "checksum": checksum}
     return out
 
@@ -90,8 +95,9 @@ def backup(db: Database, out_dir: str | os.PathLike, key: bytes | None = None) -
             cur.execute(f"EXPORT DATABASE '{path_sql}' (FORMAT parquet)")
             tables = table_checksums(cur)
             version = cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
-            sequences = dict(cur.execute("SELECT sequence_name, last_value FROM duckdb_sequences() "
-                                         "WHERE last_value IS NOT NULL").fetchall())
+            sequences = dict(
+                cur.execute("SELECT sequence_name, last_value FROM duckdb_sequences() WHERE last_value IS NOT NULL").fetchall()
+            )
         finally:
             cur.rollback()
     finally:
@@ -100,9 +106,16 @@ def backup(db: Database, out_dir: str | os.PathLike, key: bytes | None = None) -
         file = out / f"{table}.parquet"
         info["file"] = file.name
         info["sha256"] = _sha256(file) if file.exists() else None
-    manifest = {"format": FORMAT, "created_at": clock.real_now().isoformat(), "source": os.path.basename(db.path),
-                "schema_version": int(version), "duckdb": duckdb.__version__, "tables": tables,
-                "sequences": sequences, "seconds": round(time.perf_counter() - started, 3)}
+    manifest = {
+        "format": FORMAT,
+        "created_at": clock.real_now().isoformat(),
+        "source": os.path.basename(db.path),
+        "schema_version": int(version),
+        "duckdb": duckdb.__version__,
+        "tables": tables,
+        "sequences": sequences,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
     if key:
         manifest["hmac"] = _signature(manifest, key)
     (out / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8")
@@ -115,8 +128,7 @@ def read_manifest(backup_dir: str | os.PathLike) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raise InvalidInput("backup.not_a_backup", path=str(backup_dir)) from None
-    if (not isinstance(manifest, dict) or manifest.get("format") != FORMAT
-            or not isinstance(manifest.get("tables"), dict)):
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(manifest.get("tables"), dict):
         raise InvalidInput("backup.not_a_backup", path=str(backup_dir))
     return manifest
 
@@ -133,8 +145,7 @@ def verify(manifest: dict, key: bytes | None, trust: bool = False) -> None:
         raise QinyuanError("backup.key_needed" if signature else "backup.unsigned")
 
 
-def restore(backup_dir: str | os.PathLike, new_path: str | os.PathLike, *, key: bytes | None = None,
-            trust: bool = False) -> dict:
+def restore(backup_dir: str | os.PathLike, new_path: str | os.PathLike, *, key: bytes | None = None, trust: bool = False) -> dict:
     """Build a new database file from a backup directory (or .zip). Never overwrites: an existing
     target is refused. The file appears only after every table matched its manifest.
 
@@ -173,9 +184,15 @@ def _files(source: Path, manifest: dict, allowed: set[str]) -> dict[str, Path]:
     files = {}
     for table, info in tables.items():
         file = folder / f"{table}.parquet"
-        if (not isinstance(info, dict) or info.get("file") not in (None, file.name) or file.is_symlink()
-                or not file.is_file() or file.resolve().parent != folder
-                or not info.get("sha256") or _sha256(file) != info["sha256"]):
+        if (
+            not isinstance(info, dict)
+            or info.get("file") not in (None, file.name)
+            or file.is_symlink()
+            or not file.is_file()
+            or file.resolve().parent != folder
+            or not info.get("sha256")
+            or _sha256(file) != info["sha256"]
+        ):
             raise QinyuanError("backup.corrupt", table=table)
         files[table] = file
     return files
@@ -250,7 +267,8 @@ def _continue_sequences(cur, manifest: dict, source: Path) -> None:
         text = old.read_text(encoding="utf-8", errors="replace") if old.is_file() and not old.is_symlink() else ""
         recorded = {name: int(start) - 1 for name, start in _OLD_SEQUENCE.findall(text)}
     for name, start, last in cur.execute(
-            "SELECT sequence_name, start_value, last_value FROM duckdb_sequences() ORDER BY 1").fetchall():
+        "SELECT sequence_name, start_value, last_value FROM duckdb_sequences() ORDER BY 1"
+    ).fetchall():
         wanted = recorded.get(name)
         if not isinstance(wanted, int) or isinstance(wanted, bool):
             continue

@@ -25,9 +25,20 @@ SC_FACE = 2  # Noto Sans CJK SC inside the collection (fpdf2 would take face 0, 
 _font_lock = threading.Lock()
 
 # Figures listed under "changed since yesterday", in this order.
-CHANGE_KEYS = ("current_round_coverage", "residents_pending", "home_samplings_done", "duty_person_times",
-               "medicine_households_served", "medicine_orders_open", "medicine_urgent_open", "emergency_cases_total",
-               "emergency_cases_open", "vegetable_portions_distributed", "donation_batch_coverage", "grocery_orders_open")
+CHANGE_KEYS = (
+    "current_round_coverage",
+    "residents_pending",
+    "home_samplings_done",
+    "duty_person_times",
+    "medicine_households_served",
+    "medicine_orders_open",
+    "medicine_urgent_open",
+    "emergency_cases_total",
+    "emergency_cases_open",
+    "vegetable_portions_distributed",
+    "donation_batch_coverage",
+    "grocery_orders_open",
+)
 RATIOS = ("current_round_coverage", "duty_fill_rate_today", "donation_batch_coverage")
 
 
@@ -56,12 +67,23 @@ def gather(db: Database, day: date | None = None, actor: Actor = access.SYSTEM) 
     moment = ov._cutoff(db, day)
     supplies = db.rows("SELECT code, name_zh, name_en, unit FROM supply_items ORDER BY id")
     rnd = kpi.current_round(db, day)
-    return {"day": day, "is_today": day >= today, "round_status": rnd["status"] if rnd else None, "moment": moment, "figures": figures, "deltas": deltas,
-            "attention": ov.attention(db, None, moment), "supplies": supplies, "door": door.summary(db, actor),
-            "waiting_vegetables": db.scalar(
-                """SELECT count(*) FROM households h LEFT JOIN donation_deliveries d ON d.household_id = h.id
+    return {
+        "day": day,
+        "is_today": day >= today,
+        "round_status": rnd["status"] if rnd else None,
+        "moment": moment,
+        "figures": figures,
+        "deltas": deltas,
+        "attention": ov.attention(db, None, moment),
+        "supplies": supplies,
+        "door": door.summary(db, actor),
+        "waiting_vegetables": db.scalar(
+            """SELECT count(*) FROM households h LEFT JOIN donation_deliveries d ON d.household_id = h.id
                    AND d.batch_id = (SELECT id FROM donation_batches WHERE day <= ? ORDER BY day DESC, id DESC LIMIT 1)
-                   WHERE d.household_id IS NULL""", [day])}
+                   WHERE d.household_id IS NULL""",
+            [day],
+        ),
+    }
 
 
 def _change(key: str, value, lang: str) -> str:
@@ -78,29 +100,87 @@ def text(db: Database, day: date | None = None, lang: str = "zh", actor: Actor =
     day_ = d["day"]
     moment = d["moment"].astimezone(clock.TZ)
     when = moment.strftime("%H:%M") if d["is_today"] else "24:00"
-    lines = [t("briefing.title", lang, y=day_.year, m=day_.month, d=day_.day, date=day_.isoformat()),
-             t("briefing.as_of", lang, m=day_.month, d=day_.day, time=when, date=day_.isoformat()), ""]
-    lines.append(t("briefing.headline", lang, teams=_n(f["teams"]), members=_n(f["members"]), duty=_n(f["duty_person_times"]),
-                   served=_n(f["medicine_households_served"]), rounds=_n(f["test_rounds"]),
-                   veg=_n(f["vegetable_portions_distributed"])))
-    lines.append(t("briefing.grid", lang, units=_n(f["building_units"]), captains=_n(f["captains"]),
-                   households=_n(f["households"]), residents=_n(f["residents"]), special=_n(f["special_residents"])))
+    lines = [
+        t("briefing.title", lang, y=day_.year, m=day_.month, d=day_.day, date=day_.isoformat()),
+        t("briefing.as_of", lang, m=day_.month, d=day_.day, time=when, date=day_.isoformat()),
+        "",
+    ]
+    lines.append(
+        t(
+            "briefing.headline",
+            lang,
+            teams=_n(f["teams"]),
+            members=_n(f["members"]),
+            duty=_n(f["duty_person_times"]),
+            served=_n(f["medicine_households_served"]),
+            rounds=_n(f["test_rounds"]),
+            veg=_n(f["vegetable_portions_distributed"]),
+        )
+    )
+    lines.append(
+        t(
+            "briefing.grid",
+            lang,
+            units=_n(f["building_units"]),
+            captains=_n(f["captains"]),
+            households=_n(f["households"]),
+            residents=_n(f["residents"]),
+            special=_n(f["special_residents"]),
+        )
+    )
     if f.get("current_round"):
         done = d["round_status"] == "completed"
-        lines.append(t("briefing.testing_done" if done else "briefing.testing", lang, n=f["current_round"], coverage=_pct(f["current_round_coverage"]),
-                       pending=_n(f["residents_pending"]), home=_n(f["home_samplings_done"])))
-    lines.append(t("briefing.duty" if d["is_today"] else "briefing.duty_past", lang, duty=_n(f["duty_person_times"]), fill=_pct(f["duty_fill_rate_today"])))
+        lines.append(
+            t(
+                "briefing.testing_done" if done else "briefing.testing",
+                lang,
+                n=f["current_round"],
+                coverage=_pct(f["current_round_coverage"]),
+                pending=_n(f["residents_pending"]),
+                home=_n(f["home_samplings_done"]),
+            )
+        )
+    lines.append(
+        t(
+            "briefing.duty" if d["is_today"] else "briefing.duty_past",
+            lang,
+            duty=_n(f["duty_person_times"]),
+            fill=_pct(f["duty_fill_rate_today"]),
+        )
+    )
     median = f["medicine_median_hours_to_delivery"]
-    lines.append(t("briefing.medicine", lang, served=_n(f["medicine_households_served"]),
-                   median="—" if median is None else f"{median:.1f}", open=_n(f["medicine_orders_open"]),
-                   urgent=_n(f["medicine_urgent_open"])))
-    lines.append(t("briefing.medical", lang, total=_n(f["emergency_cases_total"]), open=_n(f["emergency_cases_open"]),
-                   trips=_n(f["treatment_trips_next_7_days"])))
+    lines.append(
+        t(
+            "briefing.medicine",
+            lang,
+            served=_n(f["medicine_households_served"]),
+            median="—" if median is None else f"{median:.1f}",
+            open=_n(f["medicine_orders_open"]),
+            urgent=_n(f["medicine_urgent_open"]),
+        )
+    )
+    lines.append(
+        t(
+            "briefing.medical",
+            lang,
+            total=_n(f["emergency_cases_total"]),
+            open=_n(f["emergency_cases_open"]),
+            trips=_n(f["treatment_trips_next_7_days"]),
+        )
+    )
     if d.get("door", {}).get("total"):
         lines.append(door.briefing_line(d["door"], lang))
-    lines.append(t("briefing.supplies", lang, suppliers=_n(f["suppliers"]), veg=_n(f["vegetable_portions_distributed"]),
-                   coverage=_pct(f["donation_batch_coverage"]), waiting=_n(d["waiting_vegetables"]),
-                   groceries=_n(f["grocery_orders_open"])))
+    lines.append(
+        t(
+            "briefing.supplies",
+            lang,
+            suppliers=_n(f["suppliers"]),
+            veg=_n(f["vegetable_portions_distributed"]),
+            coverage=_pct(f["donation_batch_coverage"]),
+            waiting=_n(d["waiting_vegetables"]),
+            groceries=_n(f["grocery_orders_open"]),
+        )
+    )
     moved = []
     for code, zh, en, unit in d["supplies"]:
         qty = f["supplies"].get(code)
@@ -112,8 +192,11 @@ def text(db: Database, day: date | None = None, lang: str = "zh", actor: Actor =
 
     lines += ["", t("briefing.changes_heading", lang)]
     changes = [_change(k, deltas[k], lang) for k in CHANGE_KEYS if deltas.get(k) not in (None, 0, 0.0)]
-    lines.append(("；" if lang == "zh" else "; ").join(changes) + ("。" if lang == "zh" else ".") if changes
-                 else t("briefing.no_changes", lang))
+    lines.append(
+        ("；" if lang == "zh" else "; ").join(changes) + ("。" if lang == "zh" else ".")
+        if changes
+        else t("briefing.no_changes", lang)
+    )
 
     lines += ["", t("briefing.problems_heading", lang)]
     problems = problem_lines(att, lang)
@@ -132,16 +215,32 @@ def problem_lines(att: dict, lang: str, limit: int = 8) -> list[str]:
     out = []
     lim = att["limits"]
     if len(att["medicine"]):
-        out.append(t("briefing.p_medicine", lang, n=len(att["medicine"]), urgent=_n(lim["urgent"]), critical=_n(lim["critical"]),
-                     units=units(att["medicine"])))
+        out.append(
+            t(
+                "briefing.p_medicine",
+                lang,
+                n=len(att["medicine"]),
+                urgent=_n(lim["urgent"]),
+                critical=_n(lim["critical"]),
+                units=units(att["medicine"]),
+            )
+        )
     if len(att["cases"]):
         out.append(t("briefing.p_cases", lang, n=len(att["cases"]), minutes=int(lim["stale_minutes"]), units=units(att["cases"])))
     if len(att["posts"]):
         names = sep.join(att["posts"]["name_zh" if lang == "zh" else "name_en"])
         out.append(t("briefing.p_posts", lang, n=len(att["posts"]), posts=names))
     if len(att["coverage"]):
-        out.append(t("briefing.p_coverage", lang, n=len(att["coverage"]), threshold=f"{lim['threshold'] * 100:.0f}%",
-                     round=att["round_no"], units=units(att["coverage"])))
+        out.append(
+            t(
+                "briefing.p_coverage",
+                lang,
+                n=len(att["coverage"]),
+                threshold=f"{lim['threshold'] * 100:.0f}%",
+                round=att["round_no"],
+                units=units(att["coverage"]),
+            )
+        )
     return out
 
 
@@ -203,9 +302,14 @@ def cjk_font() -> str:
 
 
 def chart_data(db: Database, day: date) -> dict:
-    return {"coverage": ov.coverage_by_round(db), "medicine": ov.medicine_by_day(db, None, day),
-            "hours": ov.delivery_hours(db), "cases": ov.open_cases_over_time(db, None, day),
-            "duty": ov.duty_fill(db, day, back=9, ahead=0), "donation": ov.donation_by_building_hour(db)}
+    return {
+        "coverage": ov.coverage_by_round(db),
+        "medicine": ov.medicine_by_day(db, None, day),
+        "hours": ov.delivery_hours(db),
+        "cases": ov.open_cases_over_time(db, None, day),
+        "duty": ov.duty_fill(db, day, back=9, ahead=0),
+        "donation": ov.donation_by_building_hour(db),
+    }
 
 
 def chart_pngs(db: Database, day: date, lang: str) -> list[bytes]:
@@ -221,8 +325,14 @@ def chart_pngs(db: Database, day: date, lang: str) -> list[bytes]:
         return list(pool.map(lambda spec: vlc.vegalite_to_png(spec, scale=2), specs))
 
 
-def pdf(db: Database, day: date | None = None, lang: str = "zh", actor: Actor = access.SYSTEM, data: dict | None = None,
-        charts: bool = True) -> bytes:
+def pdf(
+    db: Database,
+    day: date | None = None,
+    lang: str = "zh",
+    actor: Actor = access.SYSTEM,
+    data: dict | None = None,
+    charts: bool = True,
+) -> bytes:
     """The briefing as a PDF: the text, then the charts."""
     from fpdf import FPDF
 
@@ -276,4 +386,3 @@ def cli_briefing(db: Database, day: date | None, lang: str, out: str | None) -> 
         Path(out).write_bytes(content)
         print(t("briefing.pdf_written", lang, path=out, pages=content.count(b"/Type /Page\n") or "?"), file=sys.stderr)
     return 0
-

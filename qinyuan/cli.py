@@ -119,8 +119,16 @@ def _run(args) -> int:
         if verb == "import":
             from .ledger_cli import cli_import_households
 
-            return cli_import_households(db, args.file, args.map, update=args.update, partial=args.partial,
-                                         remove_missing=args.remove_missing, round_no=args.round, bad_rows=args.bad_rows)
+            return cli_import_households(
+                db,
+                args.file,
+                args.map,
+                update=args.update,
+                partial=args.partial,
+                remove_missing=args.remove_missing,
+                round_no=args.round,
+                bad_rows=args.bad_rows,
+            )
         if verb == "export":
             from .ledger_export import cli_export_households
 

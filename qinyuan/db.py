@@ -54,6 +54,7 @@ def statement_kind(sql: str) -> str:
         return "read"
     return "write" if kind in _WRITES else "other"
 
+
 # Tables whose rows are themselves a record and need no audit row of their own: the audit log, and
 # login attempts (who, from where, when; kept for the throttle window; the outcomes are audited).
 UNAUDITED = frozenset({"audit_log", "login_failures"})
@@ -270,9 +271,13 @@ class Database:
         with self._cache_lock:
             known = self._domain_tables
         if known is None:
-            known = tuple(r[0] for r in self.rows(
-                "SELECT table_name FROM information_schema.tables WHERE table_name NOT IN "
-                "('audit_log', 'login_failures', 'users', 'schema_migrations') ORDER BY 1"))
+            known = tuple(
+                r[0]
+                for r in self.rows(
+                    "SELECT table_name FROM information_schema.tables WHERE table_name NOT IN "
+                    "('audit_log', 'login_failures', 'users', 'schema_migrations') ORDER BY 1"
+                )
+            )
             with self._cache_lock:
                 self._domain_tables = known
         return known
@@ -418,9 +423,17 @@ class Tx:
         self.changes += 1
         return result.fetchone()[0] if returning else None
 
-    def update(self, table: str, key: Any, changes: dict[str, Any], *, expected_version: int | None = None,
-               key_column: str = "id", stale_params: dict | Callable[[], dict] | None = None,
-               before: dict | None = None) -> tuple[dict, dict]:
+    def update(
+        self,
+        table: str,
+        key: Any,
+        changes: dict[str, Any],
+        *,
+        expected_version: int | None = None,
+        key_column: str = "id",
+        stale_params: dict | Callable[[], dict] | None = None,
+        before: dict | None = None,
+    ) -> tuple[dict, dict]:
         """Update one row, bumping its version. With expected_version, a row changed since the user
         loaded it raises StaleEdit instead of being overwritten. Returns (before, after).
         `before`: the row as this transaction already read it (with its version), saving a read;
@@ -445,8 +458,15 @@ class Tx:
     def audit(self, action: str, entity: str, entity_id: Any, before: Any = None, after: Any = None) -> None:
         self.execute(
             "INSERT INTO audit_log (ts, actor, action, entity, entity_id, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [self.now, self.actor.username if self.actor else "system", action, entity,
-             None if entity_id is None else str(entity_id), to_json(before), to_json(after)],
+            [
+                self.now,
+                self.actor.username if self.actor else "system",
+                action,
+                entity,
+                None if entity_id is None else str(entity_id),
+                to_json(before),
+                to_json(after),
+            ],
             writes=("audit_log",),
         )
         self.audited = True

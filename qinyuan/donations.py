@@ -25,8 +25,6 @@ _TICK_LOCK = threading.Lock()
 _LOCAL_SECONDS = "floor(epoch(d.delivered_at))::BIGINT + 28800"
 
 
-
-
 @dataclass(frozen=True)
 class Tick:
     """What a tap did: ticked now, or found already ticked (by whom, when)."""
@@ -48,7 +46,9 @@ def batches(db: Database, actor: Actor) -> pd.DataFrame:
     """Batches, newest first, with households served and in scope, and the coverage (0-1)."""
     where, params = access.unit_filter(actor, "donation.view", "h.unit_id")
     return db.cached_read(
-        "donations.batches", ("donation_batches", "donation_deliveries", "households"), "df",
+        "donations.batches",
+        ("donation_batches", "donation_deliveries", "households"),
+        "df",
         f"""WITH scope AS (SELECT h.id FROM households h WHERE {where}),
                  served AS (SELECT d.batch_id, count(*) AS served, sum(d.portions) AS portions_given
                             FROM donation_deliveries d JOIN scope s ON s.id = d.household_id GROUP BY d.batch_id)
@@ -57,17 +57,25 @@ def batches(db: Database, actor: Actor) -> pd.DataFrame:
                    (SELECT count(*) FROM scope) AS households
             FROM donation_batches b LEFT JOIN served sv ON sv.batch_id = b.id
             ORDER BY b.day DESC, b.id DESC""",
-        params)
+        params,
+    )
 
 
 def latest_batch(db: Database, as_of: date | None = None) -> int | None:
     """The latest batch that has started by today (the one the KPI covers)."""
-    return db.cached_read("donations.latest_batch", ("donation_batches",), "scalar",
-                 "SELECT id FROM donation_batches WHERE day <= ? ORDER BY day DESC, id DESC LIMIT 1", [as_of or db.today()])
+    return db.cached_read(
+        "donations.latest_batch",
+        ("donation_batches",),
+        "scalar",
+        "SELECT id FROM donation_batches WHERE day <= ? ORDER BY day DESC, id DESC LIMIT 1",
+        [as_of or db.today()],
+    )
 
 
 def batch(db: Database, batch_id: int) -> dict:
-    rows = db.cached_read("donations.batch", ("donation_batches",), "dicts", "SELECT * FROM donation_batches WHERE id = ?", [batch_id])
+    rows = db.cached_read(
+        "donations.batch", ("donation_batches",), "dicts", "SELECT * FROM donation_batches WHERE id = ?", [batch_id]
+    )
     if not rows:
         raise NotFound(entity="donation_batches", id=batch_id)
     return rows[0]
@@ -106,10 +114,13 @@ def coverage(db: Database, actor: Actor, batch_id: int) -> tuple[int, int, float
     """(households served, households in scope, served / in scope) for one batch."""
     where, params = access.unit_filter(actor, "donation.view", "h.unit_id")
     served, total = db.cached_read(
-        "donations.coverage", ("households", "donation_deliveries"), "one",
+        "donations.coverage",
+        ("households", "donation_deliveries"),
+        "one",
         f"""SELECT count(d.household_id), count(*) FROM households h
             LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ? WHERE {where}""",
-        [batch_id, *params])
+        [batch_id, *params],
+    )
     return served, total, (served / total if total else 0.0)
 
 
@@ -117,17 +128,21 @@ def building_progress(db: Database, actor: Actor, batch_id: int) -> pd.DataFrame
     """Per building (within scope): households, served, waiting, share served."""
     where, params = access.unit_filter(actor, "donation.view", "h.unit_id")
     return db.cached_read(
-        "donations.building_progress", ("households", "units", "donation_deliveries"), "df",
+        "donations.building_progress",
+        ("households", "units", "donation_deliveries"),
+        "df",
         f"""SELECT u.building, count(*) AS households, count(d.household_id) AS served,
                    count(*) - count(d.household_id) AS waiting, count(d.household_id) / count(*) AS share
             FROM households h JOIN units u ON u.id = h.unit_id
             LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ?
             WHERE {where} GROUP BY u.building ORDER BY u.building""",
-        [batch_id, *params])
+        [batch_id, *params],
+    )
 
 
-def unit_progress(db: Database, actor: Actor, batch_id: int, building: int | None = None,
-                  unit_id: int | None = None) -> pd.DataFrame:
+def unit_progress(
+    db: Database, actor: Actor, batch_id: int, building: int | None = None, unit_id: int | None = None
+) -> pd.DataFrame:
     """Per unit (within scope, optionally one building or one unit): households, served, waiting."""
     where, params = access.unit_filter(actor, "donation.view", "h.unit_id")
     if building is not None:
@@ -137,27 +152,33 @@ def unit_progress(db: Database, actor: Actor, batch_id: int, building: int | Non
         where += " AND u.id = ?"
         params = [*params, int(unit_id)]
     return db.cached_read(
-        "donations.unit_progress", ("households", "units", "donation_deliveries"), "df",
+        "donations.unit_progress",
+        ("households", "units", "donation_deliveries"),
+        "df",
         f"""SELECT u.id AS unit_id, u.building, u.unit_no, count(*) AS households, count(d.household_id) AS served,
                    count(*) - count(d.household_id) AS waiting
             FROM households h JOIN units u ON u.id = h.unit_id
             LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ?
             WHERE {where} GROUP BY u.id, u.building, u.unit_no ORDER BY u.building, u.unit_no""",
-        [batch_id, *params])
+        [batch_id, *params],
+    )
 
 
 def rooms(db: Database, actor: Actor, batch_id: int, unit_id: int) -> pd.DataFrame:
     """The rooms of one unit for ticking: household, room, floor, and who ticked it when (or nulls)."""
     access.require(actor, "donation.tick", unit_id)
     return db.cached_read(
-        "donations.rooms", ("households", "donation_deliveries", "users"), "df",
+        "donations.rooms",
+        ("households", "donation_deliveries", "users"),
+        "df",
         """SELECT h.id AS household_id, h.room,
                   d.delivered_by, coalesce(u.display_name, d.delivered_by) AS delivered_name, d.delivered_at
            FROM households h
            LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ?
            LEFT JOIN users u ON u.username = d.delivered_by
            WHERE h.unit_id = ? ORDER BY length(h.room), h.room""",
-        [batch_id, unit_id])
+        [batch_id, unit_id],
+    )
 
 
 def throughput(db: Database, actor: Actor, batch_id: int, day: date | None = None) -> pd.DataFrame:
@@ -166,24 +187,35 @@ def throughput(db: Database, actor: Actor, batch_id: int, day: date | None = Non
     day = day or batch(db, batch_id)["day"]
     start = clock.day_start(day)
     return db.cached_read(
-        "donations.throughput", ("donation_deliveries", "households"), "df",
+        "donations.throughput",
+        ("donation_deliveries", "households"),
+        "df",
         f"""SELECT (({_LOCAL_SECONDS}) % 86400) // 3600 AS hour, count(*) AS households
             FROM donation_deliveries d JOIN households h ON h.id = d.household_id
             WHERE d.batch_id = ? AND d.delivered_at >= ? AND d.delivered_at < ? + INTERVAL 1 DAY AND {where}
             GROUP BY ALL ORDER BY hour""",
-        [batch_id, start, start, *params])
+        [batch_id, start, start, *params],
+    )
 
 
 def delivery_days(db: Database, actor: Actor, batch_id: int) -> list[date]:
     access.require(actor, "donation.view")
-    return [date(1970, 1, 1) + timedelta(days=int(r[0])) for r in db.cached_read(
-        "donations.delivery_days", ("donation_deliveries",), "rows",
-        f"""SELECT DISTINCT ({_LOCAL_SECONDS.replace('d.', '')}) // 86400 AS day
-            FROM donation_deliveries WHERE batch_id = ? ORDER BY day""", [batch_id])]
+    return [
+        date(1970, 1, 1) + timedelta(days=int(r[0]))
+        for r in db.cached_read(
+            "donations.delivery_days",
+            ("donation_deliveries",),
+            "rows",
+            f"""SELECT DISTINCT ({_LOCAL_SECONDS.replace("d.", "")}) // 86400 AS day
+            FROM donation_deliveries WHERE batch_id = ? ORDER BY day""",
+            [batch_id],
+        )
+    ]
 
 
-def waiting(db: Database, actor: Actor, batch_id: int, page: int = 1, size: int = 20,
-            building: int | None = None) -> tuple[pd.DataFrame, int]:
+def waiting(
+    db: Database, actor: Actor, batch_id: int, page: int = 1, size: int = 20, building: int | None = None
+) -> tuple[pd.DataFrame, int]:
     """Households in scope not yet served by this batch: one page, and the total."""
     where, params = access.unit_filter(actor, "donation.view", "h.unit_id")
     if building is not None:
@@ -195,18 +227,24 @@ def waiting(db: Database, actor: Actor, batch_id: int, page: int = 1, size: int 
     tables = ("households", "units", "donation_deliveries")
     total = db.cached_read("donations.waiting_count", tables, "scalar", f"SELECT count(*) {base}", [batch_id, *params])
     frame = db.cached_read(
-        "donations.waiting", tables, "df",
+        "donations.waiting",
+        tables,
+        "df",
         f"""SELECT h.id AS household_id, u.id AS unit_id, u.building, u.unit_no, h.room, h.contact_name, h.occupants
             {base} ORDER BY u.building, u.unit_no, length(h.room), h.room LIMIT ? OFFSET ?""",
-        [batch_id, *params, size, max(0, page - 1) * size])
+        [batch_id, *params, size, max(0, page - 1) * size],
+    )
     return frame, total
 
 
 # -- ticking -------------------------------------------------------------------------------------
 def _existing(read, batch_id: int, household_id: int):
-    return read("""SELECT d.delivered_by, coalesce(u.display_name, d.delivered_by), d.delivered_at
+    return read(
+        """SELECT d.delivered_by, coalesce(u.display_name, d.delivered_by), d.delivered_at
                    FROM donation_deliveries d LEFT JOIN users u ON u.username = d.delivered_by
-                   WHERE d.batch_id = ? AND d.household_id = ?""", [batch_id, household_id])
+                   WHERE d.batch_id = ? AND d.household_id = ?""",
+        [batch_id, household_id],
+    )
 
 
 def tick(db: Database, actor: Actor, batch_id: int, household_id: int, portions: int = 1) -> Tick:
@@ -227,10 +265,24 @@ def tick(db: Database, actor: Actor, batch_id: int, household_id: int, portions:
         given = tx.scalar("SELECT coalesce(sum(portions), 0) FROM donation_deliveries WHERE batch_id = ?", [batch_id])
         if given + portions > the_batch["portions"]:
             raise InvalidInput("donation.error.exhausted", portions=the_batch["portions"])
-        tx.insert("donation_deliveries", {"batch_id": batch_id, "household_id": household_id, "portions": portions,
-                                          "delivered_at": tx.now, "delivered_by": actor.username}, returning=None)
-        tx.audit("donation.tick", "donation_deliveries", f"{batch_id}:{household_id}", None,
-                 {"batch_id": batch_id, "household_id": household_id, "unit_id": house["unit_id"], "portions": portions})
+        tx.insert(
+            "donation_deliveries",
+            {
+                "batch_id": batch_id,
+                "household_id": household_id,
+                "portions": portions,
+                "delivered_at": tx.now,
+                "delivered_by": actor.username,
+            },
+            returning=None,
+        )
+        tx.audit(
+            "donation.tick",
+            "donation_deliveries",
+            f"{batch_id}:{household_id}",
+            None,
+            {"batch_id": batch_id, "household_id": household_id, "unit_id": house["unit_id"], "portions": portions},
+        )
         return Tick(True, household_id, house["room"], actor.username, actor.display_name or actor.username, tx.now)
 
     try:
@@ -258,16 +310,27 @@ def untick(db: Database, actor: Actor, batch_id: int, household_id: int) -> bool
     def fn(tx: Tx) -> bool:
         house = tx.record("households", household_id)
         tx.require("donation.tick", house["unit_id"])
-        row = tx.one("SELECT portions, delivered_at, delivered_by FROM donation_deliveries WHERE batch_id = ? AND household_id = ?",
-                     [batch_id, household_id])
+        row = tx.one(
+            "SELECT portions, delivered_at, delivered_by FROM donation_deliveries WHERE batch_id = ? AND household_id = ?",
+            [batch_id, household_id],
+        )
         if row is None:
             return False
         if not can_untick(actor, row[2], house["unit_id"]):
             raise InvalidInput("donation.error.untick_other", by=row[2])
-        tx.execute("DELETE FROM donation_deliveries WHERE batch_id = ? AND household_id = ?", [batch_id, household_id], writes=("donation_deliveries",))
+        tx.execute(
+            "DELETE FROM donation_deliveries WHERE batch_id = ? AND household_id = ?",
+            [batch_id, household_id],
+            writes=("donation_deliveries",),
+        )
         tx.changes += 1
-        tx.audit("donation.untick", "donation_deliveries", f"{batch_id}:{household_id}",
-                 {"portions": row[0], "delivered_at": row[1], "delivered_by": row[2]}, None)
+        tx.audit(
+            "donation.untick",
+            "donation_deliveries",
+            f"{batch_id}:{household_id}",
+            {"portions": row[0], "delivered_at": row[1], "delivered_by": row[2]},
+            None,
+        )
         return True
 
     with _TICK_LOCK:

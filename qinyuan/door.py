@@ -37,13 +37,21 @@ TESTING_KINDS = ("away", "home_sampling")
 KINDS = ("help", *TESTING_KINDS, "update")  # door_requests.kind; medicine, grocery, urgent live elsewhere
 STAFF = ("committee", "captain")
 _HOME = (access.HOUSEHOLD,)
-REQUEST = Machine("door_request", {
-    "new": {"in_progress": STAFF, "done": STAFF, "cancelled": STAFF + _HOME},
-    "in_progress": {"done": STAFF, "cancelled": STAFF},
-}, terminal=("done", "cancelled"))
-PROPOSAL = Machine("door_proposal", {
-    "new": {"confirmed": STAFF, "rejected": STAFF, "cancelled": _HOME},
-}, terminal=("confirmed", "rejected", "cancelled"))
+REQUEST = Machine(
+    "door_request",
+    {
+        "new": {"in_progress": STAFF, "done": STAFF, "cancelled": STAFF + _HOME},
+        "in_progress": {"done": STAFF, "cancelled": STAFF},
+    },
+    terminal=("done", "cancelled"),
+)
+PROPOSAL = Machine(
+    "door_proposal",
+    {
+        "new": {"confirmed": STAFF, "rejected": STAFF, "cancelled": _HOME},
+    },
+    terminal=("confirmed", "rejected", "cancelled"),
+)
 OPEN = REQUEST.open_states
 MAX_TEXT = 300
 MAX_PHONE = 20
@@ -110,17 +118,29 @@ def _issue(tx: Tx, household_id: int) -> str:
     digest = hash_token(token)
     current = tx.one("SELECT version, issued_at FROM door_links WHERE household_id = ?", [household_id])
     if current is None:
-        tx.insert("door_links", {"household_id": household_id, "token_hash": digest, "issued_at": tx.now,
-                                 "issued_by": tx.actor.username}, returning=None)
+        tx.insert(
+            "door_links",
+            {"household_id": household_id, "token_hash": digest, "issued_at": tx.now, "issued_by": tx.actor.username},
+            returning=None,
+        )
         before = None
     else:
-        tx.update("door_links", household_id, {"token_hash": digest, "issued_at": tx.now,
-                                               "issued_by": tx.actor.username}, key_column="household_id",
-                  before={"version": current[0]})
+        tx.update(
+            "door_links",
+            household_id,
+            {"token_hash": digest, "issued_at": tx.now, "issued_by": tx.actor.username},
+            key_column="household_id",
+            before={"version": current[0]},
+        )
         before = {"issued_at": current[1], "version": current[0]}
     # Never the token nor its hash in the audit log: only that a new card was issued, by whom, when.
-    tx.audit("door.reissue" if before else "door.issue", "household", household_id, before,
-             {"issued_at": tx.now, "version": 1 if before is None else before["version"] + 1})
+    tx.audit(
+        "door.reissue" if before else "door.issue",
+        "household",
+        household_id,
+        before,
+        {"issued_at": tx.now, "version": 1 if before is None else before["version"] + 1},
+    )
     return token
 
 
@@ -181,9 +201,12 @@ def seed_links(db: Database) -> int:
     if db.demo_date:  # the demo's own records stop before its working morning (nothing after the demo's "now")
         issued = min(issued, clock.day_start(db.demo_date) + timedelta(hours=7))
     with db.bulk() as cur:
-        cur.execute("""INSERT INTO door_links (household_id, token_hash, issued_at, issued_by)
+        cur.execute(
+            """INSERT INTO door_links (household_id, token_hash, issued_at, issued_by)
                        SELECT h.id, sha256(uuid()::VARCHAR || uuid()::VARCHAR), ?, 'system' FROM households h
-                       WHERE h.id NOT IN (SELECT household_id FROM door_links)""", [issued])
+                       WHERE h.id NOT IN (SELECT household_id FROM door_links)""",
+            [issued],
+        )
         return cur.execute("SELECT count(*) FROM door_links").fetchone()[0]
 
 
@@ -201,8 +224,7 @@ def limits(db: Database) -> dict[str, int]:
 def fresh_household(tx: Tx, actor: Actor) -> Actor:
     """A household actor as the database says now, inside the write's transaction: its link must still be the
     household's current one (a card reissued a moment ago stops this write). The shape of a reload hook."""
-    current = tx.scalar("SELECT token_hash FROM door_links WHERE household_id = ?",
-                        [int(getattr(actor, "household_id", 0) or 0)])
+    current = tx.scalar("SELECT token_hash FROM door_links WHERE household_id = ?", [int(getattr(actor, "household_id", 0) or 0)])
     if current is None or not hmac.compare_digest(current, getattr(actor, "link_hash", "") or _DUMMY):
         raise LinkGone()
     return actor
@@ -221,12 +243,16 @@ def _door_write(db: Database, actor: Actor, household_id: int, fn: Callable[[Tx,
         fresh_household(tx, tx.actor)
         since = tx.now - timedelta(hours=1)
         client = getattr(tx.actor, "client", "") or "-"
-        if tx.scalar("SELECT count(*) FROM door_hits WHERE household_id = ? AND ts > ?", [household_id, since]) \
-                >= caps["door_link_per_hour"] or \
-                tx.scalar("SELECT count(*) FROM door_hits WHERE client = ? AND ts > ?", [client, since]) \
-                >= caps["door_client_per_hour"]:
+        if (
+            tx.scalar("SELECT count(*) FROM door_hits WHERE household_id = ? AND ts > ?", [household_id, since])
+            >= caps["door_link_per_hour"]
+            or tx.scalar("SELECT count(*) FROM door_hits WHERE client = ? AND ts > ?", [client, since])
+            >= caps["door_client_per_hour"]
+        ):
             raise TooMany()
-        tx.execute("DELETE FROM door_hits WHERE household_id = ? AND ts <= ?", [int(household_id), since], writes=("door_hits",))  # kept an hour
+        tx.execute(
+            "DELETE FROM door_hits WHERE household_id = ? AND ts <= ?", [int(household_id), since], writes=("door_hits",)
+        )  # kept an hour
         tx.insert("door_hits", {"household_id": int(household_id), "client": client, "ts": tx.now}, returning=None)
         unit_id = tx.scalar("SELECT unit_id FROM households WHERE id = ?", [int(household_id)])
         return fn(tx, unit_id)
@@ -259,39 +285,59 @@ def _phone(value: str | None, required: bool = False) -> str | None:
 def _own_resident(tx: Tx, household_id: int, resident_id: int | None) -> int | None:
     if resident_id is None:
         return None
-    if not tx.scalar("SELECT count(*) FROM residents WHERE id = ? AND household_id = ? AND active",
-                     [int(resident_id), int(household_id)]):
+    if not tx.scalar(
+        "SELECT count(*) FROM residents WHERE id = ? AND household_id = ? AND active", [int(resident_id), int(household_id)]
+    ):
         raise InvalidInput("door.error.resident")
     return int(resident_id)
 
 
-def _new_request(tx: Tx, household_id: int, kind: str, *, topic: str | None = None, resident_id: int | None = None,
-                 detail: str | None = None, proposal: dict | None = None, phone: str | None = None) -> int:
+def _new_request(
+    tx: Tx,
+    household_id: int,
+    kind: str,
+    *,
+    topic: str | None = None,
+    resident_id: int | None = None,
+    detail: str | None = None,
+    proposal: dict | None = None,
+    phone: str | None = None,
+) -> int:
     rid = tx.scalar("SELECT nextval('door_request_seq')")
-    values = {"id": rid, "household_id": household_id, "kind": kind, "topic": topic, "resident_id": resident_id,
-              "detail": detail, "proposal": json.dumps(proposal, ensure_ascii=False) if proposal else None,
-              "phone": phone, "status": "new", "created_at": tx.now, "updated_at": tx.now,
-              "updated_by": tx.actor.username}
+    values = {
+        "id": rid,
+        "household_id": household_id,
+        "kind": kind,
+        "topic": topic,
+        "resident_id": resident_id,
+        "detail": detail,
+        "proposal": json.dumps(proposal, ensure_ascii=False) if proposal else None,
+        "phone": phone,
+        "status": "new",
+        "created_at": tx.now,
+        "updated_at": tx.now,
+        "updated_by": tx.actor.username,
+    }
     tx.insert("door_requests", values, returning=None)
-    tx.insert("door_events", {"request_id": rid, "to_status": "new", "ts": tx.now, "actor": tx.actor.username},
-              returning=None)
+    tx.insert("door_events", {"request_id": rid, "to_status": "new", "ts": tx.now, "actor": tx.actor.username}, returning=None)
     tx.audit(f"door.{kind}", "door_request", rid, None, values)
     return rid
 
 
-def ask_help(db: Database, actor: Actor, household_id: int, topic: str, detail: str | None = None,
-             phone: str | None = None) -> int:
+def ask_help(
+    db: Database, actor: Actor, household_id: int, topic: str, detail: str | None = None, phone: str | None = None
+) -> int:
     """A non-urgent request (carry something, rubbish, a pet, a question) for the captain's to-do."""
     if topic not in HELP_TOPICS:
         raise InvalidInput("door.error.topic")
     detail = _text(detail, required=topic in ("question", "other"))
     phone = _phone(phone)
-    return _door_write(db, actor, household_id,
-                       lambda tx, _unit: _new_request(tx, household_id, "help", topic=topic, detail=detail, phone=phone))
+    return _door_write(
+        db, actor, household_id, lambda tx, _unit: _new_request(tx, household_id, "help", topic=topic, detail=detail, phone=phone)
+    )
 
 
-def report_testing(db: Database, actor: Actor, household_id: int, resident_id: int, kind: str,
-                   detail: str | None = None) -> int:
+def report_testing(db: Database, actor: Actor, household_id: int, resident_id: int, kind: str, detail: str | None = None) -> int:
     """'I am away' / 'I need home sampling' for one resident this round: a request on the captain's list."""
     if kind not in TESTING_KINDS:
         raise InvalidInput("door.error.topic")
@@ -299,16 +345,27 @@ def report_testing(db: Database, actor: Actor, household_id: int, resident_id: i
 
     def fn(tx: Tx, _unit: int) -> int:
         rid = _own_resident(tx, household_id, resident_id)
-        if tx.scalar("SELECT count(*) FROM door_requests WHERE household_id = ? AND resident_id = ? AND kind = ? "
-                     "AND list_contains(?::VARCHAR[], status)", [household_id, rid, kind, list(OPEN)]):
+        if tx.scalar(
+            "SELECT count(*) FROM door_requests WHERE household_id = ? AND resident_id = ? AND kind = ? "
+            "AND list_contains(?::VARCHAR[], status)",
+            [household_id, rid, kind, list(OPEN)],
+        ):
             raise InvalidInput("door.error.already_asked")
         return _new_request(tx, household_id, kind, resident_id=rid, detail=detail)
 
     return _door_write(db, actor, household_id, fn)
 
 
-def request_medicine(db: Database, actor: Actor, household_id: int, items: str, urgency: str, phone: str,
-                     resident_id: int | None = None, notes: str | None = None) -> int:
+def request_medicine(
+    db: Database,
+    actor: Actor,
+    household_id: int,
+    items: str,
+    urgency: str,
+    phone: str,
+    resident_id: int | None = None,
+    notes: str | None = None,
+) -> int:
     """A medicine order with channel `online`, in the captain's and the clinic's queues like a phone order."""
     if urgency not in medicine.URGENCIES:
         raise InvalidInput("medicine.error.urgency")
@@ -324,8 +381,7 @@ def request_medicine(db: Database, actor: Actor, household_id: int, items: str, 
     return _door_write(db, actor, household_id, fn)
 
 
-def report_urgent(db: Database, actor: Actor, household_id: int, summary: str, phone: str,
-                  resident_id: int | None = None) -> int:
+def report_urgent(db: Database, actor: Actor, household_id: int, summary: str, phone: str, resident_id: int | None = None) -> int:
     """Someone is unwell: an emergency case reported by the household, on top of the captain's and the clinic's
     needs-attention lists."""
     summary = _text(summary, required=True)
@@ -354,8 +410,10 @@ def order_groceries(db: Database, actor: Actor, household_id: int, supplier_id: 
         raise InvalidInput("door.error.nothing_chosen")
 
     def fn(tx: Tx, unit_id: int) -> int:
-        offers = {r[0]: r[1:] for r in tx.rows(
-            "SELECT id, item, pack FROM grocery_offers WHERE supplier_id = ? AND active", [int(supplier_id)])}
+        offers = {
+            r[0]: r[1:]
+            for r in tx.rows("SELECT id, item, pack FROM grocery_offers WHERE supplier_id = ? AND active", [int(supplier_id)])
+        }
         if set(wanted) - set(offers):
             raise InvalidInput("door.error.offer_gone")
         items = "；".join(f"{offers[o][0]}{' ' + offers[o][1] if offers[o][1] else ''} ×{q}" for o, q in wanted.items())
@@ -366,9 +424,17 @@ def order_groceries(db: Database, actor: Actor, household_id: int, supplier_id: 
     return _door_write(db, actor, household_id, fn)
 
 
-def propose_update(db: Database, actor: Actor, household_id: int, *, occupants: int | None = None,
-                   living: str | None = None, away: list[int] | None = None, needs: list[str] | None = None,
-                   note: str | None = None) -> int:
+def propose_update(
+    db: Database,
+    actor: Actor,
+    household_id: int,
+    *,
+    occupants: int | None = None,
+    living: str | None = None,
+    away: list[int] | None = None,
+    needs: list[str] | None = None,
+    note: str | None = None,
+) -> int:
     """Who lives here now, who is away, special needs: a proposed change the captain confirms or rejects.
     Nothing is written into the ledger here."""
     if occupants is not None and not 0 <= int(occupants) <= 20:
@@ -377,8 +443,13 @@ def propose_update(db: Database, actor: Actor, household_id: int, *, occupants: 
     if unknown:
         raise InvalidInput("door.error.topic")
     living, note = _text(living), _text(note)
-    proposal = {"occupants": None if occupants is None else int(occupants), "living": living,
-                "away": sorted({int(a) for a in away or []}), "needs": sorted(set(needs or [])), "note": note}
+    proposal = {
+        "occupants": None if occupants is None else int(occupants),
+        "living": living,
+        "away": sorted({int(a) for a in away or []}),
+        "needs": sorted(set(needs or [])),
+        "note": note,
+    }
     if not any(v not in (None, [], "") for v in proposal.values()):
         raise InvalidInput("door.error.nothing_chosen")
 
@@ -396,25 +467,48 @@ def cancel(db: Database, actor: Actor, household_id: int, kind: str, ref_id: int
     def fn(tx: Tx, _unit: int) -> None:
         if kind == "medicine":
             row = tx.record("medicine_orders", int(ref_id))
-            called_back = tx.scalar("SELECT count(*) FROM medicine_events WHERE order_id = ? AND from_status = to_status",
-                                    [row["id"]])
+            called_back = tx.scalar(
+                "SELECT count(*) FROM medicine_events WHERE order_id = ? AND from_status = to_status", [row["id"]]
+            )
             if row["household_id"] != household_id or row["status"] != "requested" or called_back:
                 raise InvalidInput("door.error.cannot_cancel")
-            before, after = tx.update("medicine_orders", row["id"], {
-                "status": "cancelled", "reason": "住户取消 / cancelled by the household", "updated_at": tx.now,
-                "updated_by": tx.actor.username}, before=row)
-            tx.insert("medicine_events", {"order_id": row["id"], "from_status": "requested", "to_status": "cancelled",
-                                          "ts": tx.now, "actor": tx.actor.username, "note": None}, returning=None)
+            before, after = tx.update(
+                "medicine_orders",
+                row["id"],
+                {
+                    "status": "cancelled",
+                    "reason": "住户取消 / cancelled by the household",
+                    "updated_at": tx.now,
+                    "updated_by": tx.actor.username,
+                },
+                before=row,
+            )
+            tx.insert(
+                "medicine_events",
+                {
+                    "order_id": row["id"],
+                    "from_status": "requested",
+                    "to_status": "cancelled",
+                    "ts": tx.now,
+                    "actor": tx.actor.username,
+                    "note": None,
+                },
+                returning=None,
+            )
             tx.audit("medicine.cancelled", "medicine_order", row["id"], {"status": "requested"}, {"status": "cancelled"})
             return
         row = tx.record("door_requests", int(ref_id))
         if row["household_id"] != household_id or row["status"] != "new":
             raise InvalidInput("door.error.cannot_cancel")
         machine_for(row["kind"]).check(row["status"], "cancelled", access.HOUSEHOLD)
-        tx.update("door_requests", row["id"], {"status": "cancelled", "updated_at": tx.now,
-                                               "updated_by": tx.actor.username}, before=row)
-        tx.insert("door_events", {"request_id": row["id"], "to_status": "cancelled", "ts": tx.now,
-                                  "actor": tx.actor.username}, returning=None)
+        tx.update(
+            "door_requests", row["id"], {"status": "cancelled", "updated_at": tx.now, "updated_by": tx.actor.username}, before=row
+        )
+        tx.insert(
+            "door_events",
+            {"request_id": row["id"], "to_status": "cancelled", "ts": tx.now, "actor": tx.actor.username},
+            returning=None,
+        )
         tx.audit("door.cancel", "door_request", row["id"], {"status": "new"}, {"status": "cancelled"})
 
     _door_write(db, actor, household_id, fn)
@@ -439,28 +533,50 @@ def home(db: Database, actor: Actor, household_id: int) -> dict:
     """What the household's page shows: its room, residents (first names) with this round's status, the
     testing slot of its unit, and the phone numbers to call."""
     access.require(actor, "door.use", household_id=int(household_id))
-    house = db.one("""SELECT h.id, h.unit_id, u.building, u.unit_no, h.room, v.name, v.phone
+    house = db.one(
+        """SELECT h.id, h.unit_id, u.building, u.unit_no, h.room, v.name, v.phone
                       FROM households h JOIN units u ON u.id = h.unit_id LEFT JOIN teams t ON t.id = u.team_id
-                      LEFT JOIN volunteers v ON v.id = t.captain_id WHERE h.id = ?""", [int(household_id)])
+                      LEFT JOIN volunteers v ON v.id = t.captain_id WHERE h.id = ?""",
+        [int(household_id)],
+    )
     if house is None:
         raise NotFound(entity="household", id=household_id)
     rnd = kpi.current_round(db)
     slot = None
     if rnd:
         slot = db.one("SELECT slot_start, site FROM test_slots WHERE round_id = ? AND unit_id = ?", [rnd["id"], house[1]])
-    people = db.rows("""SELECT r.id, r.name, coalesce(tr.status, 'pending') FROM residents r
+    people = db.rows(
+        """SELECT r.id, r.name, coalesce(tr.status, 'pending') FROM residents r
                         LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
-                        WHERE r.household_id = ? AND r.active ORDER BY r.id""", [rnd["id"] if rnd else -1, int(household_id)])
-    asked = {(r[0], r[1]) for r in db.rows(
-        "SELECT resident_id, kind FROM door_requests WHERE household_id = ? AND list_contains(?::VARCHAR[], status)",
-        [int(household_id), list(OPEN)])}
-    return {"household_id": house[0], "unit_id": house[1], "building": house[2], "unit_no": house[3], "room": house[4],
-            "captain": house[5], "captain_phone": house[6], "clinic_phone": db.setting("clinic_phone"),
-            "emergency_phone": db.setting("emergency_phone", "120"),
-            "round_no": rnd["round_no"] if rnd else None, "round_status": rnd["status"] if rnd else None,
-            "slot_start": slot[0] if slot else None, "site": slot[1] if slot else None,
-            "residents": [{"id": rid, "name": first_name(name), "status": status,
-                           "asked": sorted(k for (r, k) in asked if r == rid)} for rid, name, status in people]}
+                        WHERE r.household_id = ? AND r.active ORDER BY r.id""",
+        [rnd["id"] if rnd else -1, int(household_id)],
+    )
+    asked = {
+        (r[0], r[1])
+        for r in db.rows(
+            "SELECT resident_id, kind FROM door_requests WHERE household_id = ? AND list_contains(?::VARCHAR[], status)",
+            [int(household_id), list(OPEN)],
+        )
+    }
+    return {
+        "household_id": house[0],
+        "unit_id": house[1],
+        "building": house[2],
+        "unit_no": house[3],
+        "room": house[4],
+        "captain": house[5],
+        "captain_phone": house[6],
+        "clinic_phone": db.setting("clinic_phone"),
+        "emergency_phone": db.setting("emergency_phone", "120"),
+        "round_no": rnd["round_no"] if rnd else None,
+        "round_status": rnd["status"] if rnd else None,
+        "slot_start": slot[0] if slot else None,
+        "site": slot[1] if slot else None,
+        "residents": [
+            {"id": rid, "name": first_name(name), "status": status, "asked": sorted(k for (r, k) in asked if r == rid)}
+            for rid, name, status in people
+        ],
+    }
 
 
 def offer(db: Database, actor: Actor, household_id: int) -> list[dict]:
@@ -471,7 +587,8 @@ def offer(db: Database, actor: Actor, household_id: int) -> list[dict]:
     out: dict[int, dict] = {}
     for sid, sname, oid, item, pack, price in rows:
         out.setdefault(sid, {"supplier_id": sid, "supplier": sname, "items": []})["items"].append(
-            {"id": oid, "item": item, "pack": pack, "price": price})
+            {"id": oid, "item": item, "pack": pack, "price": price}
+        )
     return list(out.values())
 
 
@@ -501,26 +618,75 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
     {kind, id, topic, summary, status, created_at, steps: [(status, ts)], cancellable}."""
     access.require(actor, "door.use", household_id=int(household_id))
     hid = int(household_id)
-    door_rows = [{"source": "door", "kind": r["kind"], "id": r["id"], "topic": r["topic"], "summary": r["detail"],
-                  "status": r["status"], "created_at": r["created_at"], "cancellable": r["status"] == "new"}
-                 for r in db.dicts("""SELECT id, kind, topic, detail, status, created_at FROM door_requests
-                                      WHERE household_id = ? ORDER BY created_at DESC LIMIT ?""", [hid, limit])]
-    medicine_rows = [{"source": "medicine", "kind": "medicine", "id": r["id"], "topic": r["urgency"],
-                      "summary": "、".join(json.loads(r["items"])), "status": r["status"], "created_at": r["created_at"],
-                      "cancellable": False}
-                     for r in db.dicts("""SELECT id, items, urgency, status, created_at FROM medicine_orders
+    door_rows = [
+        {
+            "source": "door",
+            "kind": r["kind"],
+            "id": r["id"],
+            "topic": r["topic"],
+            "summary": r["detail"],
+            "status": r["status"],
+            "created_at": r["created_at"],
+            "cancellable": r["status"] == "new",
+        }
+        for r in db.dicts(
+            """SELECT id, kind, topic, detail, status, created_at FROM door_requests
+                                      WHERE household_id = ? ORDER BY created_at DESC LIMIT ?""",
+            [hid, limit],
+        )
+    ]
+    medicine_rows = [
+        {
+            "source": "medicine",
+            "kind": "medicine",
+            "id": r["id"],
+            "topic": r["urgency"],
+            "summary": "、".join(json.loads(r["items"])),
+            "status": r["status"],
+            "created_at": r["created_at"],
+            "cancellable": False,
+        }
+        for r in db.dicts(
+            """SELECT id, items, urgency, status, created_at FROM medicine_orders
                                           WHERE household_id = ? AND channel = 'online' ORDER BY created_at DESC LIMIT ?""",
-                                       [hid, limit])]
-    grocery_rows = [{"source": "grocery", "kind": "grocery", "id": r["id"], "topic": r["name"], "summary": r["items"],
-                     "status": r["status"], "created_at": r["created_at"], "cancellable": False}
-                    for r in db.dicts("""SELECT g.id, g.items, g.status, g.created_at, s.name FROM grocery_orders g
+            [hid, limit],
+        )
+    ]
+    grocery_rows = [
+        {
+            "source": "grocery",
+            "kind": "grocery",
+            "id": r["id"],
+            "topic": r["name"],
+            "summary": r["items"],
+            "status": r["status"],
+            "created_at": r["created_at"],
+            "cancellable": False,
+        }
+        for r in db.dicts(
+            """SELECT g.id, g.items, g.status, g.created_at, s.name FROM grocery_orders g
                                          JOIN suppliers s ON s.id = g.supplier_id WHERE g.household_id = ?
                                            AND g.created_by LIKE 'household:%' ORDER BY g.created_at DESC LIMIT ?""",
-                                      [hid, limit])]
-    urgent_rows = [{"source": "urgent", "kind": "urgent", "id": r["id"], "topic": None, "summary": r["summary"],
-                    "status": r["status"], "created_at": r["reported_at"], "cancellable": False}
-                   for r in db.dicts("""SELECT id, summary, status, reported_at FROM emergency_cases WHERE household_id = ?
-                                          AND reported_by LIKE 'household:%' ORDER BY reported_at DESC LIMIT ?""", [hid, limit])]
+            [hid, limit],
+        )
+    ]
+    urgent_rows = [
+        {
+            "source": "urgent",
+            "kind": "urgent",
+            "id": r["id"],
+            "topic": None,
+            "summary": r["summary"],
+            "status": r["status"],
+            "created_at": r["reported_at"],
+            "cancellable": False,
+        }
+        for r in db.dicts(
+            """SELECT id, summary, status, reported_at FROM emergency_cases WHERE household_id = ?
+                                          AND reported_by LIKE 'household:%' ORDER BY reported_at DESC LIMIT ?""",
+            [hid, limit],
+        )
+    ]
     out = []
     for rows in (door_rows, medicine_rows, grocery_rows, urgent_rows):
         steps = _steps(db, rows[0]["source"], [r["id"] for r in rows]) if rows else {}
@@ -544,16 +710,22 @@ def queue(db: Database, actor: Actor, kinds: tuple[str, ...] = KINDS, open_only:
     """Household requests in the actor's units (help, away / home sampling, proposed changes), oldest first."""
     where, params = access.unit_filter(actor, "door.handle", "h.unit_id")
     states = list(OPEN) if open_only else REQUEST.states + PROPOSAL.states
-    rows = db.dicts(f"""SELECT d.id, d.kind, d.topic, d.detail, d.proposal, d.phone, d.status, d.created_at, d.version,
+    rows = db.dicts(
+        f"""SELECT d.id, d.kind, d.topic, d.detail, d.proposal, d.phone, d.status, d.created_at, d.version,
                                d.household_id, h.unit_id, u.building, u.unit_no, h.room, h.version AS household_version,
                                h.occupants, r.name AS resident
                         FROM door_requests d JOIN households h ON h.id = d.household_id JOIN units u ON u.id = h.unit_id
                         LEFT JOIN residents r ON r.id = d.resident_id
                         WHERE list_contains(?::VARCHAR[], d.kind) AND list_contains(?::VARCHAR[], d.status) AND {where}
-                        ORDER BY d.created_at LIMIT ?""", [list(kinds), states, *params, limit])
+                        ORDER BY d.created_at LIMIT ?""",
+        [list(kinds), states, *params, limit],
+    )
     away = {rid for r in rows if r["proposal"] for rid in json.loads(r["proposal"]).get("away", [])}
-    names = dict(db.rows(f"SELECT id, name FROM residents WHERE id IN ({', '.join('?' for _ in away)})", sorted(away))) \
-        if away else {}
+    names = (
+        dict(db.rows(f"SELECT id, name FROM residents WHERE id IN ({', '.join('?' for _ in away)})", sorted(away)))
+        if away
+        else {}
+    )
     for r in rows:
         r["away_names"] = [names.get(i, str(i)) for i in json.loads(r["proposal"]).get("away", [])] if r["proposal"] else []
     return rows
@@ -565,14 +737,17 @@ CALLED_BACK = "队长已回电确认 / the captain called back"
 def medicine_waiting(db: Database, actor: Actor) -> list[dict]:
     """Medicine asked for at a door, still requested and not yet confirmed by the captain's call-back."""
     where, params = access.unit_filter(actor, "door.handle", "h.unit_id")
-    return db.dicts(f"""SELECT m.id, m.items, m.urgency, m.notes, m.created_at, m.version, h.unit_id, u.building, u.unit_no, h.room,
+    return db.dicts(
+        f"""SELECT m.id, m.items, m.urgency, m.notes, m.created_at, m.version, h.unit_id, u.building, u.unit_no, h.room,
                                r.name AS resident
                         FROM medicine_orders m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
                         LEFT JOIN residents r ON r.id = m.resident_id
                         WHERE m.placed_by LIKE 'household:%' AND m.status = 'requested' AND {where}
                           AND NOT EXISTS (SELECT 1 FROM medicine_events e WHERE e.order_id = m.id
                                           AND e.from_status = e.to_status)
-                        ORDER BY m.urgency = 'critical' DESC, m.urgency = 'urgent' DESC, m.created_at""", params)
+                        ORDER BY m.urgency = 'critical' DESC, m.urgency = 'urgent' DESC, m.created_at""",
+        params,
+    )
 
 
 def confirm_medicine(db: Database, actor: Actor, order_id: int, version: int) -> None:
@@ -586,10 +761,25 @@ def confirm_medicine(db: Database, actor: Actor, order_id: int, version: int) ->
             raise StaleEdit()
         if row["status"] != "requested" or not str(row["placed_by"]).startswith("household:"):
             raise InvalidInput("door.error.cannot_confirm")
-        tx.update("medicine_orders", row["id"], {"updated_at": tx.now, "updated_by": tx.actor.username},
-                  expected_version=version, before=row)
-        tx.insert("medicine_events", {"order_id": row["id"], "from_status": "requested", "to_status": "requested",
-                                      "ts": tx.now, "actor": tx.actor.username, "note": CALLED_BACK}, returning=None)
+        tx.update(
+            "medicine_orders",
+            row["id"],
+            {"updated_at": tx.now, "updated_by": tx.actor.username},
+            expected_version=version,
+            before=row,
+        )
+        tx.insert(
+            "medicine_events",
+            {
+                "order_id": row["id"],
+                "from_status": "requested",
+                "to_status": "requested",
+                "ts": tx.now,
+                "actor": tx.actor.username,
+                "note": CALLED_BACK,
+            },
+            returning=None,
+        )
         tx.audit("door.medicine_confirmed", "medicine_order", row["id"], {"version": version}, {"version": version + 1})
 
     db.write(actor, fn)
@@ -614,10 +804,18 @@ def advance(db: Database, actor: Actor, request_id: int, target: str, version: i
         if row["kind"] == "update":
             raise InvalidInput("door.error.use_proposal")
         REQUEST.check(row["status"], target, tx.actor.role)
-        tx.update("door_requests", row["id"], {"status": target, "reason": reason, "updated_at": tx.now,
-                                               "updated_by": tx.actor.username}, expected_version=version, before=row)
-        tx.insert("door_events", {"request_id": row["id"], "to_status": target, "ts": tx.now,
-                                  "actor": tx.actor.username, "note": reason}, returning=None)
+        tx.update(
+            "door_requests",
+            row["id"],
+            {"status": target, "reason": reason, "updated_at": tx.now, "updated_by": tx.actor.username},
+            expected_version=version,
+            before=row,
+        )
+        tx.insert(
+            "door_events",
+            {"request_id": row["id"], "to_status": target, "ts": tx.now, "actor": tx.actor.username, "note": reason},
+            returning=None,
+        )
         tx.audit(f"door.{target}", "door_request", row["id"], {"status": row["status"]}, {"status": target})
         if target == "done" and row["kind"] in TESTING_KINDS:
             _mark_round(tx, row)
@@ -628,8 +826,9 @@ def advance(db: Database, actor: Actor, request_id: int, target: str, version: i
 def _mark_round(tx: Tx, row: dict) -> None:
     from .testing import RESULT, _mark
 
-    rnd = tx.scalar("SELECT id FROM test_rounds WHERE status = 'active' AND day <= ? ORDER BY day DESC, id DESC LIMIT 1",
-                    [tx.now.date()])
+    rnd = tx.scalar(
+        "SELECT id FROM test_rounds WHERE status = 'active' AND day <= ? ORDER BY day DESC, id DESC LIMIT 1", [tx.now.date()]
+    )
     if rnd is None or row["resident_id"] is None:
         return
     status = "away" if row["kind"] == "away" else "home_sampling_needed"
@@ -649,10 +848,18 @@ def decide(db: Database, actor: Actor, request_id: int, confirm: bool, version: 
         PROPOSAL.check(row["status"], target, tx.actor.role)
         if confirm:
             _apply(tx, row)
-        tx.update("door_requests", row["id"], {"status": target, "reason": reason, "updated_at": tx.now,
-                                               "updated_by": tx.actor.username}, expected_version=version, before=row)
-        tx.insert("door_events", {"request_id": row["id"], "to_status": target, "ts": tx.now,
-                                  "actor": tx.actor.username, "note": reason}, returning=None)
+        tx.update(
+            "door_requests",
+            row["id"],
+            {"status": target, "reason": reason, "updated_at": tx.now, "updated_by": tx.actor.username},
+            expected_version=version,
+            before=row,
+        )
+        tx.insert(
+            "door_events",
+            {"request_id": row["id"], "to_status": target, "ts": tx.now, "actor": tx.actor.username, "note": reason},
+            returning=None,
+        )
         tx.audit(f"door.{target}", "door_request", row["id"], {"status": row["status"]}, {"status": target})
 
     db.write(actor, fn)
@@ -668,11 +875,22 @@ def _apply(tx: Tx, row: dict) -> None:
     note = " · ".join(w for w in words if w)
     notes = ((house["notes"] or "") + (f" [{note}]" if note else "")).strip()[:500] or None
     occupants = house["occupants"] if proposal.get("occupants") is None else proposal["occupants"]
-    before, after = tx.update("households", house["id"], {"occupants": occupants, "notes": notes,
-                                                          "last_visit_at": tx.now, "last_visit_by": tx.actor.username},
-                              before=house)
-    tx.insert("census_visits", {"household_id": house["id"], "visited_at": tx.now, "visited_by": tx.actor.username,
-                                "occupants": occupants, "notes": note or None})
+    before, after = tx.update(
+        "households",
+        house["id"],
+        {"occupants": occupants, "notes": notes, "last_visit_at": tx.now, "last_visit_by": tx.actor.username},
+        before=house,
+    )
+    tx.insert(
+        "census_visits",
+        {
+            "household_id": house["id"],
+            "visited_at": tx.now,
+            "visited_by": tx.actor.username,
+            "occupants": occupants,
+            "notes": note or None,
+        },
+    )
     tx.audit("household.visit", "household", house["id"], before, after)
     for rid in proposal.get("away") or []:  # who is away: this round's status, where the captain may set it
         _mark_round(tx, {"kind": "away", "household_id": house["id"], "resident_id": rid})
@@ -682,8 +900,11 @@ def counts(db: Database, actor: Actor) -> list[dict]:
     """Household requests by kind and state in the actor's units: door requests, and the medicine orders,
     grocery orders and urgent cases households placed themselves."""
     where, params = access.unit_filter(actor, "door.handle", "h.unit_id")
-    return db.cached_read("door.counts", ("door_requests", "medicine_orders", "grocery_orders", "emergency_cases", "households"), "dicts",
-                          f"""SELECT kind, status, count(*) AS n FROM (
+    return db.cached_read(
+        "door.counts",
+        ("door_requests", "medicine_orders", "grocery_orders", "emergency_cases", "households"),
+        "dicts",
+        f"""SELECT kind, status, count(*) AS n FROM (
                                 SELECT d.kind, d.status, d.household_id FROM door_requests d
                                 UNION ALL SELECT 'medicine', m.status, m.household_id FROM medicine_orders m
                                     WHERE m.placed_by LIKE 'household:%'
@@ -692,7 +913,9 @@ def counts(db: Database, actor: Actor) -> list[dict]:
                                 UNION ALL SELECT 'urgent', c.status, c.household_id FROM emergency_cases c
                                     WHERE c.reported_by LIKE 'household:%') x
                               JOIN households h ON h.id = x.household_id WHERE {where}
-                              GROUP BY ALL ORDER BY kind, status""", params)
+                              GROUP BY ALL ORDER BY kind, status""",
+        params,
+    )
 
 
 def urgent_open(db: Database, actor: Actor) -> list[dict]:
@@ -700,10 +923,13 @@ def urgent_open(db: Database, actor: Actor) -> list[dict]:
     if not access.can(actor, "emergency.view"):
         return []
     where, params = access.unit_filter(actor, "emergency.view", "h.unit_id")
-    return db.dicts(f"""SELECT c.id, c.summary, c.status, c.reported_at, h.unit_id, u.building, u.unit_no, h.room
+    return db.dicts(
+        f"""SELECT c.id, c.summary, c.status, c.reported_at, h.unit_id, u.building, u.unit_no, h.room
                         FROM emergency_cases c JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
                         WHERE c.reported_by LIKE 'household:%' AND c.status <> 'closed' AND {where}
-                        ORDER BY c.reported_at DESC""", params)
+                        ORDER BY c.reported_at DESC""",
+        params,
+    )
 
 
 def _is_open(kind: str, status: str) -> bool:
@@ -717,8 +943,11 @@ def summary(db: Database, actor: Actor) -> dict:
     by_kind: dict[str, int] = {}
     for r in rows:
         by_kind[r["kind"]] = by_kind.get(r["kind"], 0) + r["n"]
-    return {"total": sum(by_kind.values()), "by_kind": by_kind,
-            "open": sum(r["n"] for r in rows if _is_open(r["kind"], r["status"]))}
+    return {
+        "total": sum(by_kind.values()),
+        "by_kind": by_kind,
+        "open": sum(r["n"] for r in rows if _is_open(r["kind"], r["status"])),
+    }
 
 
 def briefing_line(s: dict, lang: str = "zh") -> str:

@@ -37,14 +37,22 @@ def _qr_image(text: str):
 
 def unit_facts(db: Database, unit_id: int, lang: str = "zh") -> dict:
     """What every card of a unit says besides the room: captain, clinic, emergency number, chat-group line."""
-    row = db.one("""SELECT u.building, u.unit_no, v.name, v.phone FROM units u LEFT JOIN teams tm ON tm.id = u.team_id
-                    LEFT JOIN volunteers v ON v.id = tm.captain_id WHERE u.id = ?""", [int(unit_id)])
+    row = db.one(
+        """SELECT u.building, u.unit_no, v.name, v.phone FROM units u LEFT JOIN teams tm ON tm.id = u.team_id
+                    LEFT JOIN volunteers v ON v.id = tm.captain_id WHERE u.id = ?""",
+        [int(unit_id)],
+    )
     label = unit_label(row[0], row[1], lang)
     notice = db.scalar("SELECT body FROM notices WHERE unit_id = ? ORDER BY created_at DESC, id DESC LIMIT 1", [int(unit_id)])
     line = (notice or "").strip().splitlines()[0][:60] if notice and notice.strip() else None
-    return {"unit": label, "captain": row[2] or "—", "captain_phone": row[3] or "—",
-            "clinic_phone": db.setting("clinic_phone") or "—", "emergency": db.setting("emergency_phone", "120"),
-            "group": line or t("door.card.group_default", lang, unit=label)}
+    return {
+        "unit": label,
+        "captain": row[2] or "—",
+        "captain_phone": row[3] or "—",
+        "clinic_phone": db.setting("clinic_phone") or "—",
+        "emergency": db.setting("emergency_phone", "120"),
+        "group": line or t("door.card.group_default", lang, unit=label),
+    }
 
 
 def render(facts: dict, cards: list[dict], lang: str = "zh") -> bytes:
@@ -82,17 +90,21 @@ def _card(doc, top: float, facts: dict, card: dict, lang: str) -> None:
     doc.set_xy(text_x, top + 35)
     doc.set_font("cjk", size=11)
     column = width - QR_MM - 6
-    for line in (t("door.card.scan", lang), "",
-                 t("door.card.captain", lang, name=facts["captain"], phone=facts["captain_phone"]),
-                 t("door.card.clinic", lang, phone=facts["clinic_phone"]),
-                 t("door.card.group", lang, line=facts["group"])):
+    for line in (
+        t("door.card.scan", lang),
+        "",
+        t("door.card.captain", lang, name=facts["captain"], phone=facts["captain_phone"]),
+        t("door.card.clinic", lang, phone=facts["clinic_phone"]),
+        t("door.card.group", lang, line=facts["group"]),
+    ):
         doc.set_x(text_x)
         doc.multi_cell(column, 6.2, line or " ", new_x="LMARGIN", new_y="NEXT")
     doc.set_xy(left, top + 33 + QR_MM + 5)
     doc.set_font("cjk", size=10.5)
     doc.set_fill_color(255, 240, 240)
-    doc.multi_cell(width, 6, t("door.card.emergency", lang, emergency=facts["emergency"]), fill=True,
-                   new_x="LMARGIN", new_y="NEXT")
+    doc.multi_cell(
+        width, 6, t("door.card.emergency", lang, emergency=facts["emergency"]), fill=True, new_x="LMARGIN", new_y="NEXT"
+    )
     doc.set_x(left)
     doc.multi_cell(width, 6, t("door.card.hospital", lang), new_x="LMARGIN", new_y="NEXT")
     doc.set_x(left)

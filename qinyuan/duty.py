@@ -22,10 +22,14 @@ from .errors import InvalidInput, NotFound, PermissionDenied
 from .states import Machine
 
 ALL_ROLES = ("committee", "captain", "member")
-ASSIGNMENT = Machine("shift_assignment", {
-    "assigned": {"checked_in": ALL_ROLES},
-    "checked_in": {"done": ALL_ROLES},
-}, terminal=("done",))
+ASSIGNMENT = Machine(
+    "shift_assignment",
+    {
+        "assigned": {"checked_in": ALL_ROLES},
+        "checked_in": {"done": ALL_ROLES},
+    },
+    terminal=("done",),
+)
 
 CHECKIN_EARLY = timedelta(minutes=60)
 CHECKOUT_LATE = timedelta(minutes=60)
@@ -93,8 +97,13 @@ def _require_person_in_scope(tx: Tx, actor: Actor, action: str, volunteer_id: in
 # -- posts ----------------------------------------------------------------------------------------
 def posts(db: Database, actor: Actor) -> list[dict]:
     access.require(actor, "duty.view")
-    return db.cached_read("duty.posts", ("duty_posts",), "dicts",
-                          "SELECT id, code, kind, name_zh, name_en, required, version FROM duty_posts WHERE active ORDER BY id", [])
+    return db.cached_read(
+        "duty.posts",
+        ("duty_posts",),
+        "dicts",
+        "SELECT id, code, kind, name_zh, name_en, required, version FROM duty_posts WHERE active ORDER BY id",
+        [],
+    )
 
 
 def set_required(db: Database, actor: Actor, post_id: int, required: int, version: int) -> None:
@@ -132,11 +141,17 @@ def create_shift(db: Database, actor: Actor, post_id: int, day: date, start: str
             raise PermissionDenied(action="duty.plan", unit="")
         tx.record("duty_posts", post_id)
         start_at, end_at = _bounds(day, start, end)
-        if tx.scalar("SELECT count(*) FROM shifts WHERE post_id = ? AND start_at = ? AND end_at = ?",
-                     [post_id, start_at, end_at]):
+        if tx.scalar(
+            "SELECT count(*) FROM shifts WHERE post_id = ? AND start_at = ? AND end_at = ?", [post_id, start_at, end_at]
+        ):
             raise InvalidInput("duty.error.shift_exists")
-        values = {"id": tx.scalar("SELECT nextval('shift_seq')"), "post_id": post_id, "day": day,
-                  "start_at": start_at, "end_at": end_at}
+        values = {
+            "id": tx.scalar("SELECT nextval('shift_seq')"),
+            "post_id": post_id,
+            "day": day,
+            "start_at": start_at,
+            "end_at": end_at,
+        }
         shift_id = tx.insert("shifts", values)
         tx.audit("duty.shift_create", "shift", shift_id, None, values)
         return shift_id
@@ -151,7 +166,8 @@ def _conflicts(tx: Tx, volunteer_id: int, start_at: datetime, end_at: datetime, 
            JOIN shifts s ON s.id = a.shift_id JOIN duty_posts p ON p.id = s.post_id
            WHERE a.volunteer_id = ? AND s.id <> ? AND s.start_at < ? AND s.end_at > ?
            ORDER BY s.start_at""",
-        [volunteer_id, skip_shift if skip_shift is not None else -1, end_at + MIN_REST, start_at - MIN_REST])
+        [volunteer_id, skip_shift if skip_shift is not None else -1, end_at + MIN_REST, start_at - MIN_REST],
+    )
     overlap = [r for r in rows if r[1] < end_at and r[2] > start_at]
     close = [r for r in rows if not (r[1] < end_at and r[2] > start_at)]
     return overlap, close
@@ -163,8 +179,7 @@ def _assign_in(tx: Tx, actor: Actor, shift: dict, volunteer_id: int) -> list[War
         raise InvalidInput("roster.error.inactive")
     if shift["end_at"] <= tx.now:
         raise InvalidInput("duty.error.shift_over")
-    if tx.scalar("SELECT count(*) FROM shift_assignments WHERE shift_id = ? AND volunteer_id = ?",
-                 [shift["id"], volunteer_id]):
+    if tx.scalar("SELECT count(*) FROM shift_assignments WHERE shift_id = ? AND volunteer_id = ?", [shift["id"], volunteer_id]):
         raise InvalidInput("duty.error.already_assigned", name=person["name"])
     # Touch the person's booking counter: two planners booking the same person at once conflict and
     # retry, so the second one sees the first booking (no double-booking through a race).
@@ -172,18 +187,40 @@ def _assign_in(tx: Tx, actor: Actor, shift: dict, volunteer_id: int) -> list[War
     overlap, close = _conflicts(tx, volunteer_id, shift["start_at"], shift["end_at"], shift["id"])
     if overlap:
         s = overlap[0]
-        raise InvalidInput("duty.error.double_booked", name=person["name"], post=s[3],
-                           start=local(s[1]).strftime("%m-%d %H:%M"), end=hhmm(s[2]))
+        raise InvalidInput(
+            "duty.error.double_booked", name=person["name"], post=s[3], start=local(s[1]).strftime("%m-%d %H:%M"), end=hhmm(s[2])
+        )
     warnings = []
     for s in close:
         gap = (shift["start_at"] - s[2]) if s[2] <= shift["start_at"] else (s[1] - shift["end_at"])
-        warnings.append(Warning("duty.warn.rest", {"name": person["name"], "hours": round(gap.total_seconds() / 3600, 1),
-                                                   "post": s[3], "start": local(s[1]).strftime("%m-%d %H:%M")}))
-    aid = tx.insert("shift_assignments", {"id": tx.scalar("SELECT nextval('assignment_seq')"), "shift_id": shift["id"],
-                                          "volunteer_id": volunteer_id, "status": "assigned",
-                                          "assigned_by": actor.username})
-    tx.audit("duty.assign", "shift_assignment", aid, None,
-             {"shift_id": shift["id"], "volunteer_id": volunteer_id, "warnings": [w.key for w in warnings]})
+        warnings.append(
+            Warning(
+                "duty.warn.rest",
+                {
+                    "name": person["name"],
+                    "hours": round(gap.total_seconds() / 3600, 1),
+                    "post": s[3],
+                    "start": local(s[1]).strftime("%m-%d %H:%M"),
+                },
+            )
+        )
+    aid = tx.insert(
+        "shift_assignments",
+        {
+            "id": tx.scalar("SELECT nextval('assignment_seq')"),
+            "shift_id": shift["id"],
+            "volunteer_id": volunteer_id,
+            "status": "assigned",
+            "assigned_by": actor.username,
+        },
+    )
+    tx.audit(
+        "duty.assign",
+        "shift_assignment",
+        aid,
+        None,
+        {"shift_id": shift["id"], "volunteer_id": volunteer_id, "warnings": [w.key for w in warnings]},
+    )
     return warnings
 
 
@@ -193,8 +230,11 @@ def assign(db: Database, actor: Actor, shift_id: int, volunteer_id: int) -> list
     def fn(tx: Tx) -> list[Warning]:
         shift = tx.record("shifts", shift_id)
         warnings = _assign_in(tx, actor, shift, volunteer_id)
-        required, n = tx.one("""SELECT p.required, (SELECT count(*) FROM shift_assignments WHERE shift_id = ?)
-                                FROM duty_posts p WHERE p.id = ?""", [shift_id, shift["post_id"]])
+        required, n = tx.one(
+            """SELECT p.required, (SELECT count(*) FROM shift_assignments WHERE shift_id = ?)
+                                FROM duty_posts p WHERE p.id = ?""",
+            [shift_id, shift["post_id"]],
+        )
         if n > required:
             warnings.append(Warning("duty.warn.over", {"n": n, "required": required}))
         return warnings
@@ -214,7 +254,9 @@ def unassign(db: Database, actor: Actor, assignment_id: int, version: int) -> No
             raise StaleEdit()
         if row["status"] != "assigned":
             raise InvalidInput("duty.error.started")
-        tx.execute("DELETE FROM shift_assignments WHERE id = ? AND version = ?", [assignment_id, version], writes=("shift_assignments",))
+        tx.execute(
+            "DELETE FROM shift_assignments WHERE id = ? AND version = ?", [assignment_id, version], writes=("shift_assignments",)
+        )
         tx.changes += 1
         tx.audit("duty.unassign", "shift_assignment", assignment_id, row, None)
 
@@ -231,19 +273,25 @@ def count_shifts(db: Database, actor: Actor, day: date, post_id: int | None = No
     return db.cached_read("duty.count_shifts", ("shifts",), "scalar", sql, params)
 
 
-def day_plan(db: Database, actor: Actor, day: date, post_id: int | None = None, page: int = 1,
-             page_size: int | None = None) -> list[dict]:
+def day_plan(
+    db: Database, actor: Actor, day: date, post_id: int | None = None, page: int = 1, page_size: int | None = None
+) -> list[dict]:
     """The shifts of a day (optionally one post; optionally a page of them) with their crews, in one
     query. Names of people outside the actor's teams are shown to global roles only."""
     access.require(actor, "duty.view")
     visible, vparams = _visible_sql(actor)
     post_sql, post_p = ("AND s.post_id = ?", [post_id]) if post_id else ("", [])
     if page_size:
-        post_sql += (" AND s.id IN (SELECT id FROM shifts WHERE day = ? " + ("AND post_id = ? " if post_id else "")
-                     + "ORDER BY post_id, start_at, id LIMIT ? OFFSET ?)")
+        post_sql += (
+            " AND s.id IN (SELECT id FROM shifts WHERE day = ? "
+            + ("AND post_id = ? " if post_id else "")
+            + "ORDER BY post_id, start_at, id LIMIT ? OFFSET ?)"
+        )
         post_p += [day, *([post_id] if post_id else []), int(page_size), (max(1, int(page)) - 1) * int(page_size)]
     rows = db.cached_read(
-        "duty.day_plan", _PLAN_TABLES, "dicts",
+        "duty.day_plan",
+        _PLAN_TABLES,
+        "dicts",
         f"""SELECT s.id, s.post_id, p.name_zh, p.name_en, p.required, s.start_at, s.end_at, s.version,
                    list({{'id': a.id, 'volunteer_id': v.id, 'team_id': v.team_id,
                           'name': CASE WHEN {visible} THEN v.name END, 'status': a.status, 'version': a.version}}
@@ -252,7 +300,8 @@ def day_plan(db: Database, actor: Actor, day: date, post_id: int | None = None, 
             LEFT JOIN shift_assignments a ON a.shift_id = s.id LEFT JOIN volunteers v ON v.id = a.volunteer_id
             WHERE s.day = ? {post_sql}
             GROUP BY ALL ORDER BY s.post_id, s.start_at, s.id""",
-        [*vparams, day, *post_p])
+        [*vparams, day, *post_p],
+    )
     for r in rows:
         r["crew"] = r["crew"] or []
         r["assigned"] = len(r["crew"])
@@ -263,20 +312,19 @@ def day_plan(db: Database, actor: Actor, day: date, post_id: int | None = None, 
 def day_summary(db: Database, actor: Actor, day: date) -> pd.DataFrame:
     """Per post: shifts, headcount required and assigned for the day (aggregated in SQL)."""
     access.require(actor, "duty.view")
-    sql = (
-        """SELECT p.id AS post_id, p.name_zh, p.name_en, count(s.id)::INTEGER AS shifts,
+    sql = """SELECT p.id AS post_id, p.name_zh, p.name_en, count(s.id)::INTEGER AS shifts,
                   coalesce(sum(p.required) FILTER (WHERE s.id IS NOT NULL), 0)::INTEGER AS required,
                   coalesce(sum(c.n), 0)::INTEGER AS assigned,
                   coalesce(sum(greatest(p.required - coalesce(c.n, 0), 0)) FILTER (WHERE s.id IS NOT NULL), 0)::INTEGER AS short
            FROM duty_posts p LEFT JOIN shifts s ON s.post_id = p.id AND s.day = ?
            LEFT JOIN (SELECT shift_id, count(*) AS n FROM shift_assignments GROUP BY shift_id) c ON c.shift_id = s.id
-           WHERE p.active GROUP BY p.id, p.name_zh, p.name_en ORDER BY p.id""")
-    return db.cached("duty.day_summary", (day,), ("duty_posts", "shifts", "shift_assignments"),
-                     lambda: db.df(sql, [day]))
+           WHERE p.active GROUP BY p.id, p.name_zh, p.name_en ORDER BY p.id"""
+    return db.cached("duty.day_summary", (day,), ("duty_posts", "shifts", "shift_assignments"), lambda: db.df(sql, [day]))
 
 
-def plannable_people(db: Database, actor: Actor, team_id: int | None = None, search: str | None = None,
-                     limit: int = 500) -> list[tuple[int, str]]:
+def plannable_people(
+    db: Database, actor: Actor, team_id: int | None = None, search: str | None = None, limit: int = 500
+) -> list[tuple[int, str]]:
     """(id, label) of active people the actor may put on shifts (all for the committee, own team for a
     captain), optionally of one team."""
     scope = access.scope_of(actor, "duty.plan")
@@ -294,7 +342,7 @@ def plannable_people(db: Database, actor: Actor, team_id: int | None = None, sea
     if search and search.strip():
         clauses.append("v.name ILIKE ?")
         values.append(f"%{search.strip()}%")
-    sql = f"""SELECT v.id, v.name, v.team_id, v.is_captain FROM volunteers v WHERE {' AND '.join(clauses)}
+    sql = f"""SELECT v.id, v.name, v.team_id, v.is_captain FROM volunteers v WHERE {" AND ".join(clauses)}
               ORDER BY v.team_id, v.is_captain DESC, v.id LIMIT ?"""
     params = [*values, int(limit)]
     # team_scope reads units (a captain's teams are the teams owning their units)
@@ -341,39 +389,60 @@ def copy_day(db: Database, actor: Actor, day: date) -> dict:
         team, team_p = ("TRUE", []) if scope == "all" else ("v.team_id = ?", [actor.team_id if actor.team_id is not None else -1])
         # Touch the people who may be copied (as _assign_in does for one): a planner booking one of them
         # meanwhile conflicts, retries after this commit and sees the copy, so nobody is booked twice.
-        tx.execute(f"""UPDATE volunteers SET booking_lock = booking_lock + 1 WHERE id IN (
+        tx.execute(
+            f"""UPDATE volunteers SET booking_lock = booking_lock + 1 WHERE id IN (
                            SELECT a.volunteer_id FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
-                           JOIN volunteers v ON v.id = a.volunteer_id WHERE s.day = ? AND {team})""", [day, *team_p], writes=("volunteers",))
+                           JOIN volunteers v ON v.id = a.volunteer_id WHERE s.day = ? AND {team})""",
+            [day, *team_p],
+            writes=("volunteers",),
+        )
         created = 0
         if scope == "all":
-            created = len(tx.rows(
-                """INSERT INTO shifts (id, post_id, day, start_at, end_at)
+            created = len(
+                tx.rows(
+                    """INSERT INTO shifts (id, post_id, day, start_at, end_at)
                    SELECT nextval('shift_seq'), post_id, ?, start_at + INTERVAL 1 DAY, end_at + INTERVAL 1 DAY FROM (
                        SELECT s.*, row_number() OVER (PARTITION BY post_id, start_at, end_at ORDER BY id) AS k
                        FROM shifts s WHERE s.day = ?) src
                    WHERE k > (SELECT count(*) FROM shifts n WHERE n.day = ? AND n.post_id = src.post_id
                               AND n.start_at = src.start_at + INTERVAL 1 DAY AND n.end_at = src.end_at + INTERVAL 1 DAY)
-                   ORDER BY post_id, start_at, id RETURNING id""", [nxt, day, nxt], writes=("shifts",)))
+                   ORDER BY post_id, start_at, id RETURNING id""",
+                    [nxt, day, nxt],
+                    writes=("shifts",),
+                )
+            )
             if created:
                 tx.changes += 1
         head = _COPY_MAP.format(team=team)
         params = [day, nxt, *team_p]
         total = tx.scalar(head + "SELECT count(*) FROM judged", params)
         warnings = [
-            Warning("duty.warn.rest", {"name": r[0], "post": r[1], "start": local(r[2]).strftime("%m-%d %H:%M"),
-                                       "hours": round(r[3] / 3600, 1)})
-            for r in tx.rows(head + f"""
+            Warning(
+                "duty.warn.rest",
+                {"name": r[0], "post": r[1], "start": local(r[2]).strftime("%m-%d %H:%M"), "hours": round(r[3] / 3600, 1)},
+            )
+            for r in tx.rows(
+                head
+                + f"""
                 SELECT v.name, p.name_zh, es.start_at,
                        CASE WHEN es.end_at <= j.start_at THEN epoch(j.start_at - es.end_at) ELSE epoch(es.start_at - j.end_at) END
                 FROM judged j JOIN shift_assignments e ON e.volunteer_id = j.vid JOIN shifts es ON es.id = e.shift_id
                 JOIN duty_posts p ON p.id = es.post_id JOIN volunteers v ON v.id = j.vid
                 WHERE j.ok AND es.start_at < j.end_at + INTERVAL {int(MIN_REST.total_seconds())} SECOND
                   AND es.end_at > j.start_at - INTERVAL {int(MIN_REST.total_seconds())} SECOND
-                ORDER BY j.start_at, v.id LIMIT 50""", params)]
-        copied = len(tx.rows(
-            "INSERT INTO shift_assignments (id, shift_id, volunteer_id, status, assigned_by) " + head
-            + "SELECT nextval('assignment_seq'), tid, vid, 'assigned', ? FROM judged WHERE ok ORDER BY tid, vid RETURNING id",
-            [*params, actor.username], writes=("shift_assignments",)))
+                ORDER BY j.start_at, v.id LIMIT 50""",
+                params,
+            )
+        ]
+        copied = len(
+            tx.rows(
+                "INSERT INTO shift_assignments (id, shift_id, volunteer_id, status, assigned_by) "
+                + head
+                + "SELECT nextval('assignment_seq'), tid, vid, 'assigned', ? FROM judged WHERE ok ORDER BY tid, vid RETURNING id",
+                [*params, actor.username],
+                writes=("shift_assignments",),
+            )
+        )
         if copied:
             tx.changes += 1
         result = {"shifts_created": created, "assignments_copied": copied, "skipped": total - copied}
@@ -391,8 +460,9 @@ def my_duty(db: Database, actor: Actor, days: int = MY_DAYS) -> list[dict]:
     if actor.volunteer_id is None:
         return []
     today = db.today()
-    mine = db.cached("duty.my_duty", (actor.volunteer_id, today, days), _MINE_TABLES,
-                     lambda: _my_rows(db, actor.volunteer_id, today, days))
+    mine = db.cached(
+        "duty.my_duty", (actor.volunteer_id, today, days), _MINE_TABLES, lambda: _my_rows(db, actor.volunteer_id, today, days)
+    )
     now = db.now()
     for m in mine:
         m["next_steps"] = ASSIGNMENT.next_steps(m["status"], actor.role)
@@ -415,25 +485,30 @@ def _my_rows(db: Database, volunteer_id: int, today: date, days: int) -> list[di
            LEFT JOIN teams t ON t.id = me.team_id LEFT JOIN volunteers c ON c.id = t.captain_id
            WHERE a.volunteer_id = ? AND s.day >= ? AND s.day < ?
            ORDER BY s.start_at""",
-        [volunteer_id, today, today + timedelta(days=days)])
+        [volunteer_id, today, today + timedelta(days=days)],
+    )
     if not mine:
         return []
     ids = [m["shift_id"] for m in mine]
     marks = ", ".join("?" for _ in ids)
     crew: dict[int, list[dict]] = {}
-    for r in db.dicts(f"""SELECT a.shift_id, v.name, v.team_id, a.status FROM shift_assignments a
+    for r in db.dicts(
+        f"""SELECT a.shift_id, v.name, v.team_id, a.status FROM shift_assignments a
                           JOIN volunteers v ON v.id = a.volunteer_id
                           WHERE a.shift_id IN ({marks}) AND a.volunteer_id <> ? ORDER BY a.id""",
-                      [*ids, volunteer_id]):
+        [*ids, volunteer_id],
+    ):
         crew.setdefault(r["shift_id"], []).append(r)
     notes: dict[int, list[dict]] = {}
     for r in db.dicts(
-            f"""WITH prev AS (
+        f"""WITH prev AS (
                     SELECT s.id AS sid, p.id AS pid FROM shifts s JOIN shifts p ON p.post_id = s.post_id AND p.start_at < s.start_at
                     WHERE s.id IN ({marks}) QUALIFY row_number() OVER (PARTITION BY s.id ORDER BY p.start_at DESC) = 1)
                 SELECT prev.sid AS shift_id, v.name, a.handover_note AS note, a.check_out_at
                 FROM prev JOIN shift_assignments a ON a.shift_id = prev.pid JOIN volunteers v ON v.id = a.volunteer_id
-                WHERE a.handover_note IS NOT NULL ORDER BY a.check_out_at""", ids):
+                WHERE a.handover_note IS NOT NULL ORDER BY a.check_out_at""",
+        ids,
+    ):
         notes.setdefault(r["shift_id"], []).append(r)
     for m in mine:
         m["coworkers"] = crew.get(m["shift_id"], [])
@@ -454,11 +529,18 @@ def team_today(db: Database, actor: Actor, day: date | None = None) -> list[dict
     if actor.team_id is None:
         return []
     day = day or db.today()
-    return db.cached("duty.team_today", (actor.team_id, day), _MINE_TABLES, lambda: db.dicts(
-        """SELECT s.start_at, s.end_at, p.name_zh, p.name_en, v.name, a.status, a.check_in_at, a.volunteer_id
+    return db.cached(
+        "duty.team_today",
+        (actor.team_id, day),
+        _MINE_TABLES,
+        lambda: db.dicts(
+            """SELECT s.start_at, s.end_at, p.name_zh, p.name_en, v.name, a.status, a.check_in_at, a.volunteer_id
            FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id JOIN duty_posts p ON p.id = s.post_id
            JOIN volunteers v ON v.id = a.volunteer_id
-           WHERE v.team_id = ? AND s.day = ? ORDER BY s.start_at, p.id, v.name""", [actor.team_id, day]))
+           WHERE v.team_id = ? AND s.day = ? ORDER BY s.start_at, p.id, v.name""",
+            [actor.team_id, day],
+        ),
+    )
 
 
 def window_state(row: dict, now: datetime) -> str:
@@ -474,8 +556,7 @@ def window_state(row: dict, now: datetime) -> str:
 
 
 # -- check-in, check-out, handover ------------------------------------------------------------------
-def _transition(db: Database, actor: Actor, assignment_id: int, version: int, target: str,
-                note: str | None = None) -> None:
+def _transition(db: Database, actor: Actor, assignment_id: int, version: int, target: str, note: str | None = None) -> None:
     def fn(tx: Tx) -> None:
         row = tx.record("shift_assignments", assignment_id)
         _require_person_in_scope(tx, actor, "duty.checkin", row["volunteer_id"])
@@ -491,14 +572,14 @@ def _transition(db: Database, actor: Actor, assignment_id: int, version: int, ta
             changes = {"status": target, "check_in_at": now}
         else:
             if now > shift["end_at"] + CHECKOUT_LATE:
-                raise InvalidInput("duty.error.too_late",
-                                   time=local(shift["end_at"] + CHECKOUT_LATE).strftime("%m-%d %H:%M"))
+                raise InvalidInput("duty.error.too_late", time=local(shift["end_at"] + CHECKOUT_LATE).strftime("%m-%d %H:%M"))
             changes = {"status": target, "check_out_at": now}
             if note is not None and note.strip():
                 changes["handover_note"] = _clean_note(note)
         before, _ = tx.update("shift_assignments", assignment_id, changes, expected_version=version)
-        tx.audit(f"duty.{target}", "shift_assignment", assignment_id,
-                 {"status": before["status"]}, {k: v for k, v in changes.items()})
+        tx.audit(
+            f"duty.{target}", "shift_assignment", assignment_id, {"status": before["status"]}, {k: v for k, v in changes.items()}
+        )
 
     db.write(actor, fn)
 
@@ -528,8 +609,13 @@ def write_handover(db: Database, actor: Actor, assignment_id: int, version: int,
             raise InvalidInput("duty.error.handover_before_start")
         text = _clean_note(note)
         before, _ = tx.update("shift_assignments", assignment_id, {"handover_note": text}, expected_version=version)
-        tx.audit("duty.handover", "shift_assignment", assignment_id, {"handover_note": before["handover_note"]},
-                 {"handover_note": text})
+        tx.audit(
+            "duty.handover",
+            "shift_assignment",
+            assignment_id,
+            {"handover_note": before["handover_note"]},
+            {"handover_note": text},
+        )
 
     db.write(actor, fn)
 
@@ -551,8 +637,12 @@ def board(db: Database, actor: Actor, at: datetime | None = None, names: int | N
     now = _minute(at or db.now())
     visible, vparams = _visible_sql(actor)
     key = (now, visible, tuple(vparams), names)
-    return db.cached("duty.board", key, ("shifts", "shift_assignments", "volunteers", "duty_posts"),
-                     lambda: _board(db, now, visible, vparams, names))
+    return db.cached(
+        "duty.board",
+        key,
+        ("shifts", "shift_assignments", "volunteers", "duty_posts"),
+        lambda: _board(db, now, visible, vparams, names),
+    )
 
 
 def _board(db: Database, now: datetime, visible: str, vparams: list, names: int | None) -> list[dict]:
@@ -579,7 +669,8 @@ def _board(db: Database, now: datetime, visible: str, vparams: list, names: int 
             SELECT s.post_id, s.slot, s.n_shifts, s.shifts, coalesce(c.n, 0) AS n, coalesce(c.checked_in, 0) AS checked_in,
                    coalesce(c.crew, []) AS crew
             FROM spans s LEFT JOIN crews c ON c.post_id = s.post_id AND c.slot = s.slot""",
-        [now, now, now, keep, *vparams, keep])
+        [now, now, now, keep, *vparams, keep],
+    )
     by = {(g["post_id"], g["slot"]): g for g in groups}
     empty = {"n_shifts": 0, "shifts": [], "n": 0, "checked_in": 0, "crew": []}
     out = []
@@ -588,20 +679,34 @@ def _board(db: Database, now: datetime, visible: str, vparams: list, names: int 
         current = cur["shifts"]
         assigned, checked_in = int(cur["n"]), int(cur["checked_in"])
         required = post["required"] * int(cur["n_shifts"]) if current else post["required"]
-        out.append({**post, "now": current, "next": nxt["shifts"], "crew_now": cur["crew"], "crew_next": nxt["crew"],
-                    "shifts_now": int(cur["n_shifts"]),
-                    "crew_now_total": assigned, "crew_next_total": int(nxt["n"]),
-                    "assigned_now": assigned, "checked_in_now": checked_in, "required_now": required if current else 0,
-                    "under_staffed": bool(current) and assigned < required,
-                    "not_arrived": max(0, min(assigned, required) - checked_in) if current else 0})
+        out.append(
+            {
+                **post,
+                "now": current,
+                "next": nxt["shifts"],
+                "crew_now": cur["crew"],
+                "crew_next": nxt["crew"],
+                "shifts_now": int(cur["n_shifts"]),
+                "crew_now_total": assigned,
+                "crew_next_total": int(nxt["n"]),
+                "assigned_now": assigned,
+                "checked_in_now": checked_in,
+                "required_now": required if current else 0,
+                "under_staffed": bool(current) and assigned < required,
+                "not_arrived": max(0, min(assigned, required) - checked_in) if current else 0,
+            }
+        )
     return out
 
 
 def board_totals(rows: list[dict]) -> dict:
-    return {"posts": len(rows), "running": sum(1 for r in rows if r["now"]),
-            "under_staffed": sum(1 for r in rows if r["under_staffed"]),
-            "checked_in": sum(r["checked_in_now"] for r in rows),
-            "required": sum(r["required_now"] for r in rows)}
+    return {
+        "posts": len(rows),
+        "running": sum(1 for r in rows if r["now"]),
+        "under_staffed": sum(1 for r in rows if r["under_staffed"]),
+        "checked_in": sum(r["checked_in_now"] for r in rows),
+        "required": sum(r["required_now"] for r in rows),
+    }
 
 
 def find_assignment(db: Database, assignment_id: int) -> dict:

@@ -17,8 +17,19 @@ from .errors import InvalidInput, NotFound, PermissionDenied, StaleEdit
 from .states import Machine
 
 SEVERITIES = ("critical", "urgent", "routine")
-EVENT_KINDS = ("reported", "clinic_contacted", "treated_on_site", "transfer_advised", "exit_permit_requested",
-               "exit_permit_granted", "escort_assigned", "left_for_hospital", "at_hospital", "returned", "closed")
+EVENT_KINDS = (
+    "reported",
+    "clinic_contacted",
+    "treated_on_site",
+    "transfer_advised",
+    "exit_permit_requested",
+    "exit_permit_granted",
+    "escort_assigned",
+    "left_for_hospital",
+    "at_hospital",
+    "returned",
+    "closed",
+)
 NOTE = "note"
 STALE_SETTING = "emergency_stale_minutes"
 DEFAULT_STALE_MINUTES = 60
@@ -31,14 +42,16 @@ _COMMITTEE = ("committee",)
 CASE = Machine(
     "emergency",
     {
-        "reported": {"clinic_contacted": _ANY, "treated_on_site": _ANY, "transfer_advised": _ANY,
-                     "exit_permit_requested": _ANY, "closed": _ANY},
-        "clinic_contacted": {"treated_on_site": _ANY, "transfer_advised": _ANY, "exit_permit_requested": _ANY,
-                             "closed": _ANY},
-        "treated_on_site": {"clinic_contacted": _ANY, "transfer_advised": _ANY, "exit_permit_requested": _ANY,
-                            "closed": _ANY},
-        "transfer_advised": {"clinic_contacted": _ANY, "treated_on_site": _ANY, "exit_permit_requested": _ANY,
-                             "closed": _ANY},
+        "reported": {
+            "clinic_contacted": _ANY,
+            "treated_on_site": _ANY,
+            "transfer_advised": _ANY,
+            "exit_permit_requested": _ANY,
+            "closed": _ANY,
+        },
+        "clinic_contacted": {"treated_on_site": _ANY, "transfer_advised": _ANY, "exit_permit_requested": _ANY, "closed": _ANY},
+        "treated_on_site": {"clinic_contacted": _ANY, "transfer_advised": _ANY, "exit_permit_requested": _ANY, "closed": _ANY},
+        "transfer_advised": {"clinic_contacted": _ANY, "treated_on_site": _ANY, "exit_permit_requested": _ANY, "closed": _ANY},
         "exit_permit_requested": {"exit_permit_granted": _COMMITTEE, "closed": _ANY},
         "exit_permit_granted": {"escort_assigned": _ANY, "left_for_hospital": _ANY},
         "escort_assigned": {"left_for_hospital": _ANY},
@@ -99,8 +112,12 @@ def next_steps(status: str, role: str) -> list[str]:
 
 
 # The short signs vitals_text stores, as each language says them.
-VITAL_SIGNS = {"BP": "emergency.vital.bp", "P": "emergency.vital.pulse", "T": "emergency.vital.temperature",
-               "SpO2": "emergency.vital.spo2"}
+VITAL_SIGNS = {
+    "BP": "emergency.vital.bp",
+    "P": "emergency.vital.pulse",
+    "T": "emergency.vital.temperature",
+    "SpO2": "emergency.vital.spo2",
+}
 _SIGN = re.compile(r"(?<![A-Za-z])(BP|SpO2|P|T)(?= \d)")
 
 
@@ -109,8 +126,13 @@ def vitals_label(text: str, lang: str) -> str:
     return _SIGN.sub(lambda m: i18n.t(VITAL_SIGNS[m[1]], lang), text or "")
 
 
-def vitals_text(bp: str | None = None, pulse: int | None = None, temperature: float | None = None,
-                spo2: int | None = None, other: str | None = None) -> str | None:
+def vitals_text(
+    bp: str | None = None,
+    pulse: int | None = None,
+    temperature: float | None = None,
+    spo2: int | None = None,
+    other: str | None = None,
+) -> str | None:
     """One line of vital signs from optional phone inputs, e.g. 'BP 220/120 · P 96 · T 36.8'."""
     parts = []
     if bp and bp.strip():
@@ -150,8 +172,9 @@ def _text(value: str | None, required_key: str | None = None) -> str | None:
 
 
 # -- writes -----------------------------------------------------------------------------------------
-def report_case(db: Database, actor: Actor, household_id: int, resident_id: int | None, summary: str,
-                severity: str, vitals: str | None = None) -> int:
+def report_case(
+    db: Database, actor: Actor, household_id: int, resident_id: int | None, summary: str, severity: str, vitals: str | None = None
+) -> int:
     """A new case with its 'reported' event, in one audited transaction. Returns the case id."""
     summary = _text(summary, "emergency.error.summary_required")
     vitals = _text(vitals)
@@ -168,27 +191,39 @@ def report_case(db: Database, actor: Actor, household_id: int, resident_id: int 
     return db.write(actor, fn)
 
 
-def insert_case(tx: Tx, household_id: int, resident_id: int | None, summary: str, severity: str,
-                vitals: str | None = None) -> int:
+def insert_case(
+    tx: Tx, household_id: int, resident_id: int | None, summary: str, severity: str, vitals: str | None = None
+) -> int:
     """The case, its 'reported' event and audit inside a write whose caller has checked who may report it
     (staff: report_case; a household at its door: qinyuan.door)."""
     actor = tx.actor
     if resident_id is not None and not tx.scalar(
-            "SELECT count(*) FROM residents WHERE id = ? AND household_id = ? AND active", [resident_id, household_id]):
+        "SELECT count(*) FROM residents WHERE id = ? AND household_id = ? AND active", [resident_id, household_id]
+    ):
         raise InvalidInput("emergency.error.resident")
     case_id = tx.scalar("SELECT nextval('case_seq')")
-    values = {"id": case_id, "household_id": household_id, "resident_id": resident_id, "summary": summary,
-              "vitals": vitals, "severity": severity, "status": "reported", "reported_at": tx.now,
-              "reported_by": actor.username, "last_event_at": tx.now, "closed_at": None}
+    values = {
+        "id": case_id,
+        "household_id": household_id,
+        "resident_id": resident_id,
+        "summary": summary,
+        "vitals": vitals,
+        "severity": severity,
+        "status": "reported",
+        "reported_at": tx.now,
+        "reported_by": actor.username,
+        "last_event_at": tx.now,
+        "closed_at": None,
+    }
     tx.insert("emergency_cases", values, returning=None)
-    tx.insert("emergency_events", {"case_id": case_id, "kind": "reported", "ts": tx.now,
-                                   "actor": actor.username, "note": vitals})
+    tx.insert("emergency_events", {"case_id": case_id, "kind": "reported", "ts": tx.now, "actor": actor.username, "note": vitals})
     tx.audit("emergency.report", "emergency_case", case_id, None, values)
     return case_id
 
 
-def add_event(db: Database, actor: Actor, case_id: int, kind: str, note: str | None = None,
-              expected_version: int | None = None) -> dict:
+def add_event(
+    db: Database, actor: Actor, case_id: int, kind: str, note: str | None = None, expected_version: int | None = None
+) -> dict:
     """Record one event on a case: rules, unit scope and version check, status change and audit together."""
     note = _text(note, "emergency.error.note_required" if kind == NOTE else None)
 
@@ -208,11 +243,16 @@ def add_event(db: Database, actor: Actor, case_id: int, kind: str, note: str | N
             if kind == "closed":
                 changes["closed_at"] = tx.now
         before, after = tx.update("emergency_cases", case_id, changes, expected_version=expected_version)
-        event_id = tx.insert("emergency_events", {"case_id": case_id, "kind": kind, "ts": tx.now,
-                                                  "actor": actor.username, "note": note})
-        tx.audit(f"emergency.event.{kind}", "emergency_case", case_id,
-                 {"status": before["status"], "version": before["version"]},
-                 {"status": after["status"], "version": after["version"], "event_id": event_id, "note": note})
+        event_id = tx.insert(
+            "emergency_events", {"case_id": case_id, "kind": kind, "ts": tx.now, "actor": actor.username, "note": note}
+        )
+        tx.audit(
+            f"emergency.event.{kind}",
+            "emergency_case",
+            case_id,
+            {"status": before["status"], "version": before["version"]},
+            {"status": after["status"], "version": after["version"], "event_id": event_id, "note": note},
+        )
         return after
 
     return db.write(actor, fn)
@@ -267,8 +307,7 @@ def open_board(db: Database, actor: Actor, limit: int | None = None, offset: int
     where, params = access.unit_filter(actor, "emergency.view", "h.unit_id")
     now = _minute(db)
     threshold = stale_minutes(db)
-    sql = (
-        f"""WITH open AS (
+    sql = f"""WITH open AS (
                 SELECT {_CASE_COLUMNS} FROM emergency_cases c
                 JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
                 LEFT JOIN residents r ON r.id = c.resident_id
@@ -283,11 +322,14 @@ def open_board(db: Database, actor: Actor, limit: int | None = None, offset: int
                 FROM emergency_events WHERE case_id IN (SELECT id FROM open) GROUP BY case_id) e ON e.case_id = o.id
             LEFT JOIN users us ON us.username = e.last_actor
             ORDER BY CASE o.severity WHEN 'critical' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END,
-                     o.last_event_at, o.id""")
+                     o.last_event_at, o.id"""
     values = [*params, limit if limit is not None else 1 << 31, int(offset), now, now, now, threshold]
-    return db.cached("emergencies.open_board", (sql, tuple(values)),
-                     ("emergency_cases", "households", "units", "residents", "emergency_events", "users"),
-                     lambda: db.dicts(sql, values))
+    return db.cached(
+        "emergencies.open_board",
+        (sql, tuple(values)),
+        ("emergency_cases", "households", "units", "residents", "emergency_events", "users"),
+        lambda: db.dicts(sql, values),
+    )
 
 
 def closed_cases(db: Database, actor: Actor, limit: int = 20, offset: int = 0) -> tuple[list[dict], int]:
@@ -295,8 +337,9 @@ def closed_cases(db: Database, actor: Actor, limit: int = 20, offset: int = 0) -
     base = f"""FROM emergency_cases c JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
                LEFT JOIN residents r ON r.id = c.resident_id WHERE c.status = 'closed' AND {where}"""
     total = db.scalar(f"SELECT count(*) {base}", params)
-    rows = db.dicts(f"SELECT {_CASE_COLUMNS} {base} ORDER BY c.closed_at DESC, c.id DESC LIMIT ? OFFSET ?",
-                    [*params, int(limit), int(offset)])
+    rows = db.dicts(
+        f"SELECT {_CASE_COLUMNS} {base} ORDER BY c.closed_at DESC, c.id DESC LIMIT ? OFFSET ?", [*params, int(limit), int(offset)]
+    )
     return rows, total
 
 
@@ -320,9 +363,11 @@ def case_detail(db: Database, actor: Actor, case_id: int, *, log: bool = True) -
     case["events"] = db.dicts(
         """SELECT e.id, e.kind, e.ts, e.actor, coalesce(u.display_name, e.actor) AS actor_name, e.note
            FROM emergency_events e LEFT JOIN users u ON u.username = e.actor WHERE e.case_id = ? ORDER BY e.ts, e.id""",
-        [case_id])
-    case["reported_by_name"] = db.scalar("SELECT display_name FROM users WHERE username = ?",
-                                         [case["reported_by"]]) or case["reported_by"]
+        [case_id],
+    )
+    case["reported_by_name"] = (
+        db.scalar("SELECT display_name FROM users WHERE username = ?", [case["reported_by"]]) or case["reported_by"]
+    )
     if log:
         users.log_view(db, actor, "emergency_case", case_id)
     return case

@@ -20,9 +20,12 @@ def units(db: Database, actor: Actor, action: str = "household.view", building: 
     if building is not None:
         where += " AND u.building = ?"
         params = [*params, int(building)]
-    return db.df(f"""SELECT u.id, u.building, u.unit_no, u.team_id, v.name AS captain, v.phone AS captain_phone
+    return db.df(
+        f"""SELECT u.id, u.building, u.unit_no, u.team_id, v.name AS captain, v.phone AS captain_phone
                      FROM units u LEFT JOIN teams t ON t.id = u.team_id LEFT JOIN volunteers v ON v.id = t.captain_id
-                     WHERE {where} ORDER BY u.id""", params)
+                     WHERE {where} ORDER BY u.id""",
+        params,
+    )
 
 
 def unit_span(db: Database, actor: Actor, action: str = "household.view") -> tuple[int, int]:
@@ -41,7 +44,9 @@ def households_in_unit(db: Database, actor: Actor, unit_id: int, action: str = "
 def residents_of(db: Database, actor: Actor, household_id: int, action: str = "household.view") -> pd.DataFrame:
     unit_id = household_unit(db, household_id)
     access.require(actor, action, unit_id)
-    return db.df("SELECT id, name, gender, birth_year FROM residents WHERE household_id = ? AND active ORDER BY id", [household_id])
+    return db.df(
+        "SELECT id, name, gender, birth_year FROM residents WHERE household_id = ? AND active ORDER BY id", [household_id]
+    )
 
 
 def household_unit(db: Database, household_id: int) -> int:
@@ -69,8 +74,11 @@ def create_grid(db: Database, actor: Actor, buildings: int, units_per_building: 
             for unit_no in range(1, units_per_building + 1):
                 uid = (building - 1) * units_per_building + unit_no
                 tx.insert("teams", {"id": uid, "name": f"沁园红第{uid}队"}, returning=None)
-                tx.insert("units", {"id": uid, "building": building, "unit_no": unit_no, "floors": floors, "team_id": uid},
-                          returning=None)
+                tx.insert(
+                    "units",
+                    {"id": uid, "building": building, "unit_no": unit_no, "floors": floors, "team_id": uid},
+                    returning=None,
+                )
                 added += 1
         tx.audit("grid.create", "units", None, None, {"buildings": buildings, "units_per_building": units_per_building})
         return added

@@ -15,26 +15,33 @@ MANAGERS = ("committee", "logistics")
 STEPS = ("ordered", "at_gate", "disinfected", "handed_out")
 MAX_CONTACT = 40  # supplier contact and phone, as typed
 MAX_PHONE = 20
-MACHINE = Machine("grocery", {
-    "ordered": {"at_gate": MANAGERS},
-    "at_gate": {"disinfected": MANAGERS},
-    "disinfected": {"handed_out": MANAGERS},
-}, terminal=("handed_out",))
-
-
+MACHINE = Machine(
+    "grocery",
+    {
+        "ordered": {"at_gate": MANAGERS},
+        "at_gate": {"disinfected": MANAGERS},
+        "disinfected": {"handed_out": MANAGERS},
+    },
+    terminal=("handed_out",),
+)
 
 
 def suppliers(db: Database, actor: Actor) -> pd.DataFrame:
     access.require(actor, "grocery.view")
-    return db.cached_read("groceries.suppliers", ("suppliers", "grocery_orders"), "df",
-                 """SELECT s.id, s.name, s.vetted, s.contact, s.phone, s.version,
+    return db.cached_read(
+        "groceries.suppliers",
+        ("suppliers", "grocery_orders"),
+        "df",
+        """SELECT s.id, s.name, s.vetted, s.contact, s.phone, s.version,
                            count(g.id) AS orders, count(g.id) FILTER (WHERE g.status <> 'handed_out') AS open_orders
                     FROM suppliers s LEFT JOIN grocery_orders g ON g.supplier_id = s.id
-                    GROUP BY ALL ORDER BY s.id""")
+                    GROUP BY ALL ORDER BY s.id""",
+    )
 
 
-def add_supplier(db: Database, actor: Actor, name: str, contact: str | None = None, phone: str | None = None,
-                 vetted: bool = True) -> int:
+def add_supplier(
+    db: Database, actor: Actor, name: str, contact: str | None = None, phone: str | None = None, vetted: bool = True
+) -> int:
     name = (name or "").strip()
     if not name:
         raise InvalidInput("supplies.error.missing_name")
@@ -59,8 +66,9 @@ def add_supplier(db: Database, actor: Actor, name: str, contact: str | None = No
     return db.write(actor, fn)
 
 
-def create_order(db: Database, actor: Actor, supplier_id: int, items: str, *, household_id: int | None = None,
-                 unit_id: int | None = None) -> int:
+def create_order(
+    db: Database, actor: Actor, supplier_id: int, items: str, *, household_id: int | None = None, unit_id: int | None = None
+) -> int:
     """An order for one household, or for a whole unit (a unit batch: household_id empty)."""
     items = (items or "").strip()
     if not items:
@@ -90,12 +98,24 @@ def insert_order(tx: Tx, supplier_id: int, items: str, household_id: int | None,
     if not supplier["vetted"]:
         raise InvalidInput("grocery.error.not_vetted", name=supplier["name"])
     new_id = tx.scalar("SELECT nextval('grocery_seq')")
-    values = {"id": new_id, "supplier_id": supplier_id, "household_id": household_id, "unit_id": unit_id,
-              "items": items, "status": "ordered", "created_at": tx.now, "created_by": who,
-              "updated_at": tx.now, "updated_by": who}
+    values = {
+        "id": new_id,
+        "supplier_id": supplier_id,
+        "household_id": household_id,
+        "unit_id": unit_id,
+        "items": items,
+        "status": "ordered",
+        "created_at": tx.now,
+        "created_by": who,
+        "updated_at": tx.now,
+        "updated_by": who,
+    }
     tx.insert("grocery_orders", values)
-    tx.execute("INSERT INTO grocery_events (order_id, from_status, to_status, ts, actor) VALUES (?, NULL, 'ordered', ?, ?)",
-               [new_id, tx.now, who], writes=("grocery_events",))
+    tx.execute(
+        "INSERT INTO grocery_events (order_id, from_status, to_status, ts, actor) VALUES (?, NULL, 'ordered', ?, ?)",
+        [new_id, tx.now, who],
+        writes=("grocery_events",),
+    )
     tx.audit("grocery.create", "grocery_orders", new_id, None, values)
     return new_id
 
@@ -109,17 +129,25 @@ def advance(db: Database, actor: Actor, order_id: int, target: str, version: int
         if order["version"] != version:
             raise StaleEdit()
         MACHINE.check(order["status"], target, actor.role)
-        before, after = tx.update("grocery_orders", order_id, {"status": target, "updated_at": tx.now,
-                                                               "updated_by": actor.username}, expected_version=version)
-        tx.execute("INSERT INTO grocery_events (order_id, from_status, to_status, ts, actor) VALUES (?, ?, ?, ?, ?)",
-                   [order_id, before["status"], target, tx.now, actor.username], writes=("grocery_events",))
+        before, after = tx.update(
+            "grocery_orders",
+            order_id,
+            {"status": target, "updated_at": tx.now, "updated_by": actor.username},
+            expected_version=version,
+        )
+        tx.execute(
+            "INSERT INTO grocery_events (order_id, from_status, to_status, ts, actor) VALUES (?, ?, ?, ?, ?)",
+            [order_id, before["status"], target, tx.now, actor.username],
+            writes=("grocery_events",),
+        )
         tx.audit("grocery.advance", "grocery_orders", order_id, {"status": before["status"]}, {"status": target})
 
     db.write(actor, fn)
 
 
-def orders(db: Database, actor: Actor, status: str | None = None, open_only: bool = False, page: int = 1,
-           size: int = 20) -> tuple[pd.DataFrame, int]:
+def orders(
+    db: Database, actor: Actor, status: str | None = None, open_only: bool = False, page: int = 1, size: int = 20
+) -> tuple[pd.DataFrame, int]:
     """One page of orders the actor may see (captains: their units), newest first, and the count."""
     where, params = access.unit_filter(actor, "grocery.view", "coalesce(h.unit_id, g.unit_id)")
     if status:
@@ -128,30 +156,43 @@ def orders(db: Database, actor: Actor, status: str | None = None, open_only: boo
     if open_only:
         where += " AND g.status <> 'handed_out'"
     base = f"FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id WHERE {where}"
-    total = db.cached_read("groceries.orders_count", ("grocery_orders", "households"), "scalar", f"SELECT count(*) {base}", params)
+    total = db.cached_read(
+        "groceries.orders_count", ("grocery_orders", "households"), "scalar", f"SELECT count(*) {base}", params
+    )
     frame = db.cached_read(
-        "groceries.orders", ("grocery_orders", "households", "suppliers", "units"), "df",
+        "groceries.orders",
+        ("grocery_orders", "households", "suppliers", "units"),
+        "df",
         f"""SELECT g.id, g.status, g.items, s.name AS supplier, u.building, u.unit_no, h.room, g.household_id,
                    g.created_at, g.created_by, g.updated_at, g.updated_by, g.version
             FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id
             JOIN suppliers s ON s.id = g.supplier_id JOIN units u ON u.id = coalesce(h.unit_id, g.unit_id)
             WHERE {where} ORDER BY g.status = 'handed_out', g.created_at DESC, g.id DESC LIMIT ? OFFSET ?""",
-        [*params, size, max(0, page - 1) * size])
+        [*params, size, max(0, page - 1) * size],
+    )
     return frame, total
 
 
 def status_counts(db: Database, actor: Actor) -> dict[str, int]:
     where, params = access.unit_filter(actor, "grocery.view", "coalesce(h.unit_id, g.unit_id)")
-    rows = db.cached_read("groceries.status_counts", ("grocery_orders", "households"), "rows",
-                 f"""SELECT g.status, count(*) FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id
-                     WHERE {where} GROUP BY g.status""", params)
+    rows = db.cached_read(
+        "groceries.status_counts",
+        ("grocery_orders", "households"),
+        "rows",
+        f"""SELECT g.status, count(*) FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id
+                     WHERE {where} GROUP BY g.status""",
+        params,
+    )
     found = dict(rows)
     return {step: int(found.get(step, 0)) for step in STEPS}
 
 
 def events(db: Database, actor: Actor, order_id: int) -> pd.DataFrame:
-    unit_id = db.scalar("""SELECT coalesce(h.unit_id, g.unit_id) FROM grocery_orders g
-                           LEFT JOIN households h ON h.id = g.household_id WHERE g.id = ?""", [order_id])
+    unit_id = db.scalar(
+        """SELECT coalesce(h.unit_id, g.unit_id) FROM grocery_orders g
+                           LEFT JOIN households h ON h.id = g.household_id WHERE g.id = ?""",
+        [order_id],
+    )
     if unit_id is None:
         raise NotFound(entity="grocery_orders", id=order_id)
     access.require(actor, "grocery.view", unit_id)
@@ -165,11 +206,14 @@ def timelines(db: Database, actor: Actor, order_ids: list[int]) -> dict[int, lis
     where, params = access.unit_filter(actor, "grocery.view", "coalesce(h.unit_id, g.unit_id)")
     marks = ", ".join("?" for _ in order_ids)
     rows = db.cached_read(
-        "groceries.timelines", ("grocery_events", "grocery_orders", "households"), "dicts",
+        "groceries.timelines",
+        ("grocery_events", "grocery_orders", "households"),
+        "dicts",
         f"""SELECT e.order_id, e.to_status, e.ts, e.actor FROM grocery_events e
             JOIN grocery_orders g ON g.id = e.order_id LEFT JOIN households h ON h.id = g.household_id
             WHERE e.order_id IN ({marks}) AND {where} ORDER BY e.order_id, e.ts, e.id""",
-        [*order_ids, *params])
+        [*order_ids, *params],
+    )
     found: dict[int, list[dict]] = {}
     for row in rows:
         found.setdefault(row["order_id"], []).append(row)

@@ -19,7 +19,7 @@ from .errors import InvalidInput, NotFound
 
 TAGS = ("elderly_alone", "disability", "chronic", "dialysis", "chemo", "pregnancy", "newborn", "other")
 MAX_OCCUPANTS = 20
-STALE_VISIT_DAYS = 7          # "not visited": no census visit within this many days
+STALE_VISIT_DAYS = 7  # "not visited": no census visit within this many days
 PAGE_SIZE = 20
 UNACCOUNTED = testing.UNACCOUNTED
 
@@ -27,7 +27,7 @@ UNACCOUNTED = testing.UNACCOUNTED
 @dataclass(frozen=True)
 class Filters:
     unit_id: int | None = None
-    tag: str | None = None          # one of TAGS, or "any" (has any tag)
+    tag: str | None = None  # one of TAGS, or "any" (has any tag)
     not_visited: bool = False
     not_tested: bool = False
     search: str | None = None
@@ -75,8 +75,9 @@ def _where(db: Database, actor: Actor, f: Filters, action: str = "household.view
     return " AND ".join(clauses), params, rnd
 
 
-def list_households(db: Database, actor: Actor, filters: Filters | None = None, page: int = 1,
-                    page_size: int = PAGE_SIZE) -> tuple[pd.DataFrame, int]:
+def list_households(
+    db: Database, actor: Actor, filters: Filters | None = None, page: int = 1, page_size: int = PAGE_SIZE
+) -> tuple[pd.DataFrame, int]:
     """One page of the ledger (paginated in SQL) and the number of households matching."""
     f = filters or Filters()
     page = max(1, int(page))
@@ -121,11 +122,21 @@ def _log_tags(db: Database, actor: Actor, frame: pd.DataFrame, what: str, unit_i
     """Special-needs tags are medical detail: showing them (list, export) is audited with whose were shown."""
     if "tags" not in frame.columns:
         return
-    shown = [int(h) for h, tags in zip(frame["id"] if "id" in frame.columns else frame["household_id"], frame["tags"],
-                                       strict=True) if tags is not None and len(tags)]
+    shown = [
+        int(h)
+        for h, tags in zip(frame["id"] if "id" in frame.columns else frame["household_id"], frame["tags"], strict=True)
+        if tags is not None and len(tags)
+    ]
     if shown:
-        users.log_view(db, actor, "unit" if unit_id is not None else "households", unit_id or "all", what=what,
-                       detail={"households": shown}, listing=what == "medical_tags")
+        users.log_view(
+            db,
+            actor,
+            "unit" if unit_id is not None else "households",
+            unit_id or "all",
+            what=what,
+            detail={"households": shown},
+            listing=what == "medical_tags",
+        )
 
 
 def count_households(db: Database, actor: Actor, filters: Filters | None = None) -> int:
@@ -137,8 +148,10 @@ def _protect(actor: Actor, frame: pd.DataFrame) -> pd.DataFrame:
     """Mask phones the actor may not see; replace tags by a 'needs support' flag for non-medical roles."""
     frame = frame.copy()
     if "phone" in frame.columns:
-        frame["phone"] = [p if access.can(actor, "phone.view", int(u)) else access.mask_phone(p)
-                          for p, u in zip(frame["phone"], frame["unit_id"], strict=True)]
+        frame["phone"] = [
+            p if access.can(actor, "phone.view", int(u)) else access.mask_phone(p)
+            for p, u in zip(frame["phone"], frame["unit_id"], strict=True)
+        ]
     if "special" in frame.columns:
         frame["needs_support"] = frame["special"] > 0
     if not sees_medical(actor):
@@ -146,8 +159,9 @@ def _protect(actor: Actor, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def export_frame(db: Database, actor: Actor, filters: Filters | None = None, lang: str = "zh",
-                 limit: int = 200_000) -> pd.DataFrame:
+def export_frame(
+    db: Database, actor: Actor, filters: Filters | None = None, lang: str = "zh", limit: int = 200_000
+) -> pd.DataFrame:
     """What the actor may see, as a flat table with labelled columns for CSV/xlsx."""
     from .i18n import t
 
@@ -168,17 +182,25 @@ def export_frame(db: Database, actor: Actor, filters: Filters | None = None, lan
     )
     frame = _protect(actor, frame)
     _log_tags(db, actor, frame, "medical_export", f.unit_id)
-    out = pd.DataFrame({
-        t("common.building", lang): frame["building"], t("common.unit", lang): frame["unit_no"],
-        t("common.room", lang): frame["room"], t("households.col.contact", lang): frame["contact_name"],
-        t("common.phone", lang): frame["phone"], t("households.col.occupants", lang): frame["occupants"],
-        t("households.col.residents", lang): frame["residents"],
-    })
+    out = pd.DataFrame(
+        {
+            t("common.building", lang): frame["building"],
+            t("common.unit", lang): frame["unit_no"],
+            t("common.room", lang): frame["room"],
+            t("households.col.contact", lang): frame["contact_name"],
+            t("common.phone", lang): frame["phone"],
+            t("households.col.occupants", lang): frame["occupants"],
+            t("households.col.residents", lang): frame["residents"],
+        }
+    )
     if "tags" in frame.columns:
         out[t("households.col.tags", lang)] = [
-            "、".join(tag_label(x, lang) for x in (tags if tags is not None else [])) for tags in frame["tags"]]
+            "、".join(tag_label(x, lang) for x in (tags if tags is not None else [])) for tags in frame["tags"]
+        ]
     else:
-        out[t("households.col.support", lang)] = [t("households.needs_support", lang) if s else "" for s in frame["needs_support"]]
+        out[t("households.col.support", lang)] = [
+            t("households.needs_support", lang) if s else "" for s in frame["needs_support"]
+        ]
     out[t("households.col.last_visit", lang)] = frame["last_visit_at"]
     out[t("households.col.visited_by", lang)] = frame["last_visit_by"]
     return out
@@ -193,8 +215,11 @@ def tag_label(tag: str, lang: str = "zh") -> str:
 def household(db: Database, actor: Actor, household_id: int, *, with_medical_notes: bool = False) -> dict:
     """One household with its residents and their current-round results, as the actor may see it.
     Reading medical notes is recorded in the audit log."""
-    rows = db.dicts("""SELECT h.*, u.building, u.unit_no FROM households h JOIN units u ON u.id = h.unit_id
-                       WHERE h.id = ?""", [int(household_id)])
+    rows = db.dicts(
+        """SELECT h.*, u.building, u.unit_no FROM households h JOIN units u ON u.id = h.unit_id
+                       WHERE h.id = ?""",
+        [int(household_id)],
+    )
     if not rows:
         raise NotFound(entity="household", id=household_id)
     house = rows[0]
@@ -224,8 +249,14 @@ def household(db: Database, actor: Actor, household_id: int, *, with_medical_not
         elif not with_medical_notes:
             r.pop("medical_notes")
     if medical and (with_medical_notes or any(r["tags"] for r in residents)):
-        users.log_view(db, actor, "household", household_id, what="medical" if with_medical_notes else "medical_tags",
-                       listing=not with_medical_notes)
+        users.log_view(
+            db,
+            actor,
+            "household",
+            household_id,
+            what="medical" if with_medical_notes else "medical_tags",
+            listing=not with_medical_notes,
+        )
     house["residents"] = residents
     house["round"] = rnd
     return house
@@ -256,9 +287,17 @@ def _check_tags(tags) -> list[str]:
     return sorted(set(tags))
 
 
-def record_visit(db: Database, actor: Actor, household_id: int, *, expected_version: int, occupants: int,
-                 notes: str | None = None, residents: list[dict] | None = None,
-                 new_residents: list[dict] | None = None) -> dict:
+def record_visit(
+    db: Database,
+    actor: Actor,
+    household_id: int,
+    *,
+    expected_version: int,
+    occupants: int,
+    notes: str | None = None,
+    residents: list[dict] | None = None,
+    new_residents: list[dict] | None = None,
+) -> dict:
     """A census visit in one transaction: occupants and notes of the household, each resident's tags
     (or 'moved out'), new residents. residents: [{id, version, tags?, moved_out?}] as the user saw them;
     new_residents: [{name, tags?}]. Returns the household's new version and counts."""
@@ -282,11 +321,22 @@ def record_visit(db: Database, actor: Actor, household_id: int, *, expected_vers
     def fn(tx: Tx):
         house = tx.record("households", int(household_id))
         tx.require("household.edit", house["unit_id"])
-        before, after = tx.update("households", house["id"],
-                                  {"occupants": occupants, "notes": notes, "last_visit_at": tx.now,
-                                   "last_visit_by": tx.actor.username}, expected_version=expected_version)
-        tx.insert("census_visits", {"household_id": house["id"], "visited_at": tx.now, "visited_by": tx.actor.username,
-                                    "occupants": occupants, "notes": notes})
+        before, after = tx.update(
+            "households",
+            house["id"],
+            {"occupants": occupants, "notes": notes, "last_visit_at": tx.now, "last_visit_by": tx.actor.username},
+            expected_version=expected_version,
+        )
+        tx.insert(
+            "census_visits",
+            {
+                "household_id": house["id"],
+                "visited_at": tx.now,
+                "visited_by": tx.actor.username,
+                "occupants": occupants,
+                "notes": notes,
+            },
+        )
         tx.audit("household.visit", "household", house["id"], before, after)
         rnd = _open_round(tx)
         changed = 0
@@ -306,8 +356,11 @@ def record_visit(db: Database, actor: Actor, household_id: int, *, expected_vers
                 continue
             b, a = tx.update("residents", resident["id"], update, expected_version=item.get("version"))
             if update.get("active") is False and rnd:
-                tx.execute("DELETE FROM test_results WHERE round_id = ? AND resident_id = ? AND status = 'pending'",
-                           [rnd, resident["id"]], writes=("test_results",))
+                tx.execute(
+                    "DELETE FROM test_results WHERE round_id = ? AND resident_id = ? AND status = 'pending'",
+                    [rnd, resident["id"]],
+                    writes=("test_results",),
+                )
                 tx.changes += 1
             tx.audit("resident.update", "resident", resident["id"], _slim(b), _slim(a))
             changed += 1
@@ -326,8 +379,9 @@ def record_visit(db: Database, actor: Actor, household_id: int, *, expected_vers
 
 def _open_round(tx: Tx) -> int | None:
     """The round new residents must be accounted in: an active round of today or earlier."""
-    return tx.scalar("SELECT id FROM test_rounds WHERE status = 'active' AND day <= ? ORDER BY day DESC, id DESC LIMIT 1",
-                     [tx.now.date()])
+    return tx.scalar(
+        "SELECT id FROM test_rounds WHERE status = 'active' AND day <= ? ORDER BY day DESC, id DESC LIMIT 1", [tx.now.date()]
+    )
 
 
 def _slim(record: dict) -> dict:

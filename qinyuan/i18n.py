@@ -29,12 +29,39 @@ def normalise(lang: str | None) -> str:
 
 
 # English nouns counted in the catalogues: "{n} households" says "1 household" when n is 1.
-_SINGULAR = {"households": "household", "residents": "resident", "people": "person", "rows": "row", "problems": "problem",
-             "orders": "order", "trips": "trip", "teams": "team", "minutes": "minute", "members": "member", "units": "unit",
-             "slots": "slot", "shifts": "shift", "rounds": "round", "portions": "portion", "points": "point", "pages": "page",
-             "occupants": "occupant", "lines": "line", "hours": "hour", "days": "day", "captains": "captain",
-             "buildings": "building", "cases": "case", "tasks": "task", "characters": "character", "items": "item",
-             "posts": "post", "duplicates": "duplicate", "records": "record", "accounts": "account"}
+_SINGULAR = {
+    "households": "household",
+    "residents": "resident",
+    "people": "person",
+    "rows": "row",
+    "problems": "problem",
+    "orders": "order",
+    "trips": "trip",
+    "teams": "team",
+    "minutes": "minute",
+    "members": "member",
+    "units": "unit",
+    "slots": "slot",
+    "shifts": "shift",
+    "rounds": "round",
+    "portions": "portion",
+    "points": "point",
+    "pages": "page",
+    "occupants": "occupant",
+    "lines": "line",
+    "hours": "hour",
+    "days": "day",
+    "captains": "captain",
+    "buildings": "building",
+    "cases": "case",
+    "tasks": "task",
+    "characters": "character",
+    "items": "item",
+    "posts": "post",
+    "duplicates": "duplicate",
+    "records": "record",
+    "accounts": "account",
+}
 _COUNTED = re.compile(r"\{(\w+)\}( (?:open |new |more |closed |urgent |special )?)(" + "|".join(_SINGULAR) + r")\b")
 
 

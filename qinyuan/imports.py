@@ -32,7 +32,7 @@ Progress = Callable[[str, float], None]
 
 @dataclass
 class Problem:
-    row: int | None          # the row number as Excel shows it; None for the file as a whole
+    row: int | None  # the row number as Excel shows it; None for the file as a whole
     key: str
     params: dict = field(default_factory=dict)
     sheet: str = ""
@@ -64,7 +64,7 @@ class House:
     occupants: int | None = None
     notes: str = ""
     residents: dict[str, Resident] = field(default_factory=dict)
-    stored: dict | None = None            # the household as the database holds it (update mode)
+    stored: dict | None = None  # the household as the database holds it (update mode)
     changes: dict = field(default_factory=dict)
 
     @property
@@ -82,7 +82,7 @@ class Report:
     reading: ledger.Reading = field(default_factory=ledger.Reading)
     households: list[House] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    missing: list[dict] = field(default_factory=list)     # stored households of the file's units not in the file
+    missing: list[dict] = field(default_factory=list)  # stored households of the file's units not in the file
     update: bool = False
     data_rows: int = 0
 
@@ -115,28 +115,42 @@ class Report:
 
     def frame(self, lang: str = "zh") -> pd.DataFrame:
         many = len(self.reading.layouts) > 1
-        return pd.DataFrame({
-            **({t("ledger.col_sheet", lang): [p.sheet for p in self.problems]} if many else {}),
-            t("households.import.col_row", lang): [p.row if p.row is not None else "—" for p in self.problems],
-            t("households.import.col_problem", lang): [p.text(lang) for p in self.problems],
-        })
+        return pd.DataFrame(
+            {
+                **({t("ledger.col_sheet", lang): [p.sheet for p in self.problems]} if many else {}),
+                t("households.import.col_row", lang): [p.row if p.row is not None else "—" for p in self.problems],
+                t("households.import.col_problem", lang): [p.text(lang) for p in self.problems],
+            }
+        )
 
     def preview(self, lang: str = "zh") -> pd.DataFrame:
         bad = self.bad_rows()
-        return pd.DataFrame([{
-            t("households.import.col_row", lang): h.rows[0],
-            t("common.unit", lang): f"{h.building}-{h.unit}",
-            t("common.room", lang): h.room,
-            t("households.col.contact", lang): h.contact_name,
-            t("households.col.occupants", lang): h.occupants,
-            t("ledger.col_residents", lang): "、".join(h.names),
-            t("households.import.col_ok", lang): "❌" if any((h.sheet, n) in bad for n in h.rows) else "✅",
-        } for h in self.households])
+        return pd.DataFrame(
+            [
+                {
+                    t("households.import.col_row", lang): h.rows[0],
+                    t("common.unit", lang): f"{h.building}-{h.unit}",
+                    t("common.room", lang): h.room,
+                    t("households.col.contact", lang): h.contact_name,
+                    t("households.col.occupants", lang): h.occupants,
+                    t("ledger.col_residents", lang): "、".join(h.names),
+                    t("households.import.col_ok", lang): "❌" if any((h.sheet, n) in bad for n in h.rows) else "✅",
+                }
+                for h in self.households
+            ]
+        )
 
 
 # -- checking ------------------------------------------------------------------------------------
-def validate(db: Database, data: bytes, filename: str, *, mapping: dict[str, str | None] | None = None,
-             update: bool = False, progress: Progress | None = None) -> Report:
+def validate(
+    db: Database,
+    data: bytes,
+    filename: str,
+    *,
+    mapping: dict[str, str | None] | None = None,
+    update: bool = False,
+    progress: Progress | None = None,
+) -> Report:
     """Every problem of the file, per row. Never writes."""
     report = Report(filename, update=update)
     if not data.strip():
@@ -150,8 +164,9 @@ def validate(db: Database, data: bytes, filename: str, *, mapping: dict[str, str
     return check(db, ledger.recognise(sheets, mapping), filename, update=update, progress=progress)
 
 
-def check(db: Database, reading: ledger.Reading, filename: str, *, update: bool = False,
-          progress: Progress | None = None) -> Report:
+def check(
+    db: Database, reading: ledger.Reading, filename: str, *, update: bool = False, progress: Progress | None = None
+) -> Report:
     """Check what ledger.py found: one Report with the households and every problem."""
     report = Report(filename, reading=reading, update=update)
     if not reading.layouts:
@@ -249,8 +264,7 @@ def _household_cells(report: Report, sheet: str, n: int, row: dict, house: House
     if row.get("occupants"):
         value = ledger.number(row["occupants"])
         if value is None or not MIN_OCCUPANTS <= value <= MAX_OCCUPANTS:
-            report.add(n, "households.import.bad_occupants", sheet, value=row["occupants"], min=MIN_OCCUPANTS,
-                       max=MAX_OCCUPANTS)
+            report.add(n, "households.import.bad_occupants", sheet, value=row["occupants"], min=MIN_OCCUPANTS, max=MAX_OCCUPANTS)
         else:
             house.occupants = max(house.occupants or 0, value)
 
@@ -314,8 +328,9 @@ def _check_house(report: Report, house: House) -> None:
     if house.occupants is None:
         house.occupants = max(MIN_OCCUPANTS, len(house.residents))
     elif len(house.residents) > house.occupants:
-        report.add(house.rows[0], "households.import.more_residents", house.sheet, n=len(house.residents),
-                   occupants=house.occupants)
+        report.add(
+            house.rows[0], "households.import.more_residents", house.sheet, n=len(house.residents), occupants=house.occupants
+        )
     if not ledger.ROOM.match(house.room):
         report.add(house.rows[0], "households.import.bad_room", house.sheet, room=house.room)
 
@@ -333,8 +348,14 @@ def _against_stored(db: Database, report: Report) -> None:
         if found is None:
             continue
         if not report.update:
-            report.add(house.rows[0], "households.import.duplicate_in_db", house.sheet, room=house.room,
-                       building=house.building, unit=house.unit)
+            report.add(
+                house.rows[0],
+                "households.import.duplicate_in_db",
+                house.sheet,
+                room=house.room,
+                building=house.building,
+                unit=house.unit,
+            )
             continue
         house.stored = found
         house.changes = _changes(house, found)
@@ -343,11 +364,17 @@ def _against_stored(db: Database, report: Report) -> None:
 
 
 def _stored(db: Database, units: list[int]) -> list[dict]:
-    houses = db.dicts("""SELECT h.id, h.unit_id, u.building, u.unit_no, h.room, h.contact_name, h.phone, h.occupants,
+    houses = db.dicts(
+        """SELECT h.id, h.unit_id, u.building, u.unit_no, h.room, h.contact_name, h.phone, h.occupants,
                                 h.notes, h.version FROM households h JOIN units u ON u.id = h.unit_id
-                         WHERE h.unit_id IN (SELECT unnest(?::INTEGER[]))""", [units])
-    people = db.dicts("""SELECT id, household_id, name, relation, phone, tags, medical_notes, version FROM residents
-                         WHERE active AND household_id IN (SELECT unnest(?::INTEGER[]))""", [[h["id"] for h in houses]])
+                         WHERE h.unit_id IN (SELECT unnest(?::INTEGER[]))""",
+        [units],
+    )
+    people = db.dicts(
+        """SELECT id, household_id, name, relation, phone, tags, medical_notes, version FROM residents
+                         WHERE active AND household_id IN (SELECT unnest(?::INTEGER[]))""",
+        [[h["id"] for h in houses]],
+    )
     by_house: dict[int, dict] = {}
     for person in people:
         by_house.setdefault(person["household_id"], {})[person["name"]] = person
@@ -365,8 +392,7 @@ def _changes(house: House, stored: dict) -> dict:
             out[name] = (stored[name], new)
     added = [n for n in house.residents if n not in stored["residents"]]
     gone = [n for n in stored["residents"] if n not in house.residents]
-    edited = [n for n, r in house.residents.items() if n in stored["residents"]
-              and _resident_changes(r, stored["residents"][n])]
+    edited = [n for n, r in house.residents.items() if n in stored["residents"] and _resident_changes(r, stored["residents"][n])]
     for key, names in (("residents_added", added), ("residents_gone", gone), ("residents_changed", edited)):
         if names:
             out[key] = names
@@ -374,8 +400,12 @@ def _changes(house: House, stored: dict) -> dict:
 
 
 def _resident_changes(resident: Resident, stored: dict) -> dict:
-    new = {"relation": resident.relation, "phone": resident.phone, "tags": sorted(resident.tags),
-           "medical_notes": resident.medical_notes}
+    new = {
+        "relation": resident.relation,
+        "phone": resident.phone,
+        "tags": sorted(resident.tags),
+        "medical_notes": resident.medical_notes,
+    }
     return {k: v for k, v in new.items() if v and v != (sorted(stored[k] or []) if k == "tags" else stored[k])}
 
 
@@ -393,8 +423,16 @@ def import_households(db: Database, actor: Actor, data: bytes, filename: str, **
     return apply(db, actor, report, **options)
 
 
-def apply(db: Database, actor: Actor, report: Report, *, partial: bool = False, remove_missing: bool = False,
-          round_id: int | None = None, progress: Progress | None = None) -> dict:
+def apply(
+    db: Database,
+    actor: Actor,
+    report: Report,
+    *,
+    partial: bool = False,
+    remove_missing: bool = False,
+    round_id: int | None = None,
+    progress: Progress | None = None,
+) -> dict:
     """Write the new households (and, in update mode, the changes) in one audited transaction, or nothing.
     Without `partial` any problem refuses the whole file; with it the flagged rows' households are left out."""
     access.require(actor, "household.import")
@@ -413,8 +451,13 @@ def apply(db: Database, actor: Actor, report: Report, *, partial: bool = False, 
             progress("write", 0.6)
         people += _write_changes(tx, changed, test_round)
         moved = _retire(tx, missing)
-        result = {"households": len(new), "residents": people, "updated": len(changed), "moved_out": moved,
-                  "skipped_rows": len(report.bad_rows())}
+        result = {
+            "households": len(new),
+            "residents": people,
+            "updated": len(changed),
+            "moved_out": moved,
+            "skipped_rows": len(report.bad_rows()),
+        }
         tx.changes += 1
         tx.audit("household.import", "import", report.filename[:120], None, {"file": report.filename, **result})
         return result
@@ -429,25 +472,51 @@ def _insert_new(tx: Tx, houses: list[House], test_round: int | None) -> int:
     if not houses:
         return 0
     hids = [r[0] for r in tx.rows("SELECT nextval('household_seq') FROM range(?)", [len(houses)])]
-    clash = tx.rows("SELECT h.room FROM households h JOIN (SELECT unnest(?::INTEGER[]) AS u, unnest(?::VARCHAR[]) AS rm) k "
-                    "ON h.unit_id = k.u AND h.room = k.rm LIMIT 1", [[h.unit_id for h in houses], [h.room for h in houses]])
+    clash = tx.rows(
+        "SELECT h.room FROM households h JOIN (SELECT unnest(?::INTEGER[]) AS u, unnest(?::VARCHAR[]) AS rm) k "
+        "ON h.unit_id = k.u AND h.room = k.rm LIMIT 1",
+        [[h.unit_id for h in houses], [h.room for h in houses]],
+    )
     if clash:
         raise InvalidInput("ledger.changed_meanwhile", room=clash[0][0])
-    frame = pd.DataFrame([{"id": hid, "unit_id": h.unit_id, "room": h.room, "contact_name": h.contact_name,
-                           "phone": h.phone, "occupants": h.occupants, "notes": h.notes or None}
-                          for hid, h in zip(hids, houses, strict=True)])
+    frame = pd.DataFrame(
+        [
+            {
+                "id": hid,
+                "unit_id": h.unit_id,
+                "room": h.room,
+                "contact_name": h.contact_name,
+                "phone": h.phone,
+                "occupants": h.occupants,
+                "notes": h.notes or None,
+            }
+            for hid, h in zip(hids, houses, strict=True)
+        ]
+    )
     _insert_frame(tx, "households", frame)
-    return _insert_residents(tx, [(hid, r) for hid, h in zip(hids, houses, strict=True) for r in h.residents.values()],
-                             test_round)
+    return _insert_residents(
+        tx, [(hid, r) for hid, h in zip(hids, houses, strict=True) for r in h.residents.values()], test_round
+    )
 
 
 def _insert_residents(tx: Tx, people: list[tuple[int, Resident]], test_round: int | None) -> int:
     if not people:
         return 0
     rids = [r[0] for r in tx.rows("SELECT nextval('resident_seq') FROM range(?)", [len(people)])]
-    frame = pd.DataFrame([{"id": rid, "household_id": hid, "name": r.name, "relation": r.relation, "phone": r.phone,
-                           "tags": sorted(r.tags), "medical_notes": r.medical_notes}
-                          for rid, (hid, r) in zip(rids, people, strict=True)])
+    frame = pd.DataFrame(
+        [
+            {
+                "id": rid,
+                "household_id": hid,
+                "name": r.name,
+                "relation": r.relation,
+                "phone": r.phone,
+                "tags": sorted(r.tags),
+                "medical_notes": r.medical_notes,
+            }
+            for rid, (hid, r) in zip(rids, people, strict=True)
+        ]
+    )
     _insert_frame(tx, "residents", frame)
     _results(tx, [(rid, r.test) for rid, (_, r) in zip(rids, people, strict=True)], test_round)
     return len(people)
@@ -466,8 +535,9 @@ def _insert_frame(tx: Tx, table: str, frame: pd.DataFrame) -> None:
 
 def _results(tx: Tx, people: list[tuple[int, str | None]], test_round: int | None) -> None:
     """New residents are pending in the active round; the ledger's 上轮核酸 becomes the chosen round's result."""
-    active = tx.scalar("SELECT id FROM test_rounds WHERE status = 'active' AND day <= ? ORDER BY day DESC, id DESC LIMIT 1",
-                       [tx.now.date()])
+    active = tx.scalar(
+        "SELECT id FROM test_rounds WHERE status = 'active' AND day <= ? ORDER BY day DESC, id DESC LIMIT 1", [tx.now.date()]
+    )
     rows = {}
     if active:
         rows.update({(active, rid): "pending" for rid, _ in people})
@@ -477,9 +547,12 @@ def _results(tx: Tx, people: list[tuple[int, str | None]], test_round: int | Non
         frame = pd.DataFrame([{"round_id": k[0], "resident_id": k[1], "status": v} for k, v in rows.items()])
         tx.cur.register("import_results_frame", frame)
         try:
-            tx.execute("INSERT INTO test_results (round_id, resident_id, status, updated_at, updated_by) "
-                       "SELECT round_id, resident_id, status, ?, ? FROM import_results_frame",
-                       [tx.now, tx.actor.username if tx.actor else "system"], writes=("test_results",))
+            tx.execute(
+                "INSERT INTO test_results (round_id, resident_id, status, updated_at, updated_by) "
+                "SELECT round_id, resident_id, status, ?, ? FROM import_results_frame",
+                [tx.now, tx.actor.username if tx.actor else "system"],
+                writes=("test_results",),
+            )
         finally:
             tx.cur.unregister("import_results_frame")
 
@@ -494,11 +567,17 @@ def _write_changes(tx: Tx, houses: list[House], test_round: int | None) -> int:
             tx.update("households", stored["id"], fields, expected_version=stored["version"])
         for name in house.changes.get("residents_changed", []):
             person = stored["residents"][name]
-            tx.update("residents", person["id"], _resident_changes(house.residents[name], person),
-                      expected_version=person["version"])
+            tx.update(
+                "residents", person["id"], _resident_changes(house.residents[name], person), expected_version=person["version"]
+            )
         added += [(stored["id"], house.residents[n]) for n in house.changes.get("residents_added", [])]
-        tx.audit("household.import_update", "household", stored["id"], {k: v[0] for k, v in house.changes.items()
-                 if k in HOUSE_FIELDS}, house.changes)
+        tx.audit(
+            "household.import_update",
+            "household",
+            stored["id"],
+            {k: v[0] for k, v in house.changes.items() if k in HOUSE_FIELDS},
+            house.changes,
+        )
     return _insert_residents(tx, added, test_round)
 
 
@@ -510,8 +589,7 @@ def _retire(tx: Tx, missing: list[dict]) -> int:
         for person in house["residents"].values():
             tx.update("residents", person["id"], {"active": False}, expected_version=person["version"])
             count += 1
-        tx.audit("household.import_moved_out", "household", house["id"], None,
-                 {"residents": list(house["residents"])})
+        tx.audit("household.import_moved_out", "household", house["id"], None, {"residents": list(house["residents"])})
     return count
 
 

@@ -46,8 +46,16 @@ def compute(db: Database, units: tuple[int, ...] | None = None, as_of: date | No
                         WHERE r.active AND len(r.tags) > 0 AND {unit_sql})""",
         [*team_p, *team_p, *team_p, *team_p, *team_p, *unit_p, *unit_p, *unit_p],
     )
-    (k["building_units"], k["teams"], k["captains"], k["members"], k["carriers"], k["households"],
-     k["residents"], k["special_residents"]) = row
+    (
+        k["building_units"],
+        k["teams"],
+        k["captains"],
+        k["members"],
+        k["carriers"],
+        k["households"],
+        k["residents"],
+        k["special_residents"],
+    ) = row
 
     k["test_rounds"] = db.scalar("SELECT count(*) FROM test_rounds WHERE status = 'completed' AND day <= ?", [today])
     rnd = current_round(db, today)
@@ -146,14 +154,16 @@ def time_figures(db: Database, units, day: date, cutoff: datetime = EVER) -> dic
     k["grocery_orders_open"] = db.scalar(
         f"""SELECT count(*) FROM grocery_orders g LEFT JOIN households h ON h.id = g.household_id
             WHERE g.created_at < ? AND NOT (g.status = 'handed_out' AND g.updated_at < ?)
-              AND ({unit_sql.replace('h.unit_id', 'coalesce(h.unit_id, g.unit_id)')})""",
+              AND ({unit_sql.replace("h.unit_id", "coalesce(h.unit_id, g.unit_id)")})""",
         [cutoff, cutoff, *unit_p],
     )
-    k["vegetable_portions_distributed"] = int(db.scalar(
-        f"""SELECT coalesce(sum(d.portions), 0) FROM donation_deliveries d JOIN households h ON h.id = d.household_id
+    k["vegetable_portions_distributed"] = int(
+        db.scalar(
+            f"""SELECT coalesce(sum(d.portions), 0) FROM donation_deliveries d JOIN households h ON h.id = d.household_id
             WHERE d.delivered_at < ? AND {unit_sql}""",
-        [cutoff, *unit_p],
-    ))
+            [cutoff, *unit_p],
+        )
+    )
     latest = db.scalar("SELECT id FROM donation_batches WHERE day <= ? ORDER BY day DESC, id DESC LIMIT 1", [day])
     if latest is None:
         k["donation_batch_coverage"] = 0.0

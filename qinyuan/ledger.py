@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 
 from .errors import InvalidInput
 
-MAX_BYTES = 5 * 1024 * 1024          # the same as Streamlit's server.maxUploadSize in .streamlit/config.toml
-MAX_ROWS = 20_000                     # data rows (one per resident) over every sheet
-MAX_UNZIPPED = 60 * 1024 * 1024       # an .xlsx that inflates beyond this is refused before it is parsed
-MAX_CHARS = 8_000_000                 # text read over every cell: cells x length, counted while reading
+MAX_BYTES = 5 * 1024 * 1024  # the same as Streamlit's server.maxUploadSize in .streamlit/config.toml
+MAX_ROWS = 20_000  # data rows (one per resident) over every sheet
+MAX_UNZIPPED = 60 * 1024 * 1024  # an .xlsx that inflates beyond this is refused before it is parsed
+MAX_CHARS = 8_000_000  # text read over every cell: cells x length, counted while reading
 MAX_COLUMNS = 60
 MAX_CELL = 2_000
-HEADER_SCAN = 30                      # the header row is looked for in the first rows of a sheet
-SHOW = 50                             # a value quoted in a message is cut to this many characters
+HEADER_SCAN = 30  # the header row is looked for in the first rows of a sheet
+SHOW = 50  # a value quoted in a message is cut to this many characters
 
 # our field -> the office's words for it (compared after normalising: NFKC, no spaces or line breaks, lower case)
 FIELDS: dict[str, tuple[str, ...]] = {
@@ -32,8 +32,19 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "contact_name": ("户主", "户主姓名", "联系人", "联系人姓名", "contact", "contact_name"),
     "name": ("姓名", "住户姓名", "居民姓名", "成员姓名", "家庭成员", "住户", "residents", "members", "name"),
     "relation": ("与户主关系", "关系", "relation"),
-    "phone": ("联系电话", "电话", "手机", "手机号", "手机号码", "电话号码", "联系方式", "户主电话", "本人电话",
-              "phone", "mobile"),
+    "phone": (
+        "联系电话",
+        "电话",
+        "手机",
+        "手机号",
+        "手机号码",
+        "电话号码",
+        "联系方式",
+        "户主电话",
+        "本人电话",
+        "phone",
+        "mobile",
+    ),
     "occupants": ("居住人数", "人数", "常住人数", "家庭人数", "在住人数", "实住人数", "occupants", "people"),
     "needs": ("特殊需求", "需求标签", "标签", "特殊人员情况", "特殊情况", "特殊人群", "重点人群", "tags", "needs"),
     "test": ("上轮核酸", "上轮核酸情况", "核酸", "核酸情况", "上轮核酸检测", "last_test", "test"),
@@ -50,19 +61,20 @@ INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202
 @dataclass
 class Sheet:
     name: str
-    rows: list[tuple[int, list[str]]]          # (row number as Excel shows it, cells)
-    cleaned: int = 0                           # cells that had control characters removed
-    merged: set[tuple[int, int]] = field(default_factory=set)   # (row, column) under a merged cell's top-left
+    rows: list[tuple[int, list[str]]]  # (row number as Excel shows it, cells)
+    cleaned: int = 0  # cells that had control characters removed
+    merged: set[tuple[int, int]] = field(default_factory=set)  # (row, column) under a merged cell's top-left
 
 
 @dataclass
 class Layout:
     """Where a sheet's ledger starts and what each of its columns is."""
+
     sheet: str
     header_rows: list[int]
-    columns: list[str]                         # the file's own column titles
-    fields: list[str | None]                   # our field per column (None: ignored)
-    first_data: int = 0                        # index into Sheet.rows
+    columns: list[str]  # the file's own column titles
+    fields: list[str | None]  # our field per column (None: ignored)
+    first_data: int = 0  # index into Sheet.rows
 
     def index(self, name: str) -> int | None:
         return self.fields.index(name) if name in self.fields else None
@@ -72,7 +84,7 @@ class Layout:
 class Reading:
     sheets: list[Sheet] = field(default_factory=list)
     layouts: list[Layout] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)     # sheets that hold no ledger
+    skipped: list[str] = field(default_factory=list)  # sheets that hold no ledger
 
 
 def short(value) -> str:
@@ -299,8 +311,7 @@ def apply_mapping(layout: Layout, overrides: dict[str, str | None]) -> Layout:
     """The user's choice per column title (keyed by header_key; None: ignore) over our guess."""
     keys = [header_key(title) for title in layout.columns]
     fields = [overrides.get(k, guess) for k, guess in zip(keys, layout.fields, strict=True)]
-    return Layout(layout.sheet, layout.header_rows, layout.columns, _dedupe([f or None for f in fields]),
-                  layout.first_data)
+    return Layout(layout.sheet, layout.header_rows, layout.columns, _dedupe([f or None for f in fields]), layout.first_data)
 
 
 def recognise(sheets: list[Sheet], overrides: dict[str, str | None] | None = None) -> Reading:
@@ -320,7 +331,7 @@ def data_rows(sheet: Sheet, layout: Layout):
     further resident of the household above). A room left blank alone stays blank: a problem, not a guess."""
     above: dict[str, str] = {}
     columns = {name: i for i, name in enumerate(layout.fields) if name}
-    for number, cells in sheet.rows[layout.first_data:]:
+    for number, cells in sheet.rows[layout.first_data :]:
         if not any(cells) or any(TOTALS.match(c) or EXAMPLE.match(c) for c in cells if c):
             continue
         row = {name: (cells[i] if i < len(cells) else "") for name, i in columns.items()}
@@ -338,7 +349,8 @@ BUILDING = re.compile(r"^0*(\d{1,4})(?:号楼|号|栋|幢|楼|#)?$")
 UNIT = re.compile(r"^0*(\d{1,3})(?:单元|单|号)?$")
 ROOM = re.compile(r"^(?:0*)([0-9A-Za-z][0-9A-Za-z\-]{0,9})(?:室|号|户)?$")
 ADDRESS = re.compile(
-    r"^(?:沁园小区)?0*(\d{1,4})(?:号楼|号|栋|幢|楼|#|-)0*(\d{1,3})(?:单元|单|-)(?:0*)([0-9A-Za-z]{1,10})(?:室|号|户)?$")
+    r"^(?:沁园小区)?0*(\d{1,4})(?:号楼|号|栋|幢|楼|#|-)0*(\d{1,3})(?:单元|单|-)(?:0*)([0-9A-Za-z]{1,10})(?:室|号|户)?$"
+)
 
 
 def number(text: str) -> int | None:
@@ -377,7 +389,7 @@ SCIENTIFIC = re.compile(r"^(\d)(?:\.(\d+))?[eE]\+?(\d{1,2})$")
 @dataclass
 class Phone:
     number: str | None = None
-    extra: str = ""            # a second number or a remark, for the notes
+    extra: str = ""  # a second number or a remark, for the notes
     problem: str | None = None  # catalogue key
 
 
@@ -406,13 +418,32 @@ def phone(text: str) -> Phone:
 
 
 NONE_WORDS = {"", "无", "空", "—", "-", "--", "——", "/", "没有", "否", "暂无", "无特殊", "正常", "none", "no"}
-NEED_WORDS: tuple[tuple[str, str], ...] = (   # first match wins: a word in the office's wording -> our tag
-    ("透析", "dialysis"), ("尿毒症", "dialysis"), ("血透", "dialysis"), ("化疗", "chemo"), ("放疗", "chemo"),
-    ("孕", "pregnancy"), ("新生儿", "newborn"), ("婴儿", "newborn"), ("残", "disability"), ("行动不便", "disability"),
-    ("卧床", "disability"), ("瘫", "disability"), ("独居", "elderly_alone"), ("空巢", "elderly_alone"),
-    ("高血压", "chronic"), ("糖尿病", "chronic"), ("慢", "chronic"), ("心脏病", "chronic"), ("冠心病", "chronic"),
-    ("哮喘", "chronic"), ("胰岛素", "chronic"), ("其他", "other"), ("其它", "other"),
-    ("elderly", "elderly_alone"), ("pregnan", "pregnancy"),
+NEED_WORDS: tuple[tuple[str, str], ...] = (  # first match wins: a word in the office's wording -> our tag
+    ("透析", "dialysis"),
+    ("尿毒症", "dialysis"),
+    ("血透", "dialysis"),
+    ("化疗", "chemo"),
+    ("放疗", "chemo"),
+    ("孕", "pregnancy"),
+    ("新生儿", "newborn"),
+    ("婴儿", "newborn"),
+    ("残", "disability"),
+    ("行动不便", "disability"),
+    ("卧床", "disability"),
+    ("瘫", "disability"),
+    ("独居", "elderly_alone"),
+    ("空巢", "elderly_alone"),
+    ("高血压", "chronic"),
+    ("糖尿病", "chronic"),
+    ("慢", "chronic"),
+    ("心脏病", "chronic"),
+    ("冠心病", "chronic"),
+    ("哮喘", "chronic"),
+    ("胰岛素", "chronic"),
+    ("其他", "other"),
+    ("其它", "other"),
+    ("elderly", "elderly_alone"),
+    ("pregnan", "pregnancy"),
 )
 NEED_SPLIT = re.compile(r"[、,，;；/\s]+")
 
@@ -435,13 +466,39 @@ def needs(text: str, known: tuple[str, ...]) -> tuple[list[str], list[str]]:
 
 
 TEST_WORDS: dict[str, str] = {
-    "已采": "tested", "已检": "tested", "已做": "tested", "已测": "tested", "是": "tested", "√": "tested",
-    "✓": "tested", "已完成": "tested", "阴性": "tested", "tested": "tested", "yes": "tested", "y": "tested",
-    "未采": "pending", "未检": "pending", "未做": "pending", "否": "pending", "×": "pending", "x": "pending",
-    "no": "pending", "n": "pending", "pending": "pending",
-    "需上门采样": "home_sampling_needed", "home_sampling_needed": "home_sampling_needed",
-    "sampled_at_home": "sampled_at_home", "上门采样": "sampled_at_home", "入户采样": "sampled_at_home", "居家采样": "sampled_at_home",
-    "外出": "away", "不在": "away", "不在家": "away", "away": "away", "免检": "exempt", "exempt": "exempt",
+    "已采": "tested",
+    "已检": "tested",
+    "已做": "tested",
+    "已测": "tested",
+    "是": "tested",
+    "√": "tested",
+    "✓": "tested",
+    "已完成": "tested",
+    "阴性": "tested",
+    "tested": "tested",
+    "yes": "tested",
+    "y": "tested",
+    "未采": "pending",
+    "未检": "pending",
+    "未做": "pending",
+    "否": "pending",
+    "×": "pending",
+    "x": "pending",
+    "no": "pending",
+    "n": "pending",
+    "pending": "pending",
+    "需上门采样": "home_sampling_needed",
+    "home_sampling_needed": "home_sampling_needed",
+    "sampled_at_home": "sampled_at_home",
+    "上门采样": "sampled_at_home",
+    "入户采样": "sampled_at_home",
+    "居家采样": "sampled_at_home",
+    "外出": "away",
+    "不在": "away",
+    "不在家": "away",
+    "away": "away",
+    "免检": "exempt",
+    "exempt": "exempt",
 }
 
 

@@ -43,9 +43,17 @@ def _print_problems(report: imports.Report) -> None:
         print(f"{sheet}{where}: {t(p.key, 'en', **p.params)} / {t(p.key, 'zh', **p.params)}")
 
 
-def cli_import_households(db: Database, path: str, maps: list[str] | None = None, *, update: bool = False,
-                          partial: bool = False, remove_missing: bool = False, round_no: int | None = None,
-                          bad_rows: str | None = None) -> int:
+def cli_import_households(
+    db: Database,
+    path: str,
+    maps: list[str] | None = None,
+    *,
+    update: bool = False,
+    partial: bool = False,
+    remove_missing: bool = False,
+    round_no: int | None = None,
+    bad_rows: str | None = None,
+) -> int:
     """Exit 0 when written, 1 when nothing was written."""
     file = Path(path)
     if not file.is_file():

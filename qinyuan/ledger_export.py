@@ -15,13 +15,27 @@ from .i18n import both, t
 
 # our field -> the column title the reader recognises (zh, en)
 COLUMNS = {
-    "building": ("楼号", "building"), "unit": ("单元", "unit"), "room": ("房号", "room"),
-    "contact_name": ("户主", "contact"), "phone": ("联系电话", "phone"), "occupants": ("常住人数", "occupants"),
-    "name": ("姓名", "name"), "relation": ("与户主关系", "relation"), "needs": ("特殊人员情况", "needs"),
-    "medical_notes": ("病情备注", "medical_notes"), "test": ("上轮核酸", "last_test"), "notes": ("备注", "notes"),
+    "building": ("楼号", "building"),
+    "unit": ("单元", "unit"),
+    "room": ("房号", "room"),
+    "contact_name": ("户主", "contact"),
+    "phone": ("联系电话", "phone"),
+    "occupants": ("常住人数", "occupants"),
+    "name": ("姓名", "name"),
+    "relation": ("与户主关系", "relation"),
+    "needs": ("特殊人员情况", "needs"),
+    "medical_notes": ("病情备注", "medical_notes"),
+    "test": ("上轮核酸", "last_test"),
+    "notes": ("备注", "notes"),
 }
-TEST_WORDS = {"tested": "已采", "pending": "未采", "sampled_at_home": "上门采样", "home_sampling_needed": "需上门采样",
-              "away": "外出", "exempt": "免检"}
+TEST_WORDS = {
+    "tested": "已采",
+    "pending": "未采",
+    "sampled_at_home": "上门采样",
+    "home_sampling_needed": "需上门采样",
+    "away": "外出",
+    "exempt": "免检",
+}
 
 
 def title(name: str, lang: str) -> str:
@@ -39,7 +53,9 @@ def _rows(db: Database, actor: Actor, filters: households.Filters | None) -> pd.
             LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = (
                 SELECT id FROM test_rounds WHERE status = 'completed' ORDER BY day DESC, id DESC LIMIT 1)
             WHERE {where}
-            ORDER BY h.unit_id, length(h.room), h.room, r.name = h.contact_name DESC, r.id""", params)
+            ORDER BY h.unit_id, length(h.room), h.room, r.name = h.contact_name DESC, r.id""",
+        params,
+    )
 
 
 def ledger_frame(db: Database, actor: Actor, filters: households.Filters | None = None, lang: str = "zh") -> pd.DataFrame:
@@ -49,11 +65,18 @@ def ledger_frame(db: Database, actor: Actor, filters: households.Filters | None 
     medical = households.sees_medical(actor)
     first = ~raw["household_id"].duplicated()
     phone = [h if f or not p else p for h, p, f in zip(raw["house_phone"], raw["phone"], first, strict=True)]
-    phone = [p if access.can(actor, "phone.view", int(u)) else access.mask_phone(p)
-             for p, u in zip(phone, raw["unit_id"], strict=True)]
+    phone = [
+        p if access.can(actor, "phone.view", int(u)) else access.mask_phone(p) for p, u in zip(phone, raw["unit_id"], strict=True)
+    ]
     out = {
-        "building": raw["building"], "unit": raw["unit_no"], "room": raw["room"], "contact_name": raw["contact_name"],
-        "phone": phone, "occupants": raw["occupants"], "name": raw["name"], "relation": raw["relation"],
+        "building": raw["building"],
+        "unit": raw["unit_no"],
+        "room": raw["room"],
+        "contact_name": raw["contact_name"],
+        "phone": phone,
+        "occupants": raw["occupants"],
+        "name": raw["name"],
+        "relation": raw["relation"],
     }
     if medical:
         out["needs"] = ["、".join(households.tag_label(x, lang) if lang == "zh" else x for x in tags) for tags in raw["tags"]]
@@ -77,15 +100,18 @@ def cli_export_households(db: Database, path: str, lang: str = "zh") -> int:
     return 0 if len(frame) else 1
 
 
-
 # -- the template: the same shape, examples marked in 序号 and never imported, an instructions sheet --------
 EXAMPLES = {
-    "zh": [[1, 1, "701", "王建国", "13800138000", 2, "王建国", "户主", "高血压", "", "已采", ""],
-           [1, 1, "701", "王建国", "13800138000", 2, "李秀英", "配偶", "尿毒症透析（周二周五）", "", "未采", ""],
-           [1, 1, "702", "张敏", "029-88881234", 1, "张敏", "户主", "独居老人", "", "已采", "子女在外地"]],
-    "en": [[1, 1, "701", "Wang Jianguo", "13800138000", 2, "Wang Jianguo", "head", "chronic", "", "tested", ""],
-           [1, 1, "701", "Wang Jianguo", "13800138000", 2, "Li Xiuying", "spouse", "dialysis", "Tue/Fri", "pending", ""],
-           [1, 1, "702", "Zhang Min", "029-88881234", 1, "Zhang Min", "head", "elderly_alone", "", "tested", "children away"]],
+    "zh": [
+        [1, 1, "701", "王建国", "13800138000", 2, "王建国", "户主", "高血压", "", "已采", ""],
+        [1, 1, "701", "王建国", "13800138000", 2, "李秀英", "配偶", "尿毒症透析（周二周五）", "", "未采", ""],
+        [1, 1, "702", "张敏", "029-88881234", 1, "张敏", "户主", "独居老人", "", "已采", "子女在外地"],
+    ],
+    "en": [
+        [1, 1, "701", "Wang Jianguo", "13800138000", 2, "Wang Jianguo", "head", "chronic", "", "tested", ""],
+        [1, 1, "701", "Wang Jianguo", "13800138000", 2, "Li Xiuying", "spouse", "dialysis", "Tue/Fri", "pending", ""],
+        [1, 1, "702", "Zhang Min", "029-88881234", 1, "Zhang Min", "head", "elderly_alone", "", "tested", "children away"],
+    ],
 }
 
 
@@ -103,8 +129,9 @@ def instructions_frame(lang: str = "zh") -> pd.DataFrame:
 def template_xlsx(lang: str = "zh") -> bytes:
     from .exports import to_xlsx_sheets
 
-    return to_xlsx_sheets({t("ledger.howto_sheet", lang): instructions_frame(lang),
-                           t("ledger.template_sheet", lang): template_frame(lang)})
+    return to_xlsx_sheets(
+        {t("ledger.howto_sheet", lang): instructions_frame(lang), t("ledger.template_sheet", lang): template_frame(lang)}
+    )
 
 
 def template_csv(lang: str = "zh") -> bytes:

@@ -36,8 +36,12 @@ class Throttle:
 
     @classmethod
     def from_settings(cls, db: Database) -> Throttle:
-        return cls(int(db.setting("login_max_failures", "5")), int(db.setting("login_client_max_failures", "20")),
-                   int(db.setting("login_delay_seconds", "30")), int(db.setting("login_window_minutes", "15")))
+        return cls(
+            int(db.setting("login_max_failures", "5")),
+            int(db.setting("login_client_max_failures", "20")),
+            int(db.setting("login_delay_seconds", "30")),
+            int(db.setting("login_window_minutes", "15")),
+        )
 
     @property
     def window(self) -> timedelta:
@@ -84,8 +88,7 @@ def attempt(db: Database, username: str, password: str, client: str | None) -> O
         _failed(db, name, client, known is False)
     now = clock.real_now()
     wait = _wait(db, name, client, throttle, now)
-    return Outcome(False, name, wait=math.ceil(wait.total_seconds()) if wait else 0,
-                   left=_left(db, name, client, throttle, now))
+    return Outcome(False, name, wait=math.ceil(wait.total_seconds()) if wait else 0, left=_left(db, name, client, throttle, now))
 
 
 def _claim(db: Database, name: str, client: str, throttle: Throttle) -> tuple[timedelta | None, bool]:
@@ -100,9 +103,15 @@ def _claim(db: Database, name: str, client: str, throttle: Throttle) -> tuple[ti
         if wait is not None:
             return wait, False
         first_unknown = not tx.scalar("SELECT count(*) FROM users WHERE username = ? AND active", [name]) and not (
-            tx.scalar("""SELECT count(*) FROM login_failures f WHERE client = ?
-                         AND NOT EXISTS (SELECT 1 FROM users u WHERE u.username = f.username AND u.active)""", [client]))
-        tx.execute("INSERT INTO login_failures (username, ts, client) VALUES (?, ?, ?)", [name, now, client], writes=("login_failures",))
+            tx.scalar(
+                """SELECT count(*) FROM login_failures f WHERE client = ?
+                         AND NOT EXISTS (SELECT 1 FROM users u WHERE u.username = f.username AND u.active)""",
+                [client],
+            )
+        )
+        tx.execute(
+            "INSERT INTO login_failures (username, ts, client) VALUES (?, ?, ?)", [name, now, client], writes=("login_failures",)
+        )
         return None, first_unknown
 
     with _CLAIMS:
@@ -110,8 +119,9 @@ def _claim(db: Database, name: str, client: str, throttle: Throttle) -> tuple[ti
 
 
 def _counts(reader, name: str, client: str, since: datetime) -> tuple[tuple, tuple]:
-    pair = reader.one("SELECT count(*), max(ts) FROM login_failures WHERE username = ? AND client = ? AND ts > ?",
-                      [name, client, since])
+    pair = reader.one(
+        "SELECT count(*), max(ts) FROM login_failures WHERE username = ? AND client = ? AND ts > ?", [name, client, since]
+    )
     whole = reader.one("SELECT count(*), max(ts) FROM login_failures WHERE client = ? AND ts > ?", [client, since])
     return pair, whole
 
@@ -179,13 +189,23 @@ def throttled(db: Database, actor: Actor) -> list[dict]:
     access.require(actor, "users.manage")
     throttle = Throttle.from_settings(db)
     now = clock.real_now()
-    rows = db.rows("""SELECT username, client, count(*), max(ts) FROM login_failures WHERE ts > ?
-                      GROUP BY username, client ORDER BY max(ts) DESC LIMIT 200""", [now - throttle.window])
+    rows = db.rows(
+        """SELECT username, client, count(*), max(ts) FROM login_failures WHERE ts > ?
+                      GROUP BY username, client ORDER BY max(ts) DESC LIMIT 200""",
+        [now - throttle.window],
+    )
     found = []
     for name, client, failures, latest in rows:
         wait = _wait(db, name, client, throttle, now)
-        found.append({"username": name, "client": client, "failures": int(failures), "latest": latest,
-                      "wait": math.ceil(wait.total_seconds()) if wait else 0})
+        found.append(
+            {
+                "username": name,
+                "client": client,
+                "failures": int(failures),
+                "latest": latest,
+                "wait": math.ceil(wait.total_seconds()) if wait else 0,
+            }
+        )
     return found
 
 

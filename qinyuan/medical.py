@@ -13,8 +13,18 @@ from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound
 
-TAGS = ("elderly_alone", "disability", "chronic", "critical", "dialysis", "chemo", "pregnancy", "newborn",
-        "mental_health", "other")
+TAGS = (
+    "elderly_alone",
+    "disability",
+    "chronic",
+    "critical",
+    "dialysis",
+    "chemo",
+    "pregnancy",
+    "newborn",
+    "mental_health",
+    "other",
+)
 TREATMENT_KINDS = ("dialysis", "chemo", "radiotherapy", "prenatal", "rehab", "other")
 TRIP_DAYS = 7
 MAX_TEXT = 500
@@ -22,8 +32,9 @@ _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 def _unit_of_resident(db_or_tx, resident_id: int) -> int:
-    row = db_or_tx.one("SELECT h.unit_id FROM residents r JOIN households h ON h.id = r.household_id WHERE r.id = ?",
-                       [resident_id])
+    row = db_or_tx.one(
+        "SELECT h.unit_id FROM residents r JOIN households h ON h.id = r.household_id WHERE r.id = ?", [resident_id]
+    )
     if row is None:
         raise NotFound(entity="resident", id=resident_id)
     return row[0]
@@ -107,8 +118,9 @@ def resident_medical(db: Database, actor: Actor, resident_id: int, *, log: bool 
     return resident
 
 
-def upcoming_trips(db: Database, actor: Actor, unit_id: int | None = None, *, limit: int = 50, offset: int = 0,
-                   log: bool = True) -> tuple[list[dict], int]:
+def upcoming_trips(
+    db: Database, actor: Actor, unit_id: int | None = None, *, limit: int = 50, offset: int = 0, log: bool = True
+) -> tuple[list[dict], int]:
     """Treatment trips in the next 7 days (each needs an exit permit), by day and departure time,
     in the actor's scope (one unit, or all of it). Paged; returns (rows, total)."""
     if unit_id is not None:
@@ -159,17 +171,29 @@ def validate_profile(tags: list[str], due_date: date | None) -> tuple[list[str],
     return tags, due_date
 
 
-def update_profile(db: Database, actor: Actor, resident_id: int, *, tags: list[str], medical_notes: str | None,
-                   due_date: date | None, emergency_contact: str | None, expected_version: int) -> dict:
+def update_profile(
+    db: Database,
+    actor: Actor,
+    resident_id: int,
+    *,
+    tags: list[str],
+    medical_notes: str | None,
+    due_date: date | None,
+    emergency_contact: str | None,
+    expected_version: int,
+) -> dict:
     tags, due_date = validate_profile(list(tags or []), due_date)
     notes = _clean(medical_notes)
     contact = _clean(emergency_contact, 100)
 
     def fn(tx: Tx) -> dict:
         tx.require("medical.edit", _unit_of_resident(tx, resident_id))
-        before, after = tx.update("residents", resident_id, {"tags": tags, "medical_notes": notes, "due_date": due_date,
-                                                             "emergency_contact": contact},
-                                  expected_version=expected_version)
+        before, after = tx.update(
+            "residents",
+            resident_id,
+            {"tags": tags, "medical_notes": notes, "due_date": due_date, "emergency_contact": contact},
+            expected_version=expected_version,
+        )
         keys = ("tags", "medical_notes", "due_date", "emergency_contact", "version")
         tx.audit("medical.update", "resident", resident_id, {k: before[k] for k in keys}, {k: after[k] for k in keys})
         return after
@@ -177,8 +201,17 @@ def update_profile(db: Database, actor: Actor, resident_id: int, *, tags: list[s
     return db.write(actor, fn)
 
 
-def add_treatment(db: Database, actor: Actor, resident_id: int, *, kind: str, weekdays: list[int],
-                  depart_time: str | None, destination: str | None, notes: str | None = None) -> int:
+def add_treatment(
+    db: Database,
+    actor: Actor,
+    resident_id: int,
+    *,
+    kind: str,
+    weekdays: list[int],
+    depart_time: str | None,
+    destination: str | None,
+    notes: str | None = None,
+) -> int:
     if kind not in TREATMENT_KINDS:
         raise InvalidInput("medical.error.treatment_kind")
     days = sorted({int(d) for d in weekdays or []})
@@ -194,8 +227,14 @@ def add_treatment(db: Database, actor: Actor, resident_id: int, *, kind: str, we
 
     def fn(tx: Tx) -> int:
         tx.require("medical.edit", _unit_of_resident(tx, resident_id))
-        values = {"resident_id": resident_id, "kind": kind, "weekdays": days, "depart_time": depart,
-                  "destination": destination, "notes": notes}
+        values = {
+            "resident_id": resident_id,
+            "kind": kind,
+            "weekdays": days,
+            "depart_time": depart,
+            "destination": destination,
+            "notes": notes,
+        }
         treatment_id = tx.insert("treatments", values)
         tx.audit("medical.treatment.add", "treatment", treatment_id, None, values)
         return treatment_id

@@ -31,8 +31,13 @@ _LOGISTICS = ("logistics", "committee")
 _CAPTAIN = ("captain", "committee")
 _CANCEL = ("captain", "committee")
 _FAIL = ("medic", "logistics", "committee")
-_FORWARD = {"requested": ("sourcing", _MEDIC), "sourcing": ("purchased", _MEDIC), "purchased": ("at_gate", _LOGISTICS),
-            "at_gate": ("disinfected", _LOGISTICS), "disinfected": ("delivered", _CAPTAIN)}
+_FORWARD = {
+    "requested": ("sourcing", _MEDIC),
+    "sourcing": ("purchased", _MEDIC),
+    "purchased": ("at_gate", _LOGISTICS),
+    "at_gate": ("disinfected", _LOGISTICS),
+    "disinfected": ("delivered", _CAPTAIN),
+}
 
 MACHINE = Machine(
     "medicine",
@@ -130,9 +135,18 @@ def set_limits(db: Database, actor: Actor, values: dict[str, float]) -> dict[str
 
 
 # -- writes -----------------------------------------------------------------------------------
-def create_order(db: Database, actor: Actor, household_id: int, items: str | list[str], *, urgency: str = "normal",
-                 channel: str = "phone", resident_id: int | None = None, source: str | None = None,
-                 notes: str | None = None) -> int:
+def create_order(
+    db: Database,
+    actor: Actor,
+    household_id: int,
+    items: str | list[str],
+    *,
+    urgency: str = "normal",
+    channel: str = "phone",
+    resident_id: int | None = None,
+    source: str | None = None,
+    notes: str | None = None,
+) -> int:
     """Record a new order (status requested) for a household in the actor's scope; returns its id."""
     if urgency not in URGENCIES:
         raise InvalidInput("medicine.error.urgency")
@@ -154,8 +168,16 @@ def create_order(db: Database, actor: Actor, household_id: int, items: str | lis
     return db.write(actor, fn)
 
 
-def insert_order(tx, household_id: int, lines: list[str], urgency: str, channel: str, resident_id: int | None,
-                 source: str | None, notes: str | None) -> int:
+def insert_order(
+    tx,
+    household_id: int,
+    lines: list[str],
+    urgency: str,
+    channel: str,
+    resident_id: int | None,
+    source: str | None,
+    notes: str | None,
+) -> int:
     """The order's rows and audit inside a write whose caller has checked who may place it (staff:
     create_order; a household at its door: qinyuan.door)."""
     if resident_id is not None:
@@ -163,20 +185,52 @@ def insert_order(tx, household_id: int, lines: list[str], urgency: str, channel:
         if home != household_id:
             raise InvalidInput("medicine.error.resident")
     order_id = tx.scalar("SELECT nextval('medicine_seq')")
-    row = {"id": order_id, "household_id": household_id, "resident_id": resident_id,
-           "items": json.dumps(lines, ensure_ascii=False), "channel": channel, "urgency": urgency,
-           "source": source, "notes": notes, "status": "requested", "reason": None,
-           "placed_by": tx.actor.username, "created_at": tx.now, "updated_at": tx.now,
-           "updated_by": tx.actor.username, "delivered_at": None, "version": 1}
+    row = {
+        "id": order_id,
+        "household_id": household_id,
+        "resident_id": resident_id,
+        "items": json.dumps(lines, ensure_ascii=False),
+        "channel": channel,
+        "urgency": urgency,
+        "source": source,
+        "notes": notes,
+        "status": "requested",
+        "reason": None,
+        "placed_by": tx.actor.username,
+        "created_at": tx.now,
+        "updated_at": tx.now,
+        "updated_by": tx.actor.username,
+        "delivered_at": None,
+        "version": 1,
+    }
     tx.insert("medicine_orders", row, returning=None)
-    tx.insert("medicine_events", {"order_id": order_id, "from_status": None, "to_status": "requested",
-                                  "ts": tx.now, "actor": tx.actor.username, "note": notes}, returning=None)
+    tx.insert(
+        "medicine_events",
+        {
+            "order_id": order_id,
+            "from_status": None,
+            "to_status": "requested",
+            "ts": tx.now,
+            "actor": tx.actor.username,
+            "note": notes,
+        },
+        returning=None,
+    )
     tx.audit("medicine.create", "medicine_order", order_id, None, {**row, "items": lines})
     return order_id
 
 
-def advance(db: Database, actor: Actor, order_id: int, target: str, version: int, *, note: str | None = None,
-            reason: str | None = None, source: str | None = None) -> dict:
+def advance(
+    db: Database,
+    actor: Actor,
+    order_id: int,
+    target: str,
+    version: int,
+    *,
+    note: str | None = None,
+    reason: str | None = None,
+    source: str | None = None,
+) -> dict:
     """Move an order one step, as the user saw it (version). Someone faster -> StaleEdit naming them."""
     note = _clean_text(note, "note")
     reason = _clean_text(reason, "reason")
@@ -186,8 +240,10 @@ def advance(db: Database, actor: Actor, order_id: int, target: str, version: int
 
     def fn(tx):
         # Two point reads (a join would scan every household) and the row as read is the audit's "before".
-        current = tx.one("SELECT status, version, updated_by, reason, source, delivered_at, household_id "
-                         "FROM medicine_orders WHERE id = ?", [order_id])
+        current = tx.one(
+            "SELECT status, version, updated_by, reason, source, delivered_at, household_id FROM medicine_orders WHERE id = ?",
+            [order_id],
+        )
         if current is None:
             raise NotFound(entity="medicine_order", id=order_id)
         status, current_version, updated_by, *_rest, household_id = current
@@ -203,13 +259,28 @@ def advance(db: Database, actor: Actor, order_id: int, target: str, version: int
         if source and target in ("sourcing", "purchased"):
             changes["source"] = source
         seen = dict(zip(("status", "version", "updated_by", "reason", "source", "delivered_at"), current[:6], strict=True))
-        before, after = tx.update("medicine_orders", order_id, changes, expected_version=version, before=seen,
-                                  stale_params=lambda: {"who": _display_name(tx, updated_by), "order": order_id})
-        tx.insert("medicine_events", {"order_id": order_id, "from_status": status, "to_status": target, "ts": tx.now,
-                                      "actor": tx.actor.username, "note": reason or note}, returning=None)
+        before, after = tx.update(
+            "medicine_orders",
+            order_id,
+            changes,
+            expected_version=version,
+            before=seen,
+            stale_params=lambda: {"who": _display_name(tx, updated_by), "order": order_id},
+        )
+        tx.insert(
+            "medicine_events",
+            {
+                "order_id": order_id,
+                "from_status": status,
+                "to_status": target,
+                "ts": tx.now,
+                "actor": tx.actor.username,
+                "note": reason or note,
+            },
+            returning=None,
+        )
         keep = ("status", "version", "updated_by", "reason", "source", "delivered_at")
-        tx.audit(f"medicine.{target}", "medicine_order", order_id, {k: before[k] for k in keep},
-                 {k: after[k] for k in keep})
+        tx.audit(f"medicine.{target}", "medicine_order", order_id, {k: before[k] for k in keep}, {k: after[k] for k in keep})
         return after
 
     try:
@@ -230,7 +301,7 @@ def _display_name(tx, username: str | None) -> str:
 # -- reads ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Filters:
-    status: str = "open"            # open | closed | all | one state
+    status: str = "open"  # open | closed | all | one state
     urgency: str | None = None
     unit_id: int | None = None
     channel: str | None = None
@@ -242,29 +313,55 @@ class Filters:
 # filters, limits, the current minute).
 _TABLES = ("medicine_orders", "households", "units", "residents")
 _OPEN_SQL = f"m.status IN {MACHINE.sql_list(OPEN)}"
-_ORDER_COLS = ("id", "household_id", "resident_id", "items", "channel", "urgency", "source", "notes", "status", "reason",
-               "placed_by", "created_at", "updated_at", "updated_by", "delivered_at", "version")
+_ORDER_COLS = (
+    "id",
+    "household_id",
+    "resident_id",
+    "items",
+    "channel",
+    "urgency",
+    "source",
+    "notes",
+    "status",
+    "reason",
+    "placed_by",
+    "created_at",
+    "updated_at",
+    "updated_by",
+    "delivered_at",
+    "version",
+)
 # Filtering and sorting run on the orders alone (households joined only when scope or filters need
 # them); the page's rows then get their unit, room and resident.
-_DETAIL = ("SELECT " + ", ".join(f"m.{c}" for c in _ORDER_COLS) + """, m.age_hours, m.limit_hours,
+_DETAIL = (
+    "SELECT "
+    + ", ".join(f"m.{c}" for c in _ORDER_COLS)
+    + """, m.age_hours, m.limit_hours,
                h.unit_id, u.building, u.unit_no, h.room, h.contact_name, r.name AS resident
            FROM ({inner}) m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
-           LEFT JOIN residents r ON r.id = m.resident_id""")
+           LEFT JOIN residents r ON r.id = m.resident_id"""
+)
 
 
-def _base(db: Database, actor: Actor | None, action: str = "medicine.view",
-          with_household: bool = False) -> tuple[str, list]:
+def _base(db: Database, actor: Actor | None, action: str = "medicine.view", with_household: bool = False) -> tuple[str, list]:
     """Orders in the actor's scope (actor None: all) with age_hours and limit_hours, ending in a WHERE."""
     lim = limits(db)
     scope, scope_p = access.unit_filter(actor, action, "h.unit_id") if actor else ("TRUE", [])
     join = with_household or scope != "TRUE"
-    sql = ("SELECT " + ", ".join(f"m.{c}" for c in _ORDER_COLS) + f""",
+    sql = (
+        "SELECT "
+        + ", ".join(f"m.{c}" for c in _ORDER_COLS)
+        + f""",
                greatest(epoch(CASE WHEN {_OPEN_SQL} THEN CAST(? AS TIMESTAMPTZ) ELSE coalesce(m.delivered_at, m.updated_at) END
                               - m.created_at) / 3600.0, 0) AS age_hours,
                CASE m.urgency WHEN 'critical' THEN ? WHEN 'urgent' THEN ? ELSE ? END AS limit_hours"""
-           + (", h.unit_id, h.room, h.contact_name FROM medicine_orders m JOIN households h ON h.id = m.household_id"
-              if join else " FROM medicine_orders m")
-           + f" WHERE {scope}")
+        + (
+            ", h.unit_id, h.room, h.contact_name FROM medicine_orders m JOIN households h ON h.id = m.household_id"
+            if join
+            else " FROM medicine_orders m"
+        )
+        + f" WHERE {scope}"
+    )
     # ages are counted to the current minute, so reruns within a minute share the cached answers
     return sql, [db.now().replace(second=0, microsecond=0), lim["critical"], lim["urgent"], lim["normal"], *scope_p]
 
@@ -293,16 +390,27 @@ def _filter_sql(filters: Filters) -> tuple[str, list, bool]:
     search = (filters.search or "").strip()
     if search:
         like = f"%{search}%"
-        parts.append("(m.items ILIKE ? OR m.room ILIKE ? OR m.contact_name ILIKE ? OR m.source ILIKE ? OR EXISTS "
-                     "(SELECT 1 FROM residents r WHERE r.id = m.resident_id AND r.name ILIKE ?))")
+        parts.append(
+            "(m.items ILIKE ? OR m.room ILIKE ? OR m.contact_name ILIKE ? OR m.source ILIKE ? OR EXISTS "
+            "(SELECT 1 FROM residents r WHERE r.id = m.resident_id AND r.name ILIKE ?))"
+        )
         params += [like] * 5
     if filters.overdue_only:
         parts.append(f"{_OPEN_SQL} AND m.age_hours > m.limit_hours")
     return (" AND ".join(parts) or "TRUE"), params, filters.unit_id is not None or bool(search)
 
 
-def _query(db: Database, actor: Actor, filters: Filters, order_by: str, limit: int | None, offset: int = 0,
-           action: str = "medicine.view", extra: str = "TRUE", extra_params: tuple = ()) -> tuple[list[dict], int]:
+def _query(
+    db: Database,
+    actor: Actor,
+    filters: Filters,
+    order_by: str,
+    limit: int | None,
+    offset: int = 0,
+    action: str = "medicine.view",
+    extra: str = "TRUE",
+    extra_params: tuple = (),
+) -> tuple[list[dict], int]:
     # The total is a separate count: DuckDB 1.4 can fail internally on count(*) OVER () over a left join.
     where, where_p, need_household = _filter_sql(filters)
     body, body_p = _base(db, actor, action, need_household)
@@ -338,19 +446,33 @@ def _with_places(db: Database, rows: list[dict]) -> list[dict]:
     people = sorted({r["resident_id"] for r in rows if r["resident_id"] is not None})
     places = {}
     if homes:
-        places = {r["id"]: r for r in db.dicts(
-            f"""SELECT h.id, h.unit_id, u.building, u.unit_no, h.room, h.contact_name FROM households h
-                JOIN units u ON u.id = h.unit_id WHERE h.id IN ({', '.join('?' for _ in homes)})""", homes)}
+        places = {
+            r["id"]: r
+            for r in db.dicts(
+                f"""SELECT h.id, h.unit_id, u.building, u.unit_no, h.room, h.contact_name FROM households h
+                JOIN units u ON u.id = h.unit_id WHERE h.id IN ({", ".join("?" for _ in homes)})""",
+                homes,
+            )
+        }
     names = {}
     if people:
         names = dict(db.rows(f"SELECT id, name FROM residents WHERE id IN ({', '.join('?' for _ in people)})", people))
     out = []
     for row in rows:
         place = places[row["household_id"]]
-        out.append({**{c: row[c] for c in _ORDER_COLS}, "age_hours": row["age_hours"], "limit_hours": row["limit_hours"],
-                    "unit_id": place["unit_id"], "building": place["building"], "unit_no": place["unit_no"],
-                    "room": place["room"], "contact_name": place["contact_name"],
-                    "resident": names.get(row["resident_id"])})
+        out.append(
+            {
+                **{c: row[c] for c in _ORDER_COLS},
+                "age_hours": row["age_hours"],
+                "limit_hours": row["limit_hours"],
+                "unit_id": place["unit_id"],
+                "building": place["building"],
+                "unit_no": place["unit_no"],
+                "room": place["room"],
+                "contact_name": place["contact_name"],
+                "resident": names.get(row["resident_id"]),
+            }
+        )
     return out
 
 
@@ -375,12 +497,12 @@ def work_queue(db: Database, actor: Actor, limit: int = 20, offset: int = 0) -> 
     if not states:
         return [], 0
     marks = ", ".join("?" for _ in states)
-    return _query(db, actor, Filters(status="all"), _PRIORITY, limit, offset,
-                  extra=f"m.status IN ({marks})", extra_params=states)
+    return _query(db, actor, Filters(status="all"), _PRIORITY, limit, offset, extra=f"m.status IN ({marks})", extra_params=states)
 
 
-def list_orders(db: Database, actor: Actor, filters: Filters | None = None, limit: int = 50,
-                offset: int = 0) -> tuple[list[dict], int]:
+def list_orders(
+    db: Database, actor: Actor, filters: Filters | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[dict], int]:
     """Orders in the actor's scope matching filters, newest first, one page; and the total."""
     access.require(actor, "medicine.view")
     return _query(db, actor, filters or Filters(), "m.created_at DESC, m.id DESC", limit, offset)
@@ -389,8 +511,7 @@ def list_orders(db: Database, actor: Actor, filters: Filters | None = None, limi
 def overdue(db: Database, actor: Actor, limit: int = 50) -> tuple[list[dict], int]:
     """Open orders waiting longer than their urgency's limit, the most overdue (relative) first."""
     access.require(actor, "medicine.view")
-    return _query(db, actor, Filters(status="open", overdue_only=True),
-                  f"m.age_hours / m.limit_hours DESC, {_PRIORITY}", limit)
+    return _query(db, actor, Filters(status="open", overdue_only=True), f"m.age_hours / m.limit_hours DESC, {_PRIORITY}", limit)
 
 
 def get_order(db: Database, actor: Actor, order_id: int) -> dict:
@@ -407,9 +528,12 @@ def get_order(db: Database, actor: Actor, order_id: int) -> dict:
 
 def events(db: Database, actor: Actor, order_id: int) -> list[dict]:
     get_order(db, actor, order_id)  # scope check
-    return db.dicts("""SELECT e.from_status, e.to_status, e.ts, e.actor, coalesce(u.display_name, e.actor) AS actor_name, e.note
+    return db.dicts(
+        """SELECT e.from_status, e.to_status, e.ts, e.actor, coalesce(u.display_name, e.actor) AS actor_name, e.note
                        FROM medicine_events e LEFT JOIN users u ON u.username = e.actor
-                       WHERE e.order_id = ? ORDER BY e.ts, e.id""", [order_id])
+                       WHERE e.order_id = ? ORDER BY e.ts, e.id""",
+        [order_id],
+    )
 
 
 def status_counts(db: Database, actor: Actor) -> dict[str, int]:
@@ -428,11 +552,14 @@ def household_history(db: Database, actor: Actor, household_id: int, lang: str =
     if unit_id is None:
         raise NotFound(entity="household", id=household_id)
     access.require(actor, "medicine.view", unit_id)
-    frame = db.df("""SELECT m.id, m.created_at, r.name AS resident,
+    frame = db.df(
+        """SELECT m.id, m.created_at, r.name AS resident,
                             array_to_string(CAST(from_json(m.items, '["VARCHAR"]') AS VARCHAR[]), '；') AS items,
                             m.urgency, m.channel, m.source, m.status, m.reason, m.delivered_at, m.placed_by
                      FROM medicine_orders m LEFT JOIN residents r ON r.id = m.resident_id
-                     WHERE m.household_id = ? ORDER BY m.created_at DESC, m.id DESC""", [household_id])
+                     WHERE m.household_id = ? ORDER BY m.created_at DESC, m.id DESC""",
+        [household_id],
+    )
     for column in ("created_at", "delivered_at"):
         frame[column] = frame[column].map(_local_time)
     frame = _labelled(frame, lang)
@@ -462,7 +589,8 @@ def export_frame(db: Database, actor: Actor, filters: Filters | None = None, lan
     filters = filters or Filters(status="all")
     where, where_p, need_household = _filter_sql(filters)
     body, params = _base(db, actor, "medicine.export", need_household)
-    frame = db.df(f"""WITH o AS ({body})
+    frame = db.df(
+        f"""WITH o AS ({body})
         SELECT m.id, u.building, u.unit_no, h.room, h.contact_name, r.name AS resident,
                array_to_string(CAST(from_json(m.items, '["VARCHAR"]') AS VARCHAR[]), '；') AS items,
                m.urgency, m.channel, m.source, m.status, m.reason, m.placed_by, m.created_at, m.updated_at,
@@ -470,7 +598,9 @@ def export_frame(db: Database, actor: Actor, filters: Filters | None = None, lan
                {_OPEN_SQL} AND m.age_hours > m.limit_hours AS overdue
         FROM o m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
         LEFT JOIN residents r ON r.id = m.resident_id WHERE {where}
-        ORDER BY m.created_at DESC, m.id DESC LIMIT ?""", [*params, *where_p, EXPORT_CAP])
+        ORDER BY m.created_at DESC, m.id DESC LIMIT ?""",
+        [*params, *where_p, EXPORT_CAP],
+    )
 
     def fn(tx):
         tx.audit("medicine.export", "medicine_order", None, None, {"rows": len(frame), "filters": filters.__dict__})

@@ -20,20 +20,40 @@ MEDICINE_STATUSES = (*medicine.OPEN, *medicine.CLOSED)  # the chart order: the f
 # Figures whose change since yesterday we can reconstruct from timestamps. Not the rounds organised (a round's
 # completion has no timestamp) nor the treatment trips ahead (a plan, not a history): no delta for them.
 DELTA_KEYS = (
-    "current_round_coverage", "residents_pending", "home_samplings_done",
-    "duty_person_times", "duty_fill_rate_today",
-    "medicine_households_served", "medicine_orders_open", "medicine_urgent_open", "medicine_median_hours_to_delivery",
-    "emergency_cases_open", "emergency_cases_total",
-    "vegetable_portions_distributed", "donation_batch_coverage", "grocery_orders_open",
+    "current_round_coverage",
+    "residents_pending",
+    "home_samplings_done",
+    "duty_person_times",
+    "duty_fill_rate_today",
+    "medicine_households_served",
+    "medicine_orders_open",
+    "medicine_urgent_open",
+    "medicine_median_hours_to_delivery",
+    "emergency_cases_open",
+    "emergency_cases_total",
+    "vegetable_portions_distributed",
+    "donation_batch_coverage",
+    "grocery_orders_open",
 )
 # Figures of the current round: compared with the same round as it stood at the end of yesterday.
 ROUND_KEYS = ("current_round_coverage", "residents_pending", "home_samplings_done")
 # A rise of these is bad news (the UI colours their deltas the other way round).
-WORSE_WHEN_UP = ("residents_pending", "medicine_orders_open", "medicine_urgent_open", "medicine_median_hours_to_delivery",
-                 "emergency_cases_open", "emergency_cases_total", "grocery_orders_open")
+WORSE_WHEN_UP = (
+    "residents_pending",
+    "medicine_orders_open",
+    "medicine_urgent_open",
+    "medicine_median_hours_to_delivery",
+    "emergency_cases_open",
+    "emergency_cases_total",
+    "grocery_orders_open",
+)
 
-DEFAULTS = {"medicine_limit_hours_urgent": 4.0, "medicine_limit_hours_critical": 2.0, "emergency_stale_minutes": 60.0,
-            "coverage_alert_threshold": 0.9}
+DEFAULTS = {
+    "medicine_limit_hours_urgent": 4.0,
+    "medicine_limit_hours_critical": 2.0,
+    "emergency_stale_minutes": 60.0,
+    "coverage_alert_threshold": 0.9,
+}
 
 
 def setting(db: Database, key: str) -> float:
@@ -64,8 +84,11 @@ def _testing_as_of(db: Database, units, round_id: int, cutoff: datetime) -> dict
             WHERE tr.round_id = ? AND {unit_sql}""",
         [cutoff, cutoff, cutoff, cutoff, round_id, *unit_p],
     )
-    return {"current_round_coverage": round(accounted / total, 4) if total else 0.0,
-            "residents_pending": total - accounted, "home_samplings_done": home}
+    return {
+        "current_round_coverage": round(accounted / total, 4) if total else 0.0,
+        "residents_pending": total - accounted,
+        "home_samplings_done": home,
+    }
 
 
 def _as_of(db: Database, units, cutoff: datetime, day: date) -> dict:
@@ -119,8 +142,7 @@ def with_deltas(db: Database, units: tuple[int, ...] | None = None, day: date | 
 
 
 # -- needs attention now --------------------------------------------------------------------------
-def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime | None = None,
-              role: str | None = None) -> dict:
+def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime | None = None, role: str | None = None) -> dict:
     """What needs doing now, each a small list: overdue urgent medicine, cases without update,
     posts under-staffed this hour (whole compound only) and units below the coverage threshold; and
     for the role that must act (role given), newest first: a new critical case, a new urgent order,
@@ -176,9 +198,15 @@ def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime 
                 GROUP BY ALL HAVING coverage < ? ORDER BY coverage, h.unit_id""",
             [rnd["id"], *unit_p, rnd["status"], clock.at(rnd["day"], 8), int(rnd["slot_minutes"]), now, threshold],
         )
-    return {"medicine": medicine, "cases": cases, "posts": posts, "coverage": low, **to_act(db, units, role),
-            "limits": {"urgent": urgent_h, "critical": critical_h, "stale_minutes": stale_min, "threshold": threshold},
-            "round_no": rnd["round_no"] if rnd else None}
+    return {
+        "medicine": medicine,
+        "cases": cases,
+        "posts": posts,
+        "coverage": low,
+        **to_act(db, units, role),
+        "limits": {"urgent": urgent_h, "critical": critical_h, "stale_minutes": stale_min, "threshold": threshold},
+        "round_no": rnd["round_no"] if rnd else None,
+    }
 
 
 ACT_LISTS = ("new_cases", "new_orders", "permits")
@@ -198,19 +226,23 @@ def to_act(db: Database, units: tuple[int, ...] | None, role: str | None) -> dic
             f"""SELECT c.id, h.unit_id, u.building, u.unit_no, h.room, c.severity, c.reported_at AS at
                 FROM emergency_cases c JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
                 WHERE c.status = 'reported' AND c.severity = 'critical' AND {unit_sql} ORDER BY c.reported_at DESC, c.id DESC""",
-            unit_p)
+            unit_p,
+        )
     if medicine.forward_step("requested", role):
         found["new_orders"] = db.df(
             f"""SELECT m.id, h.unit_id, u.building, u.unit_no, h.room, m.urgency, m.created_at AS at
                 FROM medicine_orders m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
                 WHERE m.status = 'requested' AND m.urgency IN ('urgent', 'critical') AND {unit_sql}
-                ORDER BY m.created_at DESC, m.id DESC""", unit_p)
+                ORDER BY m.created_at DESC, m.id DESC""",
+            unit_p,
+        )
     if "exit_permit_granted" in emergencies.next_steps("exit_permit_requested", role):
         found["permits"] = db.df(
             f"""SELECT c.id, h.unit_id, u.building, u.unit_no, h.room, c.severity, c.last_event_at AS at
                 FROM emergency_cases c JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
                 WHERE c.status = 'exit_permit_requested' AND {unit_sql} ORDER BY c.last_event_at DESC, c.id DESC""",
-            unit_p)
+            unit_p,
+        )
     return found
 
 
@@ -297,8 +329,9 @@ def donation_batches(db: Database) -> pd.DataFrame:
 DONATION_BUILDINGS_MAX = 40  # more buildings than this (a scaled-up compound): the busiest ones
 
 
-def donation_by_building_hour(db: Database, units=None, batch_id: int | None = None,
-                              limit: int = DONATION_BUILDINGS_MAX) -> pd.DataFrame:
+def donation_by_building_hour(
+    db: Database, units=None, batch_id: int | None = None, limit: int = DONATION_BUILDINGS_MAX
+) -> pd.DataFrame:
     """Portions handed out per building per hour of the day, for one batch (default: the latest); at
     most `limit` buildings, those that handed out the most, and `buildings_total` says how many had any."""
     if batch_id is None:
@@ -350,8 +383,11 @@ def unit_heatmap(db: Database, units=None, day: date | None = None, limit: int =
             WHERE {unit_sql}"""
     params = [rnd["id"] if rnd else -1, day, *unit_p]
     many = db.scalar(f"SELECT count(*) > ? FROM units u WHERE {unit_sql}", [limit, *unit_p])
-    order = ("cases_open DESC, medicine_open DESC, coalesce(coverage, 1), pending DESC, days_since_visit DESC NULLS FIRST, unit_id"
-             if many else "unit_id")
+    order = (
+        "cases_open DESC, medicine_open DESC, coalesce(coverage, 1), pending DESC, days_since_visit DESC NULLS FIRST, unit_id"
+        if many
+        else "unit_id"
+    )
     return db.df(f"SELECT * FROM ({sql}) ORDER BY {order} LIMIT ?", [*params, limit])
 
 
@@ -360,11 +396,21 @@ def unit_detail(db: Database, actor: Actor, unit_id: int) -> dict:
     access.require(actor, "kpi.view", unit_id)
     figures_, deltas = with_deltas(db, (unit_id,))
     row = db.one("SELECT building, unit_no, team_id FROM units WHERE id = ?", [unit_id])
-    captain = db.one("""SELECT v.name FROM units u JOIN teams t ON t.id = u.team_id JOIN volunteers v ON v.id = t.captain_id
-                        WHERE u.id = ?""", [unit_id])
-    return {"unit_id": unit_id, "building": row[0], "unit_no": row[1], "team_id": row[2],
-            "captain": captain[0] if captain else None, "figures": figures_, "deltas": deltas,
-            "attention": attention(db, (unit_id,))}
+    captain = db.one(
+        """SELECT v.name FROM units u JOIN teams t ON t.id = u.team_id JOIN volunteers v ON v.id = t.captain_id
+                        WHERE u.id = ?""",
+        [unit_id],
+    )
+    return {
+        "unit_id": unit_id,
+        "building": row[0],
+        "unit_no": row[1],
+        "team_id": row[2],
+        "captain": captain[0] if captain else None,
+        "figures": figures_,
+        "deltas": deltas,
+        "attention": attention(db, (unit_id,)),
+    }
 
 
 # -- captain's to-do, member's view -------------------------------------------------------------------
@@ -407,8 +453,17 @@ def team_figures(db: Database, actor: Actor) -> dict:
                 WHERE d.household_id IS NULL AND {unit_sql}""",
             [batch, *unit_p],
         )
-    my_done = db.scalar("SELECT count(*) FROM shift_assignments WHERE volunteer_id = ? AND status = 'done'",
-                        [actor.volunteer_id]) if actor.volunteer_id else 0
-    return {"team_name": team[0] if team else None, "team_members": team[1] if team else 0,
-            "captain": team[2] if team else None, "figures": figures_, "deltas": deltas,
-            "vegetables_waiting": waiting, "my_duty_done": my_done}
+    my_done = (
+        db.scalar("SELECT count(*) FROM shift_assignments WHERE volunteer_id = ? AND status = 'done'", [actor.volunteer_id])
+        if actor.volunteer_id
+        else 0
+    )
+    return {
+        "team_name": team[0] if team else None,
+        "team_members": team[1] if team else 0,
+        "captain": team[2] if team else None,
+        "figures": figures_,
+        "deltas": deltas,
+        "vegetables_waiting": waiting,
+        "my_duty_done": my_done,
+    }

@@ -41,16 +41,29 @@ PLAN: list[tuple[str, dict[str, str]]] = [
     ("carrying_tasks", {"id": "carrying_tasks"}),
 ]
 NO_ID = {"census_visits", "treatments", "medicine_events", "emergency_events", "grocery_events", "stock_movements"}
-SEQUENCES = {"teams": "team_seq", "volunteers": "volunteer_seq", "households": "household_seq",
-             "residents": "resident_seq", "shifts": "shift_seq", "shift_assignments": "assignment_seq",
-             "medicine_orders": "medicine_seq", "emergency_cases": "case_seq", "grocery_orders": "grocery_seq",
-             "carrying_tasks": "task_seq"}
+SEQUENCES = {
+    "teams": "team_seq",
+    "volunteers": "volunteer_seq",
+    "households": "household_seq",
+    "residents": "resident_seq",
+    "shifts": "shift_seq",
+    "shift_assignments": "assignment_seq",
+    "medicine_orders": "medicine_seq",
+    "emergency_cases": "case_seq",
+    "grocery_orders": "grocery_seq",
+    "carrying_tasks": "task_seq",
+}
 
 
 def _columns(cur, table: str) -> list[str]:
-    return [r[0] for r in cur.execute(
-        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ? "
-        "ORDER BY ordinal_position", [table]).fetchall()]
+    return [
+        r[0]
+        for r in cur.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ? "
+            "ORDER BY ordinal_position",
+            [table],
+        ).fetchall()
+    ]
 
 
 def _advance_sequence(cur, sequence: str, past: int) -> None:
@@ -67,9 +80,22 @@ def replicate(db: Database, scale: int) -> dict:
     started = time.perf_counter()
     report: dict = {"scale": scale, "tables": {}}
     with db.bulk() as cur:
-        base = {t: cur.execute(f"SELECT coalesce(max(id), 0) FROM {t}").fetchone()[0]
-                for t in ("units", "teams", "volunteers", "households", "residents", "shifts", "shift_assignments",
-                          "medicine_orders", "emergency_cases", "grocery_orders", "carrying_tasks")}
+        base = {
+            t: cur.execute(f"SELECT coalesce(max(id), 0) FROM {t}").fetchone()[0]
+            for t in (
+                "units",
+                "teams",
+                "volunteers",
+                "households",
+                "residents",
+                "shifts",
+                "shift_assignments",
+                "medicine_orders",
+                "emergency_cases",
+                "grocery_orders",
+                "carrying_tasks",
+            )
+        }
         base["building"] = cur.execute("SELECT coalesce(max(building), 0) FROM units").fetchone()[0]
         for table, shifts in PLAN:
             t0 = time.perf_counter()
@@ -89,11 +115,15 @@ def replicate(db: Database, scale: int) -> dict:
                 base_filter = f"x.{column} <= {int(base[source])}"
             else:
                 base_filter = f"x.id <= {int(cur.execute(f'SELECT coalesce(max(id), 0) FROM {table}').fetchone()[0])}"
-            sql = (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(exprs)} "
-                   f"FROM {table} x, range(1, {int(scale)}) k(k) WHERE {base_filter}")
+            sql = (
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(exprs)} "
+                f"FROM {table} x, range(1, {int(scale)}) k(k) WHERE {base_filter}"
+            )
             cur.execute(sql)
-            report["tables"][table] = {"rows": cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0],
-                                       "seconds": round(time.perf_counter() - t0, 3)}
+            report["tables"][table] = {
+                "rows": cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0],
+                "seconds": round(time.perf_counter() - t0, 3),
+            }
         cur.execute("UPDATE donation_batches SET portions = portions * ?", [int(scale)])
         for table, sequence in SEQUENCES.items():
             _advance_sequence(cur, sequence, cur.execute(f"SELECT max(id) FROM {table}").fetchone()[0] or 0)
@@ -101,7 +131,8 @@ def replicate(db: Database, scale: int) -> dict:
         cur.execute(
             "INSERT INTO audit_log (ts, actor, action, entity, entity_id, before, after) "
             "VALUES (?, 'system', 'demo.scale', 'database', NULL, NULL, ?)",
-            [clock.real_now(), json.dumps({"scale": scale, "seconds": report["seconds"]})])
+            [clock.real_now(), json.dumps({"scale": scale, "seconds": report["seconds"]})],
+        )
         cur.execute("INSERT OR REPLACE INTO settings VALUES ('demo_scale', ?)", [str(int(scale))])
     db.con.execute("CHECKPOINT")
     report["seconds_total"] = round(time.perf_counter() - started, 3)

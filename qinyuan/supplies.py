@@ -56,7 +56,9 @@ def items(db: Database, actor: Actor) -> pd.DataFrame:
     """Every item with its totals in and out and its current stock (one aggregation)."""
     access.require(actor, "supplies.view")
     return db.cached_read(
-        "supplies.items", ("supply_items", "stock_movements"), "df",
+        "supplies.items",
+        ("supply_items", "stock_movements"),
+        "df",
         """SELECT i.id, i.code, i.name_zh, i.name_en, i.unit, i.version,
                   coalesce(sum(m.quantity) FILTER (WHERE m.quantity > 0 AND m.corrects IS NULL), 0) AS total_in,
                   coalesce(-sum(m.quantity) FILTER (WHERE m.quantity < 0 AND m.corrects IS NULL), 0) AS total_out,
@@ -64,7 +66,8 @@ def items(db: Database, actor: Actor) -> pd.DataFrame:
                   coalesce(sum(m.quantity), 0) AS stock,
                   count(m.id) AS movements
            FROM supply_items i LEFT JOIN stock_movements m ON m.item_id = i.id
-           GROUP BY ALL ORDER BY i.id""")
+           GROUP BY ALL ORDER BY i.id""",
+    )
 
 
 def stock(db: Database, item_id: int) -> float:
@@ -75,33 +78,49 @@ def movements(db: Database, actor: Actor, item_id: int | None = None, page: int 
     """One page of movements, newest first, and the total count."""
     access.require(actor, "supplies.view")
     where, params = ("m.item_id = ?", [item_id]) if item_id else ("TRUE", [])
-    total = db.cached_read("supplies.movements_count", ("stock_movements",), "scalar",
-                  f"SELECT count(*) FROM stock_movements m WHERE {where}", params)
+    total = db.cached_read(
+        "supplies.movements_count",
+        ("stock_movements",),
+        "scalar",
+        f"SELECT count(*) FROM stock_movements m WHERE {where}",
+        params,
+    )
     frame = db.cached_read(
-        "supplies.movements", ("stock_movements", "supply_items"), "df",
+        "supplies.movements",
+        ("stock_movements", "supply_items"),
+        "df",
         f"""SELECT m.id, m.ts, i.name_zh, i.name_en, i.unit, m.quantity, m.counterparty, m.actor, m.note, m.corrects
             FROM stock_movements m JOIN supply_items i ON i.id = m.item_id WHERE {where}
             ORDER BY m.ts DESC, m.id DESC LIMIT ? OFFSET ?""",
-        [*params, size, max(0, page - 1) * size])
+        [*params, size, max(0, page - 1) * size],
+    )
     return frame, total
 
 
 def carriers(db: Database, actor: Actor) -> pd.DataFrame:
     """The carrying squad (volunteers with the carrier skill): name and team."""
     access.require(actor, "supplies.view")
-    return db.cached_read("supplies.carriers", ("volunteers",), "df", """SELECT v.id, v.name, v.team_id FROM volunteers v
-                    WHERE v.active AND list_contains(v.skills, 'carrier') ORDER BY v.team_id, v.id""")
+    return db.cached_read(
+        "supplies.carriers",
+        ("volunteers",),
+        "df",
+        """SELECT v.id, v.name, v.team_id FROM volunteers v
+                    WHERE v.active AND list_contains(v.skills, 'carrier') ORDER BY v.team_id, v.id""",
+    )
 
 
 def tasks(db: Database, actor: Actor, include_closed: bool = True) -> pd.DataFrame:
     access.require(actor, "supplies.view")
     where = "TRUE" if include_closed else "t.status = 'open'"
     return db.cached_read(
-        "supplies.tasks", ("carrying_tasks", "supply_items"), "df",
+        "supplies.tasks",
+        ("carrying_tasks", "supply_items"),
+        "df",
         f"""SELECT t.id, t.description, t.item_id, i.name_zh, i.name_en, i.unit, t.quantity, t.from_place, t.to_place,
                    t.assignees, t.status, t.created_at, t.done_at, t.done_by, t.version
             FROM carrying_tasks t LEFT JOIN supply_items i ON i.id = t.item_id WHERE {where}
-            ORDER BY t.status <> 'open', t.created_at DESC, t.id DESC LIMIT 200""")
+            ORDER BY t.status <> 'open', t.created_at DESC, t.id DESC LIMIT 200""",
+    )
 
 
 # -- writes ------------------------------------------------------------------------------------
@@ -133,19 +152,45 @@ def _move(tx: Tx, item_id: int, delta: float, counterparty: str | None, note: st
     tx.execute("UPDATE supply_items SET version = version + 1 WHERE id = ?", [item_id], writes=("supply_items",))
     current = float(tx.scalar("SELECT coalesce(sum(quantity), 0) FROM stock_movements WHERE item_id = ?", [item_id]))
     if current + delta < -1e-9:
-        raise InvalidInput("supplies.error.negative_stock", item=item["name_zh"], stock=fmt_qty(current),
-                           quantity=fmt_qty(-delta), unit=item["unit"])
-    movement_id = tx.insert("stock_movements", {"item_id": item_id, "quantity": delta, "counterparty": counterparty,
-                                                "ts": tx.now, "actor": tx.actor.username, "note": note,
-                                                "corrects": corrects})
-    tx.audit("supplies.move", "stock_movements", movement_id, {"stock": current},
-             {"item": item["code"], "quantity": delta, "stock": current + delta, "counterparty": counterparty,
-              "note": note, "corrects": corrects})
+        raise InvalidInput(
+            "supplies.error.negative_stock",
+            item=item["name_zh"],
+            stock=fmt_qty(current),
+            quantity=fmt_qty(-delta),
+            unit=item["unit"],
+        )
+    movement_id = tx.insert(
+        "stock_movements",
+        {
+            "item_id": item_id,
+            "quantity": delta,
+            "counterparty": counterparty,
+            "ts": tx.now,
+            "actor": tx.actor.username,
+            "note": note,
+            "corrects": corrects,
+        },
+    )
+    tx.audit(
+        "supplies.move",
+        "stock_movements",
+        movement_id,
+        {"stock": current},
+        {
+            "item": item["code"],
+            "quantity": delta,
+            "stock": current + delta,
+            "counterparty": counterparty,
+            "note": note,
+            "corrects": corrects,
+        },
+    )
     return movement_id
 
 
-def record_movement(db: Database, actor: Actor, item_id: int, direction: str, quantity, counterparty: str | None = None,
-                    note: str | None = None) -> int:
+def record_movement(
+    db: Database, actor: Actor, item_id: int, direction: str, quantity, counterparty: str | None = None, note: str | None = None
+) -> int:
     """Goods in (from a source) or out (to a destination). Out beyond the stock is refused."""
     if direction not in DIRECTIONS:
         raise InvalidInput("supplies.error.direction")
@@ -179,8 +224,12 @@ def correct_movement(db: Database, actor: Actor, movement_id: int, right_quantit
             raise InvalidInput("supplies.error.correct_correction")
         if (original["quantity"] > 0) != (right > 0) and right != 0:
             raise InvalidInput("supplies.error.correct_sign")
-        effective = float(tx.scalar("SELECT ? + coalesce(sum(quantity), 0) FROM stock_movements WHERE corrects = ?",
-                                    [original["quantity"], movement_id]))
+        effective = float(
+            tx.scalar(
+                "SELECT ? + coalesce(sum(quantity), 0) FROM stock_movements WHERE corrects = ?",
+                [original["quantity"], movement_id],
+            )
+        )
         delta = right - effective
         if abs(delta) < 1e-9:
             return None
@@ -189,8 +238,9 @@ def correct_movement(db: Database, actor: Actor, movement_id: int, right_quantit
     return db.write(actor, fn)
 
 
-def add_task(db: Database, actor: Actor, description: str, item_id: int | None, quantity, from_place: str,
-             to_place: str, assignees: str) -> int:
+def add_task(
+    db: Database, actor: Actor, description: str, item_id: int | None, quantity, from_place: str, to_place: str, assignees: str
+) -> int:
     description = _text(description, "description")
     qty = _quantity(quantity) if quantity not in (None, "", 0) else None
     from_place = _text(from_place, "from_place", limit=100)
@@ -202,8 +252,17 @@ def add_task(db: Database, actor: Actor, description: str, item_id: int | None, 
         if item_id is not None:
             tx.record("supply_items", item_id)
         new_id = tx.scalar("SELECT nextval('task_seq')")
-        values = {"id": new_id, "description": description, "item_id": item_id, "quantity": qty, "from_place": from_place,
-                  "to_place": to_place, "assignees": assignees, "status": "open", "created_at": tx.now}
+        values = {
+            "id": new_id,
+            "description": description,
+            "item_id": item_id,
+            "quantity": qty,
+            "from_place": from_place,
+            "to_place": to_place,
+            "assignees": assignees,
+            "status": "open",
+            "created_at": tx.now,
+        }
         tx.insert("carrying_tasks", values)
         tx.audit("supplies.task_add", "carrying_tasks", new_id, None, values)
         return new_id

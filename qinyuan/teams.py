@@ -87,8 +87,9 @@ def phone_sql(actor: Actor) -> tuple[str, list]:
 _TEAM_TABLES = ("teams", "volunteers", "units")
 
 
-def teams(db: Database, actor: Actor, search: str | None = None, lang: str = "zh", limit: int | None = None,
-          team_id: int | None = None) -> pd.DataFrame:
+def teams(
+    db: Database, actor: Actor, search: str | None = None, lang: str = "zh", limit: int | None = None, team_id: int | None = None
+) -> pd.DataFrame:
     """One row per visible team (the first `limit` when given; only `team_id` when given): captain,
     captain phone (as the actor may see it), active members, carriers, units covered (ids and labels),
     notes. Cached until a write to teams, volunteers or units."""
@@ -98,15 +99,16 @@ def teams(db: Database, actor: Actor, search: str | None = None, lang: str = "zh
     filters, fparams = [_scoped(where, "t.id")], list(params)
     if search and search.strip():
         like = f"%{search.strip()}%"
-        filters.append("(t.name ILIKE ? OR v.name ILIKE ? OR EXISTS (SELECT 1 FROM volunteers m "
-                       "WHERE m.team_id = t.id AND m.active AND m.name ILIKE ?))")
+        filters.append(
+            "(t.name ILIKE ? OR v.name ILIKE ? OR EXISTS (SELECT 1 FROM volunteers m "
+            "WHERE m.team_id = t.id AND m.active AND m.name ILIKE ?))"
+        )
         fparams += [like, like, like]
     if team_id is not None:
         filters.append("t.id = ?")
         fparams.append(int(team_id))
     limit_sql = " LIMIT ?" if limit is not None else ""
-    sql = (
-        f"""SELECT t.id AS team_id, t.name AS team, v.id AS captain_id, v.name AS captain, {phone} AS captain_phone,
+    sql = f"""SELECT t.id AS team_id, t.name AS team, v.id AS captain_id, v.name AS captain, {phone} AS captain_phone,
                    coalesce(m.members, 0) AS members, coalesce(m.carriers, 0) AS carriers,
                    coalesce(un.unit_ids, []) AS unit_ids, coalesce(un.labels, '') AS units, t.notes, t.version
             FROM teams t
@@ -117,8 +119,8 @@ def teams(db: Database, actor: Actor, search: str | None = None, lang: str = "zh
             LEFT JOIN (SELECT team_id, list(id ORDER BY id) AS unit_ids,
                               string_agg({label}, ', ' ORDER BY id) AS labels
                        FROM units GROUP BY team_id) un ON un.team_id = t.id
-            WHERE {' AND '.join(filters)}
-            ORDER BY t.id{limit_sql}""")
+            WHERE {" AND ".join(filters)}
+            ORDER BY t.id{limit_sql}"""
     params = [*phone_p, *fparams, *([int(limit)] if limit is not None else [])]
     return db.cached_read("teams.teams", _TEAM_TABLES, "df", sql, params)
 
@@ -159,9 +161,19 @@ def _member_where(actor: Actor, team_id, search, skill, party, captains, active)
     return " AND ".join(clauses), values
 
 
-def members(db: Database, actor: Actor, *, team_id: int | None = None, search: str | None = None,
-            skill: str | None = None, party: bool | None = None, captains: bool | None = None,
-            active: bool | None = True, page: int = 1, page_size: int | None = PAGE_SIZE) -> tuple[pd.DataFrame, int]:
+def members(
+    db: Database,
+    actor: Actor,
+    *,
+    team_id: int | None = None,
+    search: str | None = None,
+    skill: str | None = None,
+    party: bool | None = None,
+    captains: bool | None = None,
+    active: bool | None = True,
+    page: int = 1,
+    page_size: int | None = PAGE_SIZE,
+) -> tuple[pd.DataFrame, int]:
     """A page of the volunteers the actor may see, filtered and searched in SQL; (frame, total).
     page_size=None returns every matching row (for exports)."""
     where, values = _member_where(actor, team_id, search, skill, party, captains, active)
@@ -194,7 +206,7 @@ def member(db: Database, actor: Actor, volunteer_id: int) -> dict:
     rows = db.dicts(
         f"""SELECT v.id, v.team_id, v.name, {phone} AS phone, v.department, v.party_member, v.is_captain,
                    v.skills, v.active, {notes} AS notes, v.version
-            FROM volunteers v WHERE v.id = ? AND {_scoped(where, 'v.team_id')}""",
+            FROM volunteers v WHERE v.id = ? AND {_scoped(where, "v.team_id")}""",
         [*phone_p, int(volunteer_id), *params],
     )
     if not rows:
@@ -207,8 +219,7 @@ def export_frame(db: Database, actor: Actor, lang: str = "zh", **filters) -> pd.
     from .i18n import t
 
     frame, _ = members(db, actor, page_size=None, **filters)
-    users.log_view(db, actor, "volunteers", filters.get("team_id") or "all", what="roster_export",
-                   detail={"rows": len(frame)})
+    users.log_view(db, actor, "volunteers", filters.get("team_id") or "all", what="roster_export", detail={"rows": len(frame)})
     out = frame.drop(columns=["version", "team_id"])
     out["skills"] = out["skills"].map(lambda s: "、".join(t(f"roster.skill.{k}", lang) for k in (s or [])))
     if access.scope_of(actor, "roster.contact") is None:
@@ -216,8 +227,9 @@ def export_frame(db: Database, actor: Actor, lang: str = "zh", **filters) -> pd.
     return out.rename(columns={c: t(f"roster.col.{c}", lang) for c in out.columns})
 
 
-def team_options(db: Database, actor: Actor, search: str | None = None, limit: int | None = None,
-                 include: int | None = None) -> list[tuple[int, str]]:
+def team_options(
+    db: Database, actor: Actor, search: str | None = None, limit: int | None = None, include: int | None = None
+) -> list[tuple[int, str]]:
     """(id, name) of the teams the actor may see, by id; optionally those whose name contains `search`
     (or whose number is `search`), the first `limit`, plus team `include` (a current choice) if visible."""
     where, params = team_scope(actor)
@@ -298,14 +310,31 @@ def _account(tx: Tx, volunteer_id: int) -> dict | None:
 
 
 # -- edits ----------------------------------------------------------------------------------------
-def add_member(db: Database, actor: Actor, team_id: int, name: str, phone: str | None = None,
-               department: str | None = None, party_member: bool = True, skills=(), notes: str | None = None) -> int:
+def add_member(
+    db: Database,
+    actor: Actor,
+    team_id: int,
+    name: str,
+    phone: str | None = None,
+    department: str | None = None,
+    party_member: bool = True,
+    skills=(),
+    notes: str | None = None,
+) -> int:
     def fn(tx: Tx) -> int:
         tx.require("roster.edit")
-        values = {"id": tx.scalar("SELECT nextval('volunteer_seq')"), "team_id": _team_exists(tx, team_id),
-                  "name": _clean_name(name), "phone": _clean_phone(phone),
-                  "department": _clean_department(department), "party_member": bool(party_member),
-                  "is_captain": False, "skills": _clean_skills(skills), "active": True, "notes": _clean_notes(notes)}
+        values = {
+            "id": tx.scalar("SELECT nextval('volunteer_seq')"),
+            "team_id": _team_exists(tx, team_id),
+            "name": _clean_name(name),
+            "phone": _clean_phone(phone),
+            "department": _clean_department(department),
+            "party_member": bool(party_member),
+            "is_captain": False,
+            "skills": _clean_skills(skills),
+            "active": True,
+            "notes": _clean_notes(notes),
+        }
         new_id = tx.insert("volunteers", values)
         tx.audit("roster.add", "volunteer", new_id, None, values)
         return new_id
@@ -381,28 +410,50 @@ def deactivate(db: Database, actor: Actor, volunteer_id: int, version: int) -> i
         user = _account(tx, volunteer_id)
         if user and user["active"]:
             _ends_logins(tx, user["username"], {"active": False})
-        withdrawn = [r[0] for r in tx.rows(
-            """SELECT a.id FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
-               WHERE a.volunteer_id = ? AND a.status = 'assigned' AND s.start_at > ?""", [volunteer_id, tx.now])]
+        withdrawn = [
+            r[0]
+            for r in tx.rows(
+                """SELECT a.id FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
+               WHERE a.volunteer_id = ? AND a.status = 'assigned' AND s.start_at > ?""",
+                [volunteer_id, tx.now],
+            )
+        ]
         if withdrawn:
-            tx.execute(f"DELETE FROM shift_assignments WHERE id IN ({', '.join('?' for _ in withdrawn)})", withdrawn, writes=("shift_assignments",))
+            tx.execute(
+                f"DELETE FROM shift_assignments WHERE id IN ({', '.join('?' for _ in withdrawn)})",
+                withdrawn,
+                writes=("shift_assignments",),
+            )
             tx.changes += 1
-        tx.audit("roster.deactivate", "volunteer", volunteer_id, {"active": True},
-                 {"active": False, "withdrawn_assignments": withdrawn})
+        tx.audit(
+            "roster.deactivate",
+            "volunteer",
+            volunteer_id,
+            {"active": True},
+            {"active": False, "withdrawn_assignments": withdrawn},
+        )
         return len(withdrawn)
 
     return db.write(actor, fn)
 
 
-def update_contact(db: Database, actor: Actor, volunteer_id: int, version: int, *, phone: str | None = None,
-                   department: str | None = None, notes: str | None = None, skills=None) -> None:
+def update_contact(
+    db: Database,
+    actor: Actor,
+    volunteer_id: int,
+    version: int,
+    *,
+    phone: str | None = None,
+    department: str | None = None,
+    notes: str | None = None,
+    skills=None,
+) -> None:
     """Contact details and notes (and skills, for the committee): a captain for their own team."""
 
     def fn(tx: Tx) -> None:
         person = tx.record("volunteers", volunteer_id)
         require_team(tx, actor, "roster.contact", person["team_id"])
-        changes = {"phone": _clean_phone(phone), "department": _clean_department(department),
-                   "notes": _clean_notes(notes)}
+        changes = {"phone": _clean_phone(phone), "department": _clean_department(department), "notes": _clean_notes(notes)}
         if skills is not None:
             tx.require("roster.edit")
             changes["skills"] = _clean_skills(skills)

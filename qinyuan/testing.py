@@ -18,30 +18,38 @@ from .i18n import t
 from .states import Machine
 
 STATUSES = ("pending", "tested", "home_sampling_needed", "sampled_at_home", "away", "exempt")
-HOME_TAGS = ("dialysis", "chemo", "disability", "elderly_alone")   # sampled at home by default
-LAST_SLOT_END = 22 * 60        # no slot may end after 22:00
+HOME_TAGS = ("dialysis", "chemo", "disability", "elderly_alone")  # sampled at home by default
+LAST_SLOT_END = 22 * 60  # no slot may end after 22:00
 MAX_SITES = 10
 
 _ALL = ("committee", "captain", "medic")
 _CLINIC = ("committee", "medic")
-RESULT = Machine("test_result", {
-    "pending": {"tested": _ALL, "home_sampling_needed": _ALL, "away": _ALL, "exempt": _ALL},
-    "home_sampling_needed": {"sampled_at_home": _CLINIC, "tested": _ALL, "pending": _ALL, "away": _ALL, "exempt": _ALL},
-    "tested": {"pending": _ALL},
-    "sampled_at_home": {"home_sampling_needed": _CLINIC},
-    "away": {"pending": _ALL, "tested": _ALL},
-    "exempt": {"pending": _ALL},
-}, terminal=("tested", "sampled_at_home", "away", "exempt"))
+RESULT = Machine(
+    "test_result",
+    {
+        "pending": {"tested": _ALL, "home_sampling_needed": _ALL, "away": _ALL, "exempt": _ALL},
+        "home_sampling_needed": {"sampled_at_home": _CLINIC, "tested": _ALL, "pending": _ALL, "away": _ALL, "exempt": _ALL},
+        "tested": {"pending": _ALL},
+        "sampled_at_home": {"home_sampling_needed": _CLINIC},
+        "away": {"pending": _ALL, "tested": _ALL},
+        "exempt": {"pending": _ALL},
+    },
+    terminal=("tested", "sampled_at_home", "away", "exempt"),
+)
 UNACCOUNTED = RESULT.open_states  # not yet accounted for: the round still waits on them
 UNACCOUNTED_SQL = RESULT.sql_list(UNACCOUNTED)
 AT_SITE = ("pending", "tested")  # who a sampling site expects: not at home, away or exempt
 AT_HOME = ("home_sampling_needed", "sampled_at_home")
 # The statuses a captain taps per resident on a phone, in the order of the buttons.
 TAP_STATUSES = ("tested", "home_sampling_needed", "away", "exempt")
-ROUND = Machine("test_round", {
-    "planned": {"active": _CLINIC},
-    "active": {"completed": _CLINIC},
-}, terminal=("completed",))
+ROUND = Machine(
+    "test_round",
+    {
+        "planned": {"active": _CLINIC},
+        "active": {"completed": _CLINIC},
+    },
+    terminal=("completed",),
+)
 
 
 # -- rounds ------------------------------------------------------------------------------------
@@ -70,8 +78,15 @@ def _minutes(hhmm: str) -> int:
     return hours * 60 + minutes
 
 
-def create_round(db: Database, actor: Actor, day: date, sites: list[str], slot_minutes: int = 30, capacity: int = 200,
-                 start_time: str = "08:00") -> int:
+def create_round(
+    db: Database,
+    actor: Actor,
+    day: date,
+    sites: list[str],
+    slot_minutes: int = 30,
+    capacity: int = 200,
+    start_time: str = "08:00",
+) -> int:
     """A new round (planned), every active resident pending (home sampling for the bedbound and
     those under treatment). Returns its id."""
     sites = [s.strip().replace(";", ",") for s in sites if s and s.strip()]
@@ -87,12 +102,24 @@ def create_round(db: Database, actor: Actor, day: date, sites: list[str], slot_m
         tx.require("testing.manage")
         rid = tx.scalar("SELECT nextval('round_seq')")
         number = tx.scalar("SELECT coalesce(max(round_no), 0) + 1 FROM test_rounds")
-        values = {"id": rid, "round_no": number, "day": day, "sites": ";".join(sites), "slot_minutes": int(slot_minutes),
-                  "capacity": int(capacity), "start_time": start_time, "status": "planned"}
+        values = {
+            "id": rid,
+            "round_no": number,
+            "day": day,
+            "sites": ";".join(sites),
+            "slot_minutes": int(slot_minutes),
+            "capacity": int(capacity),
+            "start_time": start_time,
+            "status": "planned",
+        }
         tx.insert("test_rounds", values)
-        tx.execute("""INSERT INTO test_results (round_id, resident_id, status)
+        tx.execute(
+            """INSERT INTO test_results (round_id, resident_id, status)
                       SELECT ?, r.id, CASE WHEN list_has_any(r.tags, ?::VARCHAR[]) THEN 'home_sampling_needed' ELSE 'pending' END
-                      FROM residents r WHERE r.active""", [rid, list(HOME_TAGS)], writes=("test_results",))
+                      FROM residents r WHERE r.active""",
+            [rid, list(HOME_TAGS)],
+            writes=("test_results",),
+        )
         tx.changes += 1
         tx.audit("testing.round_create", "test_round", rid, None, values)
         return rid
@@ -112,8 +139,8 @@ def set_round_status(db: Database, actor: Actor, round_id: int, status: str, exp
 
 
 # -- scheduling --------------------------------------------------------------------------------
-RESULT_TABLES = ("test_results", "residents", "households", "units")   # what the board and the lists read
-BOARD_ROWS = 60   # a board table lists at most this many buildings / units (the worst first when there are more)
+RESULT_TABLES = ("test_results", "residents", "households", "units")  # what the board and the lists read
+BOARD_ROWS = 60  # a board table lists at most this many buildings / units (the worst first when there are more)
 
 
 def _in(column: str, units: tuple[int, ...] | None) -> tuple[str, list]:
@@ -138,7 +165,8 @@ def expected_by_unit(db: Database, round_id: int, units: tuple[int, ...] | None 
     outer, outer_p = _in("u.id", units)
 
     def compute() -> pd.DataFrame:
-        return db.df(f"""WITH c AS (
+        return db.df(
+            f"""WITH c AS (
                             SELECT h.unit_id, count(*) AS expected
                             FROM residents r JOIN households h ON h.id = r.household_id
                             LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
@@ -146,7 +174,9 @@ def expected_by_unit(db: Database, round_id: int, units: tuple[int, ...] | None 
                             GROUP BY h.unit_id)
                         SELECT u.id AS unit_id, u.building, u.unit_no, coalesce(c.expected, 0) AS expected
                         FROM units u LEFT JOIN c ON c.unit_id = u.id WHERE {outer}
-                        ORDER BY u.building, u.unit_no, u.id""", [int(round_id), *inner_p, *outer_p])
+                        ORDER BY u.building, u.unit_no, u.id""",
+            [int(round_id), *inner_p, *outer_p],
+        )
 
     return db.cached("testing.expected_by_unit", (int(round_id), units), RESULT_TABLES, compute)
 
@@ -206,8 +236,12 @@ def schedule(db: Database, actor: Actor, round_id: int, expected_version: int | 
     sites = sites_of(rnd)
     loads = expected_by_unit(db, round_id)
     max_slots = max(0, (LAST_SLOT_END - _minutes(rnd["start_time"])) // int(rnd["slot_minutes"]))
-    plan = plan_slots(list(loads[["unit_id", "building", "expected"]].itertuples(index=False, name=None)),
-                      int(rnd["capacity"]), len(sites), max_slots)
+    plan = plan_slots(
+        list(loads[["unit_id", "building", "expected"]].itertuples(index=False, name=None)),
+        int(rnd["capacity"]),
+        len(sites),
+        max_slots,
+    )
     rows = [(int(round_id), int(uid), _slot_time(rnd, slot), sites[site]) for uid, (slot, site) in plan.items()]
 
     def fn(tx: Tx):
@@ -219,8 +253,11 @@ def schedule(db: Database, actor: Actor, round_id: int, expected_version: int | 
         frame = pd.DataFrame(rows, columns=["round_id", "unit_id", "slot_start", "site"])
         tx.cur.register("testing_slot_frame", frame)
         try:
-            tx.execute("INSERT INTO test_slots (round_id, unit_id, slot_start, site) "
-                       "SELECT round_id, unit_id, slot_start, site FROM testing_slot_frame", writes=("test_slots",))
+            tx.execute(
+                "INSERT INTO test_slots (round_id, unit_id, slot_start, site) "
+                "SELECT round_id, unit_id, slot_start, site FROM testing_slot_frame",
+                writes=("test_slots",),
+            )
         finally:
             tx.cur.unregister("testing_slot_frame")
         before, after = tx.update("test_rounds", current["id"], {"status": current["status"]})
@@ -240,9 +277,12 @@ def slot_table(db: Database, actor: Actor, round_id: int, unit_id: int | None = 
         access.require(actor, "testing.view", int(unit_id))
         where, params, units = f"{where} AND u.id = ?", [*params, int(unit_id)], (int(unit_id),)
     loads = expected_by_unit(db, round_id, units)[["unit_id", "expected"]]
-    frame = db.df(f"""SELECT u.id AS unit_id, u.building, u.unit_no, s.slot_start, s.site, s.version
+    frame = db.df(
+        f"""SELECT u.id AS unit_id, u.building, u.unit_no, s.slot_start, s.site, s.version
                       FROM units u LEFT JOIN test_slots s ON s.unit_id = u.id AND s.round_id = ?
-                      WHERE {where} ORDER BY s.slot_start NULLS LAST, u.building, u.unit_no""", [int(round_id), *params])
+                      WHERE {where} ORDER BY s.slot_start NULLS LAST, u.building, u.unit_no""",
+        [int(round_id), *params],
+    )
     return frame.merge(loads, on="unit_id", how="left")
 
 
@@ -253,13 +293,17 @@ def slot_loads(db: Database, round_id: int) -> pd.DataFrame:
     merged = slots.merge(loads, on="unit_id")
     if merged.empty:
         return pd.DataFrame(columns=["slot_start", "site", "units", "expected"])
-    return (merged.groupby(["slot_start", "site"], as_index=False)
-            .agg(units=("unit_id", "count"), expected=("expected", "sum"))
-            .sort_values(["slot_start", "site"]).reset_index(drop=True))
+    return (
+        merged.groupby(["slot_start", "site"], as_index=False)
+        .agg(units=("unit_id", "count"), expected=("expected", "sum"))
+        .sort_values(["slot_start", "site"])
+        .reset_index(drop=True)
+    )
 
 
-def move_slot(db: Database, actor: Actor, round_id: int, unit_id: int, slot_start: datetime, site: str,
-              expected_version: int | None) -> None:
+def move_slot(
+    db: Database, actor: Actor, round_id: int, unit_id: int, slot_start: datetime, site: str, expected_version: int | None
+) -> None:
     """Adjust one unit's slot by hand; refused when it would put the slot over capacity."""
     access.require(actor, "testing.manage")
     rnd = get_round(db, round_id)
@@ -269,23 +313,32 @@ def move_slot(db: Database, actor: Actor, round_id: int, unit_id: int, slot_star
 
     def fn(tx: Tx):
         tx.require("testing.manage")
-        row = tx.one("SELECT slot_start, site, version FROM test_slots WHERE round_id = ? AND unit_id = ?",
-                     [int(round_id), int(unit_id)])
-        others = tx.rows("SELECT unit_id FROM test_slots WHERE round_id = ? AND slot_start = ? AND site = ? AND unit_id <> ?",
-                         [int(round_id), slot_start, site, int(unit_id)])
+        row = tx.one(
+            "SELECT slot_start, site, version FROM test_slots WHERE round_id = ? AND unit_id = ?", [int(round_id), int(unit_id)]
+        )
+        others = tx.rows(
+            "SELECT unit_id FROM test_slots WHERE round_id = ? AND slot_start = ? AND site = ? AND unit_id <> ?",
+            [int(round_id), slot_start, site, int(unit_id)],
+        )
         load = sum(int(loads.get(u, 0)) for (u,) in others) + int(loads.get(int(unit_id), 0))
         if load > int(rnd["capacity"]):
             raise InvalidInput("testing.error.over_capacity", n=load, capacity=rnd["capacity"])
         if row is None:
-            tx.insert("test_slots", {"round_id": int(round_id), "unit_id": int(unit_id), "slot_start": slot_start, "site": site},
-                      returning=None)
+            tx.insert(
+                "test_slots",
+                {"round_id": int(round_id), "unit_id": int(unit_id), "slot_start": slot_start, "site": site},
+                returning=None,
+            )
             before = None
         else:
             if expected_version is not None and row[2] != expected_version:
                 raise StaleEdit()
-            count = tx.scalar("""UPDATE test_slots SET slot_start = ?, site = ?, version = version + 1
+            count = tx.scalar(
+                """UPDATE test_slots SET slot_start = ?, site = ?, version = version + 1
                                  WHERE round_id = ? AND unit_id = ? AND version = ? RETURNING 1""",
-                              [slot_start, site, int(round_id), int(unit_id), row[2]], writes=("test_slots",))
+                [slot_start, site, int(round_id), int(unit_id), row[2]],
+                writes=("test_slots",),
+            )
             if count is None:
                 raise StaleEdit()
             tx.changes += 1
@@ -296,8 +349,9 @@ def move_slot(db: Database, actor: Actor, round_id: int, unit_id: int, slot_star
 
 
 # -- results -----------------------------------------------------------------------------------
-def _mark(tx: Tx, round_id: int, household_id: int, status: str, reason: str | None, versions: dict | None,
-          only: int | None = None) -> int:
+def _mark(
+    tx: Tx, round_id: int, household_id: int, status: str, reason: str | None, versions: dict | None, only: int | None = None
+) -> int:
     if status not in STATUSES:
         raise InvalidInput("testing.error.unknown_status", status=status)
     reason = (reason or "").strip()[:200] or None
@@ -310,9 +364,12 @@ def _mark(tx: Tx, round_id: int, household_id: int, status: str, reason: str | N
     if unit_id is None:
         raise NotFound(entity="household", id=household_id)
     tx.require("testing.mark", unit_id)
-    rows = tx.rows("""SELECT r.id, tr.status, tr.version FROM residents r
+    rows = tx.rows(
+        """SELECT r.id, tr.status, tr.version FROM residents r
                       LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
-                      WHERE r.household_id = ? AND r.active ORDER BY r.id""", [int(round_id), int(household_id)])
+                      WHERE r.household_id = ? AND r.active ORDER BY r.id""",
+        [int(round_id), int(household_id)],
+    )
     if only is not None:
         rows = [r for r in rows if r[0] == only]
         if not rows:
@@ -328,32 +385,64 @@ def _mark(tx: Tx, round_id: int, household_id: int, status: str, reason: str | N
             continue  # a whole household: only residents still open move; the others keep their status
         RESULT.check(current, status, tx.actor.role)
         if version is None:
-            tx.insert("test_results", {"round_id": int(round_id), "resident_id": rid, "status": status, "reason": reason,
-                                       "updated_at": tx.now, "updated_by": tx.actor.username}, returning=None)
+            tx.insert(
+                "test_results",
+                {
+                    "round_id": int(round_id),
+                    "resident_id": rid,
+                    "status": status,
+                    "reason": reason,
+                    "updated_at": tx.now,
+                    "updated_by": tx.actor.username,
+                },
+                returning=None,
+            )
         else:
-            ok = tx.scalar("""UPDATE test_results SET status = ?, reason = ?, updated_at = ?, updated_by = ?, version = version + 1
+            ok = tx.scalar(
+                """UPDATE test_results SET status = ?, reason = ?, updated_at = ?, updated_by = ?, version = version + 1
                               WHERE round_id = ? AND resident_id = ? AND version = ? RETURNING 1""",
-                           [status, reason, tx.now, tx.actor.username, int(round_id), rid, version], writes=("test_results",))
+                [status, reason, tx.now, tx.actor.username, int(round_id), rid, version],
+                writes=("test_results",),
+            )
             if ok is None:
                 raise StaleEdit()
             tx.changes += 1
         before[rid], after[rid] = current, status
         changed += 1
     if changed:
-        tx.audit("testing.mark", "household", household_id, {"round_id": round_id, "results": before},
-                 {"round_id": round_id, "results": after, "reason": reason})
+        tx.audit(
+            "testing.mark",
+            "household",
+            household_id,
+            {"round_id": round_id, "results": before},
+            {"round_id": round_id, "results": after, "reason": reason},
+        )
     return changed
 
 
-def mark_household(db: Database, actor: Actor, round_id: int, household_id: int, status: str, reason: str | None = None,
-                   versions: dict[int, int | None] | None = None) -> int:
+def mark_household(
+    db: Database,
+    actor: Actor,
+    round_id: int,
+    household_id: int,
+    status: str,
+    reason: str | None = None,
+    versions: dict[int, int | None] | None = None,
+) -> int:
     """Mark every resident of a household still open (pending / home sampling needed) who may move to `status`.
     versions: {resident_id: result version the user saw}. Returns how many residents changed."""
     return db.write(actor, lambda tx: _mark(tx, round_id, household_id, status, reason, versions))
 
 
-def mark_resident(db: Database, actor: Actor, round_id: int, resident_id: int, status: str, reason: str | None = None,
-                  expected_version: int | None = None) -> int:
+def mark_resident(
+    db: Database,
+    actor: Actor,
+    round_id: int,
+    resident_id: int,
+    status: str,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> int:
     household_id = db.scalar("SELECT household_id FROM residents WHERE id = ? AND active", [int(resident_id)])
     if household_id is None:
         raise NotFound(entity="resident", id=resident_id)
@@ -374,16 +463,21 @@ def tap_choices(current: str, role: str) -> dict[str, bool]:
 def unit_households(db: Database, actor: Actor, round_id: int, unit_id: int) -> list[dict]:
     """Households of one unit with their residents' results, for marking on a phone."""
     access.require(actor, "testing.view", int(unit_id))
-    rows = db.dicts("""SELECT h.id AS household_id, h.room, h.contact_name, r.id AS resident_id, r.name,
+    rows = db.dicts(
+        """SELECT h.id AS household_id, h.room, h.contact_name, r.id AS resident_id, r.name,
                               len(r.tags) > 0 AS needs_support, coalesce(tr.status, 'pending') AS status, tr.reason,
                               tr.version
                        FROM households h JOIN residents r ON r.household_id = h.id AND r.active
                        LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
-                       WHERE h.unit_id = ? ORDER BY length(h.room), h.room, r.id""", [int(round_id), int(unit_id)])
+                       WHERE h.unit_id = ? ORDER BY length(h.room), h.room, r.id""",
+        [int(round_id), int(unit_id)],
+    )
     houses: dict[int, dict] = {}
     for row in rows:
-        house = houses.setdefault(row["household_id"], {"id": row["household_id"], "room": row["room"],
-                                                        "contact_name": row["contact_name"], "residents": [], "open": 0})
+        house = houses.setdefault(
+            row["household_id"],
+            {"id": row["household_id"], "room": row["room"], "contact_name": row["contact_name"], "residents": [], "open": 0},
+        )
         house["residents"].append({k: row[k] for k in ("resident_id", "name", "needs_support", "status", "reason", "version")})
         house["open"] += row["status"] in UNACCOUNTED
     return list(houses.values())
@@ -398,7 +492,8 @@ def board(db: Database, actor: Actor, round_id: int) -> pd.DataFrame:
     cols = ["residents", "accounted", "pending", "home_needed", "home_done", "tested", "away", "exempt"]
 
     def compute() -> pd.DataFrame:
-        frame = db.df(f"""WITH c AS (
+        frame = db.df(
+            f"""WITH c AS (
                               SELECT h.unit_id, count(*) AS residents,
                                      count(*) FILTER (WHERE tr.status NOT IN {UNACCOUNTED_SQL}) AS accounted,
                                      count(*) FILTER (WHERE tr.status = 'pending') AS pending,
@@ -411,12 +506,12 @@ def board(db: Database, actor: Actor, round_id: int) -> pd.DataFrame:
                               JOIN households h ON h.id = r.household_id
                               WHERE tr.round_id = ? AND {inner} GROUP BY h.unit_id)
                           SELECT u.id AS unit_id, u.building, u.unit_no,
-                                 {', '.join(f'coalesce(c.{c}, 0) AS {c}' for c in cols)}
+                                 {", ".join(f"coalesce(c.{c}, 0) AS {c}" for c in cols)}
                           FROM units u LEFT JOIN c ON c.unit_id = u.id
                           WHERE {where} ORDER BY u.building, u.unit_no, u.id""",
-                      [int(round_id), *inner_p, *params])
-        frame["coverage"] = [round(a / n, 4) if n else 0.0
-                             for a, n in zip(frame["accounted"], frame["residents"], strict=True)]
+            [int(round_id), *inner_p, *params],
+        )
+        frame["coverage"] = [round(a / n, 4) if n else 0.0 for a, n in zip(frame["accounted"], frame["residents"], strict=True)]
         return frame
 
     return db.cached("testing.board", (int(round_id), where, tuple(params)), RESULT_TABLES, compute)
@@ -439,8 +534,13 @@ def board_summary(db: Database, actor: Actor, round_id: int, limit: int = BOARD_
     def compute() -> dict:
         units = board(db, actor, round_id)
         buildings = by_building(units)
-        return {"totals": totals(units), "units": _worst(units, limit), "unit_count": len(units),
-                "buildings": _worst(buildings, limit), "building_count": len(buildings)}
+        return {
+            "totals": totals(units),
+            "units": _worst(units, limit),
+            "unit_count": len(units),
+            "buildings": _worst(buildings, limit),
+            "building_count": len(buildings),
+        }
 
     return db.cached("testing.board_summary", (int(round_id), where, tuple(params), int(limit)), RESULT_TABLES, compute)
 
@@ -455,20 +555,32 @@ def by_building(unit_board: pd.DataFrame) -> pd.DataFrame:
 def totals(unit_board: pd.DataFrame) -> dict:
     residents = int(unit_board["residents"].sum()) if len(unit_board) else 0
     accounted = int(unit_board["accounted"].sum()) if len(unit_board) else 0
-    return {"residents": residents, "accounted": accounted,
-            "open": residents - accounted,
-            "home_needed": int(unit_board["home_needed"].sum()) if len(unit_board) else 0,
-            "home_done": int(unit_board["home_done"].sum()) if len(unit_board) else 0,
-            "coverage": round(accounted / residents, 4) if residents else 0.0}
+    return {
+        "residents": residents,
+        "accounted": accounted,
+        "open": residents - accounted,
+        "home_needed": int(unit_board["home_needed"].sum()) if len(unit_board) else 0,
+        "home_done": int(unit_board["home_done"].sum()) if len(unit_board) else 0,
+        "coverage": round(accounted / residents, 4) if residents else 0.0,
+    }
 
 
 PAGE_CACHE_ROWS = 200
-_BOARD_COUNT = {"pending": "pending", "home_sampling_needed": "home_needed"}   # list status -> board column
+_BOARD_COUNT = {"pending": "pending", "home_sampling_needed": "home_needed"}  # list status -> board column
 
 
-def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | None = None,
-                 statuses: tuple[str, ...] = UNACCOUNTED, page: int = 1, page_size: int = 50,
-                 building: int | None = None, search: str | None = None) -> tuple[pd.DataFrame, int]:
+def pending_list(
+    db: Database,
+    actor: Actor,
+    round_id: int,
+    *,
+    unit_id: int | None = None,
+    statuses: tuple[str, ...] = UNACCOUNTED,
+    page: int = 1,
+    page_size: int = 50,
+    building: int | None = None,
+    search: str | None = None,
+) -> tuple[pd.DataFrame, int]:
     """Residents still to account for (paginated in SQL), ordered building, unit, room; optionally of one
     building, or whose name or room contains `search`."""
     statuses = tuple(s for s in statuses if s in STATUSES) or UNACCOUNTED
@@ -491,14 +603,16 @@ def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | No
     offset = (max(1, int(page)) - 1) * int(page_size)
 
     def rows(clauses: list[str], params: list, offset: int) -> pd.DataFrame:
-        return db.df(f"""SELECT r.id AS resident_id, h.id AS household_id, h.unit_id, u.building, u.unit_no, h.room,
+        return db.df(
+            f"""SELECT r.id AS resident_id, h.id AS household_id, h.unit_id, u.building, u.unit_no, h.room,
                                 r.name, coalesce(r.phone, h.phone) AS phone, len(r.tags) > 0 AS needs_support, r.tags,
                                 tr.status, tr.version
                          FROM test_results tr JOIN residents r ON r.id = tr.resident_id
                          JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id
-                         WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {' AND '.join(clauses)}
+                         WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {" AND ".join(clauses)}
                          ORDER BY u.building, u.unit_no, u.id, length(h.room), h.room, r.id LIMIT ? OFFSET ?""",
-                     [int(round_id), *statuses, *params, int(page_size), int(offset)])
+            [int(round_id), *statuses, *params, int(page_size), int(offset)],
+        )
 
     def compute() -> tuple[pd.DataFrame, int]:
         if not filtered and set(statuses) <= set(_BOARD_COUNT):
@@ -515,13 +629,20 @@ def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | No
             return rows([inside], inside_p, offset - first), int(counts.sum())
         frame = rows(clauses, params, offset)
         if where == "TRUE" and not filtered:  # the whole compound: no joins needed to count
-            total = int(db.scalar(f"SELECT count(*) FROM test_results WHERE round_id = ? AND status IN ({marks})",
-                                  [int(round_id), *statuses]))
+            total = int(
+                db.scalar(
+                    f"SELECT count(*) FROM test_results WHERE round_id = ? AND status IN ({marks})", [int(round_id), *statuses]
+                )
+            )
         else:
-            total = int(db.scalar(f"""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
+            total = int(
+                db.scalar(
+                    f"""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
                                        JOIN households h ON h.id = r.household_id
-                                       WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {' AND '.join(clauses)}""",
-                                  [int(round_id), *statuses, *params]))
+                                       WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {" AND ".join(clauses)}""",
+                    [int(round_id), *statuses, *params],
+                )
+            )
         return frame, total
 
     if int(page_size) <= PAGE_CACHE_ROWS:  # a page is small: keep it until a write touches what it reads
@@ -529,16 +650,28 @@ def pending_list(db: Database, actor: Actor, round_id: int, *, unit_id: int | No
         frame, total = db.cached("testing.pending_list", key, RESULT_TABLES, compute)
     else:  # a whole door-to-door list is read fresh and not kept
         frame, total = compute()
-    frame["phone"] = [p if access.can(actor, "phone.view", int(u)) else access.mask_phone(p)
-                      for p, u in zip(frame["phone"], frame["unit_id"], strict=True)]
+    frame["phone"] = [
+        p if access.can(actor, "phone.view", int(u)) else access.mask_phone(p)
+        for p, u in zip(frame["phone"], frame["unit_id"], strict=True)
+    ]
     if access.scope_of(actor, "medical.view") is None:
         frame = frame.drop(columns=["tags"])
     elif frame["tags"].map(lambda tags: tags is not None and len(tags) > 0).any():
         # tags are medical detail: who saw whose is audited (the lists and the door-to-door exports)
-        users.log_view(db, actor, "round", round_id, what="medical_tags",
-                       detail={"unit": unit_id, "residents": [int(r) for r, tags in zip(
-                           frame["resident_id"], frame["tags"], strict=True) if tags is not None and len(tags)]},
-                       listing=True)
+        users.log_view(
+            db,
+            actor,
+            "round",
+            round_id,
+            what="medical_tags",
+            detail={
+                "unit": unit_id,
+                "residents": [
+                    int(r) for r, tags in zip(frame["resident_id"], frame["tags"], strict=True) if tags is not None and len(tags)
+                ],
+            },
+            listing=True,
+        )
     return frame, total
 
 
@@ -546,18 +679,23 @@ def status_label(status: str, lang: str = "zh") -> str:
     return RESULT.label(status, lang)
 
 
-def door_to_door(db: Database, actor: Actor, round_id: int, unit_id: int | None = None, lang: str = "zh",
-                 limit: int = 20_000) -> pd.DataFrame:
+def door_to_door(
+    db: Database, actor: Actor, round_id: int, unit_id: int | None = None, lang: str = "zh", limit: int = 20_000
+) -> pd.DataFrame:
     """The door-to-door list: everyone still open, by building, unit and room, with a column to tick."""
     frame, _ = pending_list(db, actor, round_id, unit_id=unit_id, page=1, page_size=limit)
-    return pd.DataFrame({
-        t("common.building", lang): frame["building"], t("common.unit", lang): frame["unit_no"],
-        t("common.room", lang): frame["room"], t("common.name", lang): frame["name"],
-        t("common.phone", lang): frame["phone"],
-        t("common.status", lang): [status_label(s, lang) for s in frame["status"]],
-        t("testing.col.support", lang): [t("households.needs_support", lang) if s else "" for s in frame["needs_support"]],
-        t("testing.col.tick", lang): ["" for _ in range(len(frame))],
-    })
+    return pd.DataFrame(
+        {
+            t("common.building", lang): frame["building"],
+            t("common.unit", lang): frame["unit_no"],
+            t("common.room", lang): frame["room"],
+            t("common.name", lang): frame["name"],
+            t("common.phone", lang): frame["phone"],
+            t("common.status", lang): [status_label(s, lang) for s in frame["status"]],
+            t("testing.col.support", lang): [t("households.needs_support", lang) if s else "" for s in frame["needs_support"]],
+            t("testing.col.tick", lang): ["" for _ in range(len(frame))],
+        }
+    )
 
 
 def door_to_door_html(db: Database, actor: Actor, round_id: int, unit_id: int | None = None, lang: str = "zh") -> bytes:
@@ -567,14 +705,16 @@ def door_to_door_html(db: Database, actor: Actor, round_id: int, unit_id: int | 
     cols = list(frame.columns)
     b_col, u_col = cols[0], cols[1]
     title = t("testing.door.title", lang, round=rnd["round_no"], day=rnd["day"].isoformat())
-    parts = [f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
-             "<style>body{font-family:'Noto Sans CJK SC',sans-serif;margin:12px;font-size:14px}"
-             "table{border-collapse:collapse;width:100%;margin-bottom:14px}td,th{border:1px solid #999;padding:4px 6px;text-align:left}"
-             "h2{font-size:16px;margin:16px 0 6px;page-break-after:avoid}section{page-break-inside:avoid}"
-             "@media print{button{display:none}}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1>",
-             f"<p>{html.escape(t('testing.door.count', lang, n=len(frame)))}</p>",
-             f"<button onclick='window.print()'>{html.escape(t('testing.door.print', lang))}</button>"]
+    parts = [
+        f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
+        "<style>body{font-family:'Noto Sans CJK SC',sans-serif;margin:12px;font-size:14px}"
+        "table{border-collapse:collapse;width:100%;margin-bottom:14px}td,th{border:1px solid #999;padding:4px 6px;text-align:left}"
+        "h2{font-size:16px;margin:16px 0 6px;page-break-after:avoid}section{page-break-inside:avoid}"
+        "@media print{button{display:none}}</style></head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f"<p>{html.escape(t('testing.door.count', lang, n=len(frame)))}</p>",
+        f"<button onclick='window.print()'>{html.escape(t('testing.door.print', lang))}</button>",
+    ]
     if frame.empty:
         parts.append(f"<p>{html.escape(t('testing.door.none', lang))}</p>")
     for (building, unit), group in frame.groupby([b_col, u_col], sort=True):
@@ -583,8 +723,9 @@ def door_to_door_html(db: Database, actor: Actor, round_id: int, unit_id: int | 
         parts += [f"<th>{html.escape(str(c))}</th>" for c in cols[2:]]
         parts.append("</tr>")
         for _, row in group.iterrows():
-            parts.append("<tr>" + "".join(f"<td>{html.escape('' if row[c] is None else str(row[c]))}</td>"
-                                          for c in cols[2:]) + "</tr>")
+            parts.append(
+                "<tr>" + "".join(f"<td>{html.escape('' if row[c] is None else str(row[c]))}</td>" for c in cols[2:]) + "</tr>"
+            )
         parts.append("</table></section>")
     parts.append("</body></html>")
     return "".join(parts).encode("utf-8")
@@ -599,12 +740,20 @@ def notice_text(db: Database, actor: Actor, round_id: int, unit_id: int, lang: s
     if unit is None:
         raise NotFound(entity="unit", id=unit_id)
     slot = db.one("SELECT slot_start, site FROM test_slots WHERE round_id = ? AND unit_id = ?", [int(round_id), int(unit_id)])
-    home = db.scalar(f"""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
+    home = db.scalar(
+        f"""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
                         JOIN households h ON h.id = r.household_id
                         WHERE tr.round_id = ? AND h.unit_id = ? AND tr.status IN {RESULT.sql_list(AT_HOME)}""",
-                     [int(round_id), int(unit_id)])
-    captain = db.scalar("""SELECT v.name FROM units u JOIN teams tm ON tm.id = u.team_id JOIN volunteers v ON v.id = tm.captain_id
-                           WHERE u.id = ?""", [int(unit_id)]) or ""
+        [int(round_id), int(unit_id)],
+    )
+    captain = (
+        db.scalar(
+            """SELECT v.name FROM units u JOIN teams tm ON tm.id = u.team_id JOIN volunteers v ON v.id = tm.captain_id
+                           WHERE u.id = ?""",
+            [int(unit_id)],
+        )
+        or ""
+    )
     label = t("common.unit_label", lang, building=unit[0], unit=unit[1])
     if slot is None:
         when, place = t("testing.notice.no_slot", lang), t("testing.notice.no_site", lang)
@@ -613,8 +762,7 @@ def notice_text(db: Database, actor: Actor, round_id: int, unit_id: int, lang: s
         end = start + timedelta(minutes=int(rnd["slot_minutes"]))
         when = f"{start:%m-%d} {start:%H:%M}–{end:%H:%M}"
         place = slot[1] or ""
-    return t("testing.notice.body", lang, unit=label, round=rnd["round_no"], when=when, place=place, home=home,
-             captain=captain)
+    return t("testing.notice.body", lang, unit=label, round=rnd["round_no"], when=when, place=place, home=home, captain=captain)
 
 
 def _tz():

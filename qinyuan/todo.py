@@ -16,6 +16,7 @@ from .db import Database
 class Item:
     """One kind of work: its lines (each names a place and the id its link carries) and how many
     related things are waiting on someone else (shown, not counted as the captain's work)."""
+
     kind: str
     page: str  # the page a line opens
     param: str  # the query parameter that picks the line's thing there
@@ -41,14 +42,17 @@ def tests_to_mark(db: Database, units: tuple[int, ...], day: date) -> Item:
             JOIN units u ON u.id = h.unit_id
             WHERE tr.round_id = ? AND tr.status = 'pending' AND {unit_sql}
             GROUP BY h.id, u.id, u.building, u.unit_no, h.room ORDER BY u.id, length(h.room), h.room""",
-        [rnd["id"] if rnd else -1, *unit_p])
+        [rnd["id"] if rnd else -1, *unit_p],
+    )
     waiting = db.scalar(
         f"""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
             JOIN households h ON h.id = r.household_id
             WHERE tr.round_id = ? AND tr.status = 'home_sampling_needed' AND {unit_sql}""",
-        [rnd["id"] if rnd else -1, *unit_p])
-    return Item("tests", "testing", "room", rows, waiting,
-                {"round": rnd["round_no"] if rnd else "—", "people": sum(r["n"] for r in rows)})
+        [rnd["id"] if rnd else -1, *unit_p],
+    )
+    return Item(
+        "tests", "testing", "room", rows, waiting, {"round": rnd["round_no"] if rnd else "—", "people": sum(r["n"] for r in rows)}
+    )
 
 
 def medicine_to_carry(db: Database, units: tuple[int, ...], day: date) -> Item:
@@ -62,11 +66,14 @@ def medicine_to_carry(db: Database, units: tuple[int, ...], day: date) -> Item:
             FROM medicine_orders m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
             WHERE m.status IN ({marks}) AND {unit_sql}
             ORDER BY m.urgency = 'critical' DESC, m.urgency = 'urgent' DESC, m.created_at""",
-        [*mine, *unit_p])
+        [*mine, *unit_p],
+    )
     open_marks = ", ".join("?" for _ in medicine.OPEN)
     waiting = db.scalar(
         f"""SELECT count(*) FROM medicine_orders m JOIN households h ON h.id = m.household_id
-            WHERE m.status IN ({open_marks}) AND {unit_sql}""", [*medicine.OPEN, *unit_p]) - len(rows)
+            WHERE m.status IN ({open_marks}) AND {unit_sql}""",
+        [*medicine.OPEN, *unit_p],
+    ) - len(rows)
     for row in rows:
         row["words"] = {"urgency": f"medicine.urgency.{row['urgency']}"}
     return Item("medicine", "medicine", "order", rows, waiting)
@@ -78,7 +85,9 @@ def cases_to_follow(db: Database, units: tuple[int, ...], day: date) -> Item:
     rows = db.dicts(
         f"""SELECT c.id, u.building, u.unit_no, h.room, c.severity, c.status, c.last_event_at
             FROM emergency_cases c JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
-            WHERE c.status <> 'closed' AND {unit_sql} ORDER BY c.last_event_at""", unit_p)
+            WHERE c.status <> 'closed' AND {unit_sql} ORDER BY c.last_event_at""",
+        unit_p,
+    )
     for row in rows:
         row["words"] = {"severity": f"emergency.severity.{row['severity']}", "status": emergencies.CASE.label_key(row["status"])}
     return Item("cases", "emergencies", "case", rows)
@@ -93,7 +102,8 @@ def vegetables_to_hand_out(db: Database, units: tuple[int, ...], day: date) -> I
             FROM households h JOIN units u ON u.id = h.unit_id
             LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ?
             WHERE d.household_id IS NULL AND {unit_sql} GROUP BY ALL ORDER BY u.id""",
-        [batch if batch is not None else -1, *unit_p])
+        [batch if batch is not None else -1, *unit_p],
+    )
     if batch is None:
         rows = []
     return Item("vegetables", "supplies", "unit", rows, params={"households": sum(r["n"] for r in rows)})

@@ -22,11 +22,42 @@ MIN_PASSWORD = 8
 MAX_DISPLAY_NAME = 40
 MAX_PASSWORD_BYTES = 72  # bcrypt looks at no more (bcrypt 5 refuses longer ones)
 # Refused as new passwords: the first guesses of anyone trying (and the published demo password).
-COMMON_PASSWORDS = frozenset({
-    "password", "password1", "password123", "passw0rd", "12345678", "123456789", "1234567890", "87654321",
-    "11111111", "00000000", "88888888", "66666666", "12341234", "11223344", "abcd1234", "abc12345", "a1234567",
-    "1qaz2wsx", "qwertyui", "qwerty123", "asdfghjk", "zxcvbnm1", "iloveyou", "woaini1314", "5201314520",
-    "admin123", "admin888", "changeme", "letmein1", "welcome1", "qinyuan2022", "qinyuan123"})
+COMMON_PASSWORDS = frozenset(
+    {
+        "password",
+        "password1",
+        "password123",
+        "passw0rd",
+        "12345678",
+        "123456789",
+        "1234567890",
+        "87654321",
+        "11111111",
+        "00000000",
+        "88888888",
+        "66666666",
+        "12341234",
+        "11223344",
+        "abcd1234",
+        "abc12345",
+        "a1234567",
+        "1qaz2wsx",
+        "qwertyui",
+        "qwerty123",
+        "asdfghjk",
+        "zxcvbnm1",
+        "iloveyou",
+        "woaini1314",
+        "5201314520",
+        "admin123",
+        "admin888",
+        "changeme",
+        "letmein1",
+        "welcome1",
+        "qinyuan2022",
+        "qinyuan123",
+    }
+)
 
 
 def hash_password(password: str, rounds: int = 12) -> str:
@@ -87,8 +118,14 @@ def actor_for(db: Database, username: str) -> Actor | None:
     user = account(db, username)
     if not user or not user["active"]:
         return None
-    return Actor(user["username"], user["role"], user["display_name"], user["team_id"], user["volunteer_id"],
-                 units_of_team(db, user["team_id"]) if user["role"] in TEAM_ROLES else frozenset())
+    return Actor(
+        user["username"],
+        user["role"],
+        user["display_name"],
+        user["team_id"],
+        user["volunteer_id"],
+        units_of_team(db, user["team_id"]) if user["role"] in TEAM_ROLES else frozenset(),
+    )
 
 
 def _account(username: str) -> Actor:
@@ -100,8 +137,7 @@ def _account(username: str) -> Actor:
 def credentials(db: Database, exclude: set[str] | frozenset[str] = frozenset()) -> dict:
     """The dict streamlit-authenticator wants (auto_hash=False): active, unlocked accounts only."""
     rows = db.rows("SELECT username, display_name, password_hash, role FROM users WHERE active")
-    return {"usernames": {u: {"name": n, "password": h, "roles": [r], "email": None}
-                          for u, n, h, r in rows if u not in exclude}}
+    return {"usernames": {u: {"name": n, "password": h, "roles": [r], "email": None} for u, n, h, r in rows if u not in exclude}}
 
 
 def token_revoked(db: Database, username: str, issued_at: datetime) -> bool:
@@ -136,8 +172,16 @@ def team_for_role(role: str, team_id: int | None) -> int | None:
     return team_id
 
 
-def create_user(db: Database, actor: Actor, username: str, display_name: str, role: str, team_id: int | None = None,
-                volunteer_id: int | None = None, password: str | None = None) -> str:
+def create_user(
+    db: Database,
+    actor: Actor,
+    username: str,
+    display_name: str,
+    role: str,
+    team_id: int | None = None,
+    volunteer_id: int | None = None,
+    password: str | None = None,
+) -> str:
     """Create an account with a temporary password (returned once) that must be changed at first login."""
     username = (username or "").strip().lower()
     if not USERNAME.match(username):
@@ -155,9 +199,17 @@ def create_user(db: Database, actor: Actor, username: str, display_name: str, ro
             raise InvalidInput("error.username_taken", username=username)
         if team_id is not None and not tx.scalar("SELECT count(*) FROM teams WHERE id = ?", [team_id]):
             raise InvalidInput("error.team_unknown", team=team_id)
-        values = {"username": username, "display_name": display_name.strip(), "role": role, "team_id": team_id,
-                  "volunteer_id": volunteer_id, "password_hash": hashed, "active": True,
-                  "must_change_password": True, "created_at": tx.now}
+        values = {
+            "username": username,
+            "display_name": display_name.strip(),
+            "role": role,
+            "team_id": team_id,
+            "volunteer_id": volunteer_id,
+            "password_hash": hashed,
+            "active": True,
+            "must_change_password": True,
+            "created_at": tx.now,
+        }
         tx.insert("users", values, returning=None)
         tx.audit("user.create", "user", username, None, {k: v for k, v in values.items() if k != "password_hash"})
 
@@ -175,9 +227,17 @@ def _check_display_name(display_name: str | None) -> None:
 _KEEP = object()
 
 
-def update_user(db: Database, actor: Actor, username: str, *, role: str | None = None, team_id=_KEEP,
-                active: bool | None = None, display_name: str | None = None,
-                expected_version: int | None = None) -> None:
+def update_user(
+    db: Database,
+    actor: Actor,
+    username: str,
+    *,
+    role: str | None = None,
+    team_id=_KEEP,
+    active: bool | None = None,
+    display_name: str | None = None,
+    expected_version: int | None = None,
+) -> None:
     """Change role, team (the units follow the team), name or active flag. Changing role or team,
     or deactivating, ends the user's running logins: the scope they were given no longer holds."""
     changes: dict = {}
@@ -225,10 +285,16 @@ def reset_password(db: Database, actor: Actor, username: str, expected_version: 
 
     def fn(tx: Tx):
         tx.require("users.manage")
-        tx.update("users", username, {"password_hash": hashed, "must_change_password": True,
-                                      "tokens_valid_after": clock.real_now()},
-                  key_column="username", expected_version=expected_version)
-        tx.execute("DELETE FROM login_failures WHERE username = ?", [username], writes=("login_failures",))  # the new password works at once
+        tx.update(
+            "users",
+            username,
+            {"password_hash": hashed, "must_change_password": True, "tokens_valid_after": clock.real_now()},
+            key_column="username",
+            expected_version=expected_version,
+        )
+        tx.execute(
+            "DELETE FROM login_failures WHERE username = ?", [username], writes=("login_failures",)
+        )  # the new password works at once
         tx.audit("user.reset_password", "user", username)
 
     db.write(actor, fn)
@@ -247,8 +313,12 @@ def change_password(db: Database, username: str, old: str, new: str) -> None:
     hashed = hash_password(new)
 
     def fn(tx: Tx):
-        tx.update("users", username, {"password_hash": hashed, "must_change_password": False,
-                                      "tokens_valid_after": clock.real_now()}, key_column="username")
+        tx.update(
+            "users",
+            username,
+            {"password_hash": hashed, "must_change_password": False, "tokens_valid_after": clock.real_now()},
+            key_column="username",
+        )
         tx.audit("user.change_password", "user", username)
 
     db.write(_account(username), fn)
@@ -268,22 +338,31 @@ def _users_where(query: str | None, role: str | None, active: bool | None) -> tu
     return " AND ".join(where), params
 
 
-def count_users(db: Database, actor: Actor, query: str | None = None, role: str | None = None,
-                active: bool | None = None) -> int:
+def count_users(db: Database, actor: Actor, query: str | None = None, role: str | None = None, active: bool | None = None) -> int:
     access.require(actor, "users.manage")
     where, params = _users_where(query, role, active)
     return int(db.scalar(f"SELECT count(*) FROM users WHERE {where}", params))
 
 
-def list_users(db: Database, actor: Actor, query: str | None = None, role: str | None = None,
-               active: bool | None = None, limit: int = 1000, offset: int = 0) -> pd.DataFrame:
+def list_users(
+    db: Database,
+    actor: Actor,
+    query: str | None = None,
+    role: str | None = None,
+    active: bool | None = None,
+    limit: int = 1000,
+    offset: int = 0,
+) -> pd.DataFrame:
     """Accounts (never their hashes), filtered and paged in SQL."""
     access.require(actor, "users.manage")
     where, params = _users_where(query, role, active)
-    return db.df(f"""SELECT username, display_name, role, team_id, active, must_change_password, created_at, version
+    return db.df(
+        f"""SELECT username, display_name, role, team_id, active, must_change_password, created_at, version
                      FROM users WHERE {where}
                      ORDER BY array_position(['committee', 'medic', 'logistics', 'captain', 'member'], role), username
-                     LIMIT ? OFFSET ?""", [*params, int(limit), int(offset)])
+                     LIMIT ? OFFSET ?""",
+        [*params, int(limit), int(offset)],
+    )
 
 
 def user_detail(db: Database, actor: Actor, username: str) -> dict:
@@ -293,8 +372,11 @@ def user_detail(db: Database, actor: Actor, username: str) -> dict:
     if user is None:
         raise NotFound(entity="user", id=username)
     user.pop("password_hash", None)
-    user["units"] = [] if user["team_id"] is None else db.rows(
-        "SELECT id, building, unit_no FROM units WHERE team_id = ? ORDER BY id", [user["team_id"]])
+    user["units"] = (
+        []
+        if user["team_id"] is None
+        else db.rows("SELECT id, building, unit_no FROM units WHERE team_id = ? ORDER BY id", [user["team_id"]])
+    )
     return user
 
 
@@ -331,34 +413,51 @@ def _audit_where(user, entity, since, until) -> tuple[str, list]:
     return " AND ".join(where), params
 
 
-def audit_count(db: Database, actor: Actor, user: str | None = None, entity: str | None = None,
-                since=None, until=None) -> int:
+def audit_count(db: Database, actor: Actor, user: str | None = None, entity: str | None = None, since=None, until=None) -> int:
     access.require(actor, "audit.view")
     where, params = _audit_where(user, entity, since, until)
     return int(db.scalar(f"SELECT count(*) FROM audit_log WHERE {where}", params))
 
 
-def audit_log(db: Database, actor: Actor, user: str | None = None, entity: str | None = None,
-              since=None, until=None, limit: int = 500, offset: int = 0) -> pd.DataFrame:
+def audit_log(
+    db: Database,
+    actor: Actor,
+    user: str | None = None,
+    entity: str | None = None,
+    since=None,
+    until=None,
+    limit: int = 500,
+    offset: int = 0,
+) -> pd.DataFrame:
     """The audit log, newest first, filtered by who, what entity and dates (Asia/Shanghai days)."""
     access.require(actor, "audit.view")
     where, params = _audit_where(user, entity, since, until)
-    return db.df(f"SELECT id, ts, actor, action, entity, entity_id, before, after FROM audit_log "
-                 f"WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?", [*params, int(limit), int(offset)])
+    return db.df(
+        f"SELECT id, ts, actor, action, entity, entity_id, before, after FROM audit_log "
+        f"WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
+        [*params, int(limit), int(offset)],
+    )
 
 
 VIEW_REPEAT_SECONDS = 600  # the same session seeing the same data again within this adds nothing to the record
 _RECENT_VIEWS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # db -> OrderedDict(view key -> monotonic time)
 
 
-def log_view(db: Database, actor: Actor, entity: str, entity_id, what: str = "medical", detail=None, *,
-             listing: bool = False) -> None:
+def log_view(
+    db: Database, actor: Actor, entity: str, entity_id, what: str = "medical", detail=None, *, listing: bool = False
+) -> None:
     """Views of sensitive data are recorded like writes (detail: what was shown, e.g. whose tags).
     listing=True (lists that show tags, redrawn on every rerun and by pages refreshing themselves): the same
     session seeing exactly the same rows again within VIEW_REPEAT_SECONDS is not recorded again, so there is
     one row per distinct view rather than one per script run. Opening one person's detail is always recorded."""
-    key = (getattr(actor, "username", None), str(getattr(actor, "issued_at", None)), what, entity, str(entity_id),
-           to_json(detail))
+    key = (
+        getattr(actor, "username", None),
+        str(getattr(actor, "issued_at", None)),
+        what,
+        entity,
+        str(entity_id),
+        to_json(detail),
+    )
     recent = _RECENT_VIEWS.setdefault(db, OrderedDict())
     now = time.monotonic()
     if listing and now - recent.get(key, -VIEW_REPEAT_SECONDS) < VIEW_REPEAT_SECONDS:

@@ -49,8 +49,9 @@ def poison(path: str) -> None:
                 cur.execute(f"UPDATE {table} SET {sets}", [HOSTILE] * len(columns))
             for order_id, items in cur.execute("SELECT id, items FROM medicine_orders").fetchall():
                 poisoned = [item + HOSTILE for item in json.loads(items)]
-                cur.execute("UPDATE medicine_orders SET items = ? WHERE id = ?",
-                            [json.dumps(poisoned, ensure_ascii=False), order_id])
+                cur.execute(
+                    "UPDATE medicine_orders SET items = ? WHERE id = ?", [json.dumps(poisoned, ensure_ascii=False), order_id]
+                )
     finally:
         db.close()
 

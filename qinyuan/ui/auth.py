@@ -58,8 +58,7 @@ def cookie_key() -> str:
 
 @functools.cache
 def _key_weak(key: str) -> bool:
-    return (len(key) < MIN_KEY_LENGTH or len(set(key)) < MIN_KEY_DISTINCT or key in KNOWN_BAD_KEYS
-            or _in_repository(key))
+    return len(key) < MIN_KEY_LENGTH or len(set(key)) < MIN_KEY_DISTINCT or key in KNOWN_BAD_KEYS or _in_repository(key)
 
 
 def _in_repository(key: str) -> bool:
@@ -126,10 +125,15 @@ def token_refused(db: Database, token: dict) -> bool:
 def make_authenticator(db: Database, key: str, hours: float) -> authlib.Authenticator:
     """The library's authenticator on our accounts: cookies carry a signed issue time (see _issued_at),
     typed passwords go to our throttled check, revoked cookies are refused."""
-    return authlib.build(users.credentials(db), COOKIE_NAME, key, hours,
-                         claims=lambda: {"issued": clock.real_now().timestamp()},
-                         password_login=functools.partial(_password_login, db),
-                         accept_token=functools.partial(_accept, db))
+    return authlib.build(
+        users.credentials(db),
+        COOKIE_NAME,
+        key,
+        hours,
+        claims=lambda: {"issued": clock.real_now().timestamp()},
+        password_login=functools.partial(_password_login, db),
+        accept_token=functools.partial(_accept, db),
+    )
 
 
 def _accept(db: Database, token: dict) -> bool:
@@ -139,8 +143,9 @@ def _accept(db: Database, token: dict) -> bool:
     return True
 
 
-def _password_login(db: Database, authenticator: authlib.Authenticator, username: str | None,
-                    password: str | None) -> bool | None:
+def _password_login(
+    db: Database, authenticator: authlib.Authenticator, username: str | None, password: str | None
+) -> bool | None:
     """Our password check (logins.attempt: throttled per username and client, counted before bcrypt);
     a success logs in through the library's cookie path."""
     if not (username or "").strip() or not users.normalise_password(password):
@@ -191,17 +196,26 @@ def login_view() -> None:
     the pages/ folder to navigation cannot remount the form while someone types."""
     st.title(t("app.title"))
     st.caption(t("app.tagline"))
-    st.html("<style>[data-testid='stForm'] {max-width: 30rem;}"
-            " [data-testid='stForm'] [data-testid='stElementContainer']:has([data-testid='stFormSubmitButton']),"
-            " [data-testid='stForm'] [data-testid='stElementContainer']:has([data-testid='stFormSubmitButton']) div,"
-            " [data-testid='stForm'] [data-testid='stFormSubmitButton'] button {width: 100%;}"
-            # logged out the sidebar is empty: left open by a logout on a phone it covered this form
-            " section[data-testid='stSidebar'], [data-testid='stExpandSidebarButton'] {display: none !important;}</style>")
+    st.html(
+        "<style>[data-testid='stForm'] {max-width: 30rem;}"
+        " [data-testid='stForm'] [data-testid='stElementContainer']:has([data-testid='stFormSubmitButton']),"
+        " [data-testid='stForm'] [data-testid='stElementContainer']:has([data-testid='stFormSubmitButton']) div,"
+        " [data-testid='stForm'] [data-testid='stFormSubmitButton'] button {width: 100%;}"
+        # logged out the sidebar is empty: left open by a logout on a phone it covered this form
+        " section[data-testid='stSidebar'], [data-testid='stExpandSidebarButton'] {display: none !important;}</style>"
+    )
     language_switch(st)
     try:
-        authlib.login_form(authenticator(), "login", {
-            "Form name": t("login.title"), "Username": t("login.username"),
-            "Password": t("login.password"), "Login": t("login.submit")})
+        authlib.login_form(
+            authenticator(),
+            "login",
+            {
+                "Form name": t("login.title"),
+                "Username": t("login.username"),
+                "Password": t("login.password"),
+                "Login": t("login.submit"),
+            },
+        )
     except QinyuanError as exc:  # a login that cannot be recorded (disk full...) is no login
         authlib.mark_nobody()
         st.session_state[_MSG] = (exc.key, exc.params)
@@ -264,8 +278,9 @@ def sidebar(actor: Actor) -> None:
         st.caption(actor.username)
         with st.expander(t("login.change_my_password"), icon=":material/key:"):
             password_form(db, actor, key="password_change_sidebar", title=False)
-        authlib.logout_button(authenticator(), t("app.logout"), "qy_logout",
-                              lambda username: _logout(db, username or actor.username))
+        authlib.logout_button(
+            authenticator(), t("app.logout"), "qy_logout", lambda username: _logout(db, username or actor.username)
+        )
     if not authlib.is_logged_in():
         st.rerun()
 

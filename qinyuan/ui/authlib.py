@@ -38,8 +38,7 @@ from streamlit_authenticator.utilities.exceptions import LoginError
 STATUS = "authentication_status"
 USERNAME = "username"
 IGNORE_COOKIE = "logout"
-SESSION_KEYS = frozenset({STATUS, USERNAME, IGNORE_COOKIE, "name", "email", "roles", "password_hint",
-                          "failed_login_attempts"})
+SESSION_KEYS = frozenset({STATUS, USERNAME, IGNORE_COOKIE, "name", "email", "roles", "password_hint", "failed_login_attempts"})
 
 Authenticator = stauth.Authenticate
 
@@ -60,32 +59,43 @@ class QuietCookieManager(stx.CookieManager):
 stx.CookieManager = QuietCookieManager  # the library's CookieModel builds stx.CookieManager()
 
 
-def build(credentials: dict, cookie_name: str, key: str, hours: float, *, claims: Callable[[], dict],
-          password_login: Callable[[Authenticator, str | None, str | None], bool | None],
-          accept_token: Callable[[dict], bool]) -> Authenticator:
+def build(
+    credentials: dict,
+    cookie_name: str,
+    key: str,
+    hours: float,
+    *,
+    claims: Callable[[], dict],
+    password_login: Callable[[Authenticator, str | None, str | None], bool | None],
+    accept_token: Callable[[dict], bool],
+) -> Authenticator:
     """An authenticator whose cookies carry claims() besides the library's, that decodes cookies
     strictly, sends typed passwords to password_login(authenticator, username, password) (which calls
     enter() on success) and lets in
     a cookie only when accept_token(token) says so (else the cookie is ignored for the session)."""
-    authenticator = stauth.Authenticate(credentials, cookie_name, key, hours / 24.0, auto_hash=False,
-                                        login_sleep_time=0)
+    authenticator = stauth.Authenticate(credentials, cookie_name, key, hours / 24.0, auto_hash=False, login_sleep_time=0)
     model = authenticator.cookie_controller.cookie_model
 
     def encode() -> str:  # touch point 2
-        return jwt.encode({"username": st.session_state[USERNAME], "exp_date": model.exp_date, **claims()},
-                          model.cookie_key, algorithm="HS256")
+        return jwt.encode(
+            {"username": st.session_state[USERNAME], "exp_date": model.exp_date, **claims()}, model.cookie_key, algorithm="HS256"
+        )
 
     def decode() -> dict | bool:  # touch point 3
         try:
             payload = jwt.decode(model.token, model.cookie_key, algorithms=["HS256"])
         except (jwt.InvalidTokenError, ValueError, TypeError):
             return False
-        fine = (isinstance(payload, dict) and isinstance(payload.get("username"), str)
-                and isinstance(payload.get("exp_date"), (int, float)))
+        fine = (
+            isinstance(payload, dict)
+            and isinstance(payload.get("username"), str)
+            and isinstance(payload.get("exp_date"), (int, float))
+        )
         return payload if fine else False
 
-    def login(username: str | None = None, password: str | None = None, *_ignored: Any,
-              token: dict | None = None, **_ignored_too: Any) -> bool | None:  # touch point 4
+    def login(
+        username: str | None = None, password: str | None = None, *_ignored: Any, token: dict | None = None, **_ignored_too: Any
+    ) -> bool | None:  # touch point 4
         if token:
             if not accept_token(token):
                 ignore_cookie()

@@ -66,8 +66,12 @@ def error_text(exc: Exception) -> str:
 
 
 _FLASH = "_qy_flash"
-_FLASH_SHOW = {"success": (st.success, ":material/check_circle:"), "info": (st.info, ":material/info:"),
-               "warning": (st.warning, ":material/warning:"), "error": (st.error, ":material/error:")}
+_FLASH_SHOW = {
+    "success": (st.success, ":material/check_circle:"),
+    "info": (st.info, ":material/info:"),
+    "warning": (st.warning, ":material/warning:"),
+    "error": (st.error, ":material/error:"),
+}
 
 
 def _flash_key(where: str | None) -> str:
@@ -133,17 +137,23 @@ CSS = """
 
 
 def setup_page() -> None:
-    st.set_page_config(page_title=i18n.t("app.title", lang()), page_icon=":material/flag:", layout="wide",
-                       initial_sidebar_state="auto")
+    st.set_page_config(
+        page_title=i18n.t("app.title", lang()), page_icon=":material/flag:", layout="wide", initial_sidebar_state="auto"
+    )
     st.html(CSS)
 
 
 def language_switch(where=None) -> None:
     current = lang()
     where = where or st.sidebar
-    choice = where.radio(t("app.language"), i18n.LANGS, index=i18n.LANGS.index(current), horizontal=True,
-                         format_func=lambda code: {"zh": "中文", "en": "English"}[code],
-                         key=f"_qy_lang_radio_{'main' if where is st else 'side'}")
+    choice = where.radio(
+        t("app.language"),
+        i18n.LANGS,
+        index=i18n.LANGS.index(current),
+        horizontal=True,
+        format_func=lambda code: {"zh": "中文", "en": "English"}[code],
+        key=f"_qy_lang_radio_{'main' if where is st else 'side'}",
+    )
     if choice != current:
         st.session_state[LANG_KEY] = choice
         st.query_params["lang"] = choice

@@ -62,8 +62,9 @@ def _submitted(sent: bool, call, message: str) -> None:
 
 
 def page() -> None:
-    st.set_page_config(page_title=i18n.t("door.title", lang()), page_icon=":material/home:", layout="centered",
-                       initial_sidebar_state="collapsed")
+    st.set_page_config(
+        page_title=i18n.t("door.title", lang()), page_icon=":material/home:", layout="centered", initial_sidebar_state="collapsed"
+    )
     st.html(CSS)
     actor = _actor()
     _language()
@@ -105,10 +106,15 @@ def neutral() -> None:
 
 
 def _phones(info: dict) -> None:
-    st.markdown("  \n".join([
-        f"{t('door.phone.emergency')} {_tel(info['emergency_phone'])}",
-        f"{t('door.phone.clinic')} {_tel(info['clinic_phone'])}",
-        f"{t('door.phone.captain', name=safe.md(info['captain'] or '—'))} {_tel(info['captain_phone'])}"]))
+    st.markdown(
+        "  \n".join(
+            [
+                f"{t('door.phone.emergency')} {_tel(info['emergency_phone'])}",
+                f"{t('door.phone.clinic')} {_tel(info['clinic_phone'])}",
+                f"{t('door.phone.captain', name=safe.md(info['captain'] or '—'))} {_tel(info['captain_phone'])}",
+            ]
+        )
+    )
 
 
 def _resident_options(info: dict) -> dict:
@@ -124,8 +130,7 @@ def urgent_form(actor: HouseholdActor, info: dict) -> None:
             what = st.text_area(t("door.urgent.what"), max_chars=door.MAX_TEXT, key="door_urgent_what")
             phone = st.text_input(t("door.callback"), max_chars=door.MAX_PHONE, key="door_urgent_phone")
             sent = st.form_submit_button(t("door.urgent.send"), type="primary", width="stretch")
-        _submitted(sent, lambda: door.report_urgent(get_db(), actor, actor.household_id, what, phone, who),
-                   t("door.urgent.sent"))
+        _submitted(sent, lambda: door.report_urgent(get_db(), actor, actor.household_id, what, phone, who), t("door.urgent.sent"))
 
 
 def testing_block(actor: HouseholdActor, info: dict) -> None:
@@ -147,7 +152,8 @@ def testing_block(actor: HouseholdActor, info: dict) -> None:
             if kind in person["asked"]:
                 col.caption(t("door.testing.asked." + kind))
             elif col.button(t("door.testing." + kind), key=f"door_{kind}_{person['id']}", width="stretch") and attempt(
-                    lambda p=person, k=kind: door.report_testing(get_db(), actor, actor.household_id, p["id"], k)):
+                lambda p=person, k=kind: door.report_testing(get_db(), actor, actor.household_id, p["id"], k)
+            ):
                 flash(t("door.testing.sent." + kind, name=person["name"]))
                 st.rerun()
 
@@ -155,15 +161,25 @@ def testing_block(actor: HouseholdActor, info: dict) -> None:
 def medicine_form(actor: HouseholdActor, info: dict) -> None:
     options = _resident_options(info)
     with st.form("door_medicine", clear_on_submit=True):
-        items = st.text_area(t("door.medicine.items"), placeholder=t("door.medicine.placeholder"),
-                             max_chars=1000, key="door_med_items")
-        urgency = st.radio(t("door.medicine.urgency"), medicine.URGENCIES, index=2, horizontal=True,
-                           format_func=lambda u: t("door.urgency." + u), key="door_med_urgency")
+        items = st.text_area(
+            t("door.medicine.items"), placeholder=t("door.medicine.placeholder"), max_chars=1000, key="door_med_items"
+        )
+        urgency = st.radio(
+            t("door.medicine.urgency"),
+            medicine.URGENCIES,
+            index=2,
+            horizontal=True,
+            format_func=lambda u: t("door.urgency." + u),
+            key="door_med_urgency",
+        )
         who = st.selectbox(t("door.medicine.for"), list(options), format_func=options.get, key="door_med_who")
         phone = st.text_input(t("door.callback"), max_chars=door.MAX_PHONE, key="door_med_phone")
         sent = st.form_submit_button(t("door.medicine.send"), type="primary", width="stretch")
-    _submitted(sent, lambda: door.request_medicine(get_db(), actor, actor.household_id, items, urgency, phone, who),
-               t("door.medicine.sent"))
+    _submitted(
+        sent,
+        lambda: door.request_medicine(get_db(), actor, actor.household_id, items, urgency, phone, who),
+        t("door.medicine.sent"),
+    )
 
 
 def grocery_form(actor: HouseholdActor) -> None:
@@ -172,46 +188,59 @@ def grocery_form(actor: HouseholdActor) -> None:
         st.caption(t("door.grocery.none"))
         return
     names = {o["supplier_id"]: o["supplier"] for o in offers}
-    supplier = st.radio(t("door.grocery.supplier"), list(names), format_func=names.get, horizontal=True,
-                        key="door_grocery_supplier")
+    supplier = st.radio(
+        t("door.grocery.supplier"), list(names), format_func=names.get, horizontal=True, key="door_grocery_supplier"
+    )
     chosen = next(o for o in offers if o["supplier_id"] == supplier)
     with st.form("door_grocery", clear_on_submit=True):
         quantities = {}
         for item in chosen["items"]:
             label = f"{item['item']} {item['pack'] or ''} · ¥{item['price']:g}" if item["price"] else item["item"]
-            quantities[item["id"]] = st.number_input(safe.md(label), min_value=0, max_value=door.MAX_QTY, step=1,
-                                                     key=f"door_qty_{item['id']}")
+            quantities[item["id"]] = st.number_input(
+                safe.md(label), min_value=0, max_value=door.MAX_QTY, step=1, key=f"door_qty_{item['id']}"
+            )
         sent = st.form_submit_button(t("door.grocery.send"), type="primary", width="stretch")
-    _submitted(sent, lambda: door.order_groceries(get_db(), actor, actor.household_id, supplier, quantities),
-               t("door.grocery.sent"))
+    _submitted(
+        sent, lambda: door.order_groceries(get_db(), actor, actor.household_id, supplier, quantities), t("door.grocery.sent")
+    )
 
 
 def help_form(actor: HouseholdActor) -> None:
     with st.form("door_help", clear_on_submit=True):
-        topic = st.radio(t("door.help.topic"), door.HELP_TOPICS, format_func=lambda k: t("door.topic." + k),
-                         key="door_help_topic")
+        topic = st.radio(
+            t("door.help.topic"), door.HELP_TOPICS, format_func=lambda k: t("door.topic." + k), key="door_help_topic"
+        )
         detail = st.text_area(t("door.help.detail"), max_chars=door.MAX_TEXT, key="door_help_detail")
         phone = st.text_input(t("door.callback_optional"), max_chars=door.MAX_PHONE, key="door_help_phone")
         sent = st.form_submit_button(t("door.help.send"), type="primary", width="stretch")
-    _submitted(sent, lambda: door.ask_help(get_db(), actor, actor.household_id, topic, detail, phone),
-               t("door.help.sent"))
+    _submitted(sent, lambda: door.ask_help(get_db(), actor, actor.household_id, topic, detail, phone), t("door.help.sent"))
 
 
 def update_form(actor: HouseholdActor, info: dict) -> None:
     st.caption(t("door.update.explain"))
     people = {p["id"]: p["name"] for p in info["residents"]}
     with st.form("door_update", clear_on_submit=True):
-        occupants = st.number_input(t("door.update.occupants"), min_value=0, max_value=20, value=None, step=1,
-                                    key="door_upd_occupants")
+        occupants = st.number_input(
+            t("door.update.occupants"), min_value=0, max_value=20, value=None, step=1, key="door_upd_occupants"
+        )
         living = st.text_area(t("door.update.living"), max_chars=door.MAX_TEXT, key="door_upd_living")
-        away = st.multiselect(t("door.update.away"), list(people), format_func=people.get, key="door_upd_away",
-                              placeholder=t("polish.choose"))
-        needs = st.multiselect(t("door.update.needs"), door.NEEDS, format_func=lambda n: t("households.tag." + n),
-                               key="door_upd_needs", placeholder=t("polish.choose"))
+        away = st.multiselect(
+            t("door.update.away"), list(people), format_func=people.get, key="door_upd_away", placeholder=t("polish.choose")
+        )
+        needs = st.multiselect(
+            t("door.update.needs"),
+            door.NEEDS,
+            format_func=lambda n: t("households.tag." + n),
+            key="door_upd_needs",
+            placeholder=t("polish.choose"),
+        )
         note = st.text_input(t("door.update.note"), max_chars=door.MAX_TEXT, key="door_upd_note")
         sent = st.form_submit_button(t("door.update.send"), type="primary", width="stretch")
-    if sent and attempt(lambda: door.propose_update(get_db(), actor, actor.household_id, occupants=occupants,
-                                                    living=living, away=away, needs=needs, note=note)):
+    if sent and attempt(
+        lambda: door.propose_update(
+            get_db(), actor, actor.household_id, occupants=occupants, living=living, away=away, needs=needs, note=note
+        )
+    ):
         flash(t("door.update.sent"))
         st.rerun()
 
@@ -239,8 +268,7 @@ def requests_block() -> None:
                 title += " · " + t("door.topic." + req["topic"])
             if req["kind"] == "medicine":
                 title += " · " + t("door.urgency." + req["topic"])
-            st.markdown(f"**{title}** · {_hm(req['created_at'])}" +
-                        (f"  \n{safe.md(req['summary'])}" if req["summary"] else ""))
+            st.markdown(f"**{title}** · {_hm(req['created_at'])}" + (f"  \n{safe.md(req['summary'])}" if req["summary"] else ""))
             st.markdown(f":material/arrow_forward: **{step_text(req['kind'], req['status'])}**")
             if len(req["steps"]) > 1:
                 st.caption(" → ".join(f"{_hm(ts)[6:]} {step_text(req['kind'], s)}" for s, ts in req["steps"]))

@@ -36,8 +36,11 @@ def urgent_block(actor: Actor) -> None:
     with st.container(border=True):
         st.subheader(":material/e911_emergency: " + t("door.staff.urgent") + f" ({len(cases)})", anchor=False)
         for case in cases[:SHOW]:
-            st.error(f"**{safe.md(_where(case))}** · {_hm(case['reported_at'])} · "
-                     f"{t('emergency.kind.' + case['status'])}  \n{safe.md(case['summary'])}", icon=":material/emergency:")
+            st.error(
+                f"**{safe.md(_where(case))}** · {_hm(case['reported_at'])} · "
+                f"{t('emergency.kind.' + case['status'])}  \n{safe.md(case['summary'])}",
+                icon=":material/emergency:",
+            )
         if access.can_view_page(actor, "emergencies"):
             st.page_link("pages/emergencies.py", label=t("page.emergencies"), icon=":material/emergency:")
 
@@ -71,12 +74,16 @@ def queue_block(actor: Actor) -> None:
 def _medicine_row(actor: Actor, order: dict) -> None:
     with st.container(border=True, key=f"door_med_{order['id']}"):
         items = "、".join(json.loads(order["items"]))
-        st.markdown(f"**{safe.md(_where(order))}** · {t('door.kind.medicine')} · "
-                    f"{t('door.urgency.' + order['urgency'])} · {_hm(order['created_at'])}  \n"
-                    f"{safe.md(items)}" + (f"  \n{safe.md(order['resident'])}" if order["resident"] else "") +
-                    (f"  \n{safe.md(order['notes'])}" if order["notes"] else ""))
+        st.markdown(
+            f"**{safe.md(_where(order))}** · {t('door.kind.medicine')} · "
+            f"{t('door.urgency.' + order['urgency'])} · {_hm(order['created_at'])}  \n"
+            f"{safe.md(items)}"
+            + (f"  \n{safe.md(order['resident'])}" if order["resident"] else "")
+            + (f"  \n{safe.md(order['notes'])}" if order["notes"] else "")
+        )
         if st.button(t("door.staff.called_back"), key=f"door_med_ok_{order['id']}", type="primary", width="stretch") and attempt(
-                lambda: door.confirm_medicine(get_db(), actor, order["id"], order["version"]) or True):
+            lambda: door.confirm_medicine(get_db(), actor, order["id"], order["version"]) or True
+        ):
             st.rerun()
 
 
@@ -98,9 +105,14 @@ def _describe(row: dict) -> str:
 
 def _proposal_text(row: dict) -> str:
     p = json.loads(row["proposal"] or "{}")
-    return t("door.staff.proposal_row", occupants=p.get("occupants") if p.get("occupants") is not None else "—",
-             living=p.get("living") or "—", away="、".join(row.get("away_names") or []) or "—",
-             needs=", ".join(t("households.tag." + n) for n in p.get("needs") or []) or "—", note=p.get("note") or "—")
+    return t(
+        "door.staff.proposal_row",
+        occupants=p.get("occupants") if p.get("occupants") is not None else "—",
+        living=p.get("living") or "—",
+        away="、".join(row.get("away_names") or []) or "—",
+        needs=", ".join(t("households.tag." + n) for n in p.get("needs") or []) or "—",
+        note=p.get("note") or "—",
+    )
 
 
 def _request_row(actor: Actor, row: dict) -> None:
@@ -114,9 +126,12 @@ def _request_row(actor: Actor, row: dict) -> None:
         cols = st.columns(len(steps) or 1)
         for col, step in zip(cols, steps, strict=False):
             label = {"in_progress": "door.staff.take", "done": "door.staff.done", "cancelled": "door.staff.cancel"}[step]
-            if col.button(t(label), key=f"door_staff_{row['id']}_{step}", width="stretch",
-                          type="primary" if step != "cancelled" else "secondary") and attempt(
-                    lambda s=step: door.advance(get_db(), actor, row["id"], s, row["version"]) or True):
+            if col.button(
+                t(label),
+                key=f"door_staff_{row['id']}_{step}",
+                width="stretch",
+                type="primary" if step != "cancelled" else "secondary",
+            ) and attempt(lambda s=step: door.advance(get_db(), actor, row["id"], s, row["version"]) or True):
                 st.rerun()
 
 
@@ -141,9 +156,14 @@ def proposals_block(actor: Actor) -> None:
                 c1, c2 = st.columns(2)
                 for col, confirm in ((c1, True), (c2, False)):
                     label = t("door.staff.confirm" if confirm else "door.staff.reject")
-                    if col.button(label, key=f"door_prop_{row['id']}_{int(confirm)}", width="stretch",
-                                  type="primary" if confirm else "secondary") and attempt(
-                            lambda c=confirm, r=row, why=reason: door.decide(get_db(), actor, r["id"], c, r["version"], why) or True):
+                    if col.button(
+                        label,
+                        key=f"door_prop_{row['id']}_{int(confirm)}",
+                        width="stretch",
+                        type="primary" if confirm else "secondary",
+                    ) and attempt(
+                        lambda c=confirm, r=row, why=reason: door.decide(get_db(), actor, r["id"], c, r["version"], why) or True
+                    ):
                         st.rerun()
 
 
@@ -179,10 +199,24 @@ def cards_block(actor: Actor) -> None:
         if made and made["unit"] == unit:
             st.success(t("door.cards.issued", n=made["n"]))
             c1, c2 = st.columns(2)
-            c1.download_button(t("door.cards.download"), made["pdf"], f"door-cards-unit{unit}.pdf", "application/pdf",
-                               width="stretch", icon=":material/picture_as_pdf:", key="door_cards_pdf")
-            c2.download_button(t("door.cards.links"), made["csv"], f"door-links-unit{unit}.csv", "text/csv",
-                               width="stretch", icon=":material/link:", key="door_cards_csv")
+            c1.download_button(
+                t("door.cards.download"),
+                made["pdf"],
+                f"door-cards-unit{unit}.pdf",
+                "application/pdf",
+                width="stretch",
+                icon=":material/picture_as_pdf:",
+                key="door_cards_pdf",
+            )
+            c2.download_button(
+                t("door.cards.links"),
+                made["csv"],
+                f"door-links-unit{unit}.csv",
+                "text/csv",
+                width="stretch",
+                icon=":material/link:",
+                key="door_cards_csv",
+            )
         rooms = door.unit_rooms(db, actor, unit)
         st.markdown("**" + t("door.cards.reissue") + "**")
         hid = st.selectbox(t("door.cards.room"), list(rooms), format_func=rooms.get, key="door_reissue_room")
@@ -193,5 +227,12 @@ def cards_block(actor: Actor) -> None:
         one = st.session_state.get("door_card_one")
         if one and one["hid"] == hid:
             st.code(one["link"], language=None)
-            st.download_button(t("door.cards.download"), one["pdf"], f"door-card-{rooms.get(hid, hid)}.pdf",
-                               "application/pdf", width="stretch", icon=":material/picture_as_pdf:", key="door_card_one_pdf")
+            st.download_button(
+                t("door.cards.download"),
+                one["pdf"],
+                f"door-card-{rooms.get(hid, hid)}.pdf",
+                "application/pdf",
+                width="stretch",
+                icon=":material/picture_as_pdf:",
+                key="door_card_one_pdf",
+            )

@@ -85,21 +85,28 @@ def my_duty(db: Database, actor: Actor) -> None:
 
 def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool) -> None:
     name = duty.post_name(row, lang())
-    coworkers = "、".join(f"{_person(c)}" + (f"（{state_label(duty.ASSIGNMENT, 'checked_in')}）" if c["status"] == "checked_in" else "") for c in row["coworkers"])
+    coworkers = "、".join(
+        f"{_person(c)}" + (f"（{state_label(duty.ASSIGNMENT, 'checked_in')}）" if c["status"] == "checked_in" else "")
+        for c in row["coworkers"]
+    )
     parts = [
         f'<div class="qy-card{" now" if highlight else ""}">',
         f'<div class="qy-when">{safe.html(_day_label(row["day"], today))} · {duty.hhmm(row["start_at"])}–{duty.hhmm(row["end_at"])} '
-        f'{_status_badge(row["status"])}</div>',
+        f"{_status_badge(row['status'])}</div>",
         f'<div class="qy-post">{safe.html(name)}</div>',
         f'<div class="qy-line">{safe.html(t("duty.coworkers"))}：{safe.html(coworkers or t("duty.alone"))}</div>',
         f'<div class="qy-line qy-phone">{safe.html(t("duty.captain"))} {safe.html(row["captain"])} {_tel(row["captain_phone"])}</div>',
     ]
     if row["check_in_at"]:
-        parts.append(f'<div class="qy-line qy-small">{safe.html(t("duty.checked_in_at", time=duty.hhmm(row["check_in_at"])))}'
-                     + (f' · {safe.html(t("duty.checked_out_at", time=duty.hhmm(row["check_out_at"])))}' if row["check_out_at"] else "")
-                     + "</div>")
+        parts.append(
+            f'<div class="qy-line qy-small">{safe.html(t("duty.checked_in_at", time=duty.hhmm(row["check_in_at"])))}'
+            + (f" · {safe.html(t('duty.checked_out_at', time=duty.hhmm(row['check_out_at'])))}" if row["check_out_at"] else "")
+            + "</div>"
+        )
     for note in row["handover_in"]:
-        parts.append(f'<div class="qy-line">{safe.html(t("duty.handover_from", name=note["name"]))}：{safe.html(note["note"])}</div>')
+        parts.append(
+            f'<div class="qy-line">{safe.html(t("duty.handover_from", name=note["name"]))}：{safe.html(note["note"])}</div>'
+        )
     if row["status"] == "done" and row["handover_note"]:
         parts.append(f'<div class="qy-line">{safe.html(t("polish.my_handover"))}：{safe.html(row["handover_note"])}</div>')
     parts.append("</div>")
@@ -112,22 +119,32 @@ def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool
                 _run(lambda: duty.check_in(db, actor, row["id"], row["version"]), t("duty.checked_in_ok"))
         elif row["window"] == "early":
             opens = row["start_at"] - duty.CHECKIN_EARLY
-            label = t("duty.check_in_from", time=duty.hhmm(opens)) if duty.local(opens).date() == today else \
-                t("polish.check_in_from_day", day=_day_label(duty.local(opens).date(), today), time=duty.hhmm(opens))
+            label = (
+                t("duty.check_in_from", time=duty.hhmm(opens))
+                if duty.local(opens).date() == today
+                else t("polish.check_in_from_day", day=_day_label(duty.local(opens).date(), today), time=duty.hhmm(opens))
+            )
             st.button(label, key=f"{key}_in", disabled=True, width="stretch")
         else:
             st.caption(t("duty.missed"))
     elif row["status"] == "checked_in":
-        note = st.text_area(t("duty.handover_label"), value=row["handover_note"] or "", key=f"{key}_note",
-                            max_chars=duty.MAX_NOTE, placeholder=t("duty.handover_placeholder"), height=80)
+        note = st.text_area(
+            t("duty.handover_label"),
+            value=row["handover_note"] or "",
+            key=f"{key}_note",
+            max_chars=duty.MAX_NOTE,
+            placeholder=t("duty.handover_placeholder"),
+            height=80,
+        )
         if row["window"] == "open":
             _check_out(db, actor, row, key, note)
         if st.button(t("duty.save_handover"), key=f"{key}_save", width="stretch"):
             _run(lambda: duty.write_handover(db, actor, row["id"], row["version"], note), t("common.saved"))
     elif row["status"] == "done" and not row["handover_note"]:
         with st.expander(t("duty.handover_label")):
-            note = st.text_area(t("duty.handover_label"), key=f"{key}_note", max_chars=duty.MAX_NOTE,
-                                label_visibility="collapsed", height=80)
+            note = st.text_area(
+                t("duty.handover_label"), key=f"{key}_note", max_chars=duty.MAX_NOTE, label_visibility="collapsed", height=80
+            )
             if st.button(t("duty.save_handover"), key=f"{key}_save", width="stretch"):
                 _run(lambda: duty.write_handover(db, actor, row["id"], row["version"], note), t("common.saved"))
     st.write("")
@@ -167,9 +184,11 @@ def team_today(db: Database, actor: Actor) -> None:
     lines = []
     for r in rows:
         mark = " now" if r["start_at"] <= now < r["end_at"] else ""
-        lines.append(f'<div class="qy-person{mark}"><b>{safe.html(r["name"])}</b> {_status_badge(r["status"])}<br>'
-                     f'<span class="qy-small">{duty.hhmm(r["start_at"])}–{duty.hhmm(r["end_at"])} · '
-                     f'{safe.html(duty.post_name(r, lang()))}</span></div>')
+        lines.append(
+            f'<div class="qy-person{mark}"><b>{safe.html(r["name"])}</b> {_status_badge(r["status"])}<br>'
+            f'<span class="qy-small">{duty.hhmm(r["start_at"])}–{duty.hhmm(r["end_at"])} · '
+            f"{safe.html(duty.post_name(r, lang()))}</span></div>"
+        )
     st.markdown("".join(lines), unsafe_allow_html=True)
 
 
@@ -186,17 +205,19 @@ def board(db: Database, actor: Actor) -> None:
     for r in rows:
         name = duty.post_name(r, lang())
         if r["now"]:
-            span = f'{duty.hhmm(r["now"][0]["start_at"])}–{duty.hhmm(r["now"][0]["end_at"])}'
+            span = f"{duty.hhmm(r['now'][0]['start_at'])}–{duty.hhmm(r['now'][0]['end_at'])}"
             if r["under_staffed"]:
                 badge = f'<span class="qy-badge qy-short">{safe.html(t("duty.board.short", n=r["required_now"] - r["assigned_now"]))}</span>'
             else:
                 badge = f'<span class="qy-badge qy-ok">{safe.html(t("duty.board.planned_ok"))}</span>'
-            crew = "<br>".join(f'{safe.html(_person(c))} {_status_badge(c["status"])}' for c in r["crew_now"][:BOARD_NAMES])
+            crew = "<br>".join(f"{safe.html(_person(c))} {_status_badge(c['status'])}" for c in r["crew_now"][:BOARD_NAMES])
             if r["crew_now_total"] > BOARD_NAMES:
                 crew += "<br>" + safe.html(t("duty.board.more", n=r["crew_now_total"] - BOARD_NAMES))
             crew = crew or safe.html(t("duty.board.nobody"))
-            body = (f'<div class="qy-line">{safe.html(t("duty.board.now"))} {span} · {safe.html(t("duty.board.arrived", n=r["checked_in_now"], m=r["required_now"]))}</div>'
-                    f'<div class="qy-line">{crew}</div>')
+            body = (
+                f'<div class="qy-line">{safe.html(t("duty.board.now"))} {span} · {safe.html(t("duty.board.arrived", n=r["checked_in_now"], m=r["required_now"]))}</div>'
+                f'<div class="qy-line">{crew}</div>'
+            )
         else:
             badge = f'<span class="qy-badge qy-idle">{safe.html(t("duty.board.no_shift"))}</span>'
             body = ""
@@ -205,11 +226,15 @@ def board(db: Database, actor: Actor) -> None:
             names = "、".join(_person(c) for c in r["crew_next"][:BOARD_NAMES]) or t("duty.board.nobody")
             if r["crew_next_total"] > BOARD_NAMES:
                 names += " " + t("duty.board.more", n=r["crew_next_total"] - BOARD_NAMES)
-            body += (f'<div class="qy-line qy-small">{safe.html(t("duty.board.next"))} '
-                     f'{safe.html(_day_label(duty.local(nxt["start_at"]).date(), db.today()) if duty.local(nxt["start_at"]).date() != db.today() else "")}'
-                     f'{duty.hhmm(nxt["start_at"])}–{duty.hhmm(nxt["end_at"])}：{safe.html(names)}</div>')
-        cards.append(f'<div class="qy-card{" now" if r["under_staffed"] else ""}" data-post="{safe.html(r["code"])}">'
-                     f'<div class="qy-when">{safe.html(name)} {badge}</div>{body}</div>')
+            body += (
+                f'<div class="qy-line qy-small">{safe.html(t("duty.board.next"))} '
+                f"{safe.html(_day_label(duty.local(nxt['start_at']).date(), db.today()) if duty.local(nxt['start_at']).date() != db.today() else '')}"
+                f"{duty.hhmm(nxt['start_at'])}–{duty.hhmm(nxt['end_at'])}：{safe.html(names)}</div>"
+            )
+        cards.append(
+            f'<div class="qy-card{" now" if r["under_staffed"] else ""}" data-post="{safe.html(r["code"])}">'
+            f'<div class="qy-when">{safe.html(name)} {badge}</div>{body}</div>'
+        )
     st.markdown(f'<div class="qy-grid">{"".join(cards)}</div>', unsafe_allow_html=True)
     if st.button(t("common.reload"), key="board_reload", icon=":material/refresh:"):
         st.rerun()
@@ -223,14 +248,21 @@ def planner(db: Database, actor: Actor) -> None:
     by_id = {p["id"]: p for p in posts}
     c1, c2 = st.columns(2)
     day = c1.date_input(t("duty.plan.day"), value=db.today(), key="plan_day")
-    post_id = c2.selectbox(t("duty.plan.post"), list(by_id), format_func=lambda i: duty.post_name(by_id[i], lang()),
-                           key="plan_post")
+    post_id = c2.selectbox(
+        t("duty.plan.post"), list(by_id), format_func=lambda i: duty.post_name(by_id[i], lang()), key="plan_post"
+    )
 
     summary = duty.day_summary(db, actor, day)
     summary["post"] = summary["name_zh"] if lang() == "zh" else summary["name_en"]
     summary["fill"] = summary.apply(lambda r: f"{int(r['assigned'])}/{int(r['required'])}", axis=1)
-    frame = summary[["post", "shifts", "fill", "short"]].rename(columns={
-        "post": t("duty.plan.post"), "shifts": t("duty.plan.shifts"), "fill": t("duty.plan.fill"), "short": t("duty.plan.short")})
+    frame = summary[["post", "shifts", "fill", "short"]].rename(
+        columns={
+            "post": t("duty.plan.post"),
+            "shifts": t("duty.plan.shifts"),
+            "fill": t("duty.plan.fill"),
+            "short": t("duty.plan.short"),
+        }
+    )
     st.dataframe(frame, hide_index=True, width="stretch")
 
     copy_label = t("duty.plan.copy" if committee else "duty.plan.copy_team", day=t("duty.date", m=day.month, d=day.day))
@@ -262,12 +294,15 @@ def planner(db: Database, actor: Actor) -> None:
                 a.markdown(f"{safe.md(_person(c))} · {state_label(duty.ASSIGNMENT, c['status'])}")
                 removable = can_plan and c["status"] == "assigned" and (committee or c["team_id"] == actor.team_id)
                 if removable and b.button(t("duty.plan.remove"), key=f"rm_{c['id']}", width="stretch"):
-                        _run(lambda c=c: duty.unassign(db, actor, c["id"], c["version"]), t("duty.plan.removed"))
+                    _run(lambda c=c: duty.unassign(db, actor, c["id"], c["version"]), t("duty.plan.removed"))
             if can_plan and s["end_at"] > db.now():
-                pick = st.selectbox(t("duty.plan.person"), [None, *labels], key=f"pick_{s['id']}",
-                                    format_func=lambda i: "—" if i is None else labels[i])
-                if st.button(t("duty.plan.assign"), key=f"add_{s['id']}", type="primary", width="stretch",
-                             disabled=pick is None):
+                pick = st.selectbox(
+                    t("duty.plan.person"),
+                    [None, *labels],
+                    key=f"pick_{s['id']}",
+                    format_func=lambda i: "—" if i is None else labels[i],
+                )
+                if st.button(t("duty.plan.assign"), key=f"add_{s['id']}", type="primary", width="stretch", disabled=pick is None):
                     warnings = attempt(lambda s=s, pick=pick: duty.assign(db, actor, s["id"], pick))
                     if warnings is not None:
                         for w in warnings:
@@ -284,8 +319,9 @@ def planner(db: Database, actor: Actor) -> None:
             if st.form_submit_button(t("duty.plan.create"), width="stretch"):
                 _run(lambda: duty.create_shift(db, actor, post_id, day, start, end), t("duty.plan.created"))
         with st.expander(t("duty.plan.headcount"), icon=":material/group:"):
-            n = st.number_input(t("duty.plan.required_label"), min_value=1, max_value=50, value=int(post["required"]),
-                                key=f"req_{post_id}")
+            n = st.number_input(
+                t("duty.plan.required_label"), min_value=1, max_value=50, value=int(post["required"]), key=f"req_{post_id}"
+            )
             if st.button(t("common.save"), key=f"req_save_{post_id}"):
                 _run(lambda: duty.set_required(db, actor, post_id, int(n), post["version"]), t("common.saved"))
 
@@ -298,8 +334,7 @@ def _shift_title(s: dict) -> str:
 
 
 def _report_copy(result: dict) -> None:
-    flash(t("duty.plan.copied", shifts=result["shifts_created"], people=result["assignments_copied"],
-            skipped=result["skipped"]))
+    flash(t("duty.plan.copied", shifts=result["shifts_created"], people=result["assignments_copied"], skipped=result["skipped"]))
     for w in result["warnings"][:5]:
         flash(error_text(w), "warning")
     st.rerun()

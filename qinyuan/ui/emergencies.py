@@ -84,8 +84,14 @@ def view_switch() -> str:
         st.session_state[VIEW] = "board"
     if open_case_id() is not None:  # a link or a reload with the case in the URL opens it
         st.session_state[VIEW] = "board"
-    choice = st.radio(t("page.emergencies"), VIEWS, key=VIEW, horizontal=True, label_visibility="collapsed",
-                      format_func=lambda v: t(f"emergency.tab.{v}"))
+    choice = st.radio(
+        t("page.emergencies"),
+        VIEWS,
+        key=VIEW,
+        horizontal=True,
+        label_visibility="collapsed",
+        format_func=lambda v: t(f"emergency.tab.{v}"),
+    )
     return choice or "board"
 
 
@@ -136,29 +142,43 @@ def open_cases(db: Database, actor: Actor) -> None:
     for row in rows:
         with st.container(border=True):
             who = safe.md(row["resident"], none=DASH) if row["resident"] else t("emergency.detail.unknown_resident")
-            lines = [f"{severity_badge(row['severity'])} **{unit_text(row)} {safe.md(row['room'], none=DASH)}** · {who}",
-                     f"**{kind_label(row['status'])}** · {t('emergency.board.on_it', who=safe.md(row['last_actor_name'], none=DASH))}",
-                     ":gray[" + t("emergency.board.since_report", ago=duration(row["minutes_since_report"])) + " · "
-                     + t("emergency.board.since_update", ago=duration(row["minutes_since_update"])) + "]"]
+            lines = [
+                f"{severity_badge(row['severity'])} **{unit_text(row)} {safe.md(row['room'], none=DASH)}** · {who}",
+                f"**{kind_label(row['status'])}** · {t('emergency.board.on_it', who=safe.md(row['last_actor_name'], none=DASH))}",
+                ":gray["
+                + t("emergency.board.since_report", ago=duration(row["minutes_since_report"]))
+                + " · "
+                + t("emergency.board.since_update", ago=duration(row["minutes_since_update"]))
+                + "]",
+            ]
             if row["stale"]:
                 lines.append(f":red[**{t('emergency.board.stale', ago=duration(row['minutes_since_update']))}**]")
             st.markdown("  \n".join(lines))  # one element per card: a page of cards stays light
-            st.button(t("emergency.board.open", id=row["id"]), key=f"em_open_{row['id']}", on_click=_open_case,
-                      args=(row["id"],), use_container_width=True, type="primary" if row["stale"] else "secondary")
+            st.button(
+                t("emergency.board.open", id=row["id"]),
+                key=f"em_open_{row['id']}",
+                on_click=_open_case,
+                args=(row["id"],),
+                use_container_width=True,
+                type="primary" if row["stale"] else "secondary",
+            )
     if st.toggle(t("emergency.board.closed_toggle"), key="em_show_closed"):
         closed, total = em.closed_cases(db, actor, limit=20)
         st.caption(t("emergency.board.closed_title", n=len(closed), total=total))
         for row in closed:
-            text = (f"#{row['id']} · {when(row['reported_at'])} · {unit_text(row)} {safe.md(row['room'], none=DASH)} · "
-                     f"{t('emergency.severity.' + row['severity'])}")
-            st.button(text, key=f"em_open_{row['id']}", on_click=_open_case, args=(row["id"],),
-                      use_container_width=True)
+            text = (
+                f"#{row['id']} · {when(row['reported_at'])} · {unit_text(row)} {safe.md(row['room'], none=DASH)} · "
+                f"{t('emergency.severity.' + row['severity'])}"
+            )
+            st.button(text, key=f"em_open_{row['id']}", on_click=_open_case, args=(row["id"],), use_container_width=True)
     if access.can(actor, "emergency.configure"):
         with st.expander(t("emergency.board.stale_setting")), st.form("em_stale_form", border=False):
-            minutes = st.number_input(t("emergency.board.stale_setting"), min_value=5, max_value=1440, value=limit,
-                                      step=5, label_visibility="collapsed")
+            minutes = st.number_input(
+                t("emergency.board.stale_setting"), min_value=5, max_value=1440, value=limit, step=5, label_visibility="collapsed"
+            )
             if st.form_submit_button(t("common.save")) and _run(
-                    lambda: em.set_stale_minutes(db, actor, int(minutes)), t("emergency.board.stale_saved")):
+                lambda: em.set_stale_minutes(db, actor, int(minutes)), t("emergency.board.stale_saved")
+            ):
                 st.rerun()
         show_flash()
 
@@ -219,14 +239,20 @@ def case_view(db: Database, actor: Actor, case_id: int) -> None:
         if case["status"] == "exit_permit_requested" and "exit_permit_granted" not in steps:
             st.info(t("emergency.detail.permit_waiting"))
         with st.form(f"em_event_form_{case_id}", border=True):
-            st.text_input(t("emergency.detail.note"), key=f"em_note_{case_id}",
-                          placeholder=t("emergency.detail.note_placeholder"))
+            st.text_input(
+                t("emergency.detail.note"), key=f"em_note_{case_id}", placeholder=t("emergency.detail.note_placeholder")
+            )
             for kind in steps:
-                st.form_submit_button(t("emergency.detail.record", kind=kind_label(kind)), on_click=_record,
-                                      args=(db, actor, case_id, kind), use_container_width=True,
-                                      type="primary" if kind == steps[0] else "secondary")
-            st.form_submit_button(t("emergency.detail.add_note"), on_click=_record, args=(db, actor, case_id, em.NOTE),
-                                  use_container_width=True)
+                st.form_submit_button(
+                    t("emergency.detail.record", kind=kind_label(kind)),
+                    on_click=_record,
+                    args=(db, actor, case_id, kind),
+                    use_container_width=True,
+                    type="primary" if kind == steps[0] else "secondary",
+                )
+            st.form_submit_button(
+                t("emergency.detail.add_note"), on_click=_record, args=(db, actor, case_id, em.NOTE), use_container_width=True
+            )
         if not steps:
             st.caption(t("emergency.detail.no_steps"))
     _case_message(case_id)
@@ -240,8 +266,7 @@ def case_view(db: Database, actor: Actor, case_id: int) -> None:
 
 
 # -- report -----------------------------------------------------------------------------------------
-_REPORT_KEYS = ("em_r_room", "em_r_resident", "em_r_what", "em_r_bp", "em_r_pulse", "em_r_temp", "em_r_spo2",
-                "em_r_severity")
+_REPORT_KEYS = ("em_r_room", "em_r_resident", "em_r_what", "em_r_bp", "em_r_pulse", "em_r_temp", "em_r_spo2", "em_r_severity")
 
 
 def _submit_report(db: Database, actor: Actor) -> None:
@@ -258,8 +283,9 @@ def _submit_report(db: Database, actor: Actor) -> None:
     def go():
         vitals = em.vitals_text(s.get("em_r_bp"), s.get("em_r_pulse"), s.get("em_r_temp"), s.get("em_r_spo2"))
         resident = s.get("em_r_resident")
-        result["id"] = em.report_case(db, actor, household_id, resident if resident else None, s.get("em_r_what"),
-                                      s.get("em_r_severity"), vitals)
+        result["id"] = em.report_case(
+            db, actor, household_id, resident if resident else None, s.get("em_r_what"), s.get("em_r_severity"), vitals
+        )
 
     if _run(go):
         flash(t("emergency.report.done", id=result["id"]))
@@ -277,8 +303,14 @@ def report_form(db: Database, actor: Actor) -> None:
         return
     houses = grid.households_in_unit(db, actor, unit_id, "emergency.report")
     rooms = {int(r.id): r.room for r in houses.itertuples()}
-    household_id = st.selectbox(t("emergency.report.room"), list(rooms), format_func=rooms.get, index=None,
-                                key="em_r_room", placeholder=t("emergency.report.pick_room"))
+    household_id = st.selectbox(
+        t("emergency.report.room"),
+        list(rooms),
+        format_func=rooms.get,
+        index=None,
+        key="em_r_room",
+        placeholder=t("emergency.report.pick_room"),
+    )
     if household_id is not None and household_id not in rooms:
         household_id = None
     if household_id is not None:
@@ -286,23 +318,46 @@ def report_form(db: Database, actor: Actor) -> None:
         options = [0, *[int(r.id) for r in people.itertuples()]]
         names = {int(r.id): safe.md(r.name) for r in people.itertuples()}  # radio options are Markdown
         names[0] = t("emergency.report.resident_unknown")
-        st.radio(t("emergency.report.resident"), options, format_func=names.get, key="em_r_resident",
-                 index=1 if len(options) > 1 else 0)
-    st.text_area(t("emergency.report.what"), key="em_r_what", placeholder=t("emergency.report.what_placeholder"),
-                 height=80, max_chars=em.MAX_TEXT)
+        st.radio(
+            t("emergency.report.resident"),
+            options,
+            format_func=names.get,
+            key="em_r_resident",
+            index=1 if len(options) > 1 else 0,
+        )
+    st.text_area(
+        t("emergency.report.what"),
+        key="em_r_what",
+        placeholder=t("emergency.report.what_placeholder"),
+        height=80,
+        max_chars=em.MAX_TEXT,
+    )
     st.caption(t("emergency.report.vitals"))
     c1, c2 = st.columns(2)
     c1.text_input(t("emergency.report.bp"), key="em_r_bp", placeholder=t("emergency.report.bp_placeholder"))
     c2.number_input(t("emergency.report.pulse"), min_value=0, max_value=300, value=None, step=1, key="em_r_pulse")
     c3, c4 = st.columns(2)
-    c3.number_input(t("emergency.report.temperature"), min_value=0.0, max_value=50.0, value=None, step=0.1,
-                    format="%.1f", key="em_r_temp")
+    c3.number_input(
+        t("emergency.report.temperature"), min_value=0.0, max_value=50.0, value=None, step=0.1, format="%.1f", key="em_r_temp"
+    )
     c4.number_input(t("emergency.report.spo2"), min_value=0, max_value=100, value=None, step=1, key="em_r_spo2")
-    st.radio(t("emergency.report.severity"), em.SEVERITIES, index=None, horizontal=True, key="em_r_severity",
-             format_func=lambda s: t("emergency.severity." + s))
-    st.button(t("emergency.report.submit"), type="primary", use_container_width=True, key="em_r_submit",
-              icon=":material/emergency:",
-              on_click=_submit_report, args=(db, actor))
+    st.radio(
+        t("emergency.report.severity"),
+        em.SEVERITIES,
+        index=None,
+        horizontal=True,
+        key="em_r_severity",
+        format_func=lambda s: t("emergency.severity." + s),
+    )
+    st.button(
+        t("emergency.report.submit"),
+        type="primary",
+        use_container_width=True,
+        key="em_r_submit",
+        icon=":material/emergency:",
+        on_click=_submit_report,
+        args=(db, actor),
+    )
 
 
 # -- special residents ------------------------------------------------------------------------------
@@ -317,8 +372,11 @@ def _close_resident() -> None:
 
 
 def _weekdays(days) -> str:
-    return "、".join(t(f"medical.weekday.{d}") for d in days) if lang() == "zh" else ", ".join(
-        t(f"medical.weekday.{d}") for d in days)
+    return (
+        "、".join(t(f"medical.weekday.{d}") for d in days)
+        if lang() == "zh"
+        else ", ".join(t(f"medical.weekday.{d}") for d in days)
+    )
 
 
 def special(db: Database, actor: Actor) -> None:
@@ -346,12 +404,23 @@ def special(db: Database, actor: Actor) -> None:
             if row["due_date"]:
                 extra.append(t("medical.list.due", date=row["due_date"].isoformat()))
             if row["next_day"]:
-                extra.append(t("medical.list.next_trip", day=_day(row["next_day"]), time=row["depart_time"] or "",
-                               kind=t(f"medical.treatment.{row['next_kind']}")))
+                extra.append(
+                    t(
+                        "medical.list.next_trip",
+                        day=_day(row["next_day"]),
+                        time=row["depart_time"] or "",
+                        kind=t(f"medical.treatment.{row['next_kind']}"),
+                    )
+                )
             if extra:
                 st.caption(" · ".join(extra))
-            st.button(t("medical.list.open", name=safe.md(row["name"], none=DASH)), key=f"md_open_{row['id']}", on_click=_open_resident,
-                      args=(row["id"],), use_container_width=True)
+            st.button(
+                t("medical.list.open", name=safe.md(row["name"], none=DASH)),
+                key=f"md_open_{row['id']}",
+                on_click=_open_resident,
+                args=(row["id"],),
+                use_container_width=True,
+            )
     trips(db, actor, unit_id)
 
 
@@ -363,14 +432,20 @@ def trips(db: Database, actor: Actor, unit_id: int) -> None:
     st.subheader(t("medical.trips.title"))
     scope_unit: int | None = unit_id
     if actor.is_global:
-        choice = st.radio(t("medical.trips.scope"), ("unit", "all"), horizontal=True, key="md_trip_scope",
-                          format_func=lambda v: t("medical.trips.this_unit" if v == "unit" else "medical.trips.all_units"))
+        choice = st.radio(
+            t("medical.trips.scope"),
+            ("unit", "all"),
+            horizontal=True,
+            key="md_trip_scope",
+            format_func=lambda v: t("medical.trips.this_unit" if v == "unit" else "medical.trips.all_units"),
+        )
         scope_unit = unit_id if choice == "unit" else None
 
     def fetch(limit: int, offset: int):
         marker = (scope_unit, offset)
-        found = medical.upcoming_trips(db, actor, scope_unit, limit=limit, offset=offset,
-                                       log=st.session_state.get("md_trips_logged") != marker)
+        found = medical.upcoming_trips(
+            db, actor, scope_unit, limit=limit, offset=offset, log=st.session_state.get("md_trips_logged") != marker
+        )
         st.session_state["md_trips_logged"] = marker
         return found
 
@@ -382,8 +457,10 @@ def trips(db: Database, actor: Actor, unit_id: int) -> None:
     lines = []
     for r in rows:
         where = f"{unit_text(r)} {r['room']}" if scope_unit is None else r["room"]
-        lines.append(f"- **{_day(r['day'])} {safe.md(r['depart_time'] or '', none=DASH)}** · {safe.md(r['name'], none=DASH)} ({safe.md(where, none=DASH)}) · "
-                     f"{t('medical.treatment.' + r['kind'])} → {safe.md(r['destination'], none=DASH)}")
+        lines.append(
+            f"- **{_day(r['day'])} {safe.md(r['depart_time'] or '', none=DASH)}** · {safe.md(r['name'], none=DASH)} ({safe.md(where, none=DASH)}) · "
+            f"{t('medical.treatment.' + r['kind'])} → {safe.md(r['destination'], none=DASH)}"
+        )
     st.markdown("\n".join(lines))
 
 
@@ -399,8 +476,9 @@ def resident_view(db: Database, actor: Actor, resident_id: int) -> None:
     st.session_state[f"md_ver_{resident_id}"] = person["version"]
     seen = person["version"] if seen is None else seen
     st.subheader(t("medical.detail.title", name=safe.md(person["name"], none=DASH), room=safe.md(person["room"], none=DASH)))
-    st.caption(unit_text(person) + " · " + t("medical.detail.born", year=person["birth_year"] or "—",
-                                              gender=person["gender"] or "—"))
+    st.caption(
+        unit_text(person) + " · " + t("medical.detail.born", year=person["birth_year"] or "—", gender=person["gender"] or "—")
+    )
     st.markdown(label("medical.detail.tags") + (tag_badges(person["tags"]) or "—"))
     st.markdown(label("medical.detail.notes") + safe.md(person["medical_notes"], none=DASH))
     if person["due_date"]:
@@ -411,36 +489,64 @@ def resident_view(db: Database, actor: Actor, resident_id: int) -> None:
         st.caption(t("medical.detail.no_treatments"))
     can_edit = access.can(actor, "medical.edit", person["unit_id"])
     for tr in person["treatments"]:
-        st.markdown("- " + t("medical.detail.treatment_line", kind=t(f"medical.treatment.{tr['kind']}"),
-                             days=_weekdays(tr["weekdays"]), time=safe.md(tr["depart_time"] or "", none=DASH),
-                             destination=safe.md(tr["destination"], none=DASH)))
-        if can_edit and st.button(t("medical.treat.end", kind=t(f"medical.treatment.{tr['kind']}")),
-                                  key=f"md_end_{tr['id']}") and _run(
-                lambda tr=tr: medical.end_treatment(db, actor, tr["id"], tr["version"]), t("medical.treat.ended")):
+        st.markdown(
+            "- "
+            + t(
+                "medical.detail.treatment_line",
+                kind=t(f"medical.treatment.{tr['kind']}"),
+                days=_weekdays(tr["weekdays"]),
+                time=safe.md(tr["depart_time"] or "", none=DASH),
+                destination=safe.md(tr["destination"], none=DASH),
+            )
+        )
+        if (
+            can_edit
+            and st.button(t("medical.treat.end", kind=t(f"medical.treatment.{tr['kind']}")), key=f"md_end_{tr['id']}")
+            and _run(lambda tr=tr: medical.end_treatment(db, actor, tr["id"], tr["version"]), t("medical.treat.ended"))
+        ):
             st.rerun()
     if not can_edit:
         return
     with st.expander(t("medical.detail.edit")), st.form(f"md_edit_{resident_id}"):
-        tags_in = st.multiselect(t("medical.detail.tags"), medical.TAGS, default=list(person["tags"]),
-                                 format_func=lambda v: t(f"medical.tag.{v}"), placeholder=t("polish.choose"))
+        tags_in = st.multiselect(
+            t("medical.detail.tags"),
+            medical.TAGS,
+            default=list(person["tags"]),
+            format_func=lambda v: t(f"medical.tag.{v}"),
+            placeholder=t("polish.choose"),
+        )
         notes = st.text_area(t("medical.detail.notes"), value=person["medical_notes"] or "", height=80)
         due = st.date_input(t("medical.detail.due_date"), value=person["due_date"], format="YYYY-MM-DD")
         contact = st.text_input(t("medical.detail.contact"), value=person["emergency_contact"] or "")
         if st.form_submit_button(t("common.save"), type="primary", use_container_width=True) and _run(
-                lambda: medical.update_profile(db, actor, resident_id, tags=tags_in, medical_notes=notes, due_date=due,
-                                               emergency_contact=contact, expected_version=seen),
-                t("medical.detail.saved")):
+            lambda: medical.update_profile(
+                db,
+                actor,
+                resident_id,
+                tags=tags_in,
+                medical_notes=notes,
+                due_date=due,
+                emergency_contact=contact,
+                expected_version=seen,
+            ),
+            t("medical.detail.saved"),
+        ):
             st.rerun()
     with st.expander(t("medical.treat.add")), st.form(f"md_treat_{resident_id}", clear_on_submit=False):
-        kind = st.selectbox(t("medical.treat.kind"), medical.TREATMENT_KINDS,
-                            format_func=lambda v: t(f"medical.treatment.{v}"))
-        days = st.multiselect(t("medical.treat.weekdays"), list(range(1, 8)),
-                              format_func=lambda d: t(f"medical.weekday.{d}"), placeholder=t("polish.choose"))
+        kind = st.selectbox(t("medical.treat.kind"), medical.TREATMENT_KINDS, format_func=lambda v: t(f"medical.treatment.{v}"))
+        days = st.multiselect(
+            t("medical.treat.weekdays"),
+            list(range(1, 8)),
+            format_func=lambda d: t(f"medical.weekday.{d}"),
+            placeholder=t("polish.choose"),
+        )
         depart = st.text_input(t("medical.treat.depart"), placeholder="07:30")
         destination = st.text_input(t("medical.treat.destination"))
         if st.form_submit_button(t("medical.treat.submit"), type="primary", use_container_width=True) and _run(
-                lambda: medical.add_treatment(db, actor, resident_id, kind=kind, weekdays=days, depart_time=depart,
-                                              destination=destination),
-                t("medical.treat.added")):
+            lambda: medical.add_treatment(
+                db, actor, resident_id, kind=kind, weekdays=days, depart_time=depart, destination=destination
+            ),
+            t("medical.treat.added"),
+        ):
             st.rerun()
     show_flash()

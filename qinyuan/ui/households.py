@@ -40,8 +40,7 @@ def render(actor: Actor) -> None:
     if st.session_state.get(VIEW) not in views:
         st.session_state[VIEW] = "list"
     names = {v: t(f"households.view.{v}") for v in views}
-    view = st.radio(t("households.view"), views, format_func=names.get, horizontal=True,
-                    key=VIEW, label_visibility="collapsed")
+    view = st.radio(t("households.view"), views, format_func=names.get, horizontal=True, key=VIEW, label_visibility="collapsed")
     if view == "list":
         list_view(actor)
     elif view == "visit":
@@ -55,8 +54,11 @@ def _filters(actor: Actor) -> hh.Filters:
     db = get_db()
     with st.expander(t("households.filters"), expanded=False):
         unit = unit_picker(db, actor, "household.view", "hh_f_unit", allow_all=True)
-        tag_labels = {None: t("common.all"), "any": t("households.tag_any"),
-                      **{x: hh.tag_label(x, lang()) for x in (hh.TAGS if hh.sees_medical(actor) else ())}}
+        tag_labels = {
+            None: t("common.all"),
+            "any": t("households.tag_any"),
+            **{x: hh.tag_label(x, lang()) for x in (hh.TAGS if hh.sees_medical(actor) else ())},
+        }
         tag = st.selectbox(t("households.col.tags"), list(tag_labels), key="hh_f_tag", format_func=tag_labels.get)
         c1, c2 = st.columns(2)
         not_visited = c1.checkbox(t("households.f_not_visited", days=hh.STALE_VISIT_DAYS), key="hh_f_nv")
@@ -71,9 +73,13 @@ def list_view(actor: Actor) -> None:
     if st.session_state.get(SIG) != filters:
         st.session_state[SIG] = filters
         st.session_state[PAGE] = 1
-    result = attempt(lambda: paging.paged(
-        lambda size, offset: hh.list_households(db, actor, filters, page=offset // size + 1, page_size=size),
-        hh.PAGE_SIZE, PAGE))
+    result = attempt(
+        lambda: paging.paged(
+            lambda size, offset: hh.list_households(db, actor, filters, page=offset // size + 1, page_size=size),
+            hh.PAGE_SIZE,
+            PAGE,
+        )
+    )
     if result is None:
         return
     frame, total = result
@@ -83,17 +89,31 @@ def list_view(actor: Actor) -> None:
     for row in frame.itertuples():
         with st.container(border=True):
             open_ = t("households.short.open", n=row.unaccounted) if row.unaccounted else ""
-            st.markdown(f"**{unit_name(row.building, row.unit_no)} {row.room}** · {safe.md(row.contact_name or '—')} · "
-                        f"{safe.md(row.phone or '—')}")
+            st.markdown(
+                f"**{unit_name(row.building, row.unit_no)} {row.room}** · {safe.md(row.contact_name or '—')} · "
+                f"{safe.md(row.phone or '—')}"
+            )
             if medical and len(row.tags):
                 support = " · " + "、".join(hh.tag_label(x, lang()) for x in row.tags)
             elif row.needs_support:
                 support = " · " + t("households.needs_support")
             else:
                 support = ""
-            st.caption(t("households.short.line", n=row.occupants, a=row.accounted, r=row.residents, open=open_,
-                         when=_fmt_time(row.last_visit_at), who=safe.md(row.last_visit_by or "")) + support)
-            label = t("households.visit_button") if access.can(actor, "household.edit", int(row.unit_id)) else t("households.open")
+            st.caption(
+                t(
+                    "households.short.line",
+                    n=row.occupants,
+                    a=row.accounted,
+                    r=row.residents,
+                    open=open_,
+                    when=_fmt_time(row.last_visit_at),
+                    who=safe.md(row.last_visit_by or ""),
+                )
+                + support
+            )
+            label = (
+                t("households.visit_button") if access.can(actor, "household.edit", int(row.unit_id)) else t("households.open")
+            )
             st.button(label, key=f"hh_open_{row.id}", on_click=_open_visit, args=(row.unit_id, row.id), width="stretch")
     if access.can(actor, "household.export"):
         with st.expander(t("households.export")):
@@ -125,11 +145,12 @@ def visit_view(actor: Actor) -> None:
     if detail is None:
         return
     medical = hh.sees_medical(actor) and access.can(actor, "medical.view", unit_id)
-    st.markdown(f"**{unit_name(detail)} {detail['room']}** · {safe.md(detail['contact_name'] or '—')} · "
-                f"{safe.md(detail['phone'] or '—')}")
+    st.markdown(
+        f"**{unit_name(detail)} {detail['room']}** · {safe.md(detail['contact_name'] or '—')} · {safe.md(detail['phone'] or '—')}"
+    )
     st.caption(t("households.last_visit", when=_fmt_time(detail["last_visit_at"]), who=safe.md(detail["last_visit_by"] or "—")))
     for r in detail["residents"]:
-        status = state_label(testing.RESULT, r['test_status']) if r.get("test_status") else "—"
+        status = state_label(testing.RESULT, r["test_status"]) if r.get("test_status") else "—"
         if medical and r.get("tags"):
             extra = " · " + "、".join(hh.tag_label(x, lang()) for x in r["tags"])
         elif r.get("needs_support"):
@@ -137,8 +158,11 @@ def visit_view(actor: Actor) -> None:
         else:
             extra = ""
         st.markdown(f"- {safe.md(r['name'])} · {status}{extra}")
-    if medical and any(r.get("tags") for r in detail["residents"]) and st.button(
-            t("households.show_notes"), key="hh_notes", width="stretch"):
+    if (
+        medical
+        and any(r.get("tags") for r in detail["residents"])
+        and st.button(t("households.show_notes"), key="hh_notes", width="stretch")
+    ):
         full = attempt(lambda: hh.household(db, actor, household_id, with_medical_notes=True))
         for r in (full or {}).get("residents", []):
             if r.get("medical_notes"):
@@ -167,20 +191,40 @@ def _visit_form(actor: Actor, detail: dict, edit_tags: bool) -> None:
             st.markdown(f"**{safe.md(r['name'])}**")
             item = {"id": r["id"], "version": r["version"]}
             if edit_tags:
-                item["tags"] = st.multiselect(t("households.col.tags"), hh.TAGS, default=r.get("tags") or [],
-                                              format_func=fmt, key=f"tags_{r['id']}", placeholder=t("polish.choose"))
+                item["tags"] = st.multiselect(
+                    t("households.col.tags"),
+                    hh.TAGS,
+                    default=r.get("tags") or [],
+                    format_func=fmt,
+                    key=f"tags_{r['id']}",
+                    placeholder=t("polish.choose"),
+                )
             item["moved_out"] = st.checkbox(t("households.moved_out"), key=f"out_{r['id']}")
             changes.append(item)
         st.markdown(f"**{t('households.new_resident')}**")
         new_name = st.text_input(t("common.name"), key=f"new_name_{hid}")
-        new_tags = st.multiselect(t("households.col.tags"), hh.TAGS, format_func=fmt, key=f"new_tags_{hid}",
-                                  placeholder=t("polish.choose")) if edit_tags else []
+        new_tags = (
+            st.multiselect(
+                t("households.col.tags"), hh.TAGS, format_func=fmt, key=f"new_tags_{hid}", placeholder=t("polish.choose")
+            )
+            if edit_tags
+            else []
+        )
         notes = st.text_area(t("common.notes"), value=detail.get("notes") or "", key=f"notes_{hid}", height=80)
         submitted = st.form_submit_button(t("households.visit_save"), type="primary", width="stretch")
     if submitted:
-        done = attempt(lambda: hh.record_visit(db, actor, hid, expected_version=detail["version"], occupants=occupants,
-                                               notes=notes, residents=changes,
-                                               new_residents=[{"name": new_name, "tags": new_tags}] if new_name else []))
+        done = attempt(
+            lambda: hh.record_visit(
+                db,
+                actor,
+                hid,
+                expected_version=detail["version"],
+                occupants=occupants,
+                notes=notes,
+                residents=changes,
+                new_residents=[{"name": new_name, "tags": new_tags}] if new_name else [],
+            )
+        )
         if done is not None:
             flash(t("households.visit_saved"))
             st.rerun()

@@ -14,9 +14,9 @@ from ..access import Actor
 from . import safe
 from .common import attempt, flash, get_db, lang, show_flash, t
 
-FILE = "lg_file"            # {"name", "sig", "sheets"}: the upload as read
-EDITS = "lg_edits"          # {sheet: {row: cells}}: rows fixed in place
-REPORT = "lg_report"        # (signature, Report): the last check, applied as shown
+FILE = "lg_file"  # {"name", "sig", "sheets"}: the upload as read
+EDITS = "lg_edits"  # {sheet: {row: cells}}: rows fixed in place
+REPORT = "lg_report"  # (signature, Report): the last check, applied as shown
 GEN = "lg_gen"
 MB = imports.MAX_BYTES // (1024 * 1024)
 TYPES = (".xlsx", ".xlsm", ".csv", ".txt", ".tsv", ".xls")
@@ -27,8 +27,10 @@ def render(actor: Actor) -> None:
     st.caption(t("ledger.help", mb=MB, rows=f"{imports.MAX_ROWS:,}"))
     _templates()
     show_flash("ledger")
-    update = st.radio(t("ledger.mode"), ["new", "update"], key="lg_mode", horizontal=True,
-                      format_func=lambda m: t(f"ledger.mode_{m}")) == "update"
+    update = (
+        st.radio(t("ledger.mode"), ["new", "update"], key="lg_mode", horizontal=True, format_func=lambda m: t(f"ledger.mode_{m}"))
+        == "update"
+    )
     sheets = _upload()
     if sheets is None:
         return
@@ -46,18 +48,28 @@ def render(actor: Actor) -> None:
 
 def _templates() -> None:
     c1, c2 = st.columns(2)
-    c1.download_button(t("ledger.template_xlsx"), ledger_export.template_xlsx(lang()), "台账模板.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", width="stretch",
-                       key="lg_tpl_xlsx")
-    c2.download_button(t("ledger.template_csv"), ledger_export.template_csv(lang()), "台账模板.csv", "text/csv",
-                       width="stretch", key="lg_tpl_csv")
+    c1.download_button(
+        t("ledger.template_xlsx"),
+        ledger_export.template_xlsx(lang()),
+        "台账模板.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        width="stretch",
+        key="lg_tpl_xlsx",
+    )
+    c2.download_button(
+        t("ledger.template_csv"),
+        ledger_export.template_csv(lang()),
+        "台账模板.csv",
+        "text/csv",
+        width="stretch",
+        key="lg_tpl_csv",
+    )
 
 
 def _upload() -> list[ledger.Sheet] | None:
     """The upload, read once per file. Any type is accepted by the widget so that refusals are ours, in the
     user's language (the widget's own would be in English)."""
-    upload = st.file_uploader(t("ledger.upload", mb=MB), key=f"lg_upload_{st.session_state.get(GEN, 0)}",
-                              max_upload_size=MB)
+    upload = st.file_uploader(t("ledger.upload", mb=MB), key=f"lg_upload_{st.session_state.get(GEN, 0)}", max_upload_size=MB)
     if upload is None:
         st.session_state.pop(FILE, None)
         return None
@@ -95,8 +107,9 @@ def _mapping(guess: ledger.Reading) -> dict[str, str | None]:
         cols = st.columns(2)
         for n, (title, field) in enumerate(titles.items()):
             key = f"lg_map_{hashlib.md5(title.encode()).hexdigest()[:10]}"
-            chosen = cols[n % 2].selectbox(safe.md(title), CHOICES, index=CHOICES.index(field or "ignore"),
-                                           format_func=_label, key=key)
+            chosen = cols[n % 2].selectbox(
+                safe.md(title), CHOICES, index=CHOICES.index(field or "ignore"), format_func=_label, key=key
+            )
             if chosen != (field or "ignore"):
                 overrides[ledger.header_key(title)] = None if chosen == "ignore" else chosen
     return overrides
@@ -114,8 +127,9 @@ def _check(sheets: list[ledger.Sheet], overrides: dict, update: bool) -> imports
     for sheet, rows in edits.items():
         reading = imports.replace_rows(reading, sheet, rows)
     bar = st.progress(0.0, text=t("ledger.step_check"))
-    report = imports.check(get_db(), reading, kept.get("name", ""), update=update,
-                           progress=lambda _s, f: bar.progress(f, t("ledger.step_check")))
+    report = imports.check(
+        get_db(), reading, kept.get("name", ""), update=update, progress=lambda _s, f: bar.progress(f, t("ledger.step_check"))
+    )
     bar.empty()
     st.session_state[REPORT] = (signature, report)
     return report
@@ -134,8 +148,9 @@ def _summary(report: imports.Report) -> None:
     if cleaned:
         st.warning(t("ledger.cleaned", n=cleaned))
     people = sum(len(h.residents) for h in report.households)
-    st.caption(t("ledger.summary", houses=len(report.households), people=people, rows=report.data_rows,
-                 problems=len(report.problems)))
+    st.caption(
+        t("ledger.summary", houses=len(report.households), people=people, rows=report.data_rows, problems=len(report.problems))
+    )
     if report.problems:
         st.error(t("ledger.has_problems", n=len(report.problems)), icon="⚠️")
         st.dataframe(report.frame(lang()), hide_index=True, width="stretch")
@@ -150,16 +165,22 @@ def _fix_in_place(report: imports.Report) -> None:
     if not frames:
         return
     row_col, problem_col = t("households.import.col_row"), t("households.import.col_problem")
-    st.download_button(t("ledger.bad_download"), imports.bad_rows_xlsx(report), "有问题的行.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="lg_bad_dl",
-                       width="stretch")
+    st.download_button(
+        t("ledger.bad_download"),
+        imports.bad_rows_xlsx(report),
+        "有问题的行.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="lg_bad_dl",
+        width="stretch",
+    )
     st.markdown(f"**{t('ledger.fix')}**")
     edited = {}
     for n, (sheet, frame) in enumerate(frames.items()):
         if len(frames) > 1:
             st.caption(safe.md(sheet))
-        edited[sheet] = st.data_editor(frame.astype(str), hide_index=True, width="stretch", key=f"lg_fix_{n}",
-                                       disabled=[row_col, problem_col])
+        edited[sheet] = st.data_editor(
+            frame.astype(str), hide_index=True, width="stretch", key=f"lg_fix_{n}", disabled=[row_col, problem_col]
+        )
     if st.button(t("ledger.fix_go"), key="lg_fix_go", width="stretch"):
         edits = st.session_state.setdefault(EDITS, {})
         for sheet, frame in edited.items():
@@ -174,16 +195,36 @@ def _plan(report: imports.Report) -> None:
     changed = report.changed()
     if changed:
         with st.expander(t("ledger.changes")):
-            st.dataframe(pd.DataFrame([{
-                t("common.unit"): f"{h.building}-{h.unit}", t("common.room"): h.room,
-                t("ledger.col_change"): "；".join(_change_text(k, v) for k, v in h.changes.items()),
-            } for h in changed]), hide_index=True, width="stretch")
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            t("common.unit"): f"{h.building}-{h.unit}",
+                            t("common.room"): h.room,
+                            t("ledger.col_change"): "；".join(_change_text(k, v) for k, v in h.changes.items()),
+                        }
+                        for h in changed
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
     if report.missing:
         with st.expander(t("ledger.missing")):
-            st.dataframe(pd.DataFrame([{t("common.unit"): f"{m['building']}-{m['unit_no']}",
-                                        t("common.room"): m["room"],
-                                        t("households.col.contact"): m["contact_name"]} for m in report.missing]),
-                         hide_index=True, width="stretch")
+            st.dataframe(
+                pd.DataFrame(
+                    [
+                        {
+                            t("common.unit"): f"{m['building']}-{m['unit_no']}",
+                            t("common.room"): m["room"],
+                            t("households.col.contact"): m["contact_name"],
+                        }
+                        for m in report.missing
+                    ]
+                ),
+                hide_index=True,
+                width="stretch",
+            )
         st.checkbox(t("ledger.remove_missing", n=len(report.missing)), key="lg_remove_missing")
 
 
@@ -212,14 +253,22 @@ def _go(actor: Actor, report: imports.Report) -> None:
     if not st.button(label, type="primary", width="stretch", key="lg_go"):
         return
     bar = st.progress(0.0, text=t("ledger.step_write"))
-    result = attempt(lambda: imports.apply(get_db(), actor, report, partial=partial, round_id=round_id,
-                                           remove_missing=bool(st.session_state.get("lg_remove_missing")),
-                                           progress=lambda _s, f: bar.progress(f, t("ledger.step_write"))))
+    result = attempt(
+        lambda: imports.apply(
+            get_db(),
+            actor,
+            report,
+            partial=partial,
+            round_id=round_id,
+            remove_missing=bool(st.session_state.get("lg_remove_missing")),
+            progress=lambda _s, f: bar.progress(f, t("ledger.step_write")),
+        )
+    )
     if result is None:
         st.session_state.pop(REPORT, None)
         return
     flash(t("ledger.done", **result), where="ledger")
     for key in (FILE, EDITS, REPORT):
         st.session_state.pop(key, None)
-    st.session_state[GEN] = st.session_state.get(GEN, 0) + 1   # a fresh uploader: the file is in the ledger now
+    st.session_state[GEN] = st.session_state.get(GEN, 0) + 1  # a fresh uploader: the file is in the ledger now
     st.rerun()

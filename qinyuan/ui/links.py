@@ -21,5 +21,10 @@ def arrived(name: str, page_key: str) -> int | None:
 
 def link(page: str, label: str, params: dict | None = None, icon: str | None = None) -> None:
     """One tap to an action: a full-width link to pages/<page>.py with its query params."""
-    st.page_link(f"pages/{page}.py", label=f"{label} ›", icon=icon, width="stretch",
-                 query_params={k: str(v) for k, v in (params or {}).items()})
+    st.page_link(
+        f"pages/{page}.py",
+        label=f"{label} ›",
+        icon=icon,
+        width="stretch",
+        query_params={k: str(v) for k, v in (params or {}).items()},
+    )

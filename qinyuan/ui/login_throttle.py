@@ -28,8 +28,13 @@ def throttled_list(db: Database, actor: Actor) -> None:
             return
         frame = pd.DataFrame(rows)[["username", "client", "failures", "latest", "wait"]]
         frame["latest"] = pd.to_datetime(frame["latest"], utc=True).dt.tz_convert("Asia/Shanghai").dt.strftime("%H:%M:%S")
-        frame.columns = [t("security.col_username"), t("security.col_client"), t("security.col_failures"),
-                         t("security.col_latest"), t("security.col_wait")]
+        frame.columns = [
+            t("security.col_username"),
+            t("security.col_client"),
+            t("security.col_failures"),
+            t("security.col_latest"),
+            t("security.col_wait"),
+        ]
         st.dataframe(frame, hide_index=True, width="stretch")
 
 
@@ -39,10 +44,17 @@ def account_throttle(db: Database, actor: Actor, username: str) -> None:
     if not rows:
         return
     longest = max(r["wait"] for r in rows)
-    waiting = (t("security.user_waiting", wait=wait_text(longest)) if longest
-               else t("security.user_not_waiting"))
-    st.warning(t("security.user_throttled", n=sum(r["failures"] for r in rows), clients=len(rows),
-                 minutes=logins.Throttle.from_settings(db).window_minutes, waiting=waiting), icon=":material/lock:")
+    waiting = t("security.user_waiting", wait=wait_text(longest)) if longest else t("security.user_not_waiting")
+    st.warning(
+        t(
+            "security.user_throttled",
+            n=sum(r["failures"] for r in rows),
+            clients=len(rows),
+            minutes=logins.Throttle.from_settings(db).window_minutes,
+            waiting=waiting,
+        ),
+        icon=":material/lock:",
+    )
     if st.button(t("security.unlock"), key=f"adm_unlock_{username}", width="stretch"):
         count = attempt(lambda: logins.unlock(db, actor, username))
         if count is not None:

@@ -26,6 +26,8 @@ ASK = "_med_ask_"  # + order id: a side step was tried without a reason, so the 
 QUEUE_SIZE = 8  # cards per page of the work queue (a phone screenful or two; the pager has the rest)
 TABLE_SIZE = 50
 COLOUR = {"critical": "red", "urgent": "orange", "normal": "green"}
+
+
 def _when(value: datetime | None) -> str:
     if value is None or pd.isna(value):
         return ""
@@ -59,10 +61,16 @@ def _do_create(db: Database, actor: Actor, n: int) -> None:
     state = st.session_state
     try:
         order_id = medicine.create_order(
-            db, actor, state.get(f"med_room_{n}"), state.get(f"med_items_{n}") or "",
-            urgency=state.get(f"med_urgency_{n}") or "normal", channel=state.get(f"med_channel_{n}") or "phone",
-            resident_id=state.get(f"med_resident_{n}"), source=state.get(f"med_source_{n}"),
-            notes=state.get(f"med_notes_{n}"))
+            db,
+            actor,
+            state.get(f"med_room_{n}"),
+            state.get(f"med_items_{n}") or "",
+            urgency=state.get(f"med_urgency_{n}") or "normal",
+            channel=state.get(f"med_channel_{n}") or "phone",
+            resident_id=state.get(f"med_resident_{n}"),
+            source=state.get(f"med_source_{n}"),
+            notes=state.get(f"med_notes_{n}"),
+        )
     except QinyuanError as exc:
         flash(error_text(exc), "error")
         return
@@ -77,8 +85,10 @@ def order_card(db: Database, actor: Actor, row: dict, actions: bool = True) -> N
     code = lang()
     who = row.get("resident") or row.get("contact_name") or ""
     with st.container(border=True, key=f"med_card_{row['id']}"):
-        st.markdown(f"**{_urgency(row['urgency'])} · {safe.md(medicine.place_label(row, code))} {safe.md(who)}**  \n"
-                    + ("  \n".join(safe.md(item) for item in row["items"]) or "—"))
+        st.markdown(
+            f"**{_urgency(row['urgency'])} · {safe.md(medicine.place_label(row, code))} {safe.md(who)}**  \n"
+            + ("  \n".join(safe.md(item) for item in row["items"]) or "—")
+        )
         status = row["status"]
         age = t("medicine.waited" if status in medicine.OPEN else "medicine.took", hours=_hours(row["age_hours"]))
         bits = [f"#{row['id']}", state_label(medicine.MACHINE, status), age]
@@ -92,8 +102,14 @@ def order_card(db: Database, actor: Actor, row: dict, actions: bool = True) -> N
             return
         step = medicine.forward_step(status, actor.role)
         if step:
-            st.button(t(f"medicine.step.{step}"), key=f"med_go_{row['id']}", type="primary", width="stretch",
-                      on_click=_do_advance, args=(db, actor, row["id"], step, row["version"], None))
+            st.button(
+                t(f"medicine.step.{step}"),
+                key=f"med_go_{row['id']}",
+                type="primary",
+                width="stretch",
+                on_click=_do_advance,
+                args=(db, actor, row["id"], step, row["version"], None),
+            )
         else:
             st.caption(":material/hourglass_top: " + t(f"medicine.waiting.{status}"))
         sides = medicine.side_steps(status, actor.role)
@@ -105,8 +121,13 @@ def order_card(db: Database, actor: Actor, row: dict, actions: bool = True) -> N
                 if asking:
                     st.text_input(t("medicine.reason"), key=reason_key, max_chars=medicine.MAX_TEXT)
                 for side in sides:
-                    st.button(t(f"medicine.step.{side}"), key=f"med_{side}_{row['id']}", width="stretch",
-                              on_click=_do_advance, args=(db, actor, row["id"], side, row["version"], reason_key))
+                    st.button(
+                        t(f"medicine.step.{side}"),
+                        key=f"med_{side}_{row['id']}",
+                        width="stretch",
+                        on_click=_do_advance,
+                        args=(db, actor, row["id"], side, row["version"], reason_key),
+                    )
         _refusal(row["id"])
 
 
@@ -123,9 +144,18 @@ def overdue_panel(db: Database, actor: Actor, show: int = 5) -> None:
     if not total:
         return
     code = lang()
-    lines = [t("medicine.overdue_line", id=r["id"], urgency=_urgency(r["urgency"]),
-               place=safe.md(medicine.place_label(r, code)), status=t(f"medicine.waiting.{r['status']}"),
-               hours=_hours(r["age_hours"]), limit=f"{r['limit_hours']:g}") for r in rows]
+    lines = [
+        t(
+            "medicine.overdue_line",
+            id=r["id"],
+            urgency=_urgency(r["urgency"]),
+            place=safe.md(medicine.place_label(r, code)),
+            status=t(f"medicine.waiting.{r['status']}"),
+            hours=_hours(r["age_hours"]),
+            limit=f"{r['limit_hours']:g}",
+        )
+        for r in rows
+    ]
     if total > show:
         lines.append(t("medicine.overdue_more", n=total - show))
     st.error(f"**{t('medicine.overdue_title', n=total)}**  \n" + "  \n".join(lines), icon=":material/alarm:")
@@ -144,8 +174,12 @@ def focused_order(db: Database, actor: Actor) -> None:
         return
     st.markdown(f"**{t('captain.med_focus_title', id=order_id)}**")
     order_card(db, actor, row)
-    st.button(t("captain.med_focus_close"), key="med_focus_close", icon=":material/close:",
-              on_click=lambda: st.session_state.pop(FOCUS, None))
+    st.button(
+        t("captain.med_focus_close"),
+        key="med_focus_close",
+        icon=":material/close:",
+        on_click=lambda: st.session_state.pop(FOCUS, None),
+    )
     st.divider()
 
 
@@ -158,8 +192,9 @@ def work_queue(db: Database, actor: Actor) -> None:
     if counts:
         parts = " · ".join(f"{state_label(medicine.MACHINE, s)} {counts[s]}" for s in medicine.OPEN if counts.get(s))
         st.caption(t("medicine.counts", parts=parts))
-    rows, total = paging.paged(lambda size, offset: medicine.work_queue(db, actor, limit=size, offset=offset),
-                               QUEUE_SIZE, "med_queue_page")
+    rows, total = paging.paged(
+        lambda size, offset: medicine.work_queue(db, actor, limit=size, offset=offset), QUEUE_SIZE, "med_queue_page"
+    )
     if not total:
         st.info(t("medicine.queue_empty"))
         return
@@ -180,31 +215,60 @@ def new_order_form(db: Database, actor: Actor) -> None:
         return
     homes = grid.households_in_unit(db, actor, unit_id, action="medicine.create")
     rooms = {int(r.id): f"{r.room} · {r.contact_name or ''}" for r in homes.itertuples()}
-    household = st.selectbox(t("medicine.form.room"), list(rooms), format_func=rooms.get, index=None,
-                             placeholder=t("medicine.form.room_placeholder"), key=f"med_room_{n}")
+    household = st.selectbox(
+        t("medicine.form.room"),
+        list(rooms),
+        format_func=rooms.get,
+        index=None,
+        placeholder=t("medicine.form.room_placeholder"),
+        key=f"med_room_{n}",
+    )
     if household is not None:
         people = grid.residents_of(db, actor, household, action="medicine.create")
         names = {None: t("medicine.form.resident_any"), **{int(r.id): r.name for r in people.itertuples()}}
         st.selectbox(t("medicine.form.resident"), list(names), format_func=names.get, key=f"med_resident_{n}")
-    st.text_area(t("medicine.form.items"), placeholder=t("medicine.form.items_placeholder"), height=110,
-                 key=f"med_items_{n}")
+    st.text_area(t("medicine.form.items"), placeholder=t("medicine.form.items_placeholder"), height=110, key=f"med_items_{n}")
     urgencies = {u: t(f"medicine.urgency.{u}") for u in reversed(medicine.URGENCIES)}
-    st.segmented_control(t("medicine.form.urgency"), list(urgencies), default="normal", required=True,
-                         format_func=urgencies.get, key=f"med_urgency_{n}", width="stretch")
+    st.segmented_control(
+        t("medicine.form.urgency"),
+        list(urgencies),
+        default="normal",
+        required=True,
+        format_func=urgencies.get,
+        key=f"med_urgency_{n}",
+        width="stretch",
+    )
     channels = {c: t(f"medicine.channel.{c}") for c in medicine.CHANNELS}
-    st.segmented_control(t("medicine.form.channel"), list(channels), default="phone", required=True,
-                         format_func=channels.get, key=f"med_channel_{n}", width="stretch")
+    st.segmented_control(
+        t("medicine.form.channel"),
+        list(channels),
+        default="phone",
+        required=True,
+        format_func=channels.get,
+        key=f"med_channel_{n}",
+        width="stretch",
+    )
     with st.expander(t("medicine.form.more")):
         st.text_input(t("medicine.form.source"), key=f"med_source_{n}", max_chars=medicine.MAX_TEXT)
         st.text_input(t("medicine.form.notes"), key=f"med_notes_{n}", max_chars=medicine.MAX_TEXT)
-    st.button(t("medicine.form.submit"), type="primary", width="stretch", key=f"med_submit_{n}",
-              on_click=_do_create, args=(db, actor, n))
+    st.button(
+        t("medicine.form.submit"),
+        type="primary",
+        width="stretch",
+        key=f"med_submit_{n}",
+        on_click=_do_create,
+        args=(db, actor, n),
+    )
 
 
 def _filters(db: Database, actor: Actor) -> medicine.Filters:
     statuses = ["open", "closed", "all", *medicine.MACHINE.states]
-    names = {"open": t("medicine.filter.open"), "closed": t("medicine.filter.closed"), "all": t("medicine.filter.all"),
-             **{s: state_label(medicine.MACHINE, s) for s in medicine.MACHINE.states}}
+    names = {
+        "open": t("medicine.filter.open"),
+        "closed": t("medicine.filter.closed"),
+        "all": t("medicine.filter.all"),
+        **{s: state_label(medicine.MACHINE, s) for s in medicine.MACHINE.states},
+    }
     c1, c2, c3 = st.columns(3)
     status = c1.selectbox(t("medicine.filter.status"), statuses, format_func=names.get, key="med_f_status")
     urgencies = {None: t("medicine.filter.any"), **{u: t(f"medicine.urgency.{u}") for u in medicine.URGENCIES}}
@@ -213,29 +277,34 @@ def _filters(db: Database, actor: Actor) -> medicine.Filters:
     if actor.scope() is None or len(actor.unit_ids) > 1:
         unit_id = unit_picker(db, actor, "medicine.view", "med_f_unit", t("medicine.filter.unit"), allow_all=True, container=c3)
     s1, s2 = st.columns([3, 1], vertical_alignment="bottom")
-    search = s1.text_input(t("medicine.filter.search"), key="med_f_search", max_chars=100,
-                           placeholder=t("medicine.filter.search_hint"))
+    search = s1.text_input(
+        t("medicine.filter.search"), key="med_f_search", max_chars=100, placeholder=t("medicine.filter.search_hint")
+    )
     overdue_only = s2.checkbox(t("medicine.filter.overdue_only"), key="med_f_overdue")
-    return medicine.Filters(status=status, urgency=urgency, unit_id=unit_id, search=search or None,
-                            overdue_only=overdue_only)
+    return medicine.Filters(status=status, urgency=urgency, unit_id=unit_id, search=search or None, overdue_only=overdue_only)
 
 
 def _table(rows: list[dict]) -> pd.DataFrame:
     code = lang()
-    return pd.DataFrame([{
-        t("medicine.col.id"): r["id"],
-        t("medicine.col.place"): medicine.place_label(r, code),
-        t("medicine.col.who"): r.get("resident") or r.get("contact_name") or "",
-        t("medicine.col.items"): "；".join(r["items"]),
-        t("medicine.col.urgency"): t(f"medicine.urgency.{r['urgency']}"),
-        t("medicine.col.status"): state_label(medicine.MACHINE, r['status']),
-        t("medicine.col.overdue"): bool(r["overdue"]),
-        t("medicine.col.age_hours"): round(r["age_hours"], 1),
-        t("medicine.col.source"): r.get("source") or "",
-        t("medicine.col.channel"): t(f"medicine.channel.{r['channel']}"),
-        t("medicine.col.created_at"): _when(r["created_at"]),
-        t("medicine.col.placed_by"): r["placed_by"],
-    } for r in rows])
+    return pd.DataFrame(
+        [
+            {
+                t("medicine.col.id"): r["id"],
+                t("medicine.col.place"): medicine.place_label(r, code),
+                t("medicine.col.who"): r.get("resident") or r.get("contact_name") or "",
+                t("medicine.col.items"): "；".join(r["items"]),
+                t("medicine.col.urgency"): t(f"medicine.urgency.{r['urgency']}"),
+                t("medicine.col.status"): state_label(medicine.MACHINE, r["status"]),
+                t("medicine.col.overdue"): bool(r["overdue"]),
+                t("medicine.col.age_hours"): round(r["age_hours"], 1),
+                t("medicine.col.source"): r.get("source") or "",
+                t("medicine.col.channel"): t(f"medicine.channel.{r['channel']}"),
+                t("medicine.col.created_at"): _when(r["created_at"]),
+                t("medicine.col.placed_by"): r["placed_by"],
+            }
+            for r in rows
+        ]
+    )
 
 
 def _export(db: Database, actor: Actor, filters: medicine.Filters) -> None:
@@ -245,19 +314,31 @@ def _export(db: Database, actor: Actor, filters: medicine.Filters) -> None:
     name = f"medicine_{db.today().isoformat()}"
     st.caption(t("medicine.export_all"))
     c1, c2 = st.columns(2)
-    c1.download_button(t("common.export_csv"), lambda: to_csv_bytes(medicine.export_frame(db, actor, filters, code)),
-                       f"{name}.csv", "text/csv", key="med_csv", width="stretch", on_click="ignore")
-    c2.download_button(t("common.export_xlsx"),
-                       lambda: to_xlsx_bytes(medicine.export_frame(db, actor, filters, code), "medicine"),
-                       f"{name}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       key="med_xlsx", width="stretch", on_click="ignore")
+    c1.download_button(
+        t("common.export_csv"),
+        lambda: to_csv_bytes(medicine.export_frame(db, actor, filters, code)),
+        f"{name}.csv",
+        "text/csv",
+        key="med_csv",
+        width="stretch",
+        on_click="ignore",
+    )
+    c2.download_button(
+        t("common.export_xlsx"),
+        lambda: to_xlsx_bytes(medicine.export_frame(db, actor, filters, code), "medicine"),
+        f"{name}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key="med_xlsx",
+        width="stretch",
+        on_click="ignore",
+    )
 
 
 def _timeline(db: Database, actor: Actor, order_id: int) -> None:
     st.markdown(f"**{t('medicine.timeline')} #{order_id}**")
     lines = []
     for e in medicine.events(db, actor, order_id):
-        step = state_label(medicine.MACHINE, e['to_status'])
+        step = state_label(medicine.MACHINE, e["to_status"])
         note = f" · {safe.md(e['note'])}" if e["note"] else ""
         lines.append(f"{_when(e['ts'])} · {step} · {safe.md(e['actor_name'])}{note}")
     st.markdown("  \n".join(lines))
@@ -267,8 +348,9 @@ def order_list(db: Database, actor: Actor, cards: bool) -> None:
     """All orders in scope with filters and paging; cards on a phone-first role, a table otherwise."""
     filters = _filters(db, actor)
     size = 10 if cards else TABLE_SIZE
-    rows, total = paging.paged(lambda size, offset: medicine.list_orders(db, actor, filters, limit=size, offset=offset),
-                               size, "med_list_page")
+    rows, total = paging.paged(
+        lambda size, offset: medicine.list_orders(db, actor, filters, limit=size, offset=offset), size, "med_list_page"
+    )
     if not total:
         st.info(t("medicine.none"))
         return
@@ -279,10 +361,12 @@ def order_list(db: Database, actor: Actor, cards: bool) -> None:
         st.caption(t("medicine.select_hint"))
         frame = _table(rows)
         flag = t("medicine.col.overdue")
-        styled = (frame.style.apply(lambda r: ["background-color: #fde2e2" if r[flag] else "" for _ in r], axis=1)
-                  .format({t("medicine.col.age_hours"): "{:.1f}"}))
-        picked = st.dataframe(styled, hide_index=True, on_select="rerun", selection_mode="single-row",
-                              key="med_table", width="stretch")
+        styled = frame.style.apply(lambda r: ["background-color: #fde2e2" if r[flag] else "" for _ in r], axis=1).format(
+            {t("medicine.col.age_hours"): "{:.1f}"}
+        )
+        picked = st.dataframe(
+            styled, hide_index=True, on_select="rerun", selection_mode="single-row", key="med_table", width="stretch"
+        )
         selected = picked.selection.rows if picked else []
         if selected and selected[0] < len(rows):
             row = rows[selected[0]]
@@ -298,8 +382,10 @@ def limits_form(db: Database, actor: Actor) -> None:
     current = medicine.limits(db)
     st.caption(t("medicine.limits_help"))
     with st.form("med_limits"):
-        values = {u: st.number_input(t(f"medicine.urgency.{u}"), 0.5, 720.0, float(current[u]), 0.5,
-                                     key=f"med_limit_{u}") for u in medicine.URGENCIES}
+        values = {
+            u: st.number_input(t(f"medicine.urgency.{u}"), 0.5, 720.0, float(current[u]), 0.5, key=f"med_limit_{u}")
+            for u in medicine.URGENCIES
+        }
         saved = st.form_submit_button(t("medicine.save"), type="primary")
     if saved:
         try:
@@ -331,8 +417,15 @@ def render(db: Database, actor: Actor) -> None:
     if st.session_state.get(VIEW) not in views:
         st.session_state[VIEW] = "queue"
     names = {v: t(f"medicine.view.{v}") for v in views}
-    view = st.segmented_control(t("medicine.view.label"), views, format_func=names.get,
-                                required=True, key=VIEW, label_visibility="collapsed", width="stretch")
+    view = st.segmented_control(
+        t("medicine.view.label"),
+        views,
+        format_func=names.get,
+        required=True,
+        key=VIEW,
+        label_visibility="collapsed",
+        width="stretch",
+    )
     if view == "new":
         new_order_form(db, actor)
     elif view in ("all", "history"):

@@ -13,16 +13,25 @@ from . import auth, door
 from .common import demo_banner, get_db, language_switch, setup_page, t
 
 ROOT = Path(__file__).resolve().parents[2]
-ICONS = {"overview": ":material/dashboard:", "households": ":material/home:", "testing": ":material/biotech:",
-         "roster": ":material/groups:", "duty": ":material/schedule:", "medicine": ":material/medication:",
-         "emergencies": ":material/emergency:", "supplies": ":material/inventory_2:", "admin": ":material/admin_panel_settings:"}
+ICONS = {
+    "overview": ":material/dashboard:",
+    "households": ":material/home:",
+    "testing": ":material/biotech:",
+    "roster": ":material/groups:",
+    "duty": ":material/schedule:",
+    "medicine": ":material/medication:",
+    "emergencies": ":material/emergency:",
+    "supplies": ":material/inventory_2:",
+    "admin": ":material/admin_panel_settings:",
+}
 # The page a role lands on after login: members check their duty first.
 LANDING = {"member": "duty"}
 
 
 def _page(name: str, landing: str) -> st.Page:
-    return st.Page(ROOT / "pages" / f"{name}.py", title=t(f"page.{name}"), icon=ICONS[name], url_path=name,
-                   default=name == landing)
+    return st.Page(
+        ROOT / "pages" / f"{name}.py", title=t(f"page.{name}"), icon=ICONS[name], url_path=name, default=name == landing
+    )
 
 
 def _login_pages() -> list[st.Page]:
@@ -32,11 +41,14 @@ def _login_pages() -> list[st.Page]:
     def at(name: str):
         def view() -> None:
             auth.login_view()
+
         view.__name__ = f"login_{name}"
         return view
 
-    return [st.Page(auth.login_view, title=t("page.login"), icon=":material/login:", url_path="login", default=True),
-            *(st.Page(at(name), title=t("page.login"), url_path=name) for name in access.PAGES)]
+    return [
+        st.Page(auth.login_view, title=t("page.login"), icon=":material/login:", url_path="login", default=True),
+        *(st.Page(at(name), title=t("page.login"), url_path=name) for name in access.PAGES),
+    ]
 
 
 def main() -> None:
@@ -55,8 +67,9 @@ def main() -> None:
 
 def _main() -> None:
     if door.is_door_request():  # a household's door card: its own page only, before and without any login
-        st.navigation([st.Page(ROOT / "pages" / "door.py", title=t("door.title"), url_path="door", default=True)],
-                      position="hidden").run()
+        st.navigation(
+            [st.Page(ROOT / "pages" / "door.py", title=t("door.title"), url_path="door", default=True)], position="hidden"
+        ).run()
         return
     setup_page()
     st.session_state[auth.VIA_APP] = True

@@ -54,8 +54,7 @@ def _minute(db) -> datetime:
 def data(kind: str, actor: Actor, arg=None):
     db = get_db()
     units = actor.scope()
-    return db.cached(f"overview.{kind}", (units, arg, _minute(db)), db.domain_tables(),
-                     lambda: _compute(kind, db, units, arg))
+    return db.cached(f"overview.{kind}", (units, arg, _minute(db)), db.domain_tables(), lambda: _compute(kind, db, units, arg))
 
 
 def actor_data(kind: str, actor: Actor, arg=None):
@@ -68,8 +67,9 @@ def actor_data(kind: str, actor: Actor, arg=None):
             return ov.team_figures(db, actor)
         raise ValueError(kind)
 
-    return db.cached(f"overview.{kind}", (actor.username, actor.role, actor.scope(), arg, _minute(db)),
-                     db.domain_tables(), compute)
+    return db.cached(
+        f"overview.{kind}", (actor.username, actor.role, actor.scope(), arg, _minute(db)), db.domain_tables(), compute
+    )
 
 
 # -- small formatting helpers -----------------------------------------------------------------------
@@ -125,9 +125,11 @@ def _attention_list(frame: pd.DataFrame, title: str, icon: str, row) -> None:
 
 
 # Each list a role must act on: (its key, the page its lines open, the query parameter, the icon).
-ACT = {"new_cases": ("emergencies", "case", ":material/e911_emergency:"),
-       "new_orders": ("medicine", "order", ":material/medication:"),
-       "permits": ("emergencies", "case", ":material/door_open:")}
+ACT = {
+    "new_cases": ("emergencies", "case", ":material/e911_emergency:"),
+    "new_orders": ("medicine", "order", ":material/medication:"),
+    "permits": ("emergencies", "case", ":material/door_open:"),
+}
 
 
 def _act_lists(att: dict) -> None:
@@ -139,8 +141,19 @@ def _act_lists(att: dict) -> None:
         st.markdown(f"**{t(f'captain.att.{name}', n=len(frame))}**")
         for r in frame.head(SHOW).itertuples():
             word = t(f"emergency.severity.{r.severity}") if name != "new_orders" else t(f"medicine.urgency.{r.urgency}")
-            links.link(page, t(f"captain.att.{name}_row", id=r.id, unit=_unit(r.building, r.unit_no), room=safe.md(r.room),
-                               word=word, time=_md_hm(r.at)), {param: r.id}, icon)
+            links.link(
+                page,
+                t(
+                    f"captain.att.{name}_row",
+                    id=r.id,
+                    unit=_unit(r.building, r.unit_no),
+                    room=safe.md(r.room),
+                    word=word,
+                    time=_md_hm(r.at),
+                ),
+                {param: r.id},
+                icon,
+            )
         if len(frame) > SHOW:
             st.caption(t("overview.todo_more", n=len(frame) - SHOW))
 
@@ -153,26 +166,53 @@ def attention_block(att: dict) -> None:
             st.success(t("overview.attention_none"))
             return
         _attention_list(
-            att["medicine"], t("overview.att_medicine", urgent=f"{lim['urgent']:g}", critical=f"{lim['critical']:g}",
-                               n=len(att["medicine"])), ":material/medication:",
-            lambda r: t("overview.att_medicine_row", unit=_unit(r.building, r.unit_no), room=r.room,
-                        urgency=t(f"medicine.urgency.{r.urgency}"), status=state_label(medicine.MACHINE, r.status), hours=r.hours))
+            att["medicine"],
+            t("overview.att_medicine", urgent=f"{lim['urgent']:g}", critical=f"{lim['critical']:g}", n=len(att["medicine"])),
+            ":material/medication:",
+            lambda r: t(
+                "overview.att_medicine_row",
+                unit=_unit(r.building, r.unit_no),
+                room=r.room,
+                urgency=t(f"medicine.urgency.{r.urgency}"),
+                status=state_label(medicine.MACHINE, r.status),
+                hours=r.hours,
+            ),
+        )
         _attention_list(
-            att["cases"], t("overview.att_cases", minutes=f"{lim['stale_minutes']:g}", n=len(att["cases"])),
+            att["cases"],
+            t("overview.att_cases", minutes=f"{lim['stale_minutes']:g}", n=len(att["cases"])),
             ":material/local_hospital:",
-            lambda r: t("overview.att_case_row", unit=_unit(r.building, r.unit_no), room=r.room,
-                        severity=t(f"emergency.severity.{r.severity}"), status=state_label(emergencies.CASE, r.status),
-                        minutes=r.minutes))
+            lambda r: t(
+                "overview.att_case_row",
+                unit=_unit(r.building, r.unit_no),
+                room=r.room,
+                severity=t(f"emergency.severity.{r.severity}"),
+                status=state_label(emergencies.CASE, r.status),
+                minutes=r.minutes,
+            ),
+        )
         _act_lists(att)
         _attention_list(
-            att["posts"], t("overview.att_posts", n=len(att["posts"])), ":material/badge:",
-            lambda r: t("overview.att_post_row", post=safe.md(r.name_zh if lang() == "zh" else r.name_en), start=_hm(r.start_at),
-                        end=_hm(r.end_at), staffed=r.staffed, required=r.required))
+            att["posts"],
+            t("overview.att_posts", n=len(att["posts"])),
+            ":material/badge:",
+            lambda r: t(
+                "overview.att_post_row",
+                post=safe.md(r.name_zh if lang() == "zh" else r.name_en),
+                start=_hm(r.start_at),
+                end=_hm(r.end_at),
+                staffed=r.staffed,
+                required=r.required,
+            ),
+        )
         _attention_list(
-            att["coverage"], t("overview.att_coverage", round=att["round_no"], threshold=_pct(lim["threshold"]),
-                               n=len(att["coverage"])), ":material/science:",
-            lambda r: t("overview.att_coverage_row", unit=_unit(r.building, r.unit_no), coverage=_pct(r.coverage),
-                        pending=r.pending))
+            att["coverage"],
+            t("overview.att_coverage", round=att["round_no"], threshold=_pct(lim["threshold"]), n=len(att["coverage"])),
+            ":material/science:",
+            lambda r: t(
+                "overview.att_coverage_row", unit=_unit(r.building, r.unit_no), coverage=_pct(r.coverage), pending=r.pending
+            ),
+        )
 
 
 # -- charts -----------------------------------------------------------------------------------------
@@ -193,8 +233,17 @@ def charts_block(actor: Actor) -> None:
     st.subheader(":material/monitoring: " + t("overview.charts"), anchor=False)
     global_ = actor.scope() is None
     names = ["testing", "medicine"] + (["duty"] if global_ else []) + ["cases", "vegetables"]
-    shown = st.pills(t("overview.charts"), names, default=names[0], format_func=lambda n: t(f"overview.tab_{n}"),
-                     key="ov_chart", label_visibility="collapsed") or names[0]
+    shown = (
+        st.pills(
+            t("overview.charts"),
+            names,
+            default=names[0],
+            format_func=lambda n: t(f"overview.tab_{n}"),
+            key="ov_chart",
+            label_visibility="collapsed",
+        )
+        or names[0]
+    )
     if shown == "testing":
         _chart(charts.coverage_chart(data("coverage", actor), lg))
     elif shown == "medicine":
@@ -215,8 +264,10 @@ def charts_block(actor: Actor) -> None:
         if not len(batches):
             st.caption(t("overview.no_data"))
             return
-        labels = {int(r.id): t("overview.batch_label", id=int(r.id), day=pd.Timestamp(r.day).strftime("%m-%d"), donor=r.donor)
-                  for r in batches.itertuples()}
+        labels = {
+            int(r.id): t("overview.batch_label", id=int(r.id), day=pd.Timestamp(r.day).strftime("%m-%d"), donor=r.donor)
+            for r in batches.itertuples()
+        }
         batch = st.selectbox(t("overview.batch"), list(labels), format_func=labels.get, key="ov_batch")
         frame = data("donation", actor, batch)
         if len(frame):
@@ -256,12 +307,14 @@ def heatmap_block(actor: Actor) -> None:
     if st.session_state.get("ov_unit") not in options:
         st.session_state["ov_unit"] = None
     # The picker and the chosen unit's detail sit above the long heatmap, where a phone user sees them.
-    unit_id = st.selectbox(t("overview.unit_pick"), options, key="ov_unit",
-                           format_func=lambda u: t("overview.unit_none") if u is None else labels[u])
+    unit_id = st.selectbox(
+        t("overview.unit_pick"), options, key="ov_unit", format_func=lambda u: t("overview.unit_none") if u is None else labels[u]
+    )
     if unit_id is not None:
         unit_detail(actor, unit_id)
-    st.altair_chart(charts.unit_heatmap_chart(frame, lang()), width="stretch", key="ov_heat",
-                    on_select="rerun", selection_mode="unit")
+    st.altair_chart(
+        charts.unit_heatmap_chart(frame, lang()), width="stretch", key="ov_heat", on_select="rerun", selection_mode="unit"
+    )
 
 
 def unit_detail(actor: Actor, unit_id: int) -> None:
@@ -269,10 +322,25 @@ def unit_detail(actor: Actor, unit_id: int) -> None:
     if not detail:
         return
     with st.container(border=True):
-        st.markdown("**" + t("overview.unit_title", unit=_unit(detail["building"], detail["unit_no"]),
-                                 captain=safe.md(detail["captain"] or "—")) + "**")
-        keys = ["households", "residents", "current_round_coverage", "residents_pending", "medicine_orders_open",
-                "emergency_cases_open", "donation_batch_coverage", "special_residents"]
+        st.markdown(
+            "**"
+            + t(
+                "overview.unit_title",
+                unit=_unit(detail["building"], detail["unit_no"]),
+                captain=safe.md(detail["captain"] or "—"),
+            )
+            + "**"
+        )
+        keys = [
+            "households",
+            "residents",
+            "current_round_coverage",
+            "residents_pending",
+            "medicine_orders_open",
+            "emergency_cases_open",
+            "donation_batch_coverage",
+            "special_residents",
+        ]
         kpi_cards(detail["figures"], keys, detail["deltas"], columns=4)
         att = detail["attention"]
         if ov.attention_count(att):
@@ -282,8 +350,12 @@ def unit_detail(actor: Actor, unit_id: int) -> None:
 
 
 # -- captain's to-do -----------------------------------------------------------------------------------
-ICONS = {"tests": ":material/science:", "medicine": ":material/medication:", "cases": ":material/local_hospital:",
-         "vegetables": ":material/eco:"}
+ICONS = {
+    "tests": ":material/science:",
+    "medicine": ":material/medication:",
+    "cases": ":material/local_hospital:",
+    "vegetables": ":material/eco:",
+}
 
 
 def todo_block(actor: Actor) -> None:
@@ -304,8 +376,10 @@ def todo_item(item: todo.Item) -> None:
         for row in item.rows[:SHOW]:
             words = {k: t(v) for k, v in row.get("words", {}).items()}
             values = {k: safe.md(v) if isinstance(v, str) else v for k, v in row.items() if k != "words"}
-            label = t(f"todo.{item.kind}.row", **{**values, **words, "unit": _unit(row["building"], row["unit_no"]),
-                                                 "time": _md_hm(row.get("last_event_at"))})
+            label = t(
+                f"todo.{item.kind}.row",
+                **{**values, **words, "unit": _unit(row["building"], row["unit_no"]), "time": _md_hm(row.get("last_event_at"))},
+            )
             links.link(item.page, label, {item.param: row["id"]}, ICONS.get(item.kind))
         if len(item.rows) > SHOW:
             st.caption(t("overview.todo_more", n=len(item.rows) - SHOW))
@@ -322,8 +396,14 @@ def shift_block(actor: Actor) -> None:
             st.info(t("overview.no_shift"))
             return
         start, end = _local(shift["start_at"]), _local(shift["end_at"])
-        params = {"post": safe.md(shift["name_zh"] if lang() == "zh" else shift["name_en"]), "day": start.strftime("%m-%d"),
-                  "start": start.strftime("%H:%M"), "end": end.strftime("%H:%M"), "crew": shift["crew"], "required": shift["required"]}
+        params = {
+            "post": safe.md(shift["name_zh"] if lang() == "zh" else shift["name_en"]),
+            "day": start.strftime("%m-%d"),
+            "start": start.strftime("%H:%M"),
+            "end": end.strftime("%H:%M"),
+            "crew": shift["crew"],
+            "required": shift["required"],
+        }
         if shift["now"]:
             st.success(t("overview.shift_now", **params))
         else:
@@ -334,18 +414,29 @@ def shift_block(actor: Actor) -> None:
 
 def team_block(actor: Actor) -> None:
     team = actor_data("team", actor)
-    st.subheader(":material/groups: " + t("overview.team", team=safe.md(team["team_name"] or "—"), captain=safe.md(team["captain"] or "—")),
-                 anchor=False)
+    st.subheader(
+        ":material/groups: "
+        + t("overview.team", team=safe.md(team["team_name"] or "—"), captain=safe.md(team["captain"] or "—")),
+        anchor=False,
+    )
     figures, deltas = team["figures"], team["deltas"]
-    cards = [(t("overview.team_members"), f"{team['team_members']:,}", None, "normal"),
-             (t("overview.veg_waiting"), f"{team['vegetables_waiting']:,}", None, "normal"),
-             (t("overview.my_duty_done"), f"{team['my_duty_done']:,}", None, "normal")]
+    cards = [
+        (t("overview.team_members"), f"{team['team_members']:,}", None, "normal"),
+        (t("overview.veg_waiting"), f"{team['vegetables_waiting']:,}", None, "normal"),
+        (t("overview.my_duty_done"), f"{team['my_duty_done']:,}", None, "normal"),
+    ]
     for key in ("households", "residents", "current_round_coverage", "residents_pending", "duty_person_times"):
-        cards.append((t(f"kpi.{key}"), fmt(key, figures.get(key)), fmt_delta(key, deltas.get(key)),
-                      "inverse" if key in WORSE_WHEN_UP else "normal"))
+        cards.append(
+            (
+                t(f"kpi.{key}"),
+                fmt(key, figures.get(key)),
+                fmt_delta(key, deltas.get(key)),
+                "inverse" if key in WORSE_WHEN_UP else "normal",
+            )
+        )
     for start in range(0, len(cards), 2):
         cols = st.columns(2)
-        for col, (label, value, delta, colour) in zip(cols, cards[start:start + 2], strict=False):
+        for col, (label, value, delta, colour) in zip(cols, cards[start : start + 2], strict=False):
             col.metric(label, value, delta=delta, delta_color=colour)
 
 
@@ -395,8 +486,13 @@ def briefing_block(actor: Actor) -> None:
         cols = st.columns(2)
         wanted = None
         for col, code in zip(cols, ("zh", "en"), strict=True):
-            if col.button(t(f"overview.briefing_make_{code}"), type="primary" if code == lang() else "secondary",
-                          width="stretch", icon=":material/summarize:", key=f"ov_brief_make_{code}"):
+            if col.button(
+                t(f"overview.briefing_make_{code}"),
+                type="primary" if code == lang() else "secondary",
+                width="stretch",
+                icon=":material/summarize:",
+                key=f"ov_brief_make_{code}",
+            ):
                 wanted = code
         if wanted:
             db = get_db()
@@ -412,8 +508,15 @@ def briefing_block(actor: Actor) -> None:
         brief = st.session_state.get("ov_brief")
         if brief:
             st.text_area(t("overview.briefing_text"), brief["text"], height=300)
-            st.download_button(t("overview.briefing_pdf"), brief["pdf"], f"briefing-{brief['day']}-{brief['lang']}.pdf",
-                               "application/pdf", width="stretch", icon=":material/picture_as_pdf:", key="ov_brief_pdf")
+            st.download_button(
+                t("overview.briefing_pdf"),
+                brief["pdf"],
+                f"briefing-{brief['day']}-{brief['lang']}.pdf",
+                "application/pdf",
+                width="stretch",
+                icon=":material/picture_as_pdf:",
+                key="ov_brief_pdf",
+            )
 
 
 def page(actor: Actor) -> None:

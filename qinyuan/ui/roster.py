@@ -17,8 +17,14 @@ from .widgets import download_buttons
 
 TEAM_ROWS = 200  # teams listed at once; the search narrows a 100x compound
 TEAM_COLUMNS = ["team", "captain", "captain_phone", "members", "carriers", "units"]
-TEAM_HEADERS = {"team": "roster.col.team", "captain": "roster.col.captain", "captain_phone": "roster.col.phone",
-                "members": "roster.col.members", "carriers": "roster.col.carriers", "units": "roster.col.units"}
+TEAM_HEADERS = {
+    "team": "roster.col.team",
+    "captain": "roster.col.captain",
+    "captain_phone": "roster.col.phone",
+    "members": "roster.col.members",
+    "carriers": "roster.col.carriers",
+    "units": "roster.col.units",
+}
 
 
 def render(db: Database, actor: Actor) -> None:
@@ -58,8 +64,12 @@ def teams_panel(db: Database, actor: Actor) -> None:
         frame = teams.teams(db, actor, team_search, lang(), limit=TEAM_ROWS)
         if len(frame) >= TEAM_ROWS:
             st.caption(t("roster.teams_first", n=TEAM_ROWS))
-        st.dataframe(frame[TEAM_COLUMNS].rename(columns={c: t(k) for c, k in TEAM_HEADERS.items()}),
-                     hide_index=True, width="stretch", height=280)
+        st.dataframe(
+            frame[TEAM_COLUMNS].rename(columns={c: t(k) for c, k in TEAM_HEADERS.items()}),
+            hide_index=True,
+            width="stretch",
+            height=280,
+        )
         team_form(db, actor, frame)
 
 
@@ -73,7 +83,8 @@ def team_form(db: Database, actor: Actor, listed: pd.DataFrame) -> None:
         name = st.text_input(t("roster.col.team"), value=row["team"])
         notes = st.text_area(t("roster.col.notes"), value=row["notes"] or "", height=68)
         if st.form_submit_button(t("common.save"), width="stretch") and attempt(
-                lambda: teams.update_team(db, actor, edit_team, int(row["version"]), name=name, notes=notes) or True):
+            lambda: teams.update_team(db, actor, edit_team, int(row["version"]), name=name, notes=notes) or True
+        ):
             done(t("common.saved"))
 
 
@@ -93,7 +104,8 @@ def team_card_html(row) -> str:
         f"<div>{safe.html(t('roster.col.captain'))} {safe.html(str(row['captain']))} "
         f"<a href='tel:{digits}' style='font-weight:700;color:#b71c1c'>{safe.html(str(phone))}</a></div>"
         f"<div>{safe.html(t('roster.col.units'))}：{safe.html(str(row['units']))}</div>"
-        f"<div>{safe.html(t('roster.members_count', n=int(row['members'])))}</div></div>")
+        f"<div>{safe.html(t('roster.members_count', n=int(row['members'])))}</div></div>"
+    )
 
 
 # -- members: search, filters, list ---------------------------------------------------------------
@@ -105,13 +117,25 @@ def member_filters(db: Database, actor: Actor, committee: bool) -> dict:
         team_id = None
         if committee:
             team_id = team_picker(db, actor, t("roster.col.team"), "roster_team", allow_none=True, container=c1)
-        skill = c2.selectbox(t("roster.col.skills"), [None, *teams.SKILLS], key="roster_skill",
-                             format_func=lambda s: t("common.all") if s is None else _skill(s))
+        skill = c2.selectbox(
+            t("roster.col.skills"),
+            [None, *teams.SKILLS],
+            key="roster_skill",
+            format_func=lambda s: t("common.all") if s is None else _skill(s),
+        )
         c3, c4 = st.columns(2)
-        party = c3.selectbox(t("roster.col.party_member"), [None, True, False], key="roster_party",
-                             format_func=lambda v: t("common.all") if v is None else t("roster.yes" if v else "roster.no"))
-        kind = c4.selectbox(t("roster.kind"), [None, True, False], key="roster_kind", format_func=lambda v: t(
-            "common.all") if v is None else t("roster.captain" if v else "roster.member"))
+        party = c3.selectbox(
+            t("roster.col.party_member"),
+            [None, True, False],
+            key="roster_party",
+            format_func=lambda v: t("common.all") if v is None else t("roster.yes" if v else "roster.no"),
+        )
+        kind = c4.selectbox(
+            t("roster.kind"),
+            [None, True, False],
+            key="roster_kind",
+            format_func=lambda v: t("common.all") if v is None else t("roster.captain" if v else "roster.member"),
+        )
         active = True
         if committee and st.checkbox(t("roster.show_inactive"), key="roster_inactive"):
             active = None
@@ -141,8 +165,7 @@ def members_view(frame: pd.DataFrame, committee: bool) -> None:
         return
     columns = ["team", "name", "role", "phone", "department", "party_member", "skills"]
     shown["name"] = shown.apply(lambda r: r["name"] + ("" if r["active"] else " " + t("roster.inactive_mark")), axis=1)
-    st.dataframe(shown[columns].rename(columns={c: t(f"roster.col.{c}") for c in columns}),
-                 hide_index=True, width="stretch")
+    st.dataframe(shown[columns].rename(columns={c: t(f"roster.col.{c}") for c in columns}), hide_index=True, width="stretch")
 
 
 def person_card_html(r) -> str:
@@ -152,9 +175,11 @@ def person_card_html(r) -> str:
         phone = f"<a href='tel:{safe.html(str(r.phone))}' style='color:#b71c1c;font-weight:600'>{phone}</a>"
     party = t("roster.col.party_member") if r.party_member else ""
     extra = " · ".join(safe.html(str(x)) for x in (r.department, party, r.skills) if x)
-    return (f"<div class='qy-person' style='border-bottom:1px solid #eee;padding:8px 2px'>"
-            f"<b>{safe.html(r.name)}</b> <span style='color:#9b1c1c;font-size:.85rem'>{safe.html(r.role)}</span>"
-            f"<span style='float:right'>{phone}</span><div style='font-size:.88rem;color:#555'>{extra}</div></div>")
+    return (
+        f"<div class='qy-person' style='border-bottom:1px solid #eee;padding:8px 2px'>"
+        f"<b>{safe.html(r.name)}</b> <span style='color:#9b1c1c;font-size:.85rem'>{safe.html(r.role)}</span>"
+        f"<span style='float:right'>{phone}</span><div style='font-size:.88rem;color:#555'>{extra}</div></div>"
+    )
 
 
 # -- edits ----------------------------------------------------------------------------------------
@@ -163,8 +188,9 @@ def member_edits(db: Database, actor: Actor, frame: pd.DataFrame, committee: boo
     and deactivates."""
     st.subheader(t("roster.edit_title"))
     people = {int(r.id): r for r in frame.itertuples()}
-    pick = st.selectbox(t("roster.pick"), list(people), key="roster_pick",
-                        format_func=lambda i: f"{people[i].name} · {people[i].team}")
+    pick = st.selectbox(
+        t("roster.pick"), list(people), key="roster_pick", format_func=lambda i: f"{people[i].name} · {people[i].team}"
+    )
     person = teams.member(db, actor, pick)
     if teams.can_for_team(actor, "roster.contact", teams.team_units(db, person["team_id"])):
         contact_form(db, actor, person, committee)
@@ -180,33 +206,47 @@ def contact_form(db: Database, actor: Actor, person: dict, committee: bool) -> N
     pick = person["id"]
     with st.form(f"contact_{pick}"):
         phone = st.text_input(t("roster.col.phone"), value=person["phone"] or "")
-        department = st.text_input(t("roster.col.department"), value=person["department"] or "",
-                                   max_chars=max(teams.MAX_DEPARTMENT, len(person["department"] or "")))
+        department = st.text_input(
+            t("roster.col.department"),
+            value=person["department"] or "",
+            max_chars=max(teams.MAX_DEPARTMENT, len(person["department"] or "")),
+        )
         notes = st.text_area(t("roster.col.notes"), value=person["notes"] or "", max_chars=teams.MAX_NOTES, height=80)
         skills = None
         if committee:
-            skills = st.multiselect(t("roster.col.skills"), teams.SKILLS, default=list(person["skills"] or []),
-                                    format_func=_skill, placeholder=t("polish.choose"))
+            skills = st.multiselect(
+                t("roster.col.skills"),
+                teams.SKILLS,
+                default=list(person["skills"] or []),
+                format_func=_skill,
+                placeholder=t("polish.choose"),
+            )
         if st.form_submit_button(t("common.save"), type="primary", width="stretch") and attempt(
-                lambda: teams.update_contact(db, actor, pick, person["version"], phone=phone, department=department,
-                                             notes=notes, skills=skills) or True):
+            lambda: (
+                teams.update_contact(
+                    db, actor, pick, person["version"], phone=phone, department=department, notes=notes, skills=skills
+                )
+                or True
+            )
+        ):
             done(t("common.saved"))
 
 
 def move_member(db: Database, actor: Actor, person: dict) -> None:
     pick = person["id"]
     to_team = team_picker(db, actor, t("roster.move_to"), f"move_{pick}", exclude=person["team_id"])
-    if st.button(t("roster.move"), key=f"move_btn_{pick}", width="stretch",
-                 disabled=person["is_captain"] or to_team is None) \
-            and attempt(lambda: teams.move_member(db, actor, pick, to_team, person["version"]) or True):
+    if st.button(
+        t("roster.move"), key=f"move_btn_{pick}", width="stretch", disabled=person["is_captain"] or to_team is None
+    ) and attempt(lambda: teams.move_member(db, actor, pick, to_team, person["version"]) or True):
         team_name = dict(teams.team_options(db, actor, limit=0, include=to_team)).get(to_team, to_team)
         done(t("roster.moved", name=safe.md(person["name"]), team=safe.md(team_name)))
 
 
 def captain_or_deactivate(db: Database, actor: Actor, person: dict) -> None:
     pick = person["id"]
-    if st.button(t("roster.make_captain"), key=f"cap_{pick}", width="stretch", disabled=person["is_captain"]) \
-            and attempt(lambda: teams.make_captain(db, actor, pick, person["version"]) or True):
+    if st.button(t("roster.make_captain"), key=f"cap_{pick}", width="stretch", disabled=person["is_captain"]) and attempt(
+        lambda: teams.make_captain(db, actor, pick, person["version"]) or True
+    ):
         done(t("roster.made_captain", name=safe.md(person["name"])))
     sure = st.checkbox(t("roster.deactivate_confirm"), key=f"sure_{pick}", disabled=person["is_captain"])
     if st.button(t("roster.deactivate"), key=f"deact_{pick}", width="stretch", disabled=not sure):
@@ -226,7 +266,6 @@ def add_member(db: Database, actor: Actor) -> None:
             party_member = st.checkbox(t("roster.col.party_member"), value=True)
             skills = st.multiselect(t("roster.col.skills"), teams.SKILLS, format_func=_skill, placeholder=t("polish.choose"))
             if st.form_submit_button(t("roster.add"), type="primary", width="stretch"):
-                new_id = attempt(lambda: teams.add_member(db, actor, new_team, name, phone, department, party_member,
-                                                          skills))
+                new_id = attempt(lambda: teams.add_member(db, actor, new_team, name, phone, department, party_member, skills))
                 if new_id is not None:
                     done(t("roster.added", name=safe.md(name.strip())))

@@ -17,8 +17,22 @@ _LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029]+")
 # resolved, so no escape stops it: an invisible word joiner after the scheme, "www" and "@" does.
 _AUTOLINK = re.compile(r"(?i)(?<![a-z0-9])(https?|ftp|mailto|www)(?=[:.])|@")
 # Markdown and KaTeX meaning in HTML cards: as numeric entities they are plain characters.
-_HTML_EXTRA = {"$": "&#36;", "*": "&#42;", "_": "&#95;", "`": "&#96;", "[": "&#91;", "]": "&#93;", "~": "&#126;",
-               "\\": "&#92;", "|": "&#124;", "#": "&#35;", "!": "&#33;", "(": "&#40;", ")": "&#41;", ":": "&#58;"}
+_HTML_EXTRA = {
+    "$": "&#36;",
+    "*": "&#42;",
+    "_": "&#95;",
+    "`": "&#96;",
+    "[": "&#91;",
+    "]": "&#93;",
+    "~": "&#126;",
+    "\\": "&#92;",
+    "|": "&#124;",
+    "#": "&#35;",
+    "!": "&#33;",
+    "(": "&#40;",
+    ")": "&#41;",
+    ":": "&#58;",
+}
 
 
 def _text(value) -> str:

@@ -64,10 +64,21 @@ def _do_tick(actor: Actor, batch_id: int, unit_id: int, household_id: int) -> No
         st.session_state[LAST_TICK] = (unit_id, None, None, "error", error_text(exc))
         return
     if result.ticked:
-        st.session_state[LAST_TICK] = (unit_id, household_id, result.room, "success", t("donation.ticked", room=safe.md(result.room)))
+        st.session_state[LAST_TICK] = (
+            unit_id,
+            household_id,
+            result.room,
+            "success",
+            t("donation.ticked", room=safe.md(result.room)),
+        )
     else:
-        st.session_state[LAST_TICK] = (unit_id, None, result.room, "warning", t(
-            "donation.already", room=safe.md(result.room), name=safe.md(result.by_name), time=result.at_local))
+        st.session_state[LAST_TICK] = (
+            unit_id,
+            None,
+            result.room,
+            "warning",
+            t("donation.already", room=safe.md(result.room), name=safe.md(result.by_name), time=result.at_local),
+        )
 
 
 def _do_untick(actor: Actor, batch_id: int, unit_id: int, household_id: int, room: str) -> None:
@@ -100,8 +111,10 @@ def tick_view(actor: Actor) -> None:
     if units.empty:
         st.info(t("donation.no_units"))
         return
-    labels = {int(r["unit_id"]): t("donation.unit_option", unit=unit_name(r["building"], r["unit_no"]), waiting=int(r["waiting"]))
-              for _, r in units.iterrows()}
+    labels = {
+        int(r["unit_id"]): t("donation.unit_option", unit=unit_name(r["building"], r["unit_no"]), waiting=int(r["waiting"]))
+        for _, r in units.iterrows()
+    }
     if len(labels) == 1:
         unit_id = next(iter(labels))
     else:
@@ -109,8 +122,9 @@ def tick_view(actor: Actor) -> None:
         options = list(labels)
         if wanted in labels:
             st.session_state["qy_tick_unit"] = wanted
-        unit_id = st.selectbox(t("donation.unit"), options, index=options.index(first_waiting), format_func=labels.get,
-                               key="qy_tick_unit")
+        unit_id = st.selectbox(
+            t("donation.unit"), options, index=options.index(first_waiting), format_func=labels.get, key="qy_tick_unit"
+        )
     row = units[units["unit_id"] == unit_id].iloc[0]
     _tick_panel(actor, batch_id, int(unit_id), int(row["building"]), int(row["unit_no"]))
 
@@ -125,11 +139,16 @@ def _last_tick(actor: Actor, batch_id: int, unit_id: int) -> None:
     c1, c2 = st.columns([3, 2], vertical_alignment="center")
     {"success": c1.success, "warning": c1.warning, "error": c1.error, "info": c1.info}[kind](text)
     if household_id is not None:
-        c2.button(t("donation.untick", room=safe.md(room)), key=f"qy_undo_{batch_id}_{household_id}", width="stretch",
-                  icon=":material/undo:", on_click=_do_untick, args=(actor, batch_id, unit_id, household_id, room))
+        c2.button(
+            t("donation.untick", room=safe.md(room)),
+            key=f"qy_undo_{batch_id}_{household_id}",
+            width="stretch",
+            icon=":material/undo:",
+            on_click=_do_untick,
+            args=(actor, batch_id, unit_id, household_id, room),
+        )
     else:
-        c2.button(t("captain.undo"), key=f"qy_undo_{batch_id}_none", width="stretch", icon=":material/undo:",
-                  disabled=True)
+        c2.button(t("captain.undo"), key=f"qy_undo_{batch_id}_none", width="stretch", icon=":material/undo:", disabled=True)
 
 
 def _tick_panel(actor: Actor, batch_id: int, unit_id: int, building: int, unit_no: int) -> None:
@@ -148,11 +167,18 @@ def _tick_panel(actor: Actor, batch_id: int, unit_id: int, building: int, unit_n
         st.success(t("donation.unit_done"))
     _last_tick(actor, batch_id, unit_id)
     with st.container(key="qy_rooms"):
-        _room_grid(rooms, lambda col, rec: col.button(
-            ("✓ " if pd.notna(rec["delivered_by"]) else "") + rec["room"],
-            key=f"qy_tick_{batch_id}_{int(rec['household_id'])}", width="stretch",
-            type="secondary" if pd.notna(rec["delivered_by"]) else "primary", disabled=pd.notna(rec["delivered_by"]),
-            on_click=_do_tick, args=(actor, batch_id, unit_id, int(rec["household_id"]))))
+        _room_grid(
+            rooms,
+            lambda col, rec: col.button(
+                ("✓ " if pd.notna(rec["delivered_by"]) else "") + rec["room"],
+                key=f"qy_tick_{batch_id}_{int(rec['household_id'])}",
+                width="stretch",
+                type="secondary" if pd.notna(rec["delivered_by"]) else "primary",
+                disabled=pd.notna(rec["delivered_by"]),
+                on_click=_do_tick,
+                args=(actor, batch_id, unit_id, int(rec["household_id"])),
+            ),
+        )
     if not done.empty:
         _done_rooms(actor, batch_id, unit_id, done)
 
@@ -160,18 +186,33 @@ def _tick_panel(actor: Actor, batch_id: int, unit_id: int, building: int, unit_n
 def _done_rooms(actor: Actor, batch_id: int, unit_id: int, done: pd.DataFrame) -> None:
     """Who ticked which room and when; an undo for a tick one may undo."""
     with st.expander(t("captain.veg_done", n=len(done))):
-        labels = {int(r["household_id"]): t("donation.ticked_by", room=r["room"], name=r["delivered_name"],
-                                             time=local(r["delivered_at"])) for _, r in done.iterrows()}
+        labels = {
+            int(r["household_id"]): t(
+                "donation.ticked_by", room=r["room"], name=r["delivered_name"], time=local(r["delivered_at"])
+            )
+            for _, r in done.iterrows()
+        }
         st.markdown("\n".join(f"- {safe.md(text)}" for text in labels.values()))
         mine = [int(r["household_id"]) for _, r in done.iterrows() if donations.can_untick(actor, r["delivered_by"], unit_id)]
         if not mine:
             return
         rooms = dict(zip(done["household_id"].astype(int), done["room"], strict=True))
-        pick = st.selectbox(t("captain.veg_undo_pick"), mine, format_func=rooms.get, index=None, key=f"qy_undo_pick_{unit_id}",
-                            placeholder=t("polish.pick_one"))
+        pick = st.selectbox(
+            t("captain.veg_undo_pick"),
+            mine,
+            format_func=rooms.get,
+            index=None,
+            key=f"qy_undo_pick_{unit_id}",
+            placeholder=t("polish.pick_one"),
+        )
         if pick is not None:
-            st.button(t("donation.untick", room=safe.md(rooms[pick])), key=f"qy_untick_{batch_id}_{pick}", width="stretch",
-                      on_click=_do_untick, args=(actor, batch_id, unit_id, pick, rooms[pick]))
+            st.button(
+                t("donation.untick", room=safe.md(rooms[pick])),
+                key=f"qy_untick_{batch_id}_{pick}",
+                width="stretch",
+                on_click=_do_untick,
+                args=(actor, batch_id, unit_id, pick, rooms[pick]),
+            )
 
 
 def _room_grid(rooms: pd.DataFrame, draw) -> None:
@@ -181,7 +222,7 @@ def _room_grid(rooms: pd.DataFrame, draw) -> None:
         records = part.to_dict("records")
         for start in range(0, len(records), ROOMS_PER_ROW):
             cols = st.columns(ROOMS_PER_ROW)
-            for col, rec in zip(cols, records[start:start + ROOMS_PER_ROW], strict=False):
+            for col, rec in zip(cols, records[start : start + ROOMS_PER_ROW], strict=False):
                 draw(col, rec)
 
 
@@ -194,8 +235,12 @@ def _unit_bars(actor: Actor, batch_id: int, unit_id: int, building: int, unit_no
     mine = units[units["unit_id"] == unit_id]
     if not mine.empty:
         u = mine.iloc[0]
-        st.progress(int(u["served"]) / int(u["households"]), text=t(
-            "donation.unit_progress", unit=unit_name(building, unit_no), served=int(u["served"]), total=int(u["households"])))
+        st.progress(
+            int(u["served"]) / int(u["households"]),
+            text=t(
+                "donation.unit_progress", unit=unit_name(building, unit_no), served=int(u["served"]), total=int(u["households"])
+            ),
+        )
     served, total = int(units["served"].sum()), int(units["households"].sum())
     if total and len(units) > 1:
         st.progress(served / total, text=t("donation.building_progress", building=building, served=served, total=total))
@@ -228,13 +273,16 @@ def _progress_panel(actor: Actor, batch_id: int) -> None:
     frame = frame.sort_values(["waiting", "building"], ascending=[False, True])
     todo, done = frame[frame["waiting"] > 0], frame[frame["waiting"] == 0]
     for _, b in todo.head(60).iterrows():
-        st.progress(float(b["share"]), text=t("donation.building_progress", building=int(b["building"]),
-                                               served=int(b["served"]), total=int(b["households"])))
+        st.progress(
+            float(b["share"]),
+            text=t(
+                "donation.building_progress", building=int(b["building"]), served=int(b["served"]), total=int(b["households"])
+            ),
+        )
     if len(todo) > 60:
         st.caption(t("donation.more_buildings", n=len(todo) - 60))
     if not done.empty:
-        st.caption(t("donation.buildings_done", n=len(done),
-                     list="、".join(str(int(b)) for b in done["building"].head(40))))
+        st.caption(t("donation.buildings_done", n=len(done), list="、".join(str(int(b)) for b in done["building"].head(40))))
 
 
 def _throughput(actor: Actor, batch_id: int) -> None:
@@ -244,8 +292,13 @@ def _throughput(actor: Actor, batch_id: int) -> None:
     the_day = donations.batch(db, batch_id)["day"]
     if the_day not in days:
         days = sorted([*days, the_day])
-    day = st.selectbox(t("donation.day"), days, index=days.index(the_day), format_func=lambda d: d.isoformat(),
-                       key=f"qy_tp_day_{batch_id}") if len(days) > 1 else the_day
+    day = (
+        st.selectbox(
+            t("donation.day"), days, index=days.index(the_day), format_func=lambda d: d.isoformat(), key=f"qy_tp_day_{batch_id}"
+        )
+        if len(days) > 1
+        else the_day
+    )
     frame = donations.throughput(db, actor, batch_id, day if isinstance(day, date) else the_day)
     if frame.empty:
         st.info(t("donation.no_deliveries"))
@@ -260,11 +313,19 @@ def hour_chart(frame: pd.DataFrame) -> alt.Chart:
     hours = range(int(frame["hour"].min()), int(frame["hour"].max()) + 1)
     frame = frame.set_index("hour").reindex(hours, fill_value=0).rename_axis("hour").reset_index()
     frame = frame.assign(label=frame["hour"].map(lambda h: f"{int(h):02d}:00"))
-    return alt.Chart(frame).mark_bar(color="#c0392b").encode(
-        x=alt.X("label:O", sort=list(frame["label"]), title=t("donation.hour"), axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("households:Q", title=t("donation.households")),
-        tooltip=[alt.Tooltip("label:O", title=t("donation.hour")), alt.Tooltip("households:Q", title=t("donation.households"))],
-    ).properties(height=240)
+    return (
+        alt.Chart(frame)
+        .mark_bar(color="#c0392b")
+        .encode(
+            x=alt.X("label:O", sort=list(frame["label"]), title=t("donation.hour"), axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("households:Q", title=t("donation.households")),
+            tooltip=[
+                alt.Tooltip("label:O", title=t("donation.hour")),
+                alt.Tooltip("households:Q", title=t("donation.households")),
+            ],
+        )
+        .properties(height=240)
+    )
 
 
 def _waiting(actor: Actor, batch_id: int) -> None:
@@ -278,16 +339,24 @@ def _waiting(actor: Actor, batch_id: int) -> None:
     page = paging.pager(total, size, f"qy_wait_page_{batch_id}")
     if page != 1:
         frame, total = donations.waiting(db, actor, batch_id, page=page, size=size)
-    view = pd.DataFrame({
-        t("common.unit"): [unit_name(b, u) for b, u in zip(frame["building"], frame["unit_no"], strict=True)],
-        t("common.room"): frame["room"],
-        t("common.name"): frame["contact_name"],
-    })
+    view = pd.DataFrame(
+        {
+            t("common.unit"): [unit_name(b, u) for b, u in zip(frame["building"], frame["unit_no"], strict=True)],
+            t("common.room"): frame["room"],
+            t("common.name"): frame["contact_name"],
+        }
+    )
     st.dataframe(view, hide_index=True, width="stretch")
     if access.can(actor, "donation.manage") and st.toggle(t("donation.prepare_export"), key=f"qy_wait_exp_{batch_id}"):
         everything, _ = donations.waiting(db, actor, batch_id, page=1, size=max(total, 1))
-        export = pd.DataFrame({t("common.building"): everything["building"], t("common.unit"): everything["unit_no"],
-                               t("common.room"): everything["room"], t("common.name"): everything["contact_name"]})
+        export = pd.DataFrame(
+            {
+                t("common.building"): everything["building"],
+                t("common.unit"): everything["unit_no"],
+                t("common.room"): everything["room"],
+                t("common.name"): everything["contact_name"],
+            }
+        )
         download_buttons(export, f"waiting_batch_{batch_id}", f"qy_wait_dl_{batch_id}")
 
 
@@ -295,11 +364,16 @@ def _batches_admin(actor: Actor) -> None:
     db = get_db()
     with st.expander(t("donation.batches")):
         frame = donations.batches(db, actor)
-        view = pd.DataFrame({
-            "#": frame["id"], t("donation.donor"): frame["donor"], t("donation.item"): frame["item"],
-            t("donation.portions"): frame["portions"], t("donation.day"): frame["day"].astype(str),
-            t("donation.served"): frame["served"],
-        })
+        view = pd.DataFrame(
+            {
+                "#": frame["id"],
+                t("donation.donor"): frame["donor"],
+                t("donation.item"): frame["item"],
+                t("donation.portions"): frame["portions"],
+                t("donation.day"): frame["day"].astype(str),
+                t("donation.served"): frame["served"],
+            }
+        )
         st.dataframe(view, hide_index=True, width="stretch")
         with st.form("qy_batch_new", clear_on_submit=True):
             st.markdown(f"**{t('donation.new_batch')}**")
@@ -331,8 +405,12 @@ def groceries_view(actor: Actor) -> None:
         col.metric(state_label(groceries.MACHINE, step), counts[step])
     c1, c2 = st.columns(2)
     statuses = ["", *groceries.STEPS]
-    status = c1.selectbox(t("common.status"), statuses, format_func=lambda s: state_label(groceries.MACHINE, s) if s else t("common.all"),
-                          key="qy_g_status")
+    status = c1.selectbox(
+        t("common.status"),
+        statuses,
+        format_func=lambda s: state_label(groceries.MACHINE, s) if s else t("common.all"),
+        key="qy_g_status",
+    )
     open_only = c2.toggle(t("grocery.open_only"), value=True, key="qy_g_open")
     size = 10
     _, total = groceries.orders(db, actor, status or None, open_only, page=1, size=1)
@@ -347,12 +425,28 @@ def groceries_view(actor: Actor) -> None:
             where += f" {order['room']}" if isinstance(order["room"], str) else f" · {t('grocery.unit_batch')}"
             st.markdown(f"**#{order['id']} {safe.md(order['items'])}**  \n{where} · {safe.md(order['supplier'])}")
             steps = history.get(int(order["id"]), [])
-            st.caption(" → ".join(t("grocery.step", status=state_label(groceries.MACHINE, e['to_status']), time=local(e["ts"], "%H:%M"),
-                                    by=e["actor"]) for e in steps) or state_label(groceries.MACHINE, order['status']))
+            st.caption(
+                " → ".join(
+                    t(
+                        "grocery.step",
+                        status=state_label(groceries.MACHINE, e["to_status"]),
+                        time=local(e["ts"], "%H:%M"),
+                        by=e["actor"],
+                    )
+                    for e in steps
+                )
+                or state_label(groceries.MACHINE, order["status"])
+            )
             if manage:
                 for target in groceries.MACHINE.next_steps(order["status"], actor.role):
-                    st.button(t(f"grocery.to.{target}"), key=f"qy_g_{order['id']}_{target}", type="primary", width="stretch",
-                              on_click=_advance, args=(actor, int(order["id"]), target, int(order["version"])))
+                    st.button(
+                        t(f"grocery.to.{target}"),
+                        key=f"qy_g_{order['id']}_{target}",
+                        type="primary",
+                        width="stretch",
+                        on_click=_advance,
+                        args=(actor, int(order["id"]), target, int(order["version"])),
+                    )
     if manage:
         _new_order(actor)
         _suppliers(actor)
@@ -379,17 +473,27 @@ def _new_order(actor: Actor) -> None:
             household_id = st.selectbox(t("common.room"), list(rooms), format_func=rooms.get, key="qy_g_room")
         items = st.text_input(t("grocery.items"), key="qy_g_items")
         if st.button(t("grocery.place"), type="primary", key="qy_g_place", width="stretch"):
-            attempt(lambda: groceries.create_order(db, actor, supplier_id, items, household_id=household_id,
-                                                   unit_id=unit_id if whole else None), t("common.saved"))
+            attempt(
+                lambda: groceries.create_order(
+                    db, actor, supplier_id, items, household_id=household_id, unit_id=unit_id if whole else None
+                ),
+                t("common.saved"),
+            )
 
 
 def _suppliers(actor: Actor) -> None:
     db = get_db()
     with st.expander(t("grocery.suppliers")):
         sup = groceries.suppliers(db, actor)
-        view = pd.DataFrame({t("common.name"): sup["name"], t("grocery.vetted"): sup["vetted"].map({True: "✓", False: "✗"}),
-                             t("grocery.contact"): sup["contact"], t("grocery.orders"): sup["orders"],
-                             t("grocery.open_orders"): sup["open_orders"]})
+        view = pd.DataFrame(
+            {
+                t("common.name"): sup["name"],
+                t("grocery.vetted"): sup["vetted"].map({True: "✓", False: "✗"}),
+                t("grocery.contact"): sup["contact"],
+                t("grocery.orders"): sup["orders"],
+                t("grocery.open_orders"): sup["open_orders"],
+            }
+        )
         st.dataframe(view, hide_index=True, width="stretch")
         with st.form("qy_sup_new", clear_on_submit=True):
             name = st.text_input(t("grocery.supplier_name"))
@@ -404,13 +508,15 @@ def stock_view(actor: Actor) -> None:
     db = get_db()
     manage = access.can(actor, "supplies.manage")
     items = supplies.items(db, actor)
-    view = pd.DataFrame({
-        t("supplies.item"): [item_name(r) for _, r in items.iterrows()],
-        t("supplies.stock"): [supplies.fmt_qty(v) for v in items["stock"]],
-        t("supplies.unit"): items["unit"],
-        t("supplies.total_in"): [supplies.fmt_qty(v) for v in items["total_in"]],
-        t("supplies.total_out"): [supplies.fmt_qty(v) for v in items["total_out"]],
-    })
+    view = pd.DataFrame(
+        {
+            t("supplies.item"): [item_name(r) for _, r in items.iterrows()],
+            t("supplies.stock"): [supplies.fmt_qty(v) for v in items["stock"]],
+            t("supplies.unit"): items["unit"],
+            t("supplies.total_in"): [supplies.fmt_qty(v) for v in items["total_in"]],
+            t("supplies.total_out"): [supplies.fmt_qty(v) for v in items["total_out"]],
+        }
+    )
     st.dataframe(view, hide_index=True, width="stretch")
     if not manage:
         st.caption(t("supplies.read_only"))
@@ -428,8 +534,9 @@ def _movement_form(actor: Actor, items: pd.DataFrame) -> None:
     with st.form("qy_move", clear_on_submit=True):
         st.markdown(f"**{t('supplies.new_movement')}**")
         item_id = st.selectbox(t("supplies.item"), list(names), format_func=names.get)
-        direction = st.radio(t("supplies.direction"), supplies.DIRECTIONS, horizontal=True,
-                             format_func=lambda d: t(f"supplies.dir.{d}"))
+        direction = st.radio(
+            t("supplies.direction"), supplies.DIRECTIONS, horizontal=True, format_func=lambda d: t(f"supplies.dir.{d}")
+        )
         qty = st.number_input(t("supplies.quantity"), min_value=0.0, value=0.0, step=1.0)
         counterparty = st.text_input(t("supplies.counterparty"))
         note = st.text_input(t("common.notes"))
@@ -458,14 +565,20 @@ def _history(actor: Actor, items: pd.DataFrame) -> None:
     _, total = supplies.movements(db, actor, item_id or None, page=1, size=1)
     page = paging.pager(total, size, "qy_hist_page")
     frame, total = supplies.movements(db, actor, item_id or None, page=page, size=size)
-    view = pd.DataFrame({
-        "#": frame["id"], t("common.time"): [local(v) for v in frame["ts"]],
-        t("supplies.item"): frame["name_zh"] if lang() == "zh" else frame["name_en"],
-        t("supplies.quantity"): [f"{'+' if q > 0 else ''}{supplies.fmt_qty(q)}" for q in frame["quantity"]],
-        t("supplies.counterparty"): frame["counterparty"], t("common.by"): frame["actor"],
-        t("common.notes"): [(f"↺#{int(c)} " if not pd.isna(c) else "") + (n or "")
-                            for c, n in zip(frame["corrects"], frame["note"], strict=True)],
-    })
+    view = pd.DataFrame(
+        {
+            "#": frame["id"],
+            t("common.time"): [local(v) for v in frame["ts"]],
+            t("supplies.item"): frame["name_zh"] if lang() == "zh" else frame["name_en"],
+            t("supplies.quantity"): [f"{'+' if q > 0 else ''}{supplies.fmt_qty(q)}" for q in frame["quantity"]],
+            t("supplies.counterparty"): frame["counterparty"],
+            t("common.by"): frame["actor"],
+            t("common.notes"): [
+                (f"↺#{int(c)} " if not pd.isna(c) else "") + (n or "")
+                for c, n in zip(frame["corrects"], frame["note"], strict=True)
+            ],
+        }
+    )
     st.dataframe(view, hide_index=True, width="stretch")
     if access.can(actor, "supplies.manage") and total and st.toggle(t("donation.prepare_export"), key="qy_hist_exp"):
         everything, _ = supplies.movements(db, actor, item_id or None, page=1, size=total)
@@ -524,16 +637,29 @@ def carrying_view(actor: Actor) -> None:
             if manage:
                 cols = st.columns(2)
                 for col, target in zip(cols, supplies.TASKS.next_steps("open", actor.role), strict=False):
-                    col.button(t(f"supplies.to.{target}"), key=f"qy_task_{task['id']}_{target}", width="stretch",
-                               type="primary" if target == "done" else "secondary",
-                               on_click=_task_status, args=(actor, int(task["id"]), target, int(task["version"])))
+                    col.button(
+                        t(f"supplies.to.{target}"),
+                        key=f"qy_task_{task['id']}_{target}",
+                        width="stretch",
+                        type="primary" if target == "done" else "secondary",
+                        on_click=_task_status,
+                        args=(actor, int(task["id"]), target, int(task["version"])),
+                    )
     closed = frame[frame["status"] != "open"].head(CLOSED_ROWS)
     if not closed.empty:
         with st.expander(t("supplies.closed_tasks", n=len(closed))):
-            st.dataframe(pd.DataFrame({
-                t("supplies.task"): closed["description"], t("common.status"): closed["status"].map(lambda s: state_label(supplies.TASKS, s)),
-                t("supplies.done_at"): [local(v) for v in closed["done_at"]], t("common.by"): closed["done_by"],
-            }), hide_index=True, width="stretch")
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        t("supplies.task"): closed["description"],
+                        t("common.status"): closed["status"].map(lambda s: state_label(supplies.TASKS, s)),
+                        t("supplies.done_at"): [local(v) for v in closed["done_at"]],
+                        t("common.by"): closed["done_by"],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
     if manage:
         _task_form(actor)
 
@@ -550,8 +676,10 @@ def _task_form(actor: Actor) -> None:
         to_place = st.text_input(t("supplies.to_place"))
         assignees = st.text_input(t("supplies.assignees"), value=t("supplies.default_assignees"))
         if st.form_submit_button(t("common.save"), type="primary"):
-            attempt(lambda: supplies.add_task(db, actor, description, item_id or None, qty or None, from_place, to_place,
-                                              assignees), t("common.saved"))
+            attempt(
+                lambda: supplies.add_task(db, actor, description, item_id or None, qty or None, from_place, to_place, assignees),
+                t("common.saved"),
+            )
 
 
 # -- the page ----------------------------------------------------------------------------------
@@ -572,8 +700,13 @@ def tabs_for(actor: Actor) -> list[str]:
     return names
 
 
-VIEWS = {"tick": tick_view, "progress": progress_view, "groceries": groceries_view, "stock": stock_view,
-         "carrying": carrying_view}
+VIEWS = {
+    "tick": tick_view,
+    "progress": progress_view,
+    "groceries": groceries_view,
+    "stock": stock_view,
+    "carrying": carrying_view,
+}
 
 
 def render(actor: Actor) -> None:

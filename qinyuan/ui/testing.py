@@ -36,8 +36,15 @@ def render(actor: Actor) -> None:
     ids = [r["id"] for r in all_rounds]
     by_id = {r["id"]: r for r in all_rounds}
     default = ids.index(current["id"]) if current and current["id"] in ids else 0
-    round_labels = {i: t("testing.round_label", n=by_id[i]["round_no"], day=by_id[i]["day"].isoformat(),
-                         status=state_label(tst.ROUND, by_id[i]['status'])) for i in ids}
+    round_labels = {
+        i: t(
+            "testing.round_label",
+            n=by_id[i]["round_no"],
+            day=by_id[i]["day"].isoformat(),
+            status=state_label(tst.ROUND, by_id[i]["status"]),
+        )
+        for i in ids
+    }
     _arrive(actor)
     round_id = st.selectbox(t("testing.round"), ids, index=default, key="ts_round", format_func=round_labels.get)
     rnd = by_id[round_id]
@@ -51,8 +58,7 @@ def render(actor: Actor) -> None:
     if st.session_state.get(VIEW) not in views:
         st.session_state[VIEW] = "board"
     names = {v: t(f"testing.view.{v}") for v in views}
-    view = st.radio(t("testing.view"), views, format_func=names.get, horizontal=True, key=VIEW,
-                    label_visibility="collapsed")
+    view = st.radio(t("testing.view"), views, format_func=names.get, horizontal=True, key=VIEW, label_visibility="collapsed")
     if view == "board":
         board_view(actor, rnd)
     elif view == "mark":
@@ -95,20 +101,34 @@ def board_view(actor: Actor, rnd: dict) -> None:
         b = summary["buildings"]
         if summary["building_count"] > len(b):
             st.caption(t("testing.worst_shown", n=len(b), total=f"{summary['building_count']:,}"))
-        st.dataframe(pd.DataFrame({
-            t("common.building"): [t("testing.building_label", n=x) for x in b["building"]],
-            t("testing.col.residents"): b["residents"],
-            t("testing.col.open"): b["residents"] - b["accounted"], t("testing.coverage"): [_pct(x) for x in b["coverage"]],
-        }), hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    t("common.building"): [t("testing.building_label", n=x) for x in b["building"]],
+                    t("testing.col.residents"): b["residents"],
+                    t("testing.col.open"): b["residents"] - b["accounted"],
+                    t("testing.coverage"): [_pct(x) for x in b["coverage"]],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     st.subheader(t("testing.by_unit"))
     units = summary["units"]
     if summary["unit_count"] > len(units):
         st.caption(t("testing.worst_shown", n=len(units), total=f"{summary['unit_count']:,}"))
-    st.dataframe(pd.DataFrame({
-        t("common.unit"): [unit_name(r.building, r.unit_no) for r in units.itertuples()],
-        t("testing.col.residents"): units["residents"], t("testing.col.open"): units["residents"] - units["accounted"],
-        t("testing.coverage"): [_pct(x) for x in units["coverage"]],
-    }), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                t("common.unit"): [unit_name(r.building, r.unit_no) for r in units.itertuples()],
+                t("testing.col.residents"): units["residents"],
+                t("testing.col.open"): units["residents"] - units["accounted"],
+                t("testing.coverage"): [_pct(x) for x in units["coverage"]],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     pending_view(actor, rnd)
 
 
@@ -117,9 +137,14 @@ def pending_view(actor: Actor, rnd: dict) -> None:
     st.subheader(t("testing.pending_title"))
     frame, total = paging.paged(
         lambda size, offset: tst.pending_list(db, actor, rnd["id"], page=offset // size + 1, page_size=size),
-        20, "ts_pending_page")
-    lines = [f"- {unit_name(r.building, r.unit_no)} {r.room} · {safe.md(r.name)} · {tst.status_label(r.status, lang())}"
-             + (" · " + t("households.needs_support") if r.needs_support else "") for r in frame.itertuples()]
+        20,
+        "ts_pending_page",
+    )
+    lines = [
+        f"- {unit_name(r.building, r.unit_no)} {r.room} · {safe.md(r.name)} · {tst.status_label(r.status, lang())}"
+        + (" · " + t("households.needs_support") if r.needs_support else "")
+        for r in frame.itertuples()
+    ]
     if lines:
         st.markdown("\n".join(lines))
     with st.expander(t("testing.door.download")):
@@ -129,12 +154,24 @@ def pending_view(actor: Actor, rnd: dict) -> None:
             unit_id = unit_picker(db, actor, "testing.view", "ts_door_unit", allow_all=True)
         if st.button(t("testing.door.prepare"), key="ts_door", width="stretch"):
             page_bytes = tst.door_to_door_html(db, actor, rnd["id"], unit_id=unit_id, lang=lang())
-            st.download_button(t("testing.door.html"), page_bytes, f"door_to_door_round{rnd['round_no']}.html", "text/html",
-                               width="stretch", key="ts_door_html")
+            st.download_button(
+                t("testing.door.html"),
+                page_bytes,
+                f"door_to_door_round{rnd['round_no']}.html",
+                "text/html",
+                width="stretch",
+                key="ts_door_html",
+            )
             from ..exports import to_csv_bytes
 
-            st.download_button(t("common.export_csv"), to_csv_bytes(tst.door_to_door(db, actor, rnd["id"], unit_id, lang())),
-                               f"door_to_door_round{rnd['round_no']}.csv", "text/csv", width="stretch", key="ts_door_csv")
+            st.download_button(
+                t("common.export_csv"),
+                to_csv_bytes(tst.door_to_door(db, actor, rnd["id"], unit_id, lang())),
+                f"door_to_door_round{rnd['round_no']}.csv",
+                "text/csv",
+                width="stretch",
+                key="ts_door_csv",
+            )
 
 
 # -- marking -------------------------------------------------------------------------------------------
@@ -161,8 +198,17 @@ def _tap(actor: Actor, round_id: int, house: dict, resident: dict, status: str) 
         st.session_state[TAP] = (house["id"], rid, "error", error_text(exc))
         return
     st.session_state.pop(ASK_REASON + str(rid), None)
-    st.session_state[TAP] = (house["id"], rid, "success", t("captain.marked_one", room=safe.md(house["room"]), name=safe.md(resident["name"]),
-                                                             status=tst.status_label(status, lang())))
+    st.session_state[TAP] = (
+        house["id"],
+        rid,
+        "success",
+        t(
+            "captain.marked_one",
+            room=safe.md(house["room"]),
+            name=safe.md(resident["name"]),
+            status=tst.status_label(status, lang()),
+        ),
+    )
 
 
 def _tap_all(actor: Actor, round_id: int, house: dict, status: str) -> None:
@@ -172,8 +218,12 @@ def _tap_all(actor: Actor, round_id: int, house: dict, status: str) -> None:
     except QinyuanError as exc:
         st.session_state[TAP] = (house["id"], None, "error", error_text(exc))
         return
-    st.session_state[TAP] = (house["id"], None, "success", t("captain.marked_room", room=safe.md(house["room"]), n=n,
-                                                              status=tst.status_label(status, lang())))
+    st.session_state[TAP] = (
+        house["id"],
+        None,
+        "success",
+        t("captain.marked_room", room=safe.md(house["room"]), n=n, status=tst.status_label(status, lang())),
+    )
 
 
 def _room_message(household_id: int) -> None:
@@ -226,8 +276,12 @@ def mark_view(actor: Actor, rnd: dict) -> None:
     if not shown:
         st.success(t("testing.unit_done"))
         return
-    labels = {h["id"]: f"{h['room']} · {h['contact_name'] or ''}" + " · " + (t("households.short.open_room", n=h["open"]) if h["open"] else t("households.short.done_room"))
-              for h in shown}
+    labels = {
+        h["id"]: f"{h['room']} · {h['contact_name'] or ''}"
+        + " · "
+        + (t("households.short.open_room", n=h["open"]) if h["open"] else t("households.short.done_room"))
+        for h in shown
+    }
     if st.session_state.get(key) not in labels:
         st.session_state[key] = next(iter(labels))
     household_id = st.selectbox(t("common.room"), list(labels), format_func=labels.get, key=key)
@@ -239,10 +293,23 @@ def room_panel(actor: Actor, rnd: dict, house: dict) -> None:
         _room_message(house["id"])
         if house["open"]:
             c1, c2 = st.columns(2)
-            c1.button(t("testing.mark_household_tested"), type="primary", width="stretch", key=f"ts_all_{house['id']}",
-                      icon=":material/check_circle:", on_click=_tap_all, args=(actor, rnd["id"], house, "tested"))
-            c2.button(t("testing.mark_household_home"), width="stretch", key=f"ts_home_{house['id']}",
-                      icon=":material/home:", on_click=_tap_all, args=(actor, rnd["id"], house, "home_sampling_needed"))
+            c1.button(
+                t("testing.mark_household_tested"),
+                type="primary",
+                width="stretch",
+                key=f"ts_all_{house['id']}",
+                icon=":material/check_circle:",
+                on_click=_tap_all,
+                args=(actor, rnd["id"], house, "tested"),
+            )
+            c2.button(
+                t("testing.mark_household_home"),
+                width="stretch",
+                key=f"ts_home_{house['id']}",
+                icon=":material/home:",
+                on_click=_tap_all,
+                args=(actor, rnd["id"], house, "home_sampling_needed"),
+            )
         for r in house["residents"]:
             resident_row(actor, rnd, house, r)
 
@@ -251,20 +318,33 @@ def resident_row(actor: Actor, rnd: dict, house: dict, r: dict) -> None:
     rid = r["resident_id"]
     with st.container(border=True, key=f"ts_res_{rid}"):
         reason = f"（{safe.md(r['reason'])}）" if r.get("reason") else ""
-        st.markdown(f"**{safe.md(r['name'])}** · {tst.status_label(r['status'], lang())}{reason}"
-                    + (" · " + t("households.needs_support") if r["needs_support"] else ""))
+        st.markdown(
+            f"**{safe.md(r['name'])}** · {tst.status_label(r['status'], lang())}{reason}"
+            + (" · " + t("households.needs_support") if r["needs_support"] else "")
+        )
         choices = tst.tap_choices(r["status"], actor.role)
         if st.session_state.get(ASK_REASON + str(rid)):
             st.text_input(t("testing.reason"), key=f"ts_reason_{rid}", max_chars=200)
         cols = st.columns(len(tst.TAP_STATUSES))
         for col, status in zip(cols, tst.TAP_STATUSES, strict=True):
             current = status == r["status"]
-            col.button(("✓ " if current else "") + tst.status_label(status, lang()), key=f"ts_tap_{rid}_{status}", width="stretch",
-                       type="primary" if current else "secondary", disabled=not choices[status],
-                       on_click=_tap, args=(actor, rnd["id"], house, r, status))
+            col.button(
+                ("✓ " if current else "") + tst.status_label(status, lang()),
+                key=f"ts_tap_{rid}_{status}",
+                width="stretch",
+                type="primary" if current else "secondary",
+                disabled=not choices[status],
+                on_click=_tap,
+                args=(actor, rnd["id"], house, r, status),
+            )
         if choices.get("pending"):
-            st.button(t("captain.undo_status"), key=f"ts_tap_{rid}_pending", icon=":material/undo:",
-                      on_click=_tap, args=(actor, rnd["id"], house, r, "pending"))
+            st.button(
+                t("captain.undo_status"),
+                key=f"ts_tap_{rid}_pending",
+                icon=":material/undo:",
+                on_click=_tap,
+                args=(actor, rnd["id"], house, r, "pending"),
+            )
         _resident_refusal(house["id"], rid)
 
 
@@ -273,9 +353,19 @@ def home_view(actor: Actor, rnd: dict) -> None:
     db = get_db()
     building, search = _home_filters(db, actor)
     frame, total = paging.paged(
-        lambda size, offset: tst.pending_list(db, actor, rnd["id"], statuses=("home_sampling_needed",),
-                                              page=offset // size + 1, page_size=size, building=building, search=search),
-        20, "ts_home_page")
+        lambda size, offset: tst.pending_list(
+            db,
+            actor,
+            rnd["id"],
+            statuses=("home_sampling_needed",),
+            page=offset // size + 1,
+            page_size=size,
+            building=building,
+            search=search,
+        ),
+        20,
+        "ts_home_page",
+    )
     st.caption(t("testing.home_count", n=total))
     can_sample = "sampled_at_home" in tst.RESULT.next_steps("home_sampling_needed", actor.role)
     for r in frame.itertuples():
@@ -286,11 +376,26 @@ def home_view(actor: Actor, rnd: dict) -> None:
 
                 tags = " · " + "、".join(tag_label(x, lang()) for x in r.tags)
             st.markdown(f"**{unit_name(r.building, r.unit_no)} {r.room}** · {safe.md(r.name)} · {safe.md(r.phone or '—')}{tags}")
-            if can_sample and rnd["status"] != "completed" and st.button(
-                    t("polish.mark_sampled_at_home"), key=f"ts_sampled_{r.resident_id}", width="stretch",
-                    icon=":material/home_health:"):
-                n = attempt(lambda r=r: tst.mark_resident(db, actor, rnd["id"], r.resident_id, "sampled_at_home",
-                                                          expected_version=None if pd.isna(r.version) else int(r.version)))
+            if (
+                can_sample
+                and rnd["status"] != "completed"
+                and st.button(
+                    t("polish.mark_sampled_at_home"),
+                    key=f"ts_sampled_{r.resident_id}",
+                    width="stretch",
+                    icon=":material/home_health:",
+                )
+            ):
+                n = attempt(
+                    lambda r=r: tst.mark_resident(
+                        db,
+                        actor,
+                        rnd["id"],
+                        r.resident_id,
+                        "sampled_at_home",
+                        expected_version=None if pd.isna(r.version) else int(r.version),
+                    )
+                )
                 if n is not None:
                     flash(t("testing.marked", n=n))
                     st.rerun()
@@ -300,11 +405,20 @@ def _home_filters(db, actor: Actor) -> tuple[int | None, str]:
     """A building and a name or room to find one resident in a long home-sampling list (back to page 1 on change)."""
     buildings = sorted({int(b) for b in grid.units(db, actor, "testing.view")["building"]})
     c1, c2 = st.columns([1, 2])
-    building = c1.selectbox(t("common.building"), [None, *buildings], key="ts_home_building",
-                            format_func=lambda b: t("common.all") if b is None else t("polish.building", n=b),
-                            on_change=_first_home_page) if len(buildings) > 1 else None
-    search = c2.text_input(t("polish.home_search"), key="ts_home_search", placeholder=t("polish.home_search_hint"),
-                           on_change=_first_home_page)
+    building = (
+        c1.selectbox(
+            t("common.building"),
+            [None, *buildings],
+            key="ts_home_building",
+            format_func=lambda b: t("common.all") if b is None else t("polish.building", n=b),
+            on_change=_first_home_page,
+        )
+        if len(buildings) > 1
+        else None
+    )
+    search = c2.text_input(
+        t("polish.home_search"), key="ts_home_search", placeholder=t("polish.home_search_hint"), on_change=_first_home_page
+    )
     return building, search
 
 
@@ -316,16 +430,25 @@ def _first_home_page() -> None:
 def schedule_view(actor: Actor, rnd: dict | None) -> None:
     db = get_db()
     if rnd is not None:
-        st.markdown(t("testing.round_info", sites="、".join(map(safe.md, tst.sites_of(rnd))), start=rnd["start_time"],
-                      minutes=rnd["slot_minutes"], capacity=rnd["capacity"]))
+        st.markdown(
+            t(
+                "testing.round_info",
+                sites="、".join(map(safe.md, tst.sites_of(rnd))),
+                start=rnd["start_time"],
+                minutes=rnd["slot_minutes"],
+                capacity=rnd["capacity"],
+            )
+        )
         steps = tst.ROUND.next_steps(rnd["status"], actor.role)
         for step in steps:
             if st.button(t(f"testing.round_to.{step}"), key=f"ts_round_{step}", width="stretch") and attempt(
-                    lambda step=step: tst.set_round_status(db, actor, rnd["id"], step, rnd["version"]) or True):
+                lambda step=step: tst.set_round_status(db, actor, rnd["id"], step, rnd["version"]) or True
+            ):
                 flash(t("common.saved"))
                 st.rerun()
-        if rnd["status"] != "completed" and st.button(t("testing.schedule_go"), type="primary", key="ts_schedule",
-                                                      width="stretch"):
+        if rnd["status"] != "completed" and st.button(
+            t("testing.schedule_go"), type="primary", key="ts_schedule", width="stretch"
+        ):
             summary = attempt(lambda: tst.schedule(db, actor, rnd["id"], rnd["version"]))
             if summary:
                 flash(t("testing.scheduled", units=summary["units"], slots=summary["slots"]))
@@ -333,11 +456,18 @@ def schedule_view(actor: Actor, rnd: dict | None) -> None:
         loads = tst.slot_loads(db, rnd["id"])
         if not loads.empty:
             st.subheader(t("testing.slot_loads"))
-            st.dataframe(pd.DataFrame({
-                t("common.time"): [pd.Timestamp(x).tz_convert(TZ).strftime("%H:%M") for x in loads["slot_start"]],
-                t("testing.site"): loads["site"], t("testing.col.units"): loads["units"],
-                t("testing.col.expected"): [f"{e} / {rnd['capacity']}" for e in loads["expected"]],
-            }), hide_index=True, width="stretch")
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        t("common.time"): [pd.Timestamp(x).tz_convert(TZ).strftime("%H:%M") for x in loads["slot_start"]],
+                        t("testing.site"): loads["site"],
+                        t("testing.col.units"): loads["units"],
+                        t("testing.col.expected"): [f"{e} / {rnd['capacity']}" for e in loads["expected"]],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+            )
             _move_form(actor, rnd, loads)
     with st.expander(t("testing.new_round")), st.form("ts_new_round"):
         day = st.date_input(t("testing.day"), value=db.today() + timedelta(days=1))
@@ -347,8 +477,11 @@ def schedule_view(actor: Actor, rnd: dict | None) -> None:
         capacity = c2.number_input(t("testing.capacity"), 1, 10_000, 260, step=10)
         start = st.text_input(t("testing.start_time"), value="08:00")
         if st.form_submit_button(t("testing.create_round"), type="primary", width="stretch"):
-            rid = attempt(lambda: tst.create_round(db, actor, day, sites.replace("；", ";").split(";"), int(minutes),
-                                                   int(capacity), start.strip()))
+            rid = attempt(
+                lambda: tst.create_round(
+                    db, actor, day, sites.replace("；", ";").split(";"), int(minutes), int(capacity), start.strip()
+                )
+            )
             if rid:
                 flash(t("testing.round_created"))
                 st.rerun()
@@ -382,8 +515,14 @@ def notice_view(actor: Actor, rnd: dict) -> None:
     unit_id = _unit_picker(actor, "notice.draft", "ts_notice_unit")
     if unit_id is None:
         return
-    which = st.radio(t("app.language"), ["zh", "en"], horizontal=True, key="ts_notice_lang",
-                     format_func=lambda c: {"zh": "中文", "en": "English"}[c], index=0 if lang() == "zh" else 1)
+    which = st.radio(
+        t("app.language"),
+        ["zh", "en"],
+        horizontal=True,
+        key="ts_notice_lang",
+        format_func=lambda c: {"zh": "中文", "en": "English"}[c],
+        index=0 if lang() == "zh" else 1,
+    )
     text = attempt(lambda: tst.notice_text(db, actor, rnd["id"], unit_id, which))
     if text:
         copy_button(text, t("polish.copy_notice"), t("polish.copied"), t("polish.copy_failed"))

@@ -17,7 +17,12 @@ AREAS = {
     "grid": ["teams", "captains", "members", "building_units", "households", "residents"],
     "testing": ["test_rounds", "current_round_coverage", "residents_pending", "home_samplings_done"],
     "duty": ["duty_person_times", "duty_fill_rate_today"],
-    "medicine": ["medicine_households_served", "medicine_orders_open", "medicine_urgent_open", "medicine_median_hours_to_delivery"],
+    "medicine": [
+        "medicine_households_served",
+        "medicine_orders_open",
+        "medicine_urgent_open",
+        "medicine_median_hours_to_delivery",
+    ],
     "medical": ["special_residents", "emergency_cases_open", "emergency_cases_total", "treatment_trips_next_7_days"],
     "supplies": ["suppliers", "carriers", "vegetable_portions_distributed", "donation_batch_coverage", "grocery_orders_open"],
 }
@@ -32,8 +37,6 @@ def fmt(key: str, value) -> str:
     if isinstance(value, float):
         return f"{value:,.1f}"
     return f"{value:,}"
-
-
 
 
 def fmt_delta(key: str, d) -> str | None:
@@ -56,8 +59,9 @@ def kpi_cards(figures: dict, keys: list[str], deltas: dict | None = None, column
         if n % columns == 0:
             cols = st.columns(columns)
         delta = fmt_delta(key, deltas.get(key)) if deltas else None
-        cols[n % columns].metric(t(f"kpi.{key}"), fmt(key, figures.get(key)), delta=delta,
-                                 delta_color="inverse" if key in WORSE_WHEN_UP else "normal")
+        cols[n % columns].metric(
+            t(f"kpi.{key}"), fmt(key, figures.get(key)), delta=delta, delta_color="inverse" if key in WORSE_WHEN_UP else "normal"
+        )
 
 
 def kpi_areas(figures: dict, deltas: dict | None = None, columns: int = 4, areas: dict | None = None) -> None:
@@ -75,8 +79,13 @@ def download_buttons(frame, name: str, key: str) -> None:
 
     c1, c2 = st.columns(2)
     c1.download_button(t("common.export_csv"), to_csv_bytes(frame), f"{name}.csv", "text/csv", key=f"{key}_csv")
-    c2.download_button(t("common.export_xlsx"), to_xlsx_bytes(frame), f"{name}.xlsx",
-                       "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key=f"{key}_xlsx")
+    c2.download_button(
+        t("common.export_xlsx"),
+        to_xlsx_bytes(frame),
+        f"{name}.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"{key}_xlsx",
+    )
 
 
 def unit_name(building_or_row, unit_no=None) -> str:
@@ -86,8 +95,16 @@ def unit_name(building_or_row, unit_no=None) -> str:
     return t("common.unit_label", building=int(building_or_row), unit=int(unit_no))
 
 
-def unit_picker(db, actor, action: str, key: str, label: str | None = None, allow_all: bool = False,
-                container=None, single_as_text: bool = False) -> int | None:
+def unit_picker(
+    db,
+    actor,
+    action: str,
+    key: str,
+    label: str | None = None,
+    allow_all: bool = False,
+    container=None,
+    single_as_text: bool = False,
+) -> int | None:
     """Pick a building unit the actor may use for an action. A single unit is shown, not asked;
     a big compound is picked building first, so the page never ships thousands of options."""
     where = container or st
@@ -97,8 +114,14 @@ def unit_picker(db, actor, action: str, key: str, label: str | None = None, allo
         return None
     building = None
     if count > UNIT_LIST_LIMIT and actor.scope() is None:
-        building = where.number_input(t("common.building"), min_value=0 if allow_all else 1, max_value=top,
-                                      value=0 if allow_all else 1, step=1, key=f"{key}_building")
+        building = where.number_input(
+            t("common.building"),
+            min_value=0 if allow_all else 1,
+            max_value=top,
+            value=0 if allow_all else 1,
+            step=1,
+            key=f"{key}_building",
+        )
         if allow_all and building == 0:
             return None
     units = grid.units(db, actor, action, building=building)
@@ -147,12 +170,14 @@ def _js(value: str) -> str:
             parts.append(ch)
         else:
             units = ch.encode("utf-16-be")
-            parts.append("".join(f"\\u{int.from_bytes(units[i:i + 2], 'big'):04x}" for i in range(0, len(units), 2)))
+            parts.append("".join(f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2)))
     return '"' + "".join(parts) + '"'
 
 
 def copy_button(text: str, label: str, done: str, failed: str) -> None:
     """A big, always visible copy button (st.code's own is small and shows only on hover or tap); it says
     `done` once the text is on the clipboard. Works on phones over plain http too (a selected text area)."""
-    components.html(_COPY_HTML.format(label=safe.html(label), label_js=_js(label), text=_js(text), done=_js(done),
-                                      failed=_js(failed)), height=60)
+    components.html(
+        _COPY_HTML.format(label=safe.html(label), label_js=_js(label), text=_js(text), done=_js(done), failed=_js(failed)),
+        height=60,
+    )

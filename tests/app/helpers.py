@@ -17,8 +17,9 @@ whole_script_reruns()
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def app_as(db_path: str, username: str | None, page: str | None = None, lang: str = "zh", timeout: float = 30,
-           state: dict | None = None) -> AppTest:
+def app_as(
+    db_path: str, username: str | None, page: str | None = None, lang: str = "zh", timeout: float = 30, state: dict | None = None
+) -> AppTest:
     """AppTest of app.py logged in as username (None: logged out). page: switch to pages/<page>.py.
     state: session state set before the first run (e.g. a view a segmented control would pick)."""
     os.environ["QINYUAN_DB"] = db_path

@@ -197,8 +197,12 @@ def test_bad_new_passwords_get_a_clear_message_not_a_crash(demo_path):
     db = _db(demo_path)
     temp = users.reset_password(db, users.actor_for(db, "committee"), "member006")
     at = app_as(demo_path, "member006")
-    for new, said in (("沁" * 25, "密码过长"), (" " * 8, "开头和结尾不能是空格"), ("12345678", "太常见"),
-                      ("member006!", "不能包含用户名")):
+    for new, said in (
+        ("沁" * 25, "密码过长"),
+        (" " * 8, "开头和结尾不能是空格"),
+        ("12345678", "太常见"),
+        ("member006!", "不能包含用户名"),
+    ):
         _change(at, temp, new, new)
         assert not at.exception, new
         assert any(said in e.value for e in at.error), (new, [e.value for e in at.error])

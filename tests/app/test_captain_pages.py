@@ -32,13 +32,16 @@ def test_home_sampling_for_a_resident_of_the_next_room_after_a_whole_household_i
     following = next(h for h in at.selectbox(key="ts_house_1").options if not h.startswith(rooms[first] + " "))
     room = following.split(" · ")[0]
     at.selectbox(key="ts_house_1").set_value(next(i for i, r in rooms.items() if r == room)).run()  # the next room
-    key = next(b.key for b in at.button if b.key and b.key.startswith("ts_tap_") and b.key.endswith("_home_sampling_needed")
-               and not b.disabled)
+    key = next(
+        b.key
+        for b in at.button
+        if b.key and b.key.startswith("ts_tap_") and b.key.endswith("_home_sampling_needed") and not b.disabled
+    )
     at.button(key=key).click().run()  # one tap, no panel, no Save
     assert not at.exception
     done = [s.value for s in at.success if s.value.startswith(f"{room} 室 ") and s.value.endswith("：需入户采样")]
     assert len(done) == 1
-    name = done[0][len(f"{room} 室 "):-len("：需入户采样")]
+    name = done[0][len(f"{room} 室 ") : -len("：需入户采样")]
     assert f"**{name}** · 需入户采样" in texts(at)
     assert _button(at, key).disabled  # now its status: shown, not tappable again
 
@@ -98,8 +101,7 @@ def test_a_room_link_opens_the_marking_view_on_that_room(demo_path):
     assert at.radio(key="ts_view").value == "mark"
     assert at.selectbox(key="ts_house_1").value == household
     # one tap on a resident's status
-    key = next(b.key for b in at.button if b.key and b.key.startswith("ts_tap_") and b.key.endswith("_tested")
-               and not b.disabled)
+    key = next(b.key for b in at.button if b.key and b.key.startswith("ts_tap_") and b.key.endswith("_tested") and not b.disabled)
     at.button(key=key).click().run()
     assert any(s.value.endswith("：已检测") for s in at.success)
 

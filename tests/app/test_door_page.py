@@ -124,7 +124,10 @@ def test_urgent_help_is_an_emergency_case(linked):
     _submit(at, "door_urgent")
     assert "已报告" in texts(at)
     db = _db(path)
-    assert db.scalar("SELECT reported_by FROM emergency_cases WHERE household_id = ? ORDER BY id DESC LIMIT 1", [hid]) == f"household:{hid}"
+    assert (
+        db.scalar("SELECT reported_by FROM emergency_cases WHERE household_id = ? ORDER BY id DESC LIMIT 1", [hid])
+        == f"household:{hid}"
+    )
     db.close()
 
 

@@ -29,9 +29,12 @@ def test_member_lands_on_my_duty_and_checks_in(demo_path):
     assert "已签到，辛苦了！" in texts(at)
     assert any(b.label == "签退" for b in at.button)
     db = _db(demo_path)
-    status = db.scalar("""SELECT a.status FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
+    status = db.scalar(
+        """SELECT a.status FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
                           JOIN users u ON u.volunteer_id = a.volunteer_id
-                          WHERE u.username = 'member001' AND s.day = ?""", [date(2022, 1, 10)])
+                          WHERE u.username = 'member001' AND s.day = ?""",
+        [date(2022, 1, 10)],
+    )
     db.close()
     assert status == "checked_in"
 
@@ -70,8 +73,10 @@ def test_captain_plans_own_team_only(demo_path):
     next(b for b in at.button if b.key == f"add_{shift}").click().run()
     assert not at.exception
     db = _db(demo_path)
-    assert db.scalar("SELECT count(*) FROM shift_assignments WHERE shift_id = ? AND volunteer_id = ?",
-                     [shift, sorted(team1)[-1]]) == 1
+    assert (
+        db.scalar("SELECT count(*) FROM shift_assignments WHERE shift_id = ? AND volunteer_id = ?", [shift, sorted(team1)[-1]])
+        == 1
+    )
     db.close()
 
 
@@ -108,8 +113,7 @@ def test_a_post_with_many_shifts_shows_one_at_a_time(demo_path, monkeypatch):
     at = app_as(demo_path, "captain01", page="duty")
     assert not at.exception
     db = _db(demo_path)
-    shifts = [r[0] for r in db.rows("SELECT id FROM shifts WHERE post_id = 1 AND day = ? ORDER BY start_at",
-                                    [date(2022, 1, 10)])]
+    shifts = [r[0] for r in db.rows("SELECT id FROM shifts WHERE post_id = 1 AND day = ? ORDER BY start_at", [date(2022, 1, 10)])]
     db.close()
     focus = at.selectbox(key="plan_focus_1")
     assert len(focus.options) == len(shifts) == 3 and focus.options[0].startswith("08:00–13:00")

@@ -24,8 +24,12 @@ def button(at, label_start):
 
 
 def case_views(path, username, case_id):
-    return count(path, "SELECT count(*) FROM audit_log WHERE actor = ? AND entity = 'emergency_case' AND entity_id = ? "
-                       "AND action = 'view.medical'", [username, str(case_id)])
+    return count(
+        path,
+        "SELECT count(*) FROM audit_log WHERE actor = ? AND entity = 'emergency_case' AND entity_id = ? "
+        "AND action = 'view.medical'",
+        [username, str(case_id)],
+    )
 
 
 @pytest.mark.parametrize("lang,label", [("zh", "查看 / 更新 #2"), ("en", "Open / update #2")])
@@ -117,14 +121,25 @@ def test_special_residents_list_and_detail_are_logged(demo_path):
     at = app_as(demo_path, "captain12", page="emergencies")
     at.radio(key="em_view").set_value("special").run()
     assert not at.exception
-    assert count(demo_path, "SELECT count(*) FROM audit_log WHERE actor = 'captain12' AND entity = 'unit' "
-                            "AND entity_id = '12' AND action = 'view.medical_list'") == 1
+    assert (
+        count(
+            demo_path,
+            "SELECT count(*) FROM audit_log WHERE actor = 'captain12' AND entity = 'unit' "
+            "AND entity_id = '12' AND action = 'view.medical_list'",
+        )
+        == 1
+    )
     detail = button(at, "详情 · ")
     detail.click().run()
     assert not at.exception
     assert "病史" in texts(at)
-    assert count(demo_path, "SELECT count(*) FROM audit_log WHERE actor = 'captain12' AND entity = 'resident' "
-                            "AND action = 'view.medical'") == 1
+    assert (
+        count(
+            demo_path,
+            "SELECT count(*) FROM audit_log WHERE actor = 'captain12' AND entity = 'resident' AND action = 'view.medical'",
+        )
+        == 1
+    )
 
 
 def test_member_cannot_open_the_page(demo_path):

@@ -14,8 +14,7 @@ from tests.hostile import poison, raw_hits
 
 from .helpers import app_as
 
-USERS = {"committee": "committee", "captain": "captain01", "member": "member001", "medic": "medic01",
-         "logistics": "logistics01"}
+USERS = {"committee": "committee", "captain": "captain01", "member": "member001", "medic": "medic01", "logistics": "logistics01"}
 # Plain-text places: widget values and selectbox/multiselect options are shown as typed, never as Markdown.
 PLAIN_FIELDS = {"value", "default", "placeholder", "raw_values", "raw_value", "data", "form_id", "id"}
 PLAIN_OPTIONS = {"selectbox", "multiselect", "text", "code", "json", "arrow_data_frame", "dataframe"}
@@ -81,10 +80,12 @@ def test_no_user_text_renders_as_markup(hostile_path, tmp_path, role, page):
     assert leaks(at) == []
 
 
-VIEWS = {"households": ("hh_view", "households.view.", ("list", "visit")),
-         "emergencies": ("em_view", "emergency.tab.", ("board", "report", "special")),
-         "medicine": ("med_view", "medicine.view.", ("queue", "new", "history", "all")),
-         "testing": ("ts_view", "testing.view.", ("board", "mark", "home", "schedule", "notice"))}
+VIEWS = {
+    "households": ("hh_view", "households.view.", ("list", "visit")),
+    "emergencies": ("em_view", "emergency.tab.", ("board", "report", "special")),
+    "medicine": ("med_view", "medicine.view.", ("queue", "new", "history", "all")),
+    "testing": ("ts_view", "testing.view.", ("board", "mark", "home", "schedule", "notice")),
+}
 
 
 def _show(at, key, label, view) -> bool:
@@ -105,9 +106,19 @@ def _open_first(at, prefix):
     return False
 
 
-@pytest.mark.parametrize("role,page", [("committee", "households"), ("captain", "households"), ("medic", "emergencies"),
-                                       ("captain", "emergencies"), ("captain", "medicine"), ("logistics", "medicine"),
-                                       ("medic", "testing"), ("captain", "testing")])
+@pytest.mark.parametrize(
+    "role,page",
+    [
+        ("committee", "households"),
+        ("captain", "households"),
+        ("medic", "emergencies"),
+        ("captain", "emergencies"),
+        ("captain", "medicine"),
+        ("logistics", "medicine"),
+        ("medic", "testing"),
+        ("captain", "testing"),
+    ],
+)
 def test_every_view_and_detail_of_a_page_escapes_user_text(hostile_path, tmp_path, role, page):
     """Each view of the page's switcher, the first record's detail, the first room of a form."""
     import shutil

@@ -43,8 +43,13 @@ def test_captain_records_a_visit_from_the_form(demo_path):
     assert "走访已登记。" in texts(at)
     db = Database.open(demo_path)
     try:
-        assert db.scalar("SELECT count(*) FROM census_visits WHERE visited_by = 'captain01' AND occupants = 4 "
-                         "AND visited_at >= '2022-01-10'") == 1
+        assert (
+            db.scalar(
+                "SELECT count(*) FROM census_visits WHERE visited_by = 'captain01' AND occupants = 4 "
+                "AND visited_at >= '2022-01-10'"
+            )
+            == 1
+        )
         assert db.scalar("SELECT count(*) FROM audit_log WHERE action = 'household.visit'") == 1
     finally:
         db.close()

@@ -54,8 +54,9 @@ def test_stale_click_says_who_moved_it_and_applies_nothing(demo_path):
     assert not at.exception
     shown = texts(at)
     assert "刚刚已由 李抗（党委组织部）（committee） 处理" in shown
-    events = _db_do(demo_path, lambda db: db.scalar(
-        "SELECT count(*) FROM medicine_events WHERE order_id = 110 AND to_status = 'delivered'"))
+    events = _db_do(
+        demo_path, lambda db: db.scalar("SELECT count(*) FROM medicine_events WHERE order_id = 110 AND to_status = 'delivered'")
+    )
     assert events == 1
 
 
@@ -71,8 +72,9 @@ def test_captain_records_a_phone_order(demo_path):
     at.button(key="med_submit_0").click().run()
     assert not at.exception
     assert "已登记订单 #" in texts(at)
-    row = _db_do(demo_path, lambda db: db.dicts(
-        "SELECT * FROM medicine_orders WHERE placed_by = 'captain01' ORDER BY id DESC LIMIT 1")[0])
+    row = _db_do(
+        demo_path, lambda db: db.dicts("SELECT * FROM medicine_orders WHERE placed_by = 'captain01' ORDER BY id DESC LIMIT 1")[0]
+    )
     assert row["household_id"] == household_id and row["urgency"] == "urgent" and row["channel"] == "phone"
     assert row["items"] == '["硝苯地平控释片 30mg ×2盒", "二甲双胍片 0.5g ×3盒"]'
     assert f"#{row['id']}" in texts(at)  # back on the queue, the new order is listed
@@ -88,8 +90,9 @@ def test_empty_items_are_refused_in_chinese(demo_path):
     assert _db_do(demo_path, lambda db: db.scalar("SELECT count(*) FROM medicine_orders")) == before
 
 
-@pytest.mark.parametrize("lang,title,overdue", [("zh", "送药上门", "11 单超过时限未完成"),
-                                                ("en", "Medicine", "11 orders past their time limit")])
+@pytest.mark.parametrize(
+    "lang,title,overdue", [("zh", "送药上门", "11 单超过时限未完成"), ("en", "Medicine", "11 orders past their time limit")]
+)
 def test_committee_sees_overdue_first_and_all_orders(demo_path, lang, title, overdue):
     at = app_as(demo_path, "committee", page="medicine", lang=lang)
     assert not at.exception

@@ -21,8 +21,9 @@ def test_committee_sees_attention_first_then_figures_with_deltas(demo_path):
     assert deltas["处理中急诊"] == "+2" and deltas["急诊总数"] == "+2"
     assert deltas["送药上门户数"] == ""  # nothing delivered yet today
     subheaders = [s.value for s in at.subheader]
-    assert subheaders.index(next(s for s in subheaders if "需要立即处理" in s)) < \
-        subheaders.index(next(s for s in subheaders if "关键指标" in s))
+    assert subheaders.index(next(s for s in subheaders if "需要立即处理" in s)) < subheaders.index(
+        next(s for s in subheaders if "关键指标" in s)
+    )
     labels = [e.label for e in at.expander]
     assert "急诊超过 60 分钟未更新：3 例" in labels
     assert "当前岗位缺人：2 个" in labels

@@ -74,9 +74,12 @@ def _duty_status(demo_path, day="2022-01-10"):
 
     db = Database.open(demo_path)
     try:
-        return db.scalar("""SELECT a.status FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
+        return db.scalar(
+            """SELECT a.status FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
                             JOIN users u ON u.volunteer_id = a.volunteer_id
-                            WHERE u.username = 'member001' AND s.day = ?""", [day])
+                            WHERE u.username = 'member001' AND s.day = ?""",
+            [day],
+        )
     finally:
         db.close()
 
@@ -95,7 +98,6 @@ def test_checking_out_far_too_early_asks_first_and_the_finished_card_shows_the_n
     assert _duty_status(demo_path) == "done"
     mine = "\n".join(str(m.value) for m in at.tabs[0].markdown)
     assert "我的交接留言：岗亭钥匙在抽屉里" in mine
-
 
 
 def test_a_member_sees_who_of_the_team_is_on_duty_today_and_when_check_in_opens(demo_path):

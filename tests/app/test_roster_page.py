@@ -96,8 +96,14 @@ def test_many_teams_are_searched_not_listed(demo_path, monkeypatch):
     assert not at.exception
     assert at.selectbox(key="edit_team").options == [f"沁园红第{i}队" for i in range(1, 6)]
     at.text_input(key="edit_team_q").input("第4").run()
-    assert at.selectbox(key="edit_team").options == ["沁园红第1队",  # the current choice, then the matches
-                                                     "沁园红第4队", "沁园红第40队", "沁园红第41队", "沁园红第42队", "沁园红第43队"]
+    assert at.selectbox(key="edit_team").options == [
+        "沁园红第1队",  # the current choice, then the matches
+        "沁园红第4队",
+        "沁园红第40队",
+        "沁园红第41队",
+        "沁园红第42队",
+        "沁园红第43队",
+    ]
     at.selectbox(key="edit_team").set_value(40).run()
     at.text_input(key="edit_team_q").input("第1").run()
     assert at.selectbox(key="edit_team").value == 40 and "沁园红第40队" in at.selectbox(key="edit_team").options

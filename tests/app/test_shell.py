@@ -28,8 +28,16 @@ def test_overview_renders_in_both_languages(demo_path, lang, label):
     assert metrics[label] == "51"
 
 
-@pytest.mark.parametrize("username,role", [("committee", "committee"), ("captain01", "captain"), ("member001", "member"),
-                                           ("medic01", "medic"), ("logistics01", "logistics")])
+@pytest.mark.parametrize(
+    "username,role",
+    [
+        ("committee", "committee"),
+        ("captain01", "captain"),
+        ("member001", "member"),
+        ("medic01", "medic"),
+        ("logistics01", "logistics"),
+    ],
+)
 def test_each_role_sees_exactly_its_pages(demo_path, username, role):
     at = app_as(demo_path, username)
     for page, roles in access.PAGES.items():

@@ -13,12 +13,15 @@ def _tab_labels(at):
     return [tab.label for tab in at.tabs]
 
 
-@pytest.mark.parametrize("username,tabs", [
-    ("member001", ["逐户打勾", "蔬菜发放"]),
-    ("captain01", ["逐户打勾", "蔬菜发放", "团购订单", "物资库存", "搬运任务"]),
-    ("logistics01", ["蔬菜发放", "逐户打勾", "团购订单", "物资库存", "搬运任务"]),
-    ("committee", ["蔬菜发放", "逐户打勾", "团购订单", "物资库存", "搬运任务"]),
-])
+@pytest.mark.parametrize(
+    "username,tabs",
+    [
+        ("member001", ["逐户打勾", "蔬菜发放"]),
+        ("captain01", ["逐户打勾", "蔬菜发放", "团购订单", "物资库存", "搬运任务"]),
+        ("logistics01", ["蔬菜发放", "逐户打勾", "团购订单", "物资库存", "搬运任务"]),
+        ("committee", ["蔬菜发放", "逐户打勾", "团购订单", "物资库存", "搬运任务"]),
+    ],
+)
 def test_tabs_per_role(demo_path, username, tabs):
     at = app_as(demo_path, username, page="supplies")
     assert not at.exception, at.exception
@@ -30,8 +33,9 @@ def test_member_ticks_a_room_and_progress_moves(demo_path):
     assert _bars(at)[0] == "1号楼1单元：已送 14 / 18 户"
     waiting = [b for b in at.button if b.key and b.key.startswith("qy_tick_2_") and not b.disabled]
     assert len(waiting) == 4  # unit 1 still waits for 4 households of batch 2
-    assert not any(b.key and b.key.startswith("qy_tick_2_") and b.key.split("_")[-1] in ("1", "2") and not b.disabled
-                   for b in at.button)
+    assert not any(
+        b.key and b.key.startswith("qy_tick_2_") and b.key.split("_")[-1] in ("1", "2") and not b.disabled for b in at.button
+    )
     waiting[0].click().run()
     assert not at.exception
     assert _bars(at) == ["1号楼1单元：已送 15 / 18 户", "1号楼：已送 15 / 18 户"]  # unit (tick tab), building (progress tab)

@@ -20,11 +20,18 @@ ACCOUNT = re.compile(r"^(committee|captain\d+|member\d+|medic\d+|logistics\d+|sy
 WORD = re.compile(r"(?<![A-Za-z0-9_:/.#@-])[A-Za-z]{2,}(?![A-Za-z0-9_:/@-])")
 TAGS = re.compile(r"<style>.*?</style>|<[^>]+>", re.S)
 TEXT_FIELDS = {"body", "label", "text", "value", "placeholder", "options", "delta", "help", "caption"}
-SWEEP = [("committee", p) for p in ("overview", "households", "testing", "roster", "duty", "medicine", "emergencies",
-                                     "supplies", "admin")]
+SWEEP = [
+    ("committee", p)
+    for p in ("overview", "households", "testing", "roster", "duty", "medicine", "emergencies", "supplies", "admin")
+]
 SWEEP += [("captain01", p) for p in ("overview", "households", "testing", "medicine", "emergencies", "supplies", "duty")]
-SWEEP += [("member001", "overview"), ("member001", "duty"), ("medic01", "testing"), ("medic01", "emergencies"),
-          ("logistics01", "supplies")]
+SWEEP += [
+    ("member001", "overview"),
+    ("member001", "duty"),
+    ("medic01", "testing"),
+    ("medic01", "emergencies"),
+    ("logistics01", "supplies"),
+]
 
 
 def _calls(name: str):
@@ -98,7 +105,9 @@ def test_a_chinese_page_has_no_stray_english(demo_path, username, page):
 
 
 def test_vital_signs_are_said_in_chinese():
-    assert emergencies.vitals_label("BP 220/120 · P 96 · T 36.8 · SpO2 95%", "zh") == "血压 220/120 · 心率 96 · 体温 36.8 · 血氧 95%"
+    assert (
+        emergencies.vitals_label("BP 220/120 · P 96 · T 36.8 · SpO2 95%", "zh") == "血压 220/120 · 心率 96 · 体温 36.8 · 血氧 95%"
+    )
     assert emergencies.vitals_label("BP 150/90", "en") == "BP 150/90"
 
 

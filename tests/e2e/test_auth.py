@@ -102,11 +102,14 @@ def test_every_page_url_opened_first_shows_only_the_login(fresh_server, browser,
         context.close()
 
 
-@pytest.mark.parametrize("username,sees,hidden", [
-    ("member001", "值守排班", "账号与审计"),
-    ("captain01", "住户台账", "账号与审计"),
-    ("committee", "账号与审计", None),
-])
+@pytest.mark.parametrize(
+    "username,sees,hidden",
+    [
+        ("member001", "值守排班", "账号与审计"),
+        ("captain01", "住户台账", "账号与审计"),
+        ("committee", "账号与审计", None),
+    ],
+)
 def test_login_on_a_phone_and_logout(server, phone, username, sees, hidden):
     login(phone, server.url, username)
     expect(phone.locator("[data-testid='stMetric']").first).to_be_attached()
@@ -247,8 +250,9 @@ def test_admin_page_screens(server, request, device):
 def test_a_forged_cookie_is_no_cookie(server, browser, alg):
     """A cookie signed with alg none or HS512 used to crash the page for that browser."""
     now = time.time()
-    token = jwt.encode({"username": "committee", "exp_date": now + 3600, "issued": now},
-                       "" if alg == "none" else "k" * 64, algorithm=alg)
+    token = jwt.encode(
+        {"username": "committee", "exp_date": now + 3600, "issued": now}, "" if alg == "none" else "k" * 64, algorithm=alg
+    )
     page = _with_cookie(browser, server.url, {"name": COOKIE, "value": token, "url": server.url})
     try:
         _login_form_and_no_data(page)

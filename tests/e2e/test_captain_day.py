@@ -59,7 +59,9 @@ class Taps:
 
     def menu(self, page_title: str) -> None:
         """The sidebar menu on a phone: open it, tap the page."""
-        self.tap(self.page.locator("[data-testid='stExpandSidebarButton'], [data-testid='stSidebarCollapsedControl'] button").first)
+        self.tap(
+            self.page.locator("[data-testid='stExpandSidebarButton'], [data-testid='stSidebarCollapsedControl'] button").first
+        )
         self.tap(self.page.locator("[data-testid='stSidebarNav']").get_by_text(page_title, exact=True))
 
     @contextlib.contextmanager
@@ -99,14 +101,22 @@ def test_a_captains_clinics_and_members_day(server, browser, playwright_instance
         me.tap(line)
         expect(captain.get_by_text("逐人登记：点一下状态即保存。")).to_be_visible()
         assert me.n == 1  # the room is picked already
-        row = captain.locator("[class*='st-key-ts_res_']").filter(has=captain.get_by_role("button", name="已检测", disabled=False)).first
+        row = (
+            captain.locator("[class*='st-key-ts_res_']")
+            .filter(has=captain.get_by_role("button", name="已检测", disabled=False))
+            .first
+        )
         name = row.locator("strong").first.inner_text()
         me.tap(row.get_by_role("button", name="需入户采样"))
         expect(captain.get_by_text(f"{room} 室 {name}：需入户采样")).to_be_visible()
     assert TASKS["captain: to-do line -> resident's test status"]["taps"] == 2  # 1 to the room, 1 for the status
 
     with me.task("correct a resident's status"):
-        row = captain.locator("[class*='st-key-ts_res_']").filter(has=captain.get_by_role("button", name="已检测", disabled=False)).first
+        row = (
+            captain.locator("[class*='st-key-ts_res_']")
+            .filter(has=captain.get_by_role("button", name="已检测", disabled=False))
+            .first
+        )
         if row.count():
             name = row.locator("strong").first.inner_text()
             me.tap(row.get_by_role("button", name="已检测"))
@@ -166,8 +176,11 @@ def test_a_captains_clinics_and_members_day(server, browser, playwright_instance
     seen = round(time.monotonic() - written, 1)
     # The page refreshes every 12 s: shown without a reload is the test; the seconds go to the report
     # (a speed target is not asserted here: on a loaded machine it belongs to `make bench`).
-    TASKS["captain: clinic's event on the open case page, no reload"] = {"taps": 0, "seconds": seen,
-                                                                          "within_target": seen <= LIVE_TARGET}
+    TASKS["captain: clinic's event on the open case page, no reload"] = {
+        "taps": 0,
+        "seconds": seen,
+        "within_target": seen <= LIVE_TARGET,
+    }
     shot(captain, "day_captain_case_live")
 
     with me.task("reload keeps the case open"):

@@ -155,12 +155,27 @@ def test_night_emergency_reported_followed_and_closed_from_phones(server, browse
     db = Database.open(server.db_path)
     try:
         kinds = [r[0] for r in db.rows("SELECT kind FROM emergency_events WHERE case_id = 5 ORDER BY id")]
-        assert kinds == ["reported", "clinic_contacted", "treated_on_site", "transfer_advised", "exit_permit_requested",
-                         "exit_permit_granted", "escort_assigned", "left_for_hospital", "at_hospital", "returned", "closed"]
+        assert kinds == [
+            "reported",
+            "clinic_contacted",
+            "treated_on_site",
+            "transfer_advised",
+            "exit_permit_requested",
+            "exit_permit_granted",
+            "escort_assigned",
+            "left_for_hospital",
+            "at_hospital",
+            "returned",
+            "closed",
+        ]
         actors = dict(db.rows("SELECT kind, actor FROM emergency_events WHERE case_id = 5"))
         assert actors["exit_permit_granted"] == "committee" and actors["treated_on_site"] == "medic01"
         assert db.scalar("SELECT status FROM emergency_cases WHERE id = 5") == "closed"
-        assert db.scalar("SELECT count(*) FROM audit_log WHERE entity = 'emergency_case' AND entity_id = '5' "
-                         "AND action = 'view.medical'") >= 3
+        assert (
+            db.scalar(
+                "SELECT count(*) FROM audit_log WHERE entity = 'emergency_case' AND entity_id = '5' AND action = 'view.medical'"
+            )
+            >= 3
+        )
     finally:
         db.close()

@@ -20,9 +20,11 @@ FOUND = """() => ({
   bold: [...document.querySelectorAll('strong, b')].filter(e => e.textContent.trim() === 'b').length,
 })"""
 CLEAN = {"img": 0, "link": 0, "katex": 0, "bold": 0}
-VISITS = {"committee": ("overview", "households", "duty", "supplies", "admin"),
-          "captain01": ("overview", "households", "roster", "testing", "medicine", "emergencies"),
-          "member001": ("duty", "roster", "overview")}
+VISITS = {
+    "committee": ("overview", "households", "duty", "supplies", "admin"),
+    "captain01": ("overview", "households", "roster", "testing", "medicine", "emergencies"),
+    "member001": ("duty", "roster", "overview"),
+}
 
 
 @pytest.fixture(scope="module")

@@ -30,15 +30,17 @@ def office_ledger(tag: str, rooms: tuple[str, str, str]) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("device, tag, rooms", [("phone", "手", ("1201", "1202", "1203")),
-                                                ("laptop", "本", ("1301", "1302", "1303"))])
+@pytest.mark.parametrize(
+    "device, tag, rooms", [("phone", "手", ("1201", "1202", "1203")), ("laptop", "本", ("1301", "1302", "1303"))]
+)
 def test_office_ledger_upload_map_fix_import(server, request, device, tag, rooms):
     page = request.getfixturevalue(device)
     login(page, server.url, "committee", path="/households")
     page.locator("[data-testid='stRadio']").first.get_by_text("导入", exact=True).click()
     wait_for_app(page)
     page.locator("input[type='file']").set_input_files(
-        files=[{"name": "台账.xlsx", "mimeType": "application/octet-stream", "buffer": office_ledger(tag, rooms)}])
+        files=[{"name": "台账.xlsx", "mimeType": "application/octet-stream", "buffer": office_ledger(tag, rooms)}]
+    )
     wait_for_app(page)
     expect(page.get_by_text("已读取的工作表：台账")).to_be_visible(timeout=20_000)
     expect(page.get_by_text("不导入的列：家庭电话、身份证号")).to_be_visible()

@@ -15,7 +15,8 @@ def _full_screenshot(page, name: str) -> None:
     size = page.viewport_size
     height = page.evaluate(
         "() => Math.max(document.body.scrollHeight, ...Array.from(document.querySelectorAll("
-        "'[data-testid=stMain], [data-testid=stAppViewContainer], [data-testid=stMainBlockContainer]'), e => e.scrollHeight))")
+        "'[data-testid=stMain], [data-testid=stAppViewContainer], [data-testid=stMainBlockContainer]'), e => e.scrollHeight))"
+    )
     page.set_viewport_size({"width": size["width"], "height": min(int(height) + 80, 16000)})
     page.wait_for_timeout(800)
     screenshot(page, name)
@@ -34,7 +35,8 @@ def _open_overview(page) -> None:
 
 def _charts_drawn(page) -> None:
     expect(page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg").first).to_be_visible(
-        timeout=20_000)
+        timeout=20_000
+    )
 
 
 @pytest.mark.parametrize("device", ["phone", "laptop"])

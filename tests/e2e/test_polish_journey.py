@@ -15,9 +15,10 @@ MIN_TAP = 44
 def _covered(page, locator) -> bool:
     """Is something else drawn over the centre of this element?"""
     box = locator.bounding_box()
-    return not page.evaluate("([x, y, id]) => { const hit = document.elementFromPoint(x, y); "
-                             "return !!hit && !!hit.closest(`[aria-label='${id}']`); }",
-                             [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, "用户名"])
+    return not page.evaluate(
+        "([x, y, id]) => { const hit = document.elementFromPoint(x, y); return !!hit && !!hit.closest(`[aria-label='${id}']`); }",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, "用户名"],
+    )
 
 
 def test_after_logout_on_a_phone_the_login_form_is_free(server, phone):
@@ -39,8 +40,7 @@ def test_after_logout_on_a_phone_the_login_form_is_free(server, phone):
 
 
 def test_the_notice_copies_with_one_big_tap(server, browser, playwright_instance):
-    context = browser.new_context(**playwright_instance.devices["iPhone 13"],
-                                  permissions=["clipboard-read", "clipboard-write"])
+    context = browser.new_context(**playwright_instance.devices["iPhone 13"], permissions=["clipboard-read", "clipboard-write"])
     phone = context.new_page()
     try:
         login(phone, server.url, "captain01", path="/testing")
@@ -88,10 +88,23 @@ def test_a_tag_s_remove_cross_is_big_enough_to_tap(server, phone):
     screenshot(phone, "polish_roster_phone")
 
 
-PHONE_PAGES = [("captain01", "/"), ("captain01", "/testing"), ("captain01", "/medicine"), ("captain01", "/emergencies"),
-               ("captain01", "/supplies"), ("member001", "/duty"), ("medic01", "/testing")]
-LAPTOP_PAGES = [("committee", "/"), ("committee", "/admin"), ("committee", "/duty"), ("committee", "/supplies"),
-                ("medic01", "/emergencies"), ("committee", "/medicine")]
+PHONE_PAGES = [
+    ("captain01", "/"),
+    ("captain01", "/testing"),
+    ("captain01", "/medicine"),
+    ("captain01", "/emergencies"),
+    ("captain01", "/supplies"),
+    ("member001", "/duty"),
+    ("medic01", "/testing"),
+]
+LAPTOP_PAGES = [
+    ("committee", "/"),
+    ("committee", "/admin"),
+    ("committee", "/duty"),
+    ("committee", "/supplies"),
+    ("medic01", "/emergencies"),
+    ("committee", "/medicine"),
+]
 
 
 @pytest.mark.parametrize("username,path", PHONE_PAGES)
@@ -108,8 +121,11 @@ def test_screens_on_a_laptop_and_toolbars_clear_of_widgets(server, laptop, usern
     laptop.goto(f"{server.url}{path}?lang=zh")  # /admin has its own 用户名 fields: log in first, then go there
     wait_for_app(laptop)
     screenshot(laptop, f"polish_{username}_{path.strip('/') or 'overview'}_laptop")
-    widgets = [w.bounding_box() for w in laptop.locator("[data-testid='stSelectbox'], [data-testid='stMultiSelect']").all()
-               if w.is_visible()]
+    widgets = [
+        w.bounding_box()
+        for w in laptop.locator("[data-testid='stSelectbox'], [data-testid='stMultiSelect']").all()
+        if w.is_visible()
+    ]
     for target in laptop.locator("[data-testid='stVegaLiteChart'], [data-testid='stDataFrame']").all()[:6]:
         if not target.is_visible():
             continue
@@ -119,6 +135,15 @@ def test_screens_on_a_laptop_and_toolbars_clear_of_widgets(server, laptop, usern
             if not box:
                 continue
             assert box["height"] >= MIN_TAP - 12, box  # a mouse: 32 px; phones get 44 (CSS)
-            overlaps = [w for w in widgets if w and not (box["x"] > w["x"] + w["width"] or box["x"] + box["width"] < w["x"]
-                                                         or box["y"] > w["y"] + w["height"] or box["y"] + box["height"] < w["y"])]
+            overlaps = [
+                w
+                for w in widgets
+                if w
+                and not (
+                    box["x"] > w["x"] + w["width"]
+                    or box["x"] + box["width"] < w["x"]
+                    or box["y"] > w["y"] + w["height"]
+                    or box["y"] + box["height"] < w["y"]
+                )
+            ]
             assert not overlaps, (box, overlaps)

@@ -88,8 +88,9 @@ def test_committee_board_on_a_laptop(server, laptop):
 
 def test_committee_imports_a_gbk_ledger_in_the_browser(server, laptop, tmp_path):
     bad = tmp_path / "坏台账.csv"
-    bad.write_bytes("楼号,单元,房号,联系人,联系电话,居住人数\r\n1,1,101,重复户,13800138000,2\r\n1,1,990,王五,123,2\r\n"
-                    .encode("gbk"))
+    bad.write_bytes(
+        "楼号,单元,房号,联系人,联系电话,居住人数\r\n1,1,101,重复户,13800138000,2\r\n1,1,990,王五,123,2\r\n".encode("gbk")
+    )
     login(laptop, server.url, "committee", path="/households")
     laptop.locator("[data-testid='stRadio']").first.get_by_text("导入", exact=True).click()
     wait_for_app(laptop)

@@ -23,18 +23,41 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, db_path: str | Path, env: dict | None = None, timeout: float = 90, cpus: set[int] | None = None,
-                 script: str = "app.py"):
+    def __init__(
+        self,
+        db_path: str | Path,
+        env: dict | None = None,
+        timeout: float = 90,
+        cpus: set[int] | None = None,
+        script: str = "app.py",
+    ):
         self.db_path = str(db_path)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {**os.environ, "QINYUAN_DB": self.db_path, **(env or {})}
         self.log = open(Path(db_path).with_suffix(".log"), "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / script), "--server.port", str(self.port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT,
-            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)  # the benchmark may give the server its own CPU
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(ROOT / script),
+                "--server.port",
+                str(self.port),
+                "--server.address",
+                "127.0.0.1",
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            cwd=ROOT,
+            env=environment,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
+        )  # the benchmark may give the server its own CPU
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:

@@ -30,14 +30,12 @@ def enforced_in() -> dict[str, list[str]]:
 
 
 def render() -> str:
-    lines = ["### Pages", "", "| page | URL | " + " | ".join(access.ROLES) + " |",
-             "|---|---|" + "---|" * len(access.ROLES)]
+    lines = ["### Pages", "", "| page | URL | " + " | ".join(access.ROLES) + " |", "|---|---|" + "---|" * len(access.ROLES)]
     for page, roles in access.PAGES.items():
         url = "/" if page == "overview" else f"/{page}"
         lines.append(f"| {page} | `{url}` | " + " | ".join("✅" if r in roles else "—" for r in access.ROLES) + " |")
     where = enforced_in()
-    lines += ["", "### Actions", "",
-              "| action | " + " | ".join(ACTORS) + " | checked in |", "|---|" + "---|" * (len(ACTORS) + 1)]
+    lines += ["", "### Actions", "", "| action | " + " | ".join(ACTORS) + " | checked in |", "|---|" + "---|" * (len(ACTORS) + 1)]
     for action, scopes in access.ACTIONS.items():
         cells = " | ".join(SCOPE[scopes.get(r)] for r in ACTORS)
         funcs = ", ".join(f"`{f}`" for f in where.get(action, [])) or "(page-level / not yet used)"

@@ -27,8 +27,14 @@ from qinyuan.errors import PermissionDenied, QinyuanError
 
 from . import access_doc
 
-USERS = {"committee": "committee", "captain": "captain01", "member": "member001", "medic": "medic01",
-         "logistics": "logistics01", "household": None}  # None: the household at its door (first of unit 1)
+USERS = {
+    "committee": "committee",
+    "captain": "captain01",
+    "member": "member001",
+    "medic": "medic01",
+    "logistics": "logistics01",
+    "household": None,
+}  # None: the household at its door (first of unit 1)
 IN, OUT = 1, 2  # captain01 and member001 act in unit 1 (team 1); unit 2 belongs to team 2
 TODAY = date(2022, 1, 10)
 
@@ -40,10 +46,10 @@ SERIAL = itertools.count(1)  # unique names, days and times across probes
 class Probe:
     action: str
     prepare: Callable[[Database, int | None], Act]  # (db, unit) -> the call to make as an actor
-    scoped: bool = True        # the target lies in a unit: probe unit 1 and unit 2
-    audited: bool = True       # success leaves an audit row by the actor (writes, views of medical detail)
+    scoped: bool = True  # the target lies in a unit: probe unit 1 and unit 2
+    audited: bool = True  # success leaves an audit row by the actor (writes, views of medical detail)
     expect: Callable[[Actor, int | None], bool] | None = None  # overrides access.can for "self" scopes
-    filtered: bool = False     # a list read returning a row count: out of the actor's units it may count 0 instead of raising
+    filtered: bool = False  # a list read returning a row count: out of the actor's units it may count 0 instead of raising
 
     @property
     def id(self) -> str:
@@ -56,8 +62,11 @@ def household(db: Database, unit: int) -> int:
 
 
 def resident(db: Database, unit: int) -> tuple[int, int]:
-    return db.one("""SELECT r.id, r.version FROM residents r JOIN households h ON h.id = r.household_id
-                     WHERE h.unit_id = ? AND r.active ORDER BY r.id LIMIT 1""", [unit])
+    return db.one(
+        """SELECT r.id, r.version FROM residents r JOIN households h ON h.id = r.household_id
+                     WHERE h.unit_id = ? AND r.active ORDER BY r.id LIMIT 1""",
+        [unit],
+    )
 
 
 def current_round(db: Database) -> int:
@@ -65,8 +74,11 @@ def current_round(db: Database) -> int:
 
 
 def volunteer(db: Database, unit: int, captain: bool = False) -> tuple[int, int]:
-    return db.one("""SELECT v.id, v.version FROM volunteers v JOIN units u ON u.team_id = v.team_id
-                     WHERE u.id = ? AND v.active AND v.is_captain = ? ORDER BY v.id LIMIT 1""", [unit, captain])
+    return db.one(
+        """SELECT v.id, v.version FROM volunteers v JOIN units u ON u.team_id = v.team_id
+                     WHERE u.id = ? AND v.active AND v.is_captain = ? ORDER BY v.id LIMIT 1""",
+        [unit, captain],
+    )
 
 
 # -- probes ---------------------------------------------------------------------------------------
@@ -87,6 +99,7 @@ def _households():
         def act(actor):
             version, occupants = db.one("SELECT version, occupants FROM households WHERE id = ?", [hid])
             households.record_visit(db, actor, hid, expected_version=version, occupants=occupants, notes="matrix")
+
         return act
 
     def edit_medical(db, unit):
@@ -94,12 +107,25 @@ def _households():
 
         def act(actor):
             version, tags, contact = db.one("SELECT version, tags, emergency_contact FROM residents WHERE id = ?", [rid])
-            medical.update_profile(db, actor, rid, tags=list(tags), medical_notes="matrix check", due_date=None,
-                                   emergency_contact=contact, expected_version=version)
+            medical.update_profile(
+                db,
+                actor,
+                rid,
+                tags=list(tags),
+                medical_notes="matrix check",
+                due_date=None,
+                emergency_contact=contact,
+                expected_version=version,
+            )
+
         return act
 
-    return [Probe("household.view", view, audited=False), Probe("household.edit", visit),
-            Probe("medical.view", view_medical), Probe("medical.edit", edit_medical)]
+    return [
+        Probe("household.view", view, audited=False),
+        Probe("household.edit", visit),
+        Probe("medical.view", view_medical),
+        Probe("medical.edit", edit_medical),
+    ]
 
 
 def _testing():
@@ -111,10 +137,12 @@ def _testing():
 
     def mark(db, unit):
         rnd = current_round(db)
-        rid = db.scalar("""SELECT r.id FROM residents r JOIN households h ON h.id = r.household_id
+        rid = db.scalar(
+            """SELECT r.id FROM residents r JOIN households h ON h.id = r.household_id
                            JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
                            WHERE h.unit_id = ? AND r.active AND tr.status = 'pending' ORDER BY r.id LIMIT 1""",
-                        [rnd, unit])
+            [rnd, unit],
+        )
         return lambda actor: testing.mark_resident(db, actor, rnd, rid, "tested")
 
     def notice(db, unit):
@@ -128,10 +156,15 @@ def _testing():
                 testing.create_round(db, SYSTEM, date(2022, 1, 12), ["东门"])
                 rnd = db.one("SELECT id, version FROM test_rounds WHERE status = 'planned' ORDER BY id LIMIT 1")
             testing.schedule(db, actor, rnd[0], rnd[1])
+
         return act
 
-    return [Probe("testing.view", view, audited=False), Probe("testing.mark", mark),
-            Probe("notice.draft", notice, audited=False), Probe("testing.manage", manage, scoped=False)]
+    return [
+        Probe("testing.view", view, audited=False),
+        Probe("testing.mark", mark),
+        Probe("notice.draft", notice, audited=False),
+        Probe("testing.manage", manage, scoped=False),
+    ]
 
 
 def _teams():
@@ -146,16 +179,21 @@ def _teams():
         def act(actor):
             version = db.scalar("SELECT version FROM volunteers WHERE id = ?", [vid])
             teams.update_contact(db, actor, vid, version, notes="matrix")
+
         return act
 
     def edit(db, unit):
         def act(actor):
             version, name = db.one("SELECT version, name FROM teams WHERE id = ?", [unit])
             teams.update_team(db, actor, unit, version, name=name, notes="matrix")
+
         return act
 
-    return [Probe("roster.view", view, audited=False, filtered=True), Probe("roster.contact", contact),
-            Probe("roster.edit", edit)]
+    return [
+        Probe("roster.view", view, audited=False, filtered=True),
+        Probe("roster.contact", contact),
+        Probe("roster.edit", edit),
+    ]
 
 
 def _duty():
@@ -165,8 +203,12 @@ def _duty():
         post = db.scalar("SELECT min(id) FROM duty_posts WHERE active")
 
         def fn(tx):
-            sid = tx.scalar("""INSERT INTO shifts (id, post_id, day, start_at, end_at)
-                               VALUES (nextval('shift_seq'), ?, ?, ?, ?) RETURNING id""", [post, day, start, end], writes=("shifts",))
+            sid = tx.scalar(
+                """INSERT INTO shifts (id, post_id, day, start_at, end_at)
+                               VALUES (nextval('shift_seq'), ?, ?, ?, ?) RETURNING id""",
+                [post, day, start, end],
+                writes=("shifts",),
+            )
             tx.changes += 1
             tx.audit("matrix.setup", "shift", sid)
             return sid
@@ -183,25 +225,30 @@ def _duty():
             day = TODAY + timedelta(days=2 + next(SERIAL))  # a day of its own: no double booking
             shift = new_shift(db, day, clock.at(day, 10), clock.at(day, 12))
             duty.assign(db, actor, shift, vid)
+
         return act
 
     def checkin(db, unit):
         """Unit 1: member001's own assignment; unit 2: a volunteer of team 2."""
-        vid = (db.scalar("SELECT volunteer_id FROM users WHERE username = 'member001'") if unit == IN
-               else volunteer(db, OUT)[0])
+        vid = db.scalar("SELECT volunteer_id FROM users WHERE username = 'member001'") if unit == IN else volunteer(db, OUT)[0]
 
         def act(actor):
             shift = new_shift(db, TODAY, clock.at(TODAY, 8, 30), clock.at(TODAY, 12))  # open at 09:00
 
             def fn(tx):
-                aid = tx.scalar("""INSERT INTO shift_assignments (id, shift_id, volunteer_id, status)
-                                   VALUES (nextval('assignment_seq'), ?, ?, 'assigned') RETURNING id""", [shift, vid], writes=("shift_assignments",))
+                aid = tx.scalar(
+                    """INSERT INTO shift_assignments (id, shift_id, volunteer_id, status)
+                                   VALUES (nextval('assignment_seq'), ?, ?, 'assigned') RETURNING id""",
+                    [shift, vid],
+                    writes=("shift_assignments",),
+                )
                 tx.changes += 1
                 tx.audit("matrix.setup", "shift_assignment", aid)
                 return aid
 
             aid = db.write(SYSTEM, fn)
             duty.check_in(db, actor, aid, db.scalar("SELECT version FROM shift_assignments WHERE id = ?", [aid]))
+
         return act
 
     def checkin_expect(actor: Actor, unit: int | None) -> bool:
@@ -209,16 +256,22 @@ def _duty():
             return unit == IN  # "self": the unit 1 probe is member001's own assignment
         return access.can(actor, "duty.checkin", unit)
 
-    return [Probe("duty.view", view, scoped=False, audited=False), Probe("duty.plan", plan),
-            Probe("duty.checkin", checkin, expect=checkin_expect)]
+    return [
+        Probe("duty.view", view, scoped=False, audited=False),
+        Probe("duty.plan", plan),
+        Probe("duty.checkin", checkin, expect=checkin_expect),
+    ]
 
 
 def _medicine():
     from qinyuan import medicine
 
     def view(db, unit):
-        oid = db.scalar("""SELECT min(o.id) FROM medicine_orders o JOIN households h ON h.id = o.household_id
-                           WHERE h.unit_id = ?""", [unit])
+        oid = db.scalar(
+            """SELECT min(o.id) FROM medicine_orders o JOIN households h ON h.id = o.household_id
+                           WHERE h.unit_id = ?""",
+            [unit],
+        )
         if oid is None:
             oid = medicine.create_order(db, SYSTEM, household(db, unit), "阿莫西林")
         return lambda actor: medicine.get_order(db, actor, oid)
@@ -239,6 +292,7 @@ def _medicine():
                 status = step
             target = medicine.forward_step(status, actor.role) or medicine.forward_step(status, "committee")
             medicine.advance(db, actor, oid, target, db.scalar("SELECT version FROM medicine_orders WHERE id = ?", [oid]))
+
         return act
 
     def export(db, _unit):
@@ -247,9 +301,13 @@ def _medicine():
     def settings(db, _unit):
         return lambda actor: medicine.set_limits(db, actor, {"urgent": 4.0})
 
-    return [Probe("medicine.view", view, audited=False), Probe("medicine.create", create),
-            Probe("medicine.advance", advance), Probe("medicine.export", export, scoped=False, audited=False),
-            Probe("medicine.settings", settings, scoped=False)]
+    return [
+        Probe("medicine.view", view, audited=False),
+        Probe("medicine.create", create),
+        Probe("medicine.advance", advance),
+        Probe("medicine.export", export, scoped=False, audited=False),
+        Probe("medicine.settings", settings, scoped=False),
+    ]
 
 
 def _emergencies():
@@ -272,6 +330,7 @@ def _emergencies():
     def update(db, unit):
         def act(actor):
             emergencies.add_event(db, actor, new_case(db, unit), "clinic_contacted", "已联系校医院")
+
         return act
 
     def permit(db, unit):
@@ -279,13 +338,19 @@ def _emergencies():
             cid = new_case(db, unit)
             emergencies.add_event(db, SYSTEM, cid, "exit_permit_requested", "申请出门")
             emergencies.add_event(db, actor, cid, "exit_permit_granted", "批准")
+
         return act
 
     def configure(db, _unit):
         return lambda actor: emergencies.set_stale_minutes(db, actor, 45)
 
-    return [Probe("emergency.view", view), Probe("emergency.report", report), Probe("emergency.update", update),
-            Probe("emergency.permit", permit), Probe("emergency.configure", configure, scoped=False)]
+    return [
+        Probe("emergency.view", view),
+        Probe("emergency.report", report),
+        Probe("emergency.update", update),
+        Probe("emergency.permit", permit),
+        Probe("emergency.configure", configure, scoped=False),
+    ]
 
 
 def _supplies():
@@ -315,20 +380,27 @@ def _supplies():
         batch = donations.latest_batch(db)
 
         def act(actor):
-            hid = db.scalar("""SELECT min(h.id) FROM households h WHERE h.unit_id = ? AND h.id NOT IN
-                               (SELECT household_id FROM donation_deliveries WHERE batch_id = ?)""", [unit, batch])
+            hid = db.scalar(
+                """SELECT min(h.id) FROM households h WHERE h.unit_id = ? AND h.id NOT IN
+                               (SELECT household_id FROM donation_deliveries WHERE batch_id = ?)""",
+                [unit, batch],
+            )
             if hid is None:
                 hid = household(db, unit)
                 donations.untick(db, SYSTEM, batch, hid)
             donations.tick(db, actor, batch, hid)
+
         return act
 
-    return [Probe("supplies.view", s_view, scoped=False, audited=False),
-            Probe("supplies.manage", s_manage, scoped=False),
-            Probe("grocery.view", g_view, scoped=False, audited=False),
-            Probe("grocery.manage", g_manage, scoped=False),
-            Probe("donation.view", d_view, audited=False), Probe("donation.manage", d_manage, scoped=False),
-            Probe("donation.tick", d_tick)]
+    return [
+        Probe("supplies.view", s_view, scoped=False, audited=False),
+        Probe("supplies.manage", s_manage, scoped=False),
+        Probe("grocery.view", g_view, scoped=False, audited=False),
+        Probe("grocery.manage", g_manage, scoped=False),
+        Probe("donation.view", d_view, audited=False),
+        Probe("donation.manage", d_manage, scoped=False),
+        Probe("donation.tick", d_tick),
+    ]
 
 
 def _admin():
@@ -346,8 +418,12 @@ def _admin():
     def kpi(db, unit):
         return lambda actor: overview.unit_detail(db, actor, unit)
 
-    return [Probe("users.manage", manage, scoped=False), Probe("audit.view", audit, scoped=False, audited=False),
-            Probe("kpi.view", kpi, audited=False), Probe("briefing.make", brief, scoped=False, audited=False)]
+    return [
+        Probe("users.manage", manage, scoped=False),
+        Probe("audit.view", audit, scoped=False, audited=False),
+        Probe("kpi.view", kpi, audited=False),
+        Probe("briefing.make", brief, scoped=False, audited=False),
+    ]
 
 
 def _door():
@@ -370,17 +446,21 @@ def _door():
             hid = db.scalar("SELECT max(id) FROM households WHERE unit_id = ?", [unit])  # not the probing household
             rid = door.ask_help(db, door.open_link(db, door.reissue(db, SYSTEM, hid)), hid, "pet")
             door.advance(db, actor, rid, "done", db.scalar("SELECT version FROM door_requests WHERE id = ?", [rid]))
+
         return act
 
     def own(actor: Actor, unit: int | None) -> bool:
         return actor.role == access.HOUSEHOLD and unit == IN  # unit 1's probe targets the household's own home
 
-    return [Probe("door.use", use_write, expect=own), Probe("door.use", use_read, audited=False, expect=own),
-            Probe("door.cards", cards), Probe("door.handle", handle)]
+    return [
+        Probe("door.use", use_write, expect=own),
+        Probe("door.use", use_read, audited=False, expect=own),
+        Probe("door.cards", cards),
+        Probe("door.handle", handle),
+    ]
 
 
-PROBES = [*_households(), *_testing(), *_teams(), *_duty(), *_medicine(), *_emergencies(), *_supplies(), *_admin(),
-          *_door()]
+PROBES = [*_households(), *_testing(), *_teams(), *_duty(), *_medicine(), *_emergencies(), *_supplies(), *_admin(), *_door()]
 
 
 def household_at_door(db: Database) -> Actor:
@@ -468,8 +548,9 @@ def test_members_never_see_medical_details(db, as_user):
         assert isinstance(person["needs_support"], bool)
     assert any(p["needs_support"] for p in house["residents"])
     flags = medical.support_flags(db, member, hid)
-    assert any(f["needs_priority_support"] for f in flags) and all(set(f) == {"id", "name", "needs_priority_support"}
-                                                                    for f in flags)
+    assert any(f["needs_priority_support"] for f in flags) and all(
+        set(f) == {"id", "name", "needs_priority_support"} for f in flags
+    )
     rid = db.scalar("SELECT min(id) FROM residents WHERE household_id = ? AND len(tags) > 0", [hid])
     with pytest.raises(PermissionDenied):
         medical.resident_medical(db, member, rid)

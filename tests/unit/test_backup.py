@@ -17,8 +17,17 @@ KEY = b"unit-test-backup-key-0123456789"
 
 def _add_notice(db: Database, n: int) -> None:
     def fn(tx):
-        nid = tx.insert("notices", {"unit_id": 1, "kind": "test", "lang": "zh", "body": f"通知 {n} =SUM(A1)",
-                                    "created_at": tx.now, "created_by": "committee"})
+        nid = tx.insert(
+            "notices",
+            {
+                "unit_id": 1,
+                "kind": "test",
+                "lang": "zh",
+                "body": f"通知 {n} =SUM(A1)",
+                "created_at": tx.now,
+                "created_by": "committee",
+            },
+        )
         tx.audit("test.notice", "notice", nid)
 
     db.write(access.SYSTEM, fn)
@@ -28,8 +37,9 @@ def test_round_trip_keeps_every_row_with_counts_and_checksums(db, tmp_path):
     _add_notice(db, 1)
     manifest = backup.backup(db, tmp_path / "bk", KEY)
     source = backup.table_checksums(db.con.cursor())
-    assert manifest["tables"] == {t: {**v, "file": f"{t}.parquet", "sha256": manifest["tables"][t]["sha256"]}
-                                  for t, v in source.items()}
+    assert manifest["tables"] == {
+        t: {**v, "file": f"{t}.parquet", "sha256": manifest["tables"][t]["sha256"]} for t, v in source.items()
+    }
     assert manifest["tables"]["test_results"]["rows"] == db.scalar("SELECT count(*) FROM test_results") > 10_000
     result = backup.restore(tmp_path / "bk", tmp_path / "restored.duckdb", key=KEY)
     assert result["tables"] == source

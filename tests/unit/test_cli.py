@@ -19,8 +19,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "qinyuan", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "qinyuan", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def one_clean_line(stderr: str) -> str:
@@ -43,15 +49,30 @@ def figures(demo_template, tmp_path_factory) -> dict:
 
 def test_demo_world_reproduces_the_record(figures):
     assert figures["as_of"] == "2022-01-10"
-    expected = {"building_units": 51, "teams": 51, "captains": 51, "members": 338, "test_rounds": 3,
-                "duty_person_times": 122, "medicine_households_served": 108, "suppliers": 3, "carriers": 33}
+    expected = {
+        "building_units": 51,
+        "teams": 51,
+        "captains": 51,
+        "members": 338,
+        "test_rounds": 3,
+        "duty_person_times": 122,
+        "medicine_households_served": 108,
+        "suppliers": 3,
+        "carriers": 33,
+    }
     assert {k: figures[k] for k in expected} == expected
     assert figures["vegetable_portions_distributed"] >= 3000
     assert 1400 <= figures["households"] <= 1600
     assert 3500 <= figures["residents"] <= 4500
-    assert figures["supplies"] == {"surgical_masks": 300000, "n95_masks": 61200, "protective_suits": 1060,
-                                   "hand_sanitizer_cases": 84, "sanitizer_gel_bottles": 5010,
-                                   "disinfectant_84_kg": 1200, "grain_oil_portions": 800}
+    assert figures["supplies"] == {
+        "surgical_masks": 300000,
+        "n95_masks": 61200,
+        "protective_suits": 1060,
+        "hand_sanitizer_cases": 84,
+        "sanitizer_gel_bottles": 5010,
+        "disinfectant_84_kg": 1200,
+        "grain_oil_portions": 800,
+    }
 
 
 def test_kpi_without_json_is_readable(demo_path):
@@ -89,13 +110,16 @@ def test_a_verb_on_a_held_file_exits_2_with_one_line(demo_path):
     assert cli("kpi", "--db", demo_path, "--json").returncode == 0  # released: works again
 
 
-@pytest.mark.parametrize("args", [
-    ["frobnicate"],
-    [],
-    ["kpi", "--no-such-flag"],
-    ["demo", "--scale", "zero"],
-    ["briefing", "--date", "not-a-date"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["frobnicate"],
+        [],
+        ["kpi", "--no-such-flag"],
+        ["demo", "--scale", "zero"],
+        ["briefing", "--date", "not-a-date"],
+    ],
+)
 def test_bad_arguments_get_one_line(args):
     result = cli(*args)
     assert result.returncode != 0
@@ -136,7 +160,8 @@ def test_init_creates_only_a_committee_account_with_a_one_time_password(tmp_path
     db = Database.open(path)
     try:
         assert db.rows("SELECT username, role, active, must_change_password FROM users") == [
-            ("committee", "committee", True, True)]
+            ("committee", "committee", True, True)
+        ]
         account = users.account(db, "committee")
         assert users.check_password(password, account["password_hash"])
         assert password not in str(db.rows("SELECT * FROM audit_log"))

@@ -20,7 +20,11 @@ def _race(db, household: int) -> None:
 
     def tick(who: str):
         def fn(tx):
-            tx.execute("INSERT INTO donation_deliveries VALUES (2, ?, 1, ?, ?)", [household, tx.now, who], writes=("donation_deliveries",))
+            tx.execute(
+                "INSERT INTO donation_deliveries VALUES (2, ?, 1, ?, ?)",
+                [household, tx.now, who],
+                writes=("donation_deliveries",),
+            )
             tx.changes += 1
             tx.audit("donation.tick", "household", household, None, {"by": who})
             barrier.wait(timeout=10)

@@ -41,8 +41,10 @@ def test_a_database_at_migration_1_upgrades(tmp_path, empty_db):
     try:
         assert old.migrate(create=True, upto=1) == [1]
         assert old.schema_version() == 1
-        old.write(None, lambda tx: (tx.insert("teams", {"id": 1, "name": "沁园红第1队"}, returning=None),
-                                    tx.audit("team.create", "team", 1)))
+        old.write(
+            None,
+            lambda tx: (tx.insert("teams", {"id": 1, "name": "沁园红第1队"}, returning=None), tx.audit("team.create", "team", 1)),
+        )
         later = [v for v, _, _ in storage.migrations() if v > 1]
         assert later, "only one migration: nothing to upgrade"
         assert old.migrate() == later
@@ -83,8 +85,7 @@ def _bump(db: Database, team_id: int) -> None:
     def fn(tx):
         tx.require("roster.edit")
         row = tx.record("teams", team_id)
-        before, after = tx.update("teams", team_id, {"notes": str(int(row["notes"] or 0) + 1)},
-                                  expected_version=row["version"])
+        before, after = tx.update("teams", team_id, {"notes": str(int(row["notes"] or 0) + 1)}, expected_version=row["version"])
         tx.audit("test.bump", "team", team_id, {"notes": before["notes"]}, {"notes": after["notes"]})
 
     db.write(COMMITTEE, fn, retries=60)
@@ -92,8 +93,13 @@ def _bump(db: Database, team_id: int) -> None:
 
 def test_write_helper_under_16_threads_loses_nothing(empty_db):
     db = empty_db
-    db.write(None, lambda tx: ([tx.insert("teams", {"id": i, "name": f"t{i}", "notes": "0"}, returning=None)
-                                for i in range(1, THREADS + 2)], tx.audit("setup", "team", None)))
+    db.write(
+        None,
+        lambda tx: (
+            [tx.insert("teams", {"id": i, "name": f"t{i}", "notes": "0"}, returning=None) for i in range(1, THREADS + 2)],
+            tx.audit("setup", "team", None),
+        ),
+    )
     acknowledged: Counter = Counter()
     failed: Counter = Counter()
     errors: list[BaseException] = []
@@ -132,11 +138,13 @@ def test_write_helper_under_16_threads_loses_nothing(empty_db):
     audits = dict(db.rows("SELECT CAST(entity_id AS INTEGER), count(*) FROM audit_log WHERE action = 'test.bump' GROUP BY 1"))
     versions = dict(db.rows("SELECT id, version FROM teams"))
     for team in range(1, THREADS + 2):
-        assert counts[team] == acknowledged[team], team          # nothing lost, nothing doubled
-        assert audits.get(team, 0) == acknowledged[team], team   # every write has its audit row
+        assert counts[team] == acknowledged[team], team  # nothing lost, nothing doubled
+        assert audits.get(team, 0) == acknowledged[team], team  # every write has its audit row
         assert versions[team] == 1 + acknowledged[team]
     # each audit row of the hot row records a distinct step of the counter
-    steps = [r[0] for r in db.rows("SELECT after->>'notes' FROM audit_log WHERE action = 'test.bump' AND entity_id = ?", [str(HOT)])]
+    steps = [
+        r[0] for r in db.rows("SELECT after->>'notes' FROM audit_log WHERE action = 'test.bump' AND entity_id = ?", [str(HOT)])
+    ]
     assert sorted(int(s) for s in steps) == list(range(1, acknowledged[HOT] + 1))
 
 
@@ -310,8 +318,10 @@ def test_written_tables_are_the_declared_ones_and_reads_write_nothing():
     assert "*" in tx.tables
 
 
-@pytest.mark.parametrize("sql", ['UPDATE main.teams SET notes = NULL', 'WITH x AS (SELECT 1) UPDATE "teams" SET notes = NULL',
-                                 "DELETE FROM login_failures"])
+@pytest.mark.parametrize(
+    "sql",
+    ["UPDATE main.teams SET notes = NULL", 'WITH x AS (SELECT 1) UPDATE "teams" SET notes = NULL', "DELETE FROM login_failures"],
+)
 def test_an_undeclared_write_raises_under_tests_and_forgets_everything_otherwise(sql, monkeypatch):
     """The old regex missed `main.teams` and `WITH ... UPDATE "teams"`: cached answers stayed stale."""
     with pytest.raises(AssertionError, match="declare"):
@@ -337,8 +347,10 @@ def test_a_qualified_write_refreshes_the_cached_answer(db):
     db.cached("t4", (), ("teams",), notes)
 
     def write(tx):
-        tx.execute('WITH x AS (SELECT 4 AS id) UPDATE main."teams" SET notes = \'qualified\' WHERE id IN (SELECT id FROM x)',
-                   writes=("teams",))
+        tx.execute(
+            "WITH x AS (SELECT 4 AS id) UPDATE main.\"teams\" SET notes = 'qualified' WHERE id IN (SELECT id FROM x)",
+            writes=("teams",),
+        )
         tx.audit("team.note", "team", 4)
 
     db.write(COMMITTEE, write)

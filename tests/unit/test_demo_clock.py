@@ -11,14 +11,22 @@ from qinyuan import clock, duty, users
 from qinyuan.demo import DEMO_DATE
 
 # Columns that hold plans (a shift, a slot, a due date), not things that happened.
-PLANNED = {("shifts", "start_at"), ("shifts", "end_at"), ("shifts", "day"), ("test_slots", "slot_start"),
-           ("residents", "due_date"), ("schema_migrations", "applied_at"), ("test_rounds", "day"),
-           ("donation_batches", "day")}
+PLANNED = {
+    ("shifts", "start_at"),
+    ("shifts", "end_at"),
+    ("shifts", "day"),
+    ("test_slots", "slot_start"),
+    ("residents", "due_date"),
+    ("schema_migrations", "applied_at"),
+    ("test_rounds", "day"),
+    ("donation_batches", "day"),
+}
 
 
 def recorded_columns(db) -> list[tuple[str, str]]:
-    rows = db.rows("SELECT table_name, column_name FROM information_schema.columns "
-                   "WHERE data_type LIKE 'TIMESTAMP%' OR data_type = 'DATE'")
+    rows = db.rows(
+        "SELECT table_name, column_name FROM information_schema.columns WHERE data_type LIKE 'TIMESTAMP%' OR data_type = 'DATE'"
+    )
     return [(t, c) for t, c in rows if (t, c) not in PLANNED]
 
 
@@ -41,8 +49,9 @@ def test_at_any_real_hour_the_demo_shows_a_working_morning(db, monkeypatch, real
 
 
 def test_the_demo_clock_advances_with_the_real_day():
-    night, late = (clock.demo_now(DEMO_DATE, datetime.fromisoformat(v))
-                   for v in ("2026-12-05T01:52:00+08:00", "2026-12-05T23:00:00+08:00"))
+    night, late = (
+        clock.demo_now(DEMO_DATE, datetime.fromisoformat(v)) for v in ("2026-12-05T01:52:00+08:00", "2026-12-05T23:00:00+08:00")
+    )
     assert night < late
     assert clock.demo_now(DEMO_DATE, datetime(2026, 12, 5, 0, 0, tzinfo=clock.TZ)).time() == clock.DEMO_OPEN
 

@@ -11,10 +11,14 @@ from qinyuan.errors import InvalidInput, PermissionDenied
 
 
 def _waiting_in_unit(db, batch_id, unit_id):
-    return [r[0] for r in db.rows(
-        """SELECT h.id FROM households h WHERE h.unit_id = ? AND NOT EXISTS
+    return [
+        r[0]
+        for r in db.rows(
+            """SELECT h.id FROM households h WHERE h.unit_id = ? AND NOT EXISTS
            (SELECT 1 FROM donation_deliveries d WHERE d.batch_id = ? AND d.household_id = h.id) ORDER BY h.id""",
-        [unit_id, batch_id])]
+            [unit_id, batch_id],
+        )
+    ]
 
 
 def test_demo_batches_and_coverage_arithmetic(db, as_user):
@@ -57,7 +61,9 @@ def test_tick_moves_unit_building_and_kpi(db, as_user):
     assert int(b1[b1["building"] == 1].iloc[0]["served"]) == 50
     assert kpi.compute(db)["vegetable_portions_distributed"] == before + 1
     assert db.one("SELECT actor, action FROM audit_log WHERE entity = 'donation_deliveries' ORDER BY id DESC LIMIT 1") == (
-        "member001", "donation.tick")
+        "member001",
+        "donation.tick",
+    )
     tp = donations.throughput(db, member, 2, date(2022, 1, 10))
     assert tp.to_dict("records") == [{"hour": 9, "households": 1}]
 
@@ -114,8 +120,7 @@ def test_double_tick_by_two_people_at_once_counts_once(demo_path, as_user):
             loser = next(r for r in results if not r.ticked)
             assert loser.by == winner.by
             assert donations.coverage(db, member, 2)[0] == served_before + 1
-            assert db.scalar("SELECT count(*) FROM audit_log WHERE action = 'donation.tick' AND entity_id = ?",
-                             [f"2:{hid}"]) == 1
+            assert db.scalar("SELECT count(*) FROM audit_log WHERE action = 'donation.tick' AND entity_id = ?", [f"2:{hid}"]) == 1
     finally:
         db.close()
 

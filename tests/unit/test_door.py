@@ -54,8 +54,9 @@ def test_reissue_stops_the_old_link_at_once_and_is_audited(db):
     assert door.open_link(db, token) is None and door.open_link(db, new).household_id == hid
     with pytest.raises(door.LinkGone):  # a page opened before the reissue cannot write either
         door.ask_help(db, actor, hid, "rubbish")
-    rows = db.rows("SELECT actor, action FROM audit_log WHERE entity = 'household' AND entity_id = ? AND action LIKE 'door.%'",
-                   [str(hid)])
+    rows = db.rows(
+        "SELECT actor, action FROM audit_log WHERE entity = 'household' AND entity_id = ? AND action LIKE 'door.%'", [str(hid)]
+    )
     assert ("captain01", "door.reissue") in rows
 
 
@@ -79,9 +80,12 @@ def test_a_household_reaches_only_its_own_household(db):
     hid, token = _home(db)
     other = db.scalar("SELECT min(id) FROM households WHERE unit_id = 1 AND id <> ?", [hid])
     actor = door.open_link(db, token)
-    for call in (lambda: door.home(db, actor, other), lambda: door.my_requests(db, actor, other),
-                 lambda: door.ask_help(db, actor, other, "rubbish"),
-                 lambda: door.request_medicine(db, actor, other, "阿莫西林", "normal", "13800138000")):
+    for call in (
+        lambda: door.home(db, actor, other),
+        lambda: door.my_requests(db, actor, other),
+        lambda: door.ask_help(db, actor, other, "rubbish"),
+        lambda: door.request_medicine(db, actor, other, "阿莫西林", "normal", "13800138000"),
+    ):
         with pytest.raises(PermissionDenied):
             call()
     resident_elsewhere = db.scalar("SELECT min(id) FROM residents WHERE household_id = ?", [other])
@@ -189,9 +193,12 @@ def test_proposal_changes_the_ledger_only_when_the_captain_confirms(db):
 
 def test_confirmed_proposal_marks_who_is_away(db):
     rnd = db.scalar("SELECT max(id) FROM test_rounds WHERE status = 'active'")
-    hid, rid, name = db.one("""SELECT r.household_id, r.id, r.name FROM residents r JOIN households h ON h.id = r.household_id
+    hid, rid, name = db.one(
+        """SELECT r.household_id, r.id, r.name FROM residents r JOIN households h ON h.id = r.household_id
                                JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
-                               WHERE h.unit_id = 1 AND tr.status = 'pending' ORDER BY r.id LIMIT 1""", [rnd])
+                               WHERE h.unit_id = 1 AND tr.status = 'pending' ORDER BY r.id LIMIT 1""",
+        [rnd],
+    )
     actor = door.open_link(db, door.reissue(db, SYSTEM, hid))
     pid = door.propose_update(db, actor, hid, away=[rid])
     captain = db_user(db, "captain01")
@@ -203,9 +210,12 @@ def test_confirmed_proposal_marks_who_is_away(db):
 
 def test_away_done_by_the_captain_marks_the_round(db):
     rnd = db.scalar("SELECT max(id) FROM test_rounds WHERE status = 'active'")
-    hid, rid = db.one("""SELECT r.household_id, r.id FROM residents r JOIN households h ON h.id = r.household_id
+    hid, rid = db.one(
+        """SELECT r.household_id, r.id FROM residents r JOIN households h ON h.id = r.household_id
                          JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
-                         WHERE h.unit_id = 1 AND tr.status = 'pending' ORDER BY r.id LIMIT 1""", [rnd])
+                         WHERE h.unit_id = 1 AND tr.status = 'pending' ORDER BY r.id LIMIT 1""",
+        [rnd],
+    )
     actor = door.open_link(db, door.reissue(db, SYSTEM, hid))
     req = door.report_testing(db, actor, hid, rid, "away")
     captain = db_user(db, "captain01")
@@ -239,8 +249,9 @@ def test_qr_decodes_to_the_link():
 
 
 def test_cards_pdf_issues_new_links_and_its_qr_codes_scan(db, tmp_path):
-    old = db.rows("SELECT household_id, token_hash FROM door_links WHERE household_id IN "
-                  "(SELECT id FROM households WHERE unit_id = 3)")
+    old = db.rows(
+        "SELECT household_id, token_hash FROM door_links WHERE household_id IN (SELECT id FROM households WHERE unit_id = 3)"
+    )
     pdf, issued = doorcards.unit_cards(db, db_user(db, "captain03"), 3)
     assert pdf.startswith(b"%PDF") and len(issued) == len(old)
     assert not set(old) & set(db.rows("SELECT household_id, token_hash FROM door_links"))
@@ -250,8 +261,11 @@ def test_cards_pdf_issues_new_links_and_its_qr_codes_scan(db, tmp_path):
     from PIL import Image
 
     (tmp_path / "c.pdf").write_bytes(pdf)
-    subprocess.run(["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", str(tmp_path / "c.pdf"), str(tmp_path / "p")],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "150", "-f", "1", "-l", "1", str(tmp_path / "c.pdf"), str(tmp_path / "p")],
+        check=True,
+        capture_output=True,
+    )
     page = Image.open(next(tmp_path.glob("p*.png")))
     texts = sorted(r.text for r in zxingcpp.read_barcodes(page))
     assert texts == sorted(i["link"] for i in issued[:2])

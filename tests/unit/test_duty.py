@@ -24,8 +24,10 @@ def _today_mine(db, actor):
 
 
 def _shift(db, post_code, day, hour):
-    return db.scalar("SELECT s.id FROM shifts s JOIN duty_posts p ON p.id = s.post_id WHERE p.code = ? AND s.day = ? "
-                     "AND s.start_at = ?", [post_code, day, clock.at(day, hour)])
+    return db.scalar(
+        "SELECT s.id FROM shifts s JOIN duty_posts p ON p.id = s.post_id WHERE p.code = ? AND s.day = ? AND s.start_at = ?",
+        [post_code, day, clock.at(day, hour)],
+    )
 
 
 def _assignment(db, aid):
@@ -36,13 +38,21 @@ def test_my_duty_shows_todays_shift_coworkers_and_captains_phone(db, as_user):
     member = as_user("member001")
     mine = duty.my_duty(db, member)
     assert [(r["day"], duty.hhmm(r["start_at"]), r["name_en"]) for r in mine] == [
-        (TODAY, "08:00", "North gate"), (TODAY + timedelta(days=2), "08:00", "North gate")]
+        (TODAY, "08:00", "North gate"),
+        (TODAY + timedelta(days=2), "08:00", "North gate"),
+    ]
     today = mine[0]
     assert duty.hhmm(today["end_at"]) == "13:00"
     captain_phone = db.scalar("SELECT v.phone FROM teams t JOIN volunteers v ON v.id = t.captain_id WHERE t.id = 1")
     assert today["captain_phone"] == captain_phone and "****" not in captain_phone
-    expected = {r[0] for r in db.rows("SELECT v.name FROM shift_assignments a JOIN volunteers v ON v.id = a.volunteer_id "
-                                      "WHERE a.shift_id = ? AND a.volunteer_id <> ?", [today["shift_id"], member.volunteer_id])}
+    expected = {
+        r[0]
+        for r in db.rows(
+            "SELECT v.name FROM shift_assignments a JOIN volunteers v ON v.id = a.volunteer_id "
+            "WHERE a.shift_id = ? AND a.volunteer_id <> ?",
+            [today["shift_id"], member.volunteer_id],
+        )
+    }
     assert {c["name"] for c in today["coworkers"]} == expected and expected
     assert today["window"] == "open" and today["next_steps"] == ["checked_in"]
     assert mine[1]["window"] == "early"
@@ -68,16 +78,29 @@ def test_check_in_then_out_and_the_kpi_counts_it(db, as_user):
     assert kpi.compute(db)["duty_person_times"] == before + 1
     assert kpi.compute(db, units=(1,))["duty_person_times"] == 1 + db.scalar(
         "SELECT count(*) FROM shift_assignments a JOIN volunteers v ON v.id = a.volunteer_id "
-        "WHERE a.status = 'done' AND v.team_id = 1 AND a.id <> ?", [row["id"]])
-    actions = [r[0] for r in db.rows("SELECT action FROM audit_log WHERE entity = 'shift_assignment' AND entity_id = ? "
-                                     "ORDER BY id", [str(row["id"])])]
+        "WHERE a.status = 'done' AND v.team_id = 1 AND a.id <> ?",
+        [row["id"]],
+    )
+    actions = [
+        r[0]
+        for r in db.rows(
+            "SELECT action FROM audit_log WHERE entity = 'shift_assignment' AND entity_id = ? ORDER BY id", [str(row["id"])]
+        )
+    ]
     assert actions == ["duty.checked_in", "duty.done"]
     with pytest.raises(InvalidInput):
         duty.check_out(db, member, row["id"], done["version"])
 
 
-@pytest.mark.parametrize("now,ok", [("2022-01-10T06:59:00+08:00", False), ("2022-01-10T07:00:00+08:00", True),
-                                    ("2022-01-10T13:00:00+08:00", True), ("2022-01-10T13:01:00+08:00", False)])
+@pytest.mark.parametrize(
+    "now,ok",
+    [
+        ("2022-01-10T06:59:00+08:00", False),
+        ("2022-01-10T07:00:00+08:00", True),
+        ("2022-01-10T13:00:00+08:00", True),
+        ("2022-01-10T13:01:00+08:00", False),
+    ],
+)
 def test_check_in_window_is_60_minutes_before_start_until_end(db, as_user, monkeypatch, now, ok):
     monkeypatch.setenv("QINYUAN_NOW", now)
     member = as_user("member001")
@@ -167,8 +190,11 @@ def test_past_shift_and_bad_times_are_refused(db, as_user):
 def test_copy_day_to_the_next_day(db, as_user):
     source = TODAY + timedelta(days=2)
     target = source + timedelta(days=1)
-    n_shifts, n_people = db.one("SELECT count(DISTINCT s.id), count(a.id) FROM shifts s LEFT JOIN shift_assignments a "
-                                "ON a.shift_id = s.id WHERE s.day = ?", [source])
+    n_shifts, n_people = db.one(
+        "SELECT count(DISTINCT s.id), count(a.id) FROM shifts s LEFT JOIN shift_assignments a "
+        "ON a.shift_id = s.id WHERE s.day = ?",
+        [source],
+    )
     captain_result = duty.copy_day(db, as_user("captain01"), source)  # captains cannot create shifts
     assert captain_result["shifts_created"] == 0 and captain_result["assignments_copied"] == 0
     assert captain_result["skipped"] == 1  # member001 on the north gate
@@ -208,11 +234,15 @@ def test_handover_note_reaches_the_next_shift_at_the_same_post(db, as_user, monk
 def test_board_shows_now_next_and_under_staffed_posts(db, as_user):
     committee = as_user("committee")
     member = as_user("member001")
-    short = {r[0] for r in db.rows(
-        """SELECT p.id FROM shifts s JOIN duty_posts p ON p.id = s.post_id
+    short = {
+        r[0]
+        for r in db.rows(
+            """SELECT p.id FROM shifts s JOIN duty_posts p ON p.id = s.post_id
            WHERE s.start_at <= ? AND s.end_at > ?
              AND (SELECT count(*) FROM shift_assignments a WHERE a.shift_id = s.id) < p.required""",
-        [clock.at(TODAY, 9), clock.at(TODAY, 9)])}
+            [clock.at(TODAY, 9), clock.at(TODAY, 9)],
+        )
+    }
     rows = duty.board(db, committee)
     at_posts = duty.board_totals(rows)["checked_in"]  # the demo's morning crews, but the north gate's
     assert {r["id"] for r in rows if r["under_staffed"]} == short and short
@@ -234,13 +264,19 @@ def test_board_shows_now_next_and_under_staffed_posts(db, as_user):
 def test_fill_rate_kpi_arithmetic(db, as_user):
     required, filled = db.one(
         """SELECT sum(p.required), sum(least(p.required, (SELECT count(*) FROM shift_assignments a WHERE a.shift_id = s.id)))
-           FROM shifts s JOIN duty_posts p ON p.id = s.post_id WHERE s.day = ?""", [TODAY])
+           FROM shifts s JOIN duty_posts p ON p.id = s.post_id WHERE s.day = ?""",
+        [TODAY],
+    )
     assert kpi.compute(db)["duty_fill_rate_today"] == round(filled / required, 4) < 1
-    short_shift = next(s for s in duty.day_plan(db, as_user("committee"), TODAY) if s["short"] and s["end_at"] > clock.at(TODAY, 9))
-    free = db.scalar("""SELECT v.id FROM volunteers v WHERE v.active AND NOT EXISTS (
+    short_shift = next(
+        s for s in duty.day_plan(db, as_user("committee"), TODAY) if s["short"] and s["end_at"] > clock.at(TODAY, 9)
+    )
+    free = db.scalar(
+        """SELECT v.id FROM volunteers v WHERE v.active AND NOT EXISTS (
                           SELECT 1 FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
                           WHERE a.volunteer_id = v.id AND s.day BETWEEN ? AND ?) ORDER BY v.id LIMIT 1""",
-                     [TODAY - timedelta(days=1), TODAY + timedelta(days=1)])
+        [TODAY - timedelta(days=1), TODAY + timedelta(days=1)],
+    )
     duty.assign(db, as_user("committee"), short_shift["id"], free)
     assert kpi.compute(db)["duty_fill_rate_today"] == round((filled + 1) / required, 4)
 
@@ -262,16 +298,26 @@ def test_copy_day_skips_double_booking_and_warns_about_rest(db, as_user):
     night = duty.create_shift(db, committee, 3, target, "00:00", "04:00")  # 4 h before the copied 08:00 shift
     duty.assign(db, committee, night, vid)
     clash = duty.create_shift(db, committee, 5, target, "07:00", "09:00")  # overlaps the copied 08:00 shift
-    other = _vol(db, db.scalar("SELECT u.username FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id "
-                               "JOIN users u ON u.volunteer_id = a.volunteer_id WHERE s.day = ? AND s.post_id = 2 "
-                               "AND s.start_at = ? LIMIT 1", [source, clock.at(source, 8)]))
+    other = _vol(
+        db,
+        db.scalar(
+            "SELECT u.username FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id "
+            "JOIN users u ON u.volunteer_id = a.volunteer_id WHERE s.day = ? AND s.post_id = 2 "
+            "AND s.start_at = ? LIMIT 1",
+            [source, clock.at(source, 8)],
+        ),
+    )
     duty.assign(db, committee, clash, other)
     result = duty.copy_day(db, committee, source)
     assert result["skipped"] == 1
     assert [w.params["name"] for w in result["warnings"] if w.params.get("hours") == 4.0] == [
-        db.scalar("SELECT name FROM volunteers WHERE id = ?", [vid])]
-    on_target = db.rows("SELECT s.start_at, s.end_at FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id "
-                        "WHERE a.volunteer_id = ? AND s.day = ? ORDER BY s.start_at", [other, target])
+        db.scalar("SELECT name FROM volunteers WHERE id = ?", [vid])
+    ]
+    on_target = db.rows(
+        "SELECT s.start_at, s.end_at FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id "
+        "WHERE a.volunteer_id = ? AND s.day = ? ORDER BY s.start_at",
+        [other, target],
+    )
     assert [(duty.hhmm(a), duty.hhmm(b)) for a, b in on_target] == [("07:00", "09:00")]
 
 
@@ -369,14 +415,24 @@ def test_copy_day_and_a_single_booking_at_once_never_double_book(db, as_user, mo
     conflicts, retries after the copy and is refused (without that, both committed: a double booking)."""
     committee = as_user("committee")
     source, target = TODAY + timedelta(days=2), TODAY + timedelta(days=3)
-    other = db.scalar("SELECT a.volunteer_id FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id "
-                      "WHERE s.day = ? AND s.post_id = 2 AND s.start_at = ? LIMIT 1", [source, clock.at(source, 8)])
+    other = db.scalar(
+        "SELECT a.volunteer_id FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id "
+        "WHERE s.day = ? AND s.post_id = 2 AND s.start_at = ? LIMIT 1",
+        [source, clock.at(source, 8)],
+    )
     clash = duty.create_shift(db, committee, 5, target, "07:00", "09:00")  # overlaps the copied 08:00 shift
-    result = _while_held(monkeypatch, "duty.copy_day", lambda: duty.copy_day(db, committee, source),
-                         lambda: duty.assign(db, committee, clash, other))
-    spans = db.rows("SELECT s.start_at, s.end_at FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id "
-                    "WHERE a.volunteer_id = ? AND s.day = ? ORDER BY s.start_at", [other, target])
-    overlaps = [(a, b) for i, a in enumerate(spans) for b in spans[i + 1:] if a[0] < b[1] and b[0] < a[1]]
+    result = _while_held(
+        monkeypatch,
+        "duty.copy_day",
+        lambda: duty.copy_day(db, committee, source),
+        lambda: duty.assign(db, committee, clash, other),
+    )
+    spans = db.rows(
+        "SELECT s.start_at, s.end_at FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id "
+        "WHERE a.volunteer_id = ? AND s.day = ? ORDER BY s.start_at",
+        [other, target],
+    )
+    overlaps = [(a, b) for i, a in enumerate(spans) for b in spans[i + 1 :] if a[0] < b[1] and b[0] < a[1]]
     assert not overlaps, spans
     assert isinstance(result, InvalidInput) and result.key == "duty.error.double_booked"
 
@@ -389,8 +445,14 @@ def test_two_bookings_of_one_person_at_once_never_double_book(db, as_user, monke
     first = duty.create_shift(db, committee, 3, day, "08:00", "12:00")
     second = duty.create_shift(db, committee, 5, day, "10:00", "14:00")
     vid = _vol(db, "member001")
-    result = _while_held(monkeypatch, "duty.assign", lambda: duty.assign(db, committee, first, vid),
-                         lambda: duty.assign(db, committee, second, vid))
+    result = _while_held(
+        monkeypatch,
+        "duty.assign",
+        lambda: duty.assign(db, committee, first, vid),
+        lambda: duty.assign(db, committee, second, vid),
+    )
     assert isinstance(result, InvalidInput) and result.key == "duty.error.double_booked"
-    assert db.scalar("SELECT count(*) FROM shift_assignments WHERE volunteer_id = ? AND shift_id IN (?, ?)",
-                     [vid, first, second]) == 1
+    assert (
+        db.scalar("SELECT count(*) FROM shift_assignments WHERE volunteer_id = ? AND shift_id IN (?, ?)", [vid, first, second])
+        == 1
+    )

@@ -8,8 +8,11 @@ from qinyuan.errors import InvalidInput, PermissionDenied, StaleEdit
 
 
 def household_in(db, unit_id):
-    return db.one("SELECT h.id, min(r.id) FROM households h JOIN residents r ON r.household_id = h.id "
-                  "WHERE h.unit_id = ? GROUP BY h.id ORDER BY h.id LIMIT 1", [unit_id])
+    return db.one(
+        "SELECT h.id, min(r.id) FROM households h JOIN residents r ON r.household_id = h.id "
+        "WHERE h.unit_id = ? GROUP BY h.id ORDER BY h.id LIMIT 1",
+        [unit_id],
+    )
 
 
 def new_case(db, actor, unit_id=1, severity="critical"):
@@ -22,24 +25,37 @@ def status(db, case_id):
 
 
 def views(db, actor, entity, entity_id):
-    return db.scalar("SELECT count(*) FROM audit_log WHERE actor = ? AND entity = ? AND entity_id = ? AND action LIKE 'view.%'",
-                     [actor, entity, str(entity_id)])
+    return db.scalar(
+        "SELECT count(*) FROM audit_log WHERE actor = ? AND entity = ? AND entity_id = ? AND action LIKE 'view.%'",
+        [actor, entity, str(entity_id)],
+    )
 
 
 # -- the rules table --------------------------------------------------------------------------------
-@pytest.mark.parametrize("current,kind,history,key", [
-    ("left_for_hospital", "returned", None, None),
-    ("treated_on_site", "returned", ["reported", "treated_on_site"], "emergency.error.needs.returned"),
-    ("reported", "exit_permit_granted", ["reported"], "emergency.error.needs.exit_permit_granted"),
-    ("transfer_advised", "left_for_hospital", ["reported", "transfer_advised"], "emergency.error.needs.left_for_hospital"),
-    ("exit_permit_requested", "left_for_hospital", ["reported", "exit_permit_requested"],
-     "emergency.error.needs.left_for_hospital"),
-    ("closed", "note", ["reported", "closed"], "emergency.error.closed"),
-    ("closed", "clinic_contacted", ["reported", "closed"], "emergency.error.closed"),
-    ("clinic_contacted", "reported", ["reported"], "emergency.error.reported_twice"),
-    ("at_hospital", "clinic_contacted", ["reported", "exit_permit_granted", "left_for_hospital"],
-     "emergency.error.order.at_hospital"),
-])
+@pytest.mark.parametrize(
+    "current,kind,history,key",
+    [
+        ("left_for_hospital", "returned", None, None),
+        ("treated_on_site", "returned", ["reported", "treated_on_site"], "emergency.error.needs.returned"),
+        ("reported", "exit_permit_granted", ["reported"], "emergency.error.needs.exit_permit_granted"),
+        ("transfer_advised", "left_for_hospital", ["reported", "transfer_advised"], "emergency.error.needs.left_for_hospital"),
+        (
+            "exit_permit_requested",
+            "left_for_hospital",
+            ["reported", "exit_permit_requested"],
+            "emergency.error.needs.left_for_hospital",
+        ),
+        ("closed", "note", ["reported", "closed"], "emergency.error.closed"),
+        ("closed", "clinic_contacted", ["reported", "closed"], "emergency.error.closed"),
+        ("clinic_contacted", "reported", ["reported"], "emergency.error.reported_twice"),
+        (
+            "at_hospital",
+            "clinic_contacted",
+            ["reported", "exit_permit_granted", "left_for_hospital"],
+            "emergency.error.order.at_hospital",
+        ),
+    ],
+)
 def test_event_order_rules(current, kind, history, key):
     if key is None:
         em.check_event(current, kind, "captain", history or [])
@@ -75,9 +91,19 @@ def test_the_record_case_replayed_by_captain_medic_and_committee(db, as_user):
     captain, medic, committee = as_user("captain01"), as_user("medic01"), as_user("committee")
     case_id = new_case(db, captain)
     assert status(db, case_id)[0] == "reported"
-    steps = [(captain, "clinic_contacted"), (medic, "treated_on_site"), (medic, "note"), (medic, "transfer_advised"),
-             (captain, "exit_permit_requested"), (committee, "exit_permit_granted"), (captain, "escort_assigned"),
-             (captain, "left_for_hospital"), (captain, "at_hospital"), (captain, "returned"), (medic, "closed")]
+    steps = [
+        (captain, "clinic_contacted"),
+        (medic, "treated_on_site"),
+        (medic, "note"),
+        (medic, "transfer_advised"),
+        (captain, "exit_permit_requested"),
+        (committee, "exit_permit_granted"),
+        (captain, "escort_assigned"),
+        (captain, "left_for_hospital"),
+        (captain, "at_hospital"),
+        (captain, "returned"),
+        (medic, "closed"),
+    ]
     for actor, kind in steps:
         before_status, version = status(db, case_id)
         em.add_event(db, actor, case_id, kind, "说明" if kind == "note" else None, expected_version=version)
@@ -87,8 +113,10 @@ def test_the_record_case_replayed_by_captain_medic_and_committee(db, as_user):
     events = db.rows("SELECT kind, actor FROM emergency_events WHERE case_id = ? ORDER BY id", [case_id])
     assert [k for k, _ in events] == ["reported", *[k for _, k in steps]]
     assert ("exit_permit_granted", "committee") in events
-    audits = db.rows("SELECT action FROM audit_log WHERE entity = 'emergency_case' AND entity_id = ? AND action LIKE 'emergency.%'",
-                     [str(case_id)])
+    audits = db.rows(
+        "SELECT action FROM audit_log WHERE entity = 'emergency_case' AND entity_id = ? AND action LIKE 'emergency.%'",
+        [str(case_id)],
+    )
     assert len(audits) == 1 + len(steps)
     assert db.scalar("SELECT closed_at IS NOT NULL FROM emergency_cases WHERE id = ?", [case_id])
     with pytest.raises(InvalidInput, match="emergency.error.closed"):

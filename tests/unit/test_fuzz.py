@@ -20,13 +20,36 @@ import qinyuan
 from qinyuan import access, exports, i18n, states, users
 from qinyuan.errors import InvalidInput, PermissionDenied, QinyuanError
 
-FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                       HealthCheck.too_slow])
-NASTY = ["=1+1", "+SUM(A1:A9)", "-2+3", "@cmd", "=HYPERLINK(\"http://x\")", "\t=1", "\r=1", "'; DROP TABLE households; --",
-         "1 OR 1=1", "%s%s%n", "{0}{name}", "\x00", "\ufeff", "锟斤拷", "\U0001f600" * 50, "a" * 5000, " ", "",
-         "NaN", "-1", "1e308", "9" * 40, "<script>alert(1)</script>", "..\\..\\etc\\passwd"]
-texts = st.one_of(st.sampled_from(NASTY), st.text(max_size=300),
-                  st.builds(lambda a, b: a + b, st.sampled_from(NASTY), st.text(max_size=40)))
+FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+NASTY = [
+    "=1+1",
+    "+SUM(A1:A9)",
+    "-2+3",
+    "@cmd",
+    '=HYPERLINK("http://x")',
+    "\t=1",
+    "\r=1",
+    "'; DROP TABLE households; --",
+    "1 OR 1=1",
+    "%s%s%n",
+    "{0}{name}",
+    "\x00",
+    "\ufeff",
+    "锟斤拷",
+    "\U0001f600" * 50,
+    "a" * 5000,
+    " ",
+    "",
+    "NaN",
+    "-1",
+    "1e308",
+    "9" * 40,
+    "<script>alert(1)</script>",
+    "..\\..\\etc\\passwd",
+]
+texts = st.one_of(
+    st.sampled_from(NASTY), st.text(max_size=300), st.builds(lambda a, b: a + b, st.sampled_from(NASTY), st.text(max_size=40))
+)
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -119,8 +142,9 @@ def test_the_apps_machines_refuse_anything_else_clearly(data):
 
 # -- exports ------------------------------------------------------------------------------------------
 def cells(text):
-    return st.one_of(text, st.integers(min_value=-10**15, max_value=10**15), st.none(),
-                     st.floats(allow_nan=False, allow_infinity=False))
+    return st.one_of(
+        text, st.integers(min_value=-(10**15), max_value=10**15), st.none(), st.floats(allow_nan=False, allow_infinity=False)
+    )
 
 
 def _looks_numeric(cell: str) -> bool:
@@ -181,8 +205,12 @@ def test_password_rules_answer_clearly(password):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(username=texts, display=texts, role=st.one_of(st.sampled_from(access.ROLES), texts),
-       team=st.one_of(st.none(), st.integers(min_value=-5, max_value=10**12)))
+@given(
+    username=texts,
+    display=texts,
+    role=st.one_of(st.sampled_from(access.ROLES), texts),
+    team=st.one_of(st.none(), st.integers(min_value=-5, max_value=10**12)),
+)
 def test_create_user_with_random_text(db, username, display, role, team):
     committee = users.actor_for(db, "committee")
     before = db.scalar("SELECT count(*) FROM users")
@@ -207,10 +235,17 @@ HEADER = "楼号,单元,房号,联系人,联系电话,居住人数,住户姓名,
 def ledgers(draw):
     rows = [HEADER]
     for _ in range(draw(st.integers(0, 4))):
-        values = [draw(st.one_of(st.sampled_from(["1", "2", "17", "0", "-1", "99999999999", "1.5", ""]), texts)),
-                  draw(st.one_of(st.sampled_from(["1", "3", "x"]), texts)), draw(texts), draw(texts), draw(texts),
-                  draw(st.one_of(st.sampled_from(["1", "3", "0", "1e9", "-2"]), texts)), draw(texts), draw(texts),
-                  draw(texts)]
+        values = [
+            draw(st.one_of(st.sampled_from(["1", "2", "17", "0", "-1", "99999999999", "1.5", ""]), texts)),
+            draw(st.one_of(st.sampled_from(["1", "3", "x"]), texts)),
+            draw(texts),
+            draw(texts),
+            draw(texts),
+            draw(st.one_of(st.sampled_from(["1", "3", "0", "1e9", "-2"]), texts)),
+            draw(texts),
+            draw(texts),
+            draw(texts),
+        ]
         out = io.StringIO()
         csv.writer(out).writerow(values)
         rows.append(out.getvalue().rstrip("\r\n"))
@@ -244,24 +279,36 @@ def _service(module: str, name: str):
     return fn
 
 
-numbers = st.one_of(st.integers(min_value=-10**20, max_value=10**20), st.floats(), texts, st.none())
+numbers = st.one_of(st.integers(min_value=-(10**20), max_value=10**20), st.floats(), texts, st.none())
 
 
 @FUZZ
-@given(items=texts, notes=st.one_of(st.none(), texts), source=st.one_of(st.none(), texts),
-       urgency=st.one_of(st.sampled_from(["normal", "urgent", "critical"]), texts))
+@given(
+    items=texts,
+    notes=st.one_of(st.none(), texts),
+    source=st.one_of(st.none(), texts),
+    urgency=st.one_of(st.sampled_from(["normal", "urgent", "critical"]), texts),
+)
 def test_medicine_order_text(db, items, notes, source, urgency):
     create = _service("medicine", "create_order")
     captain = users.actor_for(db, "captain01")
     house = db.scalar("SELECT min(id) FROM households WHERE unit_id = 1")
-    result = _call(db, lambda: create(db, captain, house, items, urgency=urgency, notes=notes, source=source),
-                   "medicine_orders", "medicine_events")
+    result = _call(
+        db,
+        lambda: create(db, captain, house, items, urgency=urgency, notes=notes, source=source),
+        "medicine_orders",
+        "medicine_events",
+    )
     if not isinstance(result, QinyuanError):
         assert db.scalar("SELECT status FROM medicine_orders WHERE id = ?", [result]) == "requested"
 
 
 @FUZZ
-@given(summary=texts, vitals=st.one_of(st.none(), texts), severity=st.one_of(st.sampled_from(["critical", "urgent", "routine"]), texts))
+@given(
+    summary=texts,
+    vitals=st.one_of(st.none(), texts),
+    severity=st.one_of(st.sampled_from(["critical", "urgent", "routine"]), texts),
+)
 def test_emergency_report_text(db, summary, vitals, severity):
     report = _service("emergencies", "report_case")
     captain = users.actor_for(db, "captain01")
@@ -270,7 +317,12 @@ def test_emergency_report_text(db, summary, vitals, severity):
 
 
 @FUZZ
-@given(quantity=numbers, direction=st.one_of(st.sampled_from(["in", "out"]), texts), counterparty=texts, note=st.one_of(st.none(), texts))
+@given(
+    quantity=numbers,
+    direction=st.one_of(st.sampled_from(["in", "out"]), texts),
+    counterparty=texts,
+    note=st.one_of(st.none(), texts),
+)
 def test_stock_movement_numbers(db, quantity, direction, counterparty, note):
     record = _service("supplies", "record_movement")
     logistics = users.actor_for(db, "logistics01")
@@ -287,8 +339,12 @@ def test_donation_batch_numbers(db, donor, item, portions):
 
 
 @FUZZ
-@given(name=texts, phone=st.one_of(st.none(), texts), notes=st.one_of(st.none(), texts),
-       team=st.one_of(st.integers(min_value=-3, max_value=60), st.integers(min_value=2**31, max_value=2**63)))
+@given(
+    name=texts,
+    phone=st.one_of(st.none(), texts),
+    notes=st.one_of(st.none(), texts),
+    team=st.one_of(st.integers(min_value=-3, max_value=60), st.integers(min_value=2**31, max_value=2**63)),
+)
 def test_roster_member_text(db, name, phone, notes, team):
     add = _service("teams", "add_member")
     committee = users.actor_for(db, "committee")

@@ -25,8 +25,12 @@ def test_order_walks_the_machine_with_an_event_per_step(db, as_user):
         groceries.advance(db, logistics, oid, step, _version(db, oid))
     assert db.scalar("SELECT status FROM grocery_orders WHERE id = ?", [oid]) == "handed_out"
     steps = db.rows("SELECT from_status, to_status, actor FROM grocery_events WHERE order_id = ? ORDER BY id", [oid])
-    assert steps == [(None, "ordered", "logistics01"), ("ordered", "at_gate", "logistics01"),
-                     ("at_gate", "disinfected", "logistics01"), ("disinfected", "handed_out", "logistics01")]
+    assert steps == [
+        (None, "ordered", "logistics01"),
+        ("ordered", "at_gate", "logistics01"),
+        ("at_gate", "disinfected", "logistics01"),
+        ("disinfected", "handed_out", "logistics01"),
+    ]
     assert kpi.compute(db)["grocery_orders_open"] == open_before
     assert groceries.MACHINE.next_steps("handed_out", "logistics") == []
 

@@ -53,14 +53,18 @@ def test_logistics_reads_phones_but_not_tags(db, as_user):
 def test_filters_tag_not_tested_not_visited_and_search(db, as_user):
     committee = as_user("committee")
     frame, total = hh.list_households(db, committee, hh.Filters(tag="dialysis"), page_size=100)
-    assert total == db.scalar("SELECT count(DISTINCT household_id) FROM residents WHERE active AND list_contains(tags, 'dialysis')")
+    assert total == db.scalar(
+        "SELECT count(DISTINCT household_id) FROM residents WHERE active AND list_contains(tags, 'dialysis')"
+    )
     assert all("dialysis" in list(tags) for tags in frame["tags"])
     frame, total = hh.list_households(db, committee, hh.Filters(not_tested=True), page_size=100)
     assert total > 0 and (frame["unaccounted"] > 0).all()
     frame, total = hh.list_households(db, committee, hh.Filters(not_visited=True), page_size=500)
     cutoff = db.now() - __import__("datetime").timedelta(days=hh.STALE_VISIT_DAYS)
     assert total > 0 and (frame["last_visit_at"] < cutoff).all()
-    name = db.scalar("SELECT name FROM residents WHERE household_id = 5 AND id <> (SELECT min(id) FROM residents WHERE household_id = 5)")
+    name = db.scalar(
+        "SELECT name FROM residents WHERE household_id = 5 AND id <> (SELECT min(id) FROM residents WHERE household_id = 5)"
+    )
     frame, _ = hh.list_households(db, committee, hh.Filters(search=name))
     assert 5 in set(frame["id"])
     frame, _ = hh.list_households(db, committee, hh.Filters(unit_id=2, search="301"))
@@ -74,10 +78,19 @@ def test_record_visit_updates_household_residents_and_audit(db, as_user):
     house = hh.household(db, captain, 1)
     first, second = house["residents"][0], house["residents"][1]
     visits = db.scalar("SELECT count(*) FROM census_visits WHERE household_id = 1")
-    result = hh.record_visit(db, captain, 1, expected_version=house["version"], occupants=3, notes="已走访",
-                             residents=[{"id": first["id"], "version": first["version"], "tags": ["chronic"]},
-                                        {"id": second["id"], "version": second["version"], "moved_out": True}],
-                             new_residents=[{"name": "新住户", "tags": ["newborn"]}])
+    result = hh.record_visit(
+        db,
+        captain,
+        1,
+        expected_version=house["version"],
+        occupants=3,
+        notes="已走访",
+        residents=[
+            {"id": first["id"], "version": first["version"], "tags": ["chronic"]},
+            {"id": second["id"], "version": second["version"], "moved_out": True},
+        ],
+        new_residents=[{"name": "新住户", "tags": ["newborn"]}],
+    )
     assert result == {"version": house["version"] + 1, "changed": 2, "added": 1}
     after = hh.household(db, captain, 1)
     assert after["occupants"] == 3 and after["last_visit_by"] == "captain01"

@@ -16,7 +16,9 @@ KEY = r"[a-z][a-z0-9_]*\.[a-z0-9_.]+"
 # t("x.y"), both("x.y"), InvalidInput("x.y"), QinyuanError("x.y"), ... and st.session_state[...] = ("x.y", {...})
 USES = [
     re.compile(rf"""\b(?:t|both|_t|tr)\(\s*["']({KEY})["']"""),
-    re.compile(rf"""\b(?:QinyuanError|InvalidInput|PermissionDenied|NotFound|StaleEdit|DatabaseBusy|NotQinyuanDatabase)\(\s*["']({KEY})["']"""),
+    re.compile(
+        rf"""\b(?:QinyuanError|InvalidInput|PermissionDenied|NotFound|StaleEdit|DatabaseBusy|NotQinyuanDatabase)\(\s*["']({KEY})["']"""
+    ),
     re.compile(r"""\(\s*["'](login\.[a-z_]+)["']\s*,\s*\{"""),
 ]
 
@@ -34,8 +36,7 @@ def used_keys() -> dict[str, set[str]]:
 def test_the_scan_finds_keys():
     """A scan that finds nothing would pass vacuously."""
     found = used_keys()
-    assert {"login.username", "admin.reset_password", "error.team_required", "cli.db_locked",
-            "login.locked"} <= set(found)
+    assert {"login.username", "admin.reset_password", "error.team_required", "cli.db_locked", "login.locked"} <= set(found)
     assert len(found) > 80
 
 

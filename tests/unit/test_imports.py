@@ -33,8 +33,10 @@ def keys(report):
 
 
 def counts(db):
-    return db.one("SELECT (SELECT count(*) FROM households), (SELECT count(*) FROM residents), "
-                  "(SELECT count(*) FROM test_results), (SELECT count(*) FROM audit_log)")
+    return db.one(
+        "SELECT (SELECT count(*) FROM households), (SELECT count(*) FROM residents), "
+        "(SELECT count(*) FROM test_results), (SELECT count(*) FROM audit_log)"
+    )
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
@@ -55,8 +57,10 @@ def test_sample_file_is_gbk_and_clean(db):
 
 
 def test_xlsx_and_english_headers(db):
-    frame = pd.DataFrame([[1, 1, "701", "Wang", "13800138000", 2, "Wang, Li", "Li:pregnancy", ""]],
-                         columns=["building", "unit", "room", "contact", "phone", "occupants", "residents", "tags", "notes"])
+    frame = pd.DataFrame(
+        [[1, 1, "701", "Wang", "13800138000", 2, "Wang, Li", "Li:pregnancy", ""]],
+        columns=["building", "unit", "room", "contact", "phone", "occupants", "residents", "tags", "notes"],
+    )
     buffer = io.BytesIO()
     frame.to_excel(buffer, index=False)
     report = imports.validate(db, buffer.getvalue(), "ledger.xlsx")
@@ -85,17 +89,17 @@ def test_wrong_columns_are_reported(db):
 
 def test_every_bad_row_kind_is_reported_with_its_row(db):
     lines = [
-        "1,1,801,,13800138000,2,,,",                 # 2: missing contact
-        "1,1,802,李四,1380013800,2,,,",              # 3: bad mobile (10 digits)
-        "1,1,803,李五,12345,2,,,",                   # 4: bad landline
-        "99,1,801,李六,13800138000,2,,,",            # 5: unknown building unit
-        "1,1,101,李七,13800138000,2,,,",             # 6: duplicate room in the database
-        "1,1,805,李八,13800138000,2,,,",             # 7: first of a duplicate in the file
-        "1,1,805,李九,13800138000,2,,,",             # 8: duplicate room in the file
-        "1,1,806,李十,13800138000,0,,,",             # 9: occupants out of range
-        "1,1,807,王一,13800138000,99,,,",            # 10: occupants out of range
-        "1,1,808,王二,13800138000,2,,VIP,",          # 11: unknown tag
-        "1,1,809,王三,13800138000,1,王三、王四,,",   # 12: more residents than occupants
+        "1,1,801,,13800138000,2,,,",  # 2: missing contact
+        "1,1,802,李四,1380013800,2,,,",  # 3: bad mobile (10 digits)
+        "1,1,803,李五,12345,2,,,",  # 4: bad landline
+        "99,1,801,李六,13800138000,2,,,",  # 5: unknown building unit
+        "1,1,101,李七,13800138000,2,,,",  # 6: duplicate room in the database
+        "1,1,805,李八,13800138000,2,,,",  # 7: first of a duplicate in the file
+        "1,1,805,李九,13800138000,2,,,",  # 8: duplicate room in the file
+        "1,1,806,李十,13800138000,0,,,",  # 9: occupants out of range
+        "1,1,807,王一,13800138000,99,,,",  # 10: occupants out of range
+        "1,1,808,王二,13800138000,2,,VIP,",  # 11: unknown tag
+        "1,1,809,王三,13800138000,1,王三、王四,,",  # 12: more residents than occupants
     ]
     report = imports.validate(db, csv_bytes(lines), "bad.csv")
     found = keys(report)
@@ -185,11 +189,32 @@ def test_cli_verb_end_to_end(demo_path, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(csv_bytes(["1,1,101,重复,13800138000,2,,,"]))
     env = {**os.environ, "QINYUAN_DB": demo_path}
-    run = subprocess.run([sys.executable, "-m", "qinyuan", "import", "households", str(bad), "--db", demo_path],
-                         capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "qinyuan", "import", "households", str(bad), "--db", demo_path],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert run.returncode == 1, run.stderr
     assert "already in the ledger" in run.stdout
-    run = subprocess.run([sys.executable, "-m", "qinyuan", "import", "households", str(ROOT / "data" / "sample_households_gbk.csv"),
-                          "--db", demo_path], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qinyuan",
+            "import",
+            "households",
+            str(ROOT / "data" / "sample_households_gbk.csv"),
+            "--db",
+            demo_path,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Added 4 households" in run.stdout

@@ -97,29 +97,62 @@ def test_a_data_row_naming_a_field_is_not_taken_for_a_second_header_row():
     assert layout.header_rows == [1] and layout.first_data == 1
 
 
-@pytest.mark.parametrize("text, want", [
-    ("1号楼2单元301室", (1, 2, "301")), ("1-2-301", (1, 2, "301")), ("1#2-301", (1, 2, "301")),
-    ("１栋２单元３０１", (1, 2, "301")), (" 1 - 2 - 301 ", (1, 2, "301")), ("1幢2单元0703", (1, 2, "703")),
-    ("沁园小区3号楼1单元502", (3, 1, "502")), ("二号楼", None), ("9" * 400, None)])
+@pytest.mark.parametrize(
+    "text, want",
+    [
+        ("1号楼2单元301室", (1, 2, "301")),
+        ("1-2-301", (1, 2, "301")),
+        ("1#2-301", (1, 2, "301")),
+        ("１栋２单元３０１", (1, 2, "301")),
+        (" 1 - 2 - 301 ", (1, 2, "301")),
+        ("1幢2单元0703", (1, 2, "703")),
+        ("沁园小区3号楼1单元502", (3, 1, "502")),
+        ("二号楼", None),
+        ("9" * 400, None),
+    ],
+)
 def test_addresses_in_one_column(text, want):
     assert ledger.address(text) == want
 
 
-@pytest.mark.parametrize("text, number, extra, problem", [
-    ("138-1234-5678", "13812345678", "", None), ("138 1234 5678", "13812345678", "", None),
-    ("+86 13812345678", "13812345678", "", None), ("86-13812345678", "13812345678", "", None),
-    ("１３８１２３４５６７８", "13812345678", "", None), ("13812345678.0", "13812345678", "", None),
-    ("1.3812345678E10", "13812345678", "", None), ("13812345678/13912345678", "13812345678", "13912345678", None),
-    ("13812345678（本人）", "13812345678", "", None), ("029-88881234", "029-88881234", "", None),
-    ("1.38123E+10", None, "", "ledger.phone_truncated"), ("12345", None, "", "households.import.bad_phone")])
+@pytest.mark.parametrize(
+    "text, number, extra, problem",
+    [
+        ("138-1234-5678", "13812345678", "", None),
+        ("138 1234 5678", "13812345678", "", None),
+        ("+86 13812345678", "13812345678", "", None),
+        ("86-13812345678", "13812345678", "", None),
+        ("１３８１２３４５６７８", "13812345678", "", None),
+        ("13812345678.0", "13812345678", "", None),
+        ("1.3812345678E10", "13812345678", "", None),
+        ("13812345678/13912345678", "13812345678", "13912345678", None),
+        ("13812345678（本人）", "13812345678", "", None),
+        ("029-88881234", "029-88881234", "", None),
+        ("1.38123E+10", None, "", "ledger.phone_truncated"),
+        ("12345", None, "", "households.import.bad_phone"),
+    ],
+)
 def test_phones_in_every_form(text, number, extra, problem):
     assert ledger.phone(text) == ledger.Phone(number, extra, problem)
 
 
-@pytest.mark.parametrize("text, tags", [
-    ("无", []), ("空", []), ("—", []), ("高血压", ["chronic"]), ("糖尿病", ["chronic"]), ("残疾人", ["disability"]),
-    ("行动不便", ["disability"]), ("化疗中", ["chemo"]), ("尿毒症透析（周二周五）", ["dialysis"]),
-    ("孕妇（孕32周）", ["pregnancy"]), ("高血压、独居", ["chronic", "elderly_alone"]), ("chronic", ["chronic"])])
+@pytest.mark.parametrize(
+    "text, tags",
+    [
+        ("无", []),
+        ("空", []),
+        ("—", []),
+        ("高血压", ["chronic"]),
+        ("糖尿病", ["chronic"]),
+        ("残疾人", ["disability"]),
+        ("行动不便", ["disability"]),
+        ("化疗中", ["chemo"]),
+        ("尿毒症透析（周二周五）", ["dialysis"]),
+        ("孕妇（孕32周）", ["pregnancy"]),
+        ("高血压、独居", ["chronic", "elderly_alone"]),
+        ("chronic", ["chronic"]),
+    ],
+)
 def test_needs_in_the_office_words(text, tags):
     assert ledger.needs(text, TAGS) == (tags, [])
 
@@ -150,24 +183,43 @@ def test_update_plan_then_version_checked_writes(db, as_user):
     assert db.scalar("SELECT phone FROM households WHERE id = ?", [hid]) == "13800138000"
     report = imports.validate(db, csv("1,1,1101,王,13900000000,2"), "b.csv", update=True)
     assert imports.apply(db, committee, report)["updated"] == 1
-    assert db.scalar("SELECT count(*) FROM residents r JOIN households h ON h.id = r.household_id "
-                     "WHERE h.room = '1102' AND h.unit_id = 1 AND r.active") == 1  # not removed unconfirmed
-    imports.apply(db, committee, imports.validate(db, csv("1,1,1101,王,13900000000,2"), "b.csv", update=True),
-                  remove_missing=True)
-    assert db.scalar("SELECT count(*) FROM residents r JOIN households h ON h.id = r.household_id "
-                     "WHERE h.room = '1102' AND h.unit_id = 1 AND r.active") == 0
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM residents r JOIN households h ON h.id = r.household_id "
+            "WHERE h.room = '1102' AND h.unit_id = 1 AND r.active"
+        )
+        == 1
+    )  # not removed unconfirmed
+    imports.apply(
+        db, committee, imports.validate(db, csv("1,1,1101,王,13900000000,2"), "b.csv", update=True), remove_missing=True
+    )
+    assert (
+        db.scalar(
+            "SELECT count(*) FROM residents r JOIN households h ON h.id = r.household_id "
+            "WHERE h.room = '1102' AND h.unit_id = 1 AND r.active"
+        )
+        == 0
+    )
 
 
 def test_last_round_status_goes_to_the_latest_completed_round_or_the_one_picked(db, as_user):
     data = "楼号,单元,房号,姓名,上轮核酸\n1,1,1101,王,已采\n1,1,1101,李,未采\n".encode()
     imports.import_households(db, as_user("committee"), data, "a.csv")
-    got = dict(db.rows("SELECT r.name, t.status FROM test_results t JOIN residents r ON r.id = t.resident_id "
-                       "WHERE t.round_id = 3 AND r.name IN ('王', '李') AND r.household_id >= 1000000"))
+    got = dict(
+        db.rows(
+            "SELECT r.name, t.status FROM test_results t JOIN residents r ON r.id = t.resident_id "
+            "WHERE t.round_id = 3 AND r.name IN ('王', '李') AND r.household_id >= 1000000"
+        )
+    )
     assert got == {"王": "tested", "李": "pending"}
     data2 = "楼号,单元,房号,姓名,上轮核酸\n1,1,1102,赵,已采\n".encode()
     imports.import_households(db, as_user("committee"), data2, "b.csv", round_id=1)
-    assert db.scalar("SELECT t.status FROM test_results t JOIN residents r ON r.id = t.resident_id "
-                     "WHERE t.round_id = 1 AND r.name = '赵'") == "tested"
+    assert (
+        db.scalar(
+            "SELECT t.status FROM test_results t JOIN residents r ON r.id = t.resident_id WHERE t.round_id = 1 AND r.name = '赵'"
+        )
+        == "tested"
+    )
 
 
 def test_export_edit_import_gives_back_the_same_ledger(db, as_user, tmp_path):
@@ -250,9 +302,14 @@ def test_a_blank_room_is_a_problem_unless_merged_or_the_whole_address_is_blank(d
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-CELLS = st.one_of(st.text(max_size=60), st.sampled_from(["1号楼", "0703", "1.38123E+10", "合计", "示例", "9" * 400,
-                                                         "已采", "尿毒症透析（周二周五）", "\u200b\u202e", "=1+1", ""]),
-                  st.integers(-10**30, 10**30), st.floats(allow_nan=True))
+CELLS = st.one_of(
+    st.text(max_size=60),
+    st.sampled_from(
+        ["1号楼", "0703", "1.38123E+10", "合计", "示例", "9" * 400, "已采", "尿毒症透析（周二周五）", "\u200b\u202e", "=1+1", ""]
+    ),
+    st.integers(-(10**30), 10**30),
+    st.floats(allow_nan=True),
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -263,8 +320,10 @@ def test_value_parsers_never_raise(text):
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.lists(CELLS, max_size=8), max_size=8), header=st.permutations(
-    ["楼号", "单元", "房号", "姓名", "联系电话", "特殊人员情况", "上轮核酸", "身份证号"]))
+@given(
+    rows=st.lists(st.lists(CELLS, max_size=8), max_size=8),
+    header=st.permutations(["楼号", "单元", "房号", "姓名", "联系电话", "特殊人员情况", "上轮核酸", "身份证号"]),
+)
 def test_office_shaped_workbooks_never_crash_the_check(db, rows, header):
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 

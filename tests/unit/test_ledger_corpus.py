@@ -21,13 +21,18 @@ def expected(path: Path) -> dict:
 
 def stored(db: Database, key: str) -> dict:
     building, unit, room = key.split("-", 2)
-    house = db.dicts("SELECT h.* FROM households h JOIN units u ON u.id = h.unit_id "
-                     "WHERE u.building = ? AND u.unit_no = ? AND h.room = ?", [int(building), int(unit), room])
+    house = db.dicts(
+        "SELECT h.* FROM households h JOIN units u ON u.id = h.unit_id WHERE u.building = ? AND u.unit_no = ? AND h.room = ?",
+        [int(building), int(unit), room],
+    )
     assert len(house) == 1, key
-    people = db.dicts("""SELECT r.name, r.relation, r.tags, r.medical_notes, tr.status AS test FROM residents r
+    people = db.dicts(
+        """SELECT r.name, r.relation, r.tags, r.medical_notes, tr.status AS test FROM residents r
                          LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = (
                              SELECT id FROM test_rounds WHERE status = 'completed' ORDER BY day DESC LIMIT 1)
-                         WHERE r.household_id = ?""", [house[0]["id"]])
+                         WHERE r.household_id = ?""",
+        [house[0]["id"]],
+    )
     return {**house[0], "people": {p["name"]: p for p in people}}
 
 

@@ -122,8 +122,14 @@ def test_password_spraying_from_one_client_is_stopped(db):
 
 
 def test_the_numbers_are_settings(db):
-    db.write(None, lambda tx: (tx.set_setting("login_max_failures", "2"), tx.set_setting("login_delay_seconds", "7"),
-                               tx.audit("settings", "settings", "x")))
+    db.write(
+        None,
+        lambda tx: (
+            tx.set_setting("login_max_failures", "2"),
+            tx.set_setting("login_delay_seconds", "7"),
+            tx.audit("settings", "settings", "x"),
+        ),
+    )
     logins.attempt(db, "medic01", "wrong-password", ATTACKER)
     assert logins.attempt(db, "medic01", "wrong-password", ATTACKER).wait == 7
 
@@ -160,8 +166,10 @@ def test_concurrent_claims_from_threads_on_the_service(db, monkeypatch):
     real = users.check_password
     monkeypatch.setattr(users, "check_password", lambda p, h: checks.append(1) or real(p, h))
     outcomes: list = []
-    threads = [threading.Thread(target=lambda: outcomes.append(logins.attempt(db, "captain02", "nope-nope", ATTACKER)))
-               for _ in range(25)]
+    threads = [
+        threading.Thread(target=lambda: outcomes.append(logins.attempt(db, "captain02", "nope-nope", ATTACKER)))
+        for _ in range(25)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -171,18 +179,21 @@ def test_concurrent_claims_from_threads_on_the_service(db, monkeypatch):
 
 
 # -- item 6: passwords ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("new,key", [
-    (" padded-pass-9", "error.password_edge_space"),
-    ("padded-pass-9 ", "error.password_edge_space"),
-    (" " * 8, "error.password_edge_space"),
-    ("沁园" * 13, "error.password_long"),  # 26 characters, 78 bytes: more than bcrypt reads
-    ("password", "error.password_common"),
-    ("12345678", "error.password_common"),
-    ("Password1", "error.password_common"),
-    ("aaaaaaaaaa", "error.password_common"),
-    ("member003", "error.password_username"),
-    ("my-member003-pw", "error.password_username"),
-])
+@pytest.mark.parametrize(
+    "new,key",
+    [
+        (" padded-pass-9", "error.password_edge_space"),
+        ("padded-pass-9 ", "error.password_edge_space"),
+        (" " * 8, "error.password_edge_space"),
+        ("沁园" * 13, "error.password_long"),  # 26 characters, 78 bytes: more than bcrypt reads
+        ("password", "error.password_common"),
+        ("12345678", "error.password_common"),
+        ("Password1", "error.password_common"),
+        ("aaaaaaaaaa", "error.password_common"),
+        ("member003", "error.password_username"),
+        ("my-member003-pw", "error.password_username"),
+    ],
+)
 def test_a_new_password_is_refused_with_a_clear_reason(db, new, key):
     with pytest.raises(InvalidInput, match=key):
         users.change_password(db, "member003", PASSWORD, new)
@@ -211,13 +222,19 @@ def _forged(payload: dict, key: str, algorithm: str) -> str:
     return jwt.encode(payload, key, algorithm=algorithm)
 
 
-@pytest.mark.parametrize("token", [
-    _forged({"username": "committee", "exp_date": 4e9, "issued": 1e9}, "", "none"),
-    _forged({"username": "committee", "exp_date": 4e9, "issued": 1e9}, KEY + KEY, "HS512"),
-    _forged({"username": "committee"}, KEY, "HS256"),  # our key, but no expiry
-    _forged({"username": ["committee"], "exp_date": 4e9}, KEY, "HS256"),
-    "not-a-jwt", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", "",
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        _forged({"username": "committee", "exp_date": 4e9, "issued": 1e9}, "", "none"),
+        _forged({"username": "committee", "exp_date": 4e9, "issued": 1e9}, KEY + KEY, "HS512"),
+        _forged({"username": "committee"}, KEY, "HS256"),  # our key, but no expiry
+        _forged({"username": ["committee"], "exp_date": 4e9}, KEY, "HS256"),
+        "not-a-jwt",
+        "a.b.c",
+        "eyJhbGciOiJub25lIn0.e30.",
+        "",
+    ],
+)
 def test_a_forged_or_malformed_cookie_is_no_cookie(db, monkeypatch, token):
     monkeypatch.setattr(st, "session_state", {"logout": None})
     model = auth.make_authenticator(db, KEY, 12).cookie_controller.cookie_model
@@ -267,10 +284,16 @@ def test_unlock_forgets_the_failures_and_is_audited(db, as_user):
         logins.unlock(db, as_user("captain01"), "captain09")
 
 
-@pytest.mark.parametrize("key", [
-    "a" * 32, " " * 40, "test-cookie-key-" + "x" * 40, "bench-cookie-key-" + "b" * 40,
-    users.TEMP_ALPHABET,  # random-looking, but written in qinyuan/users.py
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a" * 32,
+        " " * 40,
+        "test-cookie-key-" + "x" * 40,
+        "bench-cookie-key-" + "b" * 40,
+        users.TEMP_ALPHABET,  # random-looking, but written in qinyuan/users.py
+    ],
+)
 def test_weak_or_published_cookie_keys_are_refused(monkeypatch, key):
     auth._key_weak.cache_clear()
     monkeypatch.setenv("QINYUAN_COOKIE_KEY", key)

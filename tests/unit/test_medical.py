@@ -9,13 +9,17 @@ from qinyuan.errors import InvalidInput, PermissionDenied, StaleEdit
 
 
 def special_in(db, unit_id):
-    return db.scalar("SELECT min(r.id) FROM residents r JOIN households h ON h.id = r.household_id "
-                     "WHERE h.unit_id = ? AND len(r.tags) > 0", [unit_id])
+    return db.scalar(
+        "SELECT min(r.id) FROM residents r JOIN households h ON h.id = r.household_id WHERE h.unit_id = ? AND len(r.tags) > 0",
+        [unit_id],
+    )
 
 
 def views(db, actor, entity, entity_id):
-    return db.scalar("SELECT count(*) FROM audit_log WHERE actor = ? AND entity = ? AND entity_id = ? AND action LIKE 'view.%'",
-                     [actor, entity, str(entity_id)])
+    return db.scalar(
+        "SELECT count(*) FROM audit_log WHERE actor = ? AND entity = ? AND entity_id = ? AND action LIKE 'view.%'",
+        [actor, entity, str(entity_id)],
+    )
 
 
 def test_medical_detail_only_for_medic_committee_and_own_captain(db, as_user):
@@ -53,8 +57,10 @@ def test_every_view_of_medical_detail_is_logged(db, as_user):
 
 
 def test_members_see_only_the_priority_flag(db, as_user):
-    household_id = db.scalar("SELECT household_id FROM residents r JOIN households h ON h.id = r.household_id "
-                             "WHERE h.unit_id = 1 AND len(r.tags) > 0 LIMIT 1")
+    household_id = db.scalar(
+        "SELECT household_id FROM residents r JOIN households h ON h.id = r.household_id "
+        "WHERE h.unit_id = 1 AND len(r.tags) > 0 LIMIT 1"
+    )
     rows = medical.support_flags(db, as_user("member001"), household_id)
     assert any(r["needs_priority_support"] for r in rows)
     assert all(set(r) == {"id", "name", "needs_priority_support"} for r in rows)
@@ -81,7 +87,8 @@ def test_trips_next_7_days_match_the_kpi_and_respect_scope(db, as_user):
     assert [(r["day"], r["depart_time"]) for r in rows] == sorted((r["day"], r["depart_time"]) for r in rows)
     for r in rows:
         assert r["day"].isoweekday() in db.scalar(
-            "SELECT list_sort(flatten(list(weekdays))) FROM treatments WHERE resident_id = ?", [r["resident_id"]])
+            "SELECT list_sort(flatten(list(weekdays))) FROM treatments WHERE resident_id = ?", [r["resident_id"]]
+        )
     unit_id = rows[0]["unit_id"]
     captain = as_user(f"captain{unit_id:02d}")
     own, own_total = medical.upcoming_trips(db, captain)
@@ -96,38 +103,78 @@ def test_edit_profile_with_version_check_and_audit(db, as_user):
     captain = as_user("captain01")
     version = db.scalar("SELECT version FROM residents WHERE id = ?", [rid])
     with pytest.raises(InvalidInput, match="due_date_missing"):
-        medical.update_profile(db, captain, rid, tags=["pregnancy"], medical_notes=None, due_date=None,
-                               emergency_contact=None, expected_version=version)
+        medical.update_profile(
+            db,
+            captain,
+            rid,
+            tags=["pregnancy"],
+            medical_notes=None,
+            due_date=None,
+            emergency_contact=None,
+            expected_version=version,
+        )
     with pytest.raises(InvalidInput, match="medical.error.tag"):
-        medical.update_profile(db, captain, rid, tags=["vip"], medical_notes=None, due_date=None,
-                               emergency_contact=None, expected_version=version)
-    medical.update_profile(db, captain, rid, tags=["pregnancy", "chronic"], medical_notes="孕32周，妊娠高血压",
-                           due_date=date(2022, 3, 1), emergency_contact="王五 13800000000", expected_version=version)
+        medical.update_profile(
+            db, captain, rid, tags=["vip"], medical_notes=None, due_date=None, emergency_contact=None, expected_version=version
+        )
+    medical.update_profile(
+        db,
+        captain,
+        rid,
+        tags=["pregnancy", "chronic"],
+        medical_notes="孕32周，妊娠高血压",
+        due_date=date(2022, 3, 1),
+        emergency_contact="王五 13800000000",
+        expected_version=version,
+    )
     row = db.one("SELECT tags, due_date, version FROM residents WHERE id = ?", [rid])
     assert row == (["chronic", "pregnancy"], date(2022, 3, 1), version + 1)
     assert db.scalar("SELECT count(*) FROM audit_log WHERE action = 'medical.update' AND entity_id = ?", [str(rid)]) == 1
     with pytest.raises(StaleEdit):
-        medical.update_profile(db, as_user("medic01"), rid, tags=[], medical_notes=None, due_date=None,
-                               emergency_contact=None, expected_version=version)
+        medical.update_profile(
+            db,
+            as_user("medic01"),
+            rid,
+            tags=[],
+            medical_notes=None,
+            due_date=None,
+            emergency_contact=None,
+            expected_version=version,
+        )
     with pytest.raises(PermissionDenied):
-        medical.update_profile(db, as_user("captain02"), rid, tags=[], medical_notes=None, due_date=None,
-                               emergency_contact=None, expected_version=version + 1)
+        medical.update_profile(
+            db,
+            as_user("captain02"),
+            rid,
+            tags=[],
+            medical_notes=None,
+            due_date=None,
+            emergency_contact=None,
+            expected_version=version + 1,
+        )
 
 
 def test_treatments_add_and_end(db, as_user):
     rid = special_in(db, 1)
     captain = as_user("captain01")
     before = kpi.compute(db)["treatment_trips_next_7_days"]
-    for bad, key in [({"weekdays": []}, "weekdays"), ({"weekdays": [8]}, "weekdays"), ({"depart_time": "7.30"}, "depart_time"),
-                     ({"destination": " "}, "destination"), ({"kind": "spa"}, "treatment_kind")]:
+    for bad, key in [
+        ({"weekdays": []}, "weekdays"),
+        ({"weekdays": [8]}, "weekdays"),
+        ({"depart_time": "7.30"}, "depart_time"),
+        ({"destination": " "}, "destination"),
+        ({"kind": "spa"}, "treatment_kind"),
+    ]:
         args = {"kind": "dialysis", "weekdays": [1, 3, 5], "depart_time": "07:30", "destination": "西京医院", **bad}
         with pytest.raises(InvalidInput, match=key):
             medical.add_treatment(db, captain, rid, **args)
-    tid = medical.add_treatment(db, captain, rid, kind="dialysis", weekdays=[1, 3, 5], depart_time="07:30",
-                                destination="西京医院")
+    tid = medical.add_treatment(
+        db, captain, rid, kind="dialysis", weekdays=[1, 3, 5], depart_time="07:30", destination="西京医院"
+    )
     assert kpi.compute(db)["treatment_trips_next_7_days"] == before + 3  # Mon 10, Wed 12, Fri 14 January
     medical.end_treatment(db, captain, tid, 1)
     assert kpi.compute(db)["treatment_trips_next_7_days"] == before
     with pytest.raises(PermissionDenied):
-        medical.add_treatment(db, as_user("captain02"), rid, kind="chemo", weekdays=[2], depart_time="08:00",
-                              destination="肿瘤医院")
+        medical.add_treatment(
+            db, as_user("captain02"), rid, kind="chemo", weekdays=[2], depart_time="08:00", destination="肿瘤医院"
+        )

@@ -10,13 +10,15 @@ from qinyuan import testing as tst
 
 
 def _views(db, what="view.%"):
-    return db.dicts("SELECT actor, action, entity, entity_id, after FROM audit_log WHERE action LIKE ? ORDER BY id",
-                    [what])
+    return db.dicts("SELECT actor, action, entity, entity_id, after FROM audit_log WHERE action LIKE ? ORDER BY id", [what])
 
 
 def _tagged_household(db, unit_id):
-    return db.scalar("""SELECT min(h.id) FROM households h JOIN residents r ON r.household_id = h.id
-                        WHERE h.unit_id = ? AND r.active AND len(r.tags) > 0""", [unit_id])
+    return db.scalar(
+        """SELECT min(h.id) FROM households h JOIN residents r ON r.household_id = h.id
+                        WHERE h.unit_id = ? AND r.active AND len(r.tags) > 0""",
+        [unit_id],
+    )
 
 
 @pytest.mark.parametrize("username", ["committee", "captain01", "medic01"])

@@ -13,11 +13,15 @@ from qinyuan.errors import InvalidInput, NotFound, PermissionDenied, StaleEdit
 
 ALL_STATES = ("requested", "sourcing", "purchased", "at_gate", "disinfected", "delivered", "cancelled", "failed")
 OPEN = ("requested", "sourcing", "purchased", "at_gate", "disinfected")
-USERS = {"committee": "committee", "captain": "captain01", "medic": "medic01", "logistics": "logistics01",
-         "member": "member001"}
+USERS = {"committee": "committee", "captain": "captain01", "medic": "medic01", "logistics": "logistics01", "member": "member001"}
 # Written out by hand from the issue (not derived from the module), so a wrong machine fails here.
-FORWARD = {"requested": "sourcing", "sourcing": "purchased", "purchased": "at_gate", "at_gate": "disinfected",
-           "disinfected": "delivered"}
+FORWARD = {
+    "requested": "sourcing",
+    "sourcing": "purchased",
+    "purchased": "at_gate",
+    "at_gate": "disinfected",
+    "disinfected": "delivered",
+}
 ALLOWED = {
     "committee": {(s, FORWARD[s]) for s in OPEN} | {(s, "cancelled") for s in OPEN} | {(s, "failed") for s in OPEN},
     "captain": {("disinfected", "delivered")} | {(s, "cancelled") for s in OPEN},
@@ -28,8 +32,11 @@ ALLOWED = {
 
 
 def _unserved_household(db, unit_id: int) -> int:
-    return db.scalar("""SELECT min(h.id) FROM households h WHERE h.unit_id = ? AND NOT EXISTS
-                        (SELECT 1 FROM medicine_orders m WHERE m.household_id = h.id)""", [unit_id])
+    return db.scalar(
+        """SELECT min(h.id) FROM households h WHERE h.unit_id = ? AND NOT EXISTS
+                        (SELECT 1 FROM medicine_orders m WHERE m.household_id = h.id)""",
+        [unit_id],
+    )
 
 
 def _set_status(db, order_id: int, status: str) -> int:
@@ -44,14 +51,20 @@ def _events(db, order_id: int) -> int:
 
 def _walk(db, as_user, order_id: int, upto: str) -> int:
     """Take an order through the real steps, by the real roles, up to a state; returns its version."""
-    by = {"sourcing": "medic01", "purchased": "medic01", "at_gate": "logistics01", "disinfected": "logistics01",
-          "delivered": "captain01"}
+    by = {
+        "sourcing": "medic01",
+        "purchased": "medic01",
+        "at_gate": "logistics01",
+        "disinfected": "logistics01",
+        "delivered": "captain01",
+    }
     version = db.scalar("SELECT version FROM medicine_orders WHERE id = ?", [order_id])
     status = db.scalar("SELECT status FROM medicine_orders WHERE id = ?", [order_id])
     while status != upto:
         status = FORWARD[status]
-        unit = db.scalar("SELECT h.unit_id FROM medicine_orders m JOIN households h ON h.id = m.household_id "
-                         "WHERE m.id = ?", [order_id])
+        unit = db.scalar(
+            "SELECT h.unit_id FROM medicine_orders m JOIN households h ON h.id = m.household_id WHERE m.id = ?", [order_id]
+        )
         who = by[status] if status != "delivered" else f"captain{unit:02d}"
         version = medicine.advance(db, as_user(who), order_id, status, version)["version"]
     return version
@@ -89,8 +102,15 @@ def test_every_transition_per_role(db, as_user):
 def test_step_writes_order_fields_event_and_audit(db, as_user):
     household = _unserved_household(db, 1)
     captain = as_user("captain01")
-    order_id = medicine.create_order(db, captain, household, "进口胰岛素 300IU ×3支\n\n  二甲双胍片 0.5g  ×3盒 ",
-                                     urgency="critical", channel="phone", source="校医院代购")
+    order_id = medicine.create_order(
+        db,
+        captain,
+        household,
+        "进口胰岛素 300IU ×3支\n\n  二甲双胍片 0.5g  ×3盒 ",
+        urgency="critical",
+        channel="phone",
+        source="校医院代购",
+    )
     row = db.dicts("SELECT * FROM medicine_orders WHERE id = ?", [order_id])[0]
     assert json.loads(row["items"]) == ["进口胰岛素 300IU ×3支", "二甲双胍片 0.5g ×3盒"]
     assert (row["status"], row["placed_by"], row["version"], row["urgency"]) == ("requested", "captain01", 1, "critical")
@@ -101,9 +121,14 @@ def test_step_writes_order_fields_event_and_audit(db, as_user):
     assert (row["status"], row["updated_by"], version) == ("delivered", "captain01", 6)
     assert row["delivered_at"] == row["updated_at"] == db.now()
     steps = db.rows("SELECT from_status, to_status, actor FROM medicine_events WHERE order_id = ? ORDER BY id", [order_id])
-    assert steps == [(None, "requested", "captain01"), ("requested", "sourcing", "medic01"),
-                     ("sourcing", "purchased", "medic01"), ("purchased", "at_gate", "logistics01"),
-                     ("at_gate", "disinfected", "logistics01"), ("disinfected", "delivered", "captain01")]
+    assert steps == [
+        (None, "requested", "captain01"),
+        ("requested", "sourcing", "medic01"),
+        ("sourcing", "purchased", "medic01"),
+        ("purchased", "at_gate", "logistics01"),
+        ("at_gate", "disinfected", "logistics01"),
+        ("disinfected", "delivered", "captain01"),
+    ]
     assert db.scalar("SELECT count(*) FROM audit_log WHERE entity = 'medicine_order' AND entity_id = ?", [str(order_id)]) == 6
 
 
@@ -170,8 +195,7 @@ def test_concurrent_double_advance_one_wins(db, as_user):
         assert len(wins) == 1 and len(losses) == 1, results
         assert losses[0].key == "medicine.error.already_moved"
         assert wins[0] in losses[0].params["who"]
-        assert db.scalar("SELECT count(*) FROM medicine_events WHERE order_id = ? AND to_status = 'disinfected'",
-                         [order_id]) == 1
+        assert db.scalar("SELECT count(*) FROM medicine_events WHERE order_id = ? AND to_status = 'disinfected'", [order_id]) == 1
         assert db.scalar("SELECT version FROM medicine_orders WHERE id = ?", [order_id]) == version + 1
         outcomes.append(wins[0])
     assert len(outcomes) == 4
@@ -211,14 +235,17 @@ def test_kpi_households_served_and_open(db, as_user):
     assert kpi.compute(db, units=(2,))["medicine_households_served"] == unit2
 
 
-@pytest.mark.parametrize("kwargs,key", [
-    ({"items": "  \n \n"}, "medicine.error.no_items"),
-    ({"items": "x" * 201}, "medicine.error.items_too_long"),
-    ({"items": "\n".join(f"药{i}" for i in range(31))}, "medicine.error.items_too_long"),
-    ({"urgency": "whenever"}, "medicine.error.urgency"),
-    ({"channel": "pigeon"}, "medicine.error.channel"),
-    ({"household_id": None}, "medicine.error.household"),
-])
+@pytest.mark.parametrize(
+    "kwargs,key",
+    [
+        ({"items": "  \n \n"}, "medicine.error.no_items"),
+        ({"items": "x" * 201}, "medicine.error.items_too_long"),
+        ({"items": "\n".join(f"药{i}" for i in range(31))}, "medicine.error.items_too_long"),
+        ({"urgency": "whenever"}, "medicine.error.urgency"),
+        ({"channel": "pigeon"}, "medicine.error.channel"),
+        ({"household_id": None}, "medicine.error.household"),
+    ],
+)
 def test_bad_input_writes_nothing(db, as_user, kwargs, key):
     args = {"household_id": _unserved_household(db, 1), "items": "布洛芬 ×1盒", **kwargs}
     orders = db.scalar("SELECT count(*) FROM medicine_orders")

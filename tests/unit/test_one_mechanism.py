@@ -18,12 +18,22 @@ UI = ROOT / "qinyuan" / "ui"
 SOURCES = sorted([*UI.glob("*.py"), *(ROOT / "pages").glob("*.py")])
 HOMES = {"pager": UI / "paging.py", "flash": UI / "common.py", "escaper": UI / "safe.py"}
 SIGNS = {
-    "pager": [r"math\.ceil", r"-\(-[^)\n]*//[^)\n]*(?i:page|size)",  # a page count of its own
-              r"number_input\([^\n]*(?i:page)", r"session_state\.get\([^)\n]*page",  # a picker of its own
-              r"button\(t\(\"[\w.]+\.(prev|next)\"\)"],  # prev/next buttons
+    "pager": [
+        r"math\.ceil",
+        r"-\(-[^)\n]*//[^)\n]*(?i:page|size)",  # a page count of its own
+        r"number_input\([^\n]*(?i:page)",
+        r"session_state\.get\([^)\n]*page",  # a picker of its own
+        r"button\(t\(\"[\w.]+\.(prev|next)\"\)",
+    ],  # prev/next buttons
     "flash": [r"def \w*flash", r"[\"'][^\"'\n]*(?i:flash)[^\"'\n]*[\"']", r"st\.toast\("],
-    "escaper": [r"\bhtml\.escape\b", r"^import html\b", r"^from html import", r"markupsafe", r"escape_markdown",
-                r"def (esc|_e|_md|_esc|escape|_escape|escape_\w+)\("],
+    "escaper": [
+        r"\bhtml\.escape\b",
+        r"^import html\b",
+        r"^from html import",
+        r"markupsafe",
+        r"escape_markdown",
+        r"def (esc|_e|_md|_esc|escape|_escape|escape_\w+)\(",
+    ],
 }
 
 
@@ -39,12 +49,17 @@ def test_one_place_for_each_mechanism(path, kind):
 
 def test_the_scan_sees_each_old_mechanism():
     """The signs match what the nine page counts, three pagers, five flashes and the private escaper looked like."""
-    old = {"pager": ["pages = max(1, math.ceil(total / size))", "pages = -(-n_shifts // duty.PLAN_PAGE)",
-                     'page = st.number_input(t("roster.page"), min_value=1, max_value=pages, key="roster_page")',
-                     'page = int(st.session_state.get("ts_home_page", 1))', 'c2.button(t("households.next"))'],
-           "flash": ['FLASH = "_qy_door_flash"', 'st.session_state["hh_flash"] = msg', "def _flash() -> None:",
-                     "st.toast(success)"],
-           "escaper": ["def esc(text) -> str:", "return html.escape(text)", "import html"]}
+    old = {
+        "pager": [
+            "pages = max(1, math.ceil(total / size))",
+            "pages = -(-n_shifts // duty.PLAN_PAGE)",
+            'page = st.number_input(t("roster.page"), min_value=1, max_value=pages, key="roster_page")',
+            'page = int(st.session_state.get("ts_home_page", 1))',
+            'c2.button(t("households.next"))',
+        ],
+        "flash": ['FLASH = "_qy_door_flash"', 'st.session_state["hh_flash"] = msg', "def _flash() -> None:", "st.toast(success)"],
+        "escaper": ["def esc(text) -> str:", "return html.escape(text)", "import html"],
+    }
     for kind, lines in old.items():
         for line in lines:
             assert any(re.search(sign, line, re.MULTILINE) for sign in SIGNS[kind]), (kind, line)

@@ -10,10 +10,21 @@ from qinyuan import clock, kpi, todo
 from qinyuan import overview as ov
 from qinyuan.errors import PermissionDenied
 
-TIME_KEYS = ("current_round_coverage", "residents_pending", "home_samplings_done", "duty_person_times",
-             "medicine_households_served", "medicine_orders_open", "medicine_urgent_open", "medicine_median_hours_to_delivery",
-             "emergency_cases_total", "emergency_cases_open", "grocery_orders_open", "vegetable_portions_distributed",
-             "donation_batch_coverage")
+TIME_KEYS = (
+    "current_round_coverage",
+    "residents_pending",
+    "home_samplings_done",
+    "duty_person_times",
+    "medicine_households_served",
+    "medicine_orders_open",
+    "medicine_urgent_open",
+    "medicine_median_hours_to_delivery",
+    "emergency_cases_total",
+    "emergency_cases_open",
+    "grocery_orders_open",
+    "vegetable_portions_distributed",
+    "donation_batch_coverage",
+)
 
 
 def _set(db, key, value):
@@ -23,7 +34,12 @@ def _set(db, key, value):
 
 def test_committee_figures_are_the_record_and_deltas_are_since_yesterday(db):
     figures, deltas = ov.with_deltas(db)
-    assert (figures["teams"], figures["members"], figures["duty_person_times"], figures["medicine_households_served"]) == (51, 338, 122, 108)
+    assert (figures["teams"], figures["members"], figures["duty_person_times"], figures["medicine_households_served"]) == (
+        51,
+        338,
+        122,
+        108,
+    )
     # Two cases were reported today (02:00 and 04:00), none closed: +2 open, +2 in all.
     assert deltas["emergency_cases_open"] == 2 and deltas["emergency_cases_total"] == 2
     # No duty shift, medicine delivery or vegetable handed out yet today.
@@ -55,8 +71,9 @@ def test_past_days_as_they_stood(db):
     assert d9["vegetable_portions_distributed"] == 1500
     assert ov.figures(db, None, date(2022, 1, 5))["emergency_cases_open"] == 1  # the record's hypertension case
     assert ov.figures(db, None, date(2022, 1, 6))["emergency_cases_open"] == 0  # closed on the 6th
-    done_by_3rd = db.scalar("SELECT count(*) FROM shift_assignments WHERE status = 'done' AND check_out_at < ?",
-                            [clock.day_start(date(2022, 1, 4))])
+    done_by_3rd = db.scalar(
+        "SELECT count(*) FROM shift_assignments WHERE status = 'done' AND check_out_at < ?", [clock.day_start(date(2022, 1, 4))]
+    )
     assert ov.figures(db, None, date(2022, 1, 3))["duty_person_times"] == done_by_3rd < 122
 
 
@@ -81,11 +98,16 @@ def test_a_captain_never_counts_another_unit(db, as_user):
     before_committee = kpi.compute(db)
     house2 = db.scalar("SELECT min(id) FROM households WHERE unit_id = 2")
     now = db.now()
-    db.con.execute("""INSERT INTO medicine_orders (id, household_id, items, channel, urgency, status, placed_by, created_at, updated_at)
+    db.con.execute(
+        """INSERT INTO medicine_orders (id, household_id, items, channel, urgency, status, placed_by, created_at, updated_at)
                       VALUES (9001, ?, '[]', 'phone', 'critical', 'requested', 'captain02', ?, ?)""",
-                   [house2, now - timedelta(hours=5), now - timedelta(hours=5)])
-    db.con.execute("""INSERT INTO emergency_cases (id, household_id, summary, severity, status, reported_at, reported_by, last_event_at)
-                      VALUES (9001, ?, 'x', 'urgent', 'reported', ?, 'captain02', ?)""", [house2, now - timedelta(hours=3), now - timedelta(hours=3)])
+        [house2, now - timedelta(hours=5), now - timedelta(hours=5)],
+    )
+    db.con.execute(
+        """INSERT INTO emergency_cases (id, household_id, summary, severity, status, reported_at, reported_by, last_event_at)
+                      VALUES (9001, ?, 'x', 'urgent', 'reported', ?, 'captain02', ?)""",
+        [house2, now - timedelta(hours=3), now - timedelta(hours=3)],
+    )
     after_mine, after_deltas = ov.with_deltas(db, captain.scope())
     for key in ("medicine_orders_open", "medicine_urgent_open", "emergency_cases_open", "emergency_cases_total"):
         assert after_mine[key] == mine[key], key
@@ -145,8 +167,9 @@ def test_open_cases_over_time_and_chart_data(db):
     hours = ov.delivery_hours(db)
     assert hours["orders"].sum() == 108  # one delivered order per served household
     med = ov.medicine_by_day(db)
-    assert med["orders"].sum() == db.scalar("SELECT count(*) FROM medicine_orders WHERE created_at >= ?",
-                                            [clock.day_start(date(2022, 1, 1))])
+    assert med["orders"].sum() == db.scalar(
+        "SELECT count(*) FROM medicine_orders WHERE created_at >= ?", [clock.day_start(date(2022, 1, 1))]
+    )
     duty = ov.duty_fill(db)
     today = duty[pd.to_datetime(duty["day"]) == pd.Timestamp("2022-01-10")].set_index("post_id")
     assert today.loc[4, "filled"] == 5 and today.loc[4, "required"] == 6  # 3 shifts x 2, one short
@@ -177,8 +200,12 @@ def test_captain_todo_counts_only_medicine_the_captain_can_carry(db, as_user):
     """Issue 16: orders at the gate are logistics' work, not 'to carry to the door'."""
     captain = as_user("captain01")
     medicine = {item.kind: item for item in todo.todo(db, captain.scope())}["medicine"]
-    statuses = dict(db.rows("SELECT id, status FROM medicine_orders WHERE id IN (SELECT m.id FROM medicine_orders m "
-                            "JOIN households h ON h.id = m.household_id WHERE h.unit_id = 1)"))
+    statuses = dict(
+        db.rows(
+            "SELECT id, status FROM medicine_orders WHERE id IN (SELECT m.id FROM medicine_orders m "
+            "JOIN households h ON h.id = m.household_id WHERE h.unit_id = 1)"
+        )
+    )
     assert [statuses[r["id"]] for r in medicine.rows] == ["disinfected"]
     assert medicine.waiting == 1  # the requested order is with the clinic
     db.con.execute("UPDATE medicine_orders SET status = 'at_gate' WHERE id = ?", [medicine.rows[0]["id"]])

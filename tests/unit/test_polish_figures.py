@@ -8,7 +8,7 @@ from qinyuan.ui.widgets import fmt_delta
 
 
 def test_a_change_that_rounds_to_nothing_is_not_shown():
-    assert fmt_delta("current_round_coverage", -0.0004) is None     # was "-0.0%"
+    assert fmt_delta("current_round_coverage", -0.0004) is None  # was "-0.0%"
     assert fmt_delta("medicine_median_hours_to_delivery", -0.04) is None  # was "-0.0"
     assert fmt_delta("current_round_coverage", 0.0123) == "+1.2%"
     assert fmt_delta("medicine_median_hours_to_delivery", -1.26) == "-1.3"

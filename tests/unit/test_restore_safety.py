@@ -42,8 +42,9 @@ def test_schema_sql_in_a_crafted_backup_is_never_executed(signed, tmp_path):
     pwned = tmp_path / "pwned.csv"
     (signed / "schema.sql").write_text(
         "CREATE TABLE stolen AS SELECT * FROM read_text('/etc/hostname');\n"
-        f"COPY (SELECT 'owned') TO '{pwned}' (FORMAT csv);\n"
-        + (signed / "schema.sql").read_text(encoding="utf-8"), encoding="utf-8")
+        f"COPY (SELECT 'owned') TO '{pwned}' (FORMAT csv);\n" + (signed / "schema.sql").read_text(encoding="utf-8"),
+        encoding="utf-8",
+    )
     backup.restore(signed, tmp_path / "r.duckdb", key=KEY)
     assert not pwned.exists()
     restored = Database.open(str(tmp_path / "r.duckdb"))

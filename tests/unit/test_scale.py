@@ -41,10 +41,10 @@ def test_ids_unique_references_intact_and_sequences_past_copies(db):
         "units": "SELECT count(*) FROM units u LEFT JOIN teams t ON t.id = u.team_id WHERE t.id IS NULL",
         "captains": "SELECT count(*) FROM teams t JOIN volunteers v ON v.id = t.captain_id WHERE v.team_id <> t.id",
         "assignments": "SELECT count(*) FROM shift_assignments a LEFT JOIN volunteers v ON v.id = a.volunteer_id "
-                       "WHERE v.id IS NULL",
+        "WHERE v.id IS NULL",
         "results": "SELECT count(*) FROM test_results r LEFT JOIN residents x ON x.id = r.resident_id WHERE x.id IS NULL",
         "orders": "SELECT count(*) FROM medicine_orders o JOIN residents r ON r.id = o.resident_id "
-                  "WHERE r.household_id <> o.household_id",
+        "WHERE r.household_id <> o.household_id",
         "events": "SELECT count(*) FROM medicine_events e LEFT JOIN medicine_orders o ON o.id = e.order_id WHERE o.id IS NULL",
     }
     for name, sql in orphans.items():

@@ -18,9 +18,11 @@ def _session_actor(db, username):
 
 
 def _waiting(db, unit_id):
-    return db.scalar("""SELECT min(h.id) FROM households h WHERE h.unit_id = ? AND NOT EXISTS
+    return db.scalar(
+        """SELECT min(h.id) FROM households h WHERE h.unit_id = ? AND NOT EXISTS
                         (SELECT 1 FROM donation_deliveries d WHERE d.batch_id = 2 AND d.household_id = h.id)""",
-                     [unit_id])
+        [unit_id],
+    )
 
 
 def _ticks_by(db, username):

@@ -42,8 +42,13 @@ def test_every_state_has_exactly_one_label(lang):
             assert machine.label_key(state) in catalogue, (lang, machine.name, state)
     # no second family of status words (overview.med_status.*, grocery.status.* ...) beside state.*
     # (door.kind.* names what a household asks for, e.g. "away": a kind of request, not a status)
-    second = [k for k in catalogue if not k.startswith(("state.", "door.kind.")) and re.search(r"(status|kind)\.[a-z_]+$", k)
-              and k.rsplit(".", 1)[1] in states]
+    second = [
+        k
+        for k in catalogue
+        if not k.startswith(("state.", "door.kind."))
+        and re.search(r"(status|kind)\.[a-z_]+$", k)
+        and k.rsplit(".", 1)[1] in states
+    ]
     assert not second, second
 
 
@@ -59,7 +64,11 @@ def test_a_state_shared_by_machines_has_one_word(lang):
 def test_the_agreed_words():
     """The medicine page's words win: 待采购 · 已到门岗 · 已消毒, and 加急 for urgency, on every page."""
     by_name = {m.name: m for m in machines()}
-    assert [by_name["medicine"].label(s, "zh") for s in ("requested", "at_gate", "disinfected")] == ["待采购", "已到门岗", "已消毒"]
+    assert [by_name["medicine"].label(s, "zh") for s in ("requested", "at_gate", "disinfected")] == [
+        "待采购",
+        "已到门岗",
+        "已消毒",
+    ]
     assert [by_name["grocery"].label(s, "zh") for s in ("at_gate", "disinfected")] == ["已到门岗", "已消毒"]
     assert "紧急" not in {i18n.t(k, "zh") for k in i18n.catalogue("zh") if ".urgency." in k}
     values = set(i18n.catalogue("zh").values())

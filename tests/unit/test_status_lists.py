@@ -13,8 +13,17 @@ from qinyuan import door, duty, emergencies, groceries, medicine, supplies, test
 from qinyuan.states import Machine
 
 ROOT = Path(__file__).resolve().parents[2]
-MACHINES = (medicine.MACHINE, testing.RESULT, testing.ROUND, duty.ASSIGNMENT, door.REQUEST, door.PROPOSAL,
-            emergencies.CASE, groceries.MACHINE, supplies.TASKS)
+MACHINES = (
+    medicine.MACHINE,
+    testing.RESULT,
+    testing.ROUND,
+    duty.ASSIGNMENT,
+    door.REQUEST,
+    door.PROPOSAL,
+    emergencies.CASE,
+    groceries.MACHINE,
+    supplies.TASKS,
+)
 KNOWN = {state for machine in MACHINES for state in machine.states}
 
 # status column -> the machines whose states it holds (door_requests keeps requests and proposals)
@@ -35,8 +44,11 @@ COLUMNS = {
 }
 
 _LIST = re.compile(r"\(\s*'([a-z_]+)'(?:\s*,\s*'[a-z_]+')+\s*\)")  # ('a', 'b', ...) in SQL text
-_COMPARED = re.compile(r"status\s*(?:=|<>|!=)\s*'[a-z_]+'|coalesce\(\w+\.status,\s*'[a-z_]+'\)"
-                       r"|status\s+(?:NOT\s+)?IN\s*\([^)]*\)", re.I)
+_COMPARED = re.compile(
+    r"status\s*(?:=|<>|!=)\s*'[a-z_]+'|coalesce\(\w+\.status,\s*'[a-z_]+'\)"
+    r"|status\s+(?:NOT\s+)?IN\s*\([^)]*\)",
+    re.I,
+)
 
 
 def _sources() -> list[Path]:
@@ -99,8 +111,10 @@ def test_sql_list_renders_only_the_machines_own_states():
 
 def foreign_statuses(db) -> dict:
     """Per status column, the values its machines do not know."""
-    present = {(t, c) for t, c in db.rows(
-        "SELECT table_name, column_name FROM information_schema.columns WHERE column_name LIKE '%status%'")}
+    present = {
+        (t, c)
+        for t, c in db.rows("SELECT table_name, column_name FROM information_schema.columns WHERE column_name LIKE '%status%'")
+    }
     assert present == set(COLUMNS), "a status column without its machine here, or one gone"
     found = {}
     for (table, column), machines in COLUMNS.items():

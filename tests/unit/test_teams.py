@@ -143,8 +143,13 @@ def test_deactivate_withdraws_future_duty_and_closes_the_account(db, as_user):
     vid = _vol(db, "member001")
     withdrawn = teams.deactivate(db, committee, vid, _version(db, vid))
     assert withdrawn == 1  # the 2022-01-12 shift; today's 08:00 shift has started and stays
-    days = [r[0] for r in db.rows("SELECT s.day FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id "
-                                  "WHERE a.volunteer_id = ? AND s.day >= ?", [vid, date(2022, 1, 10)])]
+    days = [
+        r[0]
+        for r in db.rows(
+            "SELECT s.day FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id WHERE a.volunteer_id = ? AND s.day >= ?",
+            [vid, date(2022, 1, 10)],
+        )
+    ]
     assert days == [date(2022, 1, 10)]
     assert users.actor_for(db, "member001") is None
     _, active = teams.members(db, committee, team_id=1)
@@ -205,7 +210,8 @@ def test_team_options_search_limit_and_the_current_choice(db, as_user):
     assert [i for i, _ in first] == [1, 2, 3, 4, 5]
     assert [i for i, _ in teams.team_options(db, committee, limit=5, include=40)] == [40, 1, 2, 3, 4, 5]
     assert teams.team_options(db, committee, search="12") and all(
-        "12" in name or i == 12 for i, name in teams.team_options(db, committee, search="12"))
+        "12" in name or i == 12 for i, name in teams.team_options(db, committee, search="12")
+    )
     captain = as_user("captain01")
     assert teams.team_options(db, captain, include=40) == teams.team_options(db, captain)  # not theirs: not added
     assert teams.team_count(db, captain) == len(teams.team_options(db, captain))

@@ -68,11 +68,14 @@ def test_move_slot_refuses_over_capacity(db, as_user):
     table = tst.slot_table(db, committee, ROUND)
     mover = table[(table["slot_start"] != full["slot_start"]) | (table["site"] != full["site"])].sort_values("expected").iloc[-1]
     with pytest.raises(InvalidInput) as exc:
-        tst.move_slot(db, committee, ROUND, int(mover["unit_id"]), full["slot_start"].to_pydatetime(), full["site"],
-                      int(mover["version"]))
+        tst.move_slot(
+            db, committee, ROUND, int(mover["unit_id"]), full["slot_start"].to_pydatetime(), full["site"], int(mover["version"])
+        )
     assert exc.value.key == "testing.error.over_capacity"
     late = loads["slot_start"].max().to_pydatetime()
-    tst.move_slot(db, committee, ROUND, int(mover["unit_id"]), late.replace(hour=late.hour + 3), full["site"], int(mover["version"]))
+    tst.move_slot(
+        db, committee, ROUND, int(mover["unit_id"]), late.replace(hour=late.hour + 3), full["site"], int(mover["version"])
+    )
     with pytest.raises(StaleEdit):
         tst.move_slot(db, committee, ROUND, int(mover["unit_id"]), late, full["site"], int(mover["version"]))
 
@@ -117,7 +120,9 @@ def test_versions_guard_against_lost_updates(db, as_user):
     house = _open_house(db, captain)
     seen = _versions(house)
     pending = next(r for r in house["residents"] if r["status"] == "pending")
-    tst.mark_resident(db, as_user("committee"), ROUND, pending["resident_id"], "away", "回老家", expected_version=pending["version"])
+    tst.mark_resident(
+        db, as_user("committee"), ROUND, pending["resident_id"], "away", "回老家", expected_version=pending["version"]
+    )
     with pytest.raises(StaleEdit):
         tst.mark_household(db, captain, ROUND, house["id"], "tested", versions=seen)
     with pytest.raises(StaleEdit):
@@ -130,8 +135,12 @@ def test_whole_household_keeps_residents_accounted_otherwise(db, as_user):
     first, second = house["residents"][0], house["residents"][1]
     tst.mark_resident(db, captain, ROUND, first["resident_id"], "away", "出差", expected_version=first["version"])
     tst.mark_household(db, captain, ROUND, house["id"], "tested")
-    status = dict(db.rows("SELECT resident_id, status FROM test_results WHERE round_id = ? AND resident_id IN (?, ?)",
-                          [ROUND, first["resident_id"], second["resident_id"]]))
+    status = dict(
+        db.rows(
+            "SELECT resident_id, status FROM test_results WHERE round_id = ? AND resident_id IN (?, ?)",
+            [ROUND, first["resident_id"], second["resident_id"]],
+        )
+    )
     assert status == {first["resident_id"]: "away", second["resident_id"]: "tested"}
     audit = db.dicts("SELECT * FROM audit_log WHERE action = 'testing.mark' ORDER BY id")
     assert len(audit) == 2 and all(a["actor"] == "captain01" for a in audit)
@@ -146,7 +155,9 @@ def test_state_rules_reason_and_closed_rounds(db, as_user):
         captain = as_user(f"captain{int(row['unit_id']):02d}")
     with pytest.raises(PermissionDenied):
         tst.mark_resident(db, captain, ROUND, int(row["resident_id"]), "sampled_at_home")
-    assert tst.mark_resident(db, medic, ROUND, int(row["resident_id"]), "sampled_at_home", expected_version=int(row["version"])) == 1
+    assert (
+        tst.mark_resident(db, medic, ROUND, int(row["resident_id"]), "sampled_at_home", expected_version=int(row["version"])) == 1
+    )
     _, after = tst.pending_list(db, medic, ROUND, statuses=("home_sampling_needed",))
     assert after == total - 1
     pending = next(r for r in _open_house(db, as_user("captain01"))["residents"] if r["status"] == "pending")
@@ -166,7 +177,9 @@ def test_create_round_puts_everyone_in_it(db, as_user):
     active = db.scalar("SELECT count(*) FROM residents WHERE active")
     assert db.scalar("SELECT count(*) FROM test_results WHERE round_id = ?", [rid]) == active
     home = db.scalar("SELECT count(*) FROM test_results WHERE round_id = ? AND status = 'home_sampling_needed'", [rid])
-    assert home == db.scalar("SELECT count(*) FROM residents WHERE active AND list_has_any(tags, ['dialysis','chemo','disability','elderly_alone'])")
+    assert home == db.scalar(
+        "SELECT count(*) FROM residents WHERE active AND list_has_any(tags, ['dialysis','chemo','disability','elderly_alone'])"
+    )
     assert tst.get_round(db, rid)["round_no"] == 5
     assert tst.schedule(db, committee, rid)["units"] == 51
     with pytest.raises(InvalidInput):
@@ -184,9 +197,12 @@ def test_create_round_puts_everyone_in_it(db, as_user):
 def test_pending_list_and_door_to_door(db, as_user):
     captain = as_user("captain01")
     frame, total = tst.pending_list(db, captain, ROUND, page=1, page_size=5)
-    expected = db.scalar("""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
+    expected = db.scalar(
+        """SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
                             JOIN households h ON h.id = r.household_id
-                            WHERE tr.round_id = ? AND h.unit_id = 1 AND tr.status IN ('pending', 'home_sampling_needed')""", [ROUND])
+                            WHERE tr.round_id = ? AND h.unit_id = 1 AND tr.status IN ('pending', 'home_sampling_needed')""",
+        [ROUND],
+    )
     assert total == expected and len(frame) == min(5, expected)
     assert set(frame["unit_id"]) == {1} and "tags" in frame.columns
     logistics_like = as_user("member001")
@@ -270,4 +286,4 @@ def test_pending_pages_read_through_the_board_match_the_whole_sorted_list(db, as
     for page in sorted({1, 2, 7, last - 1, last, last + 1} - {0}):
         frame, n = tst.pending_list(db, committee, ROUND, statuses=statuses, page=page, page_size=20)
         assert n == total
-        assert list(frame["resident_id"]) == list(whole["resident_id"].iloc[(page - 1) * 20:page * 20])
+        assert list(frame["resident_id"]) == list(whole["resident_id"].iloc[(page - 1) * 20 : page * 20])

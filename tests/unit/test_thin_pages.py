@@ -29,8 +29,10 @@ def test_page_is_thin(path):
 @pytest.mark.parametrize("path", [p for p in PAGES if p.stem != "door"], ids=lambda p: p.stem)
 def test_page_guards_itself_before_anything_else(path):
     """door.py is the household's QR page: no login by design (qinyuan/ui/door.py checks the link)."""
-    first = next(n for n in ast.parse(path.read_text(encoding="utf-8")).body
-                 if not isinstance(n, (ast.Import, ast.ImportFrom))
-                 and not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)))  # the docstring
+    first = next(
+        n
+        for n in ast.parse(path.read_text(encoding="utf-8")).body
+        if not isinstance(n, (ast.Import, ast.ImportFrom)) and not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
+    )  # the docstring
     assert isinstance(first, ast.Assign) and isinstance(first.value, ast.Call)
     assert getattr(first.value.func, "id", None) == "guard"
