@@ -42,12 +42,14 @@ PYTEST_OK = status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no te
 
 test: venv browser secrets
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/e2e; $(PYTEST_OK)
 
 # Unit and AppTest suites in parallel (pytest-xdist), no browser: the quick check while working.
 test-fast: venv secrets
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 
 bench: venv browser
@@ -55,6 +57,7 @@ bench: venv browser
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache
