@@ -1,0 +1,505 @@
+"""Scenario "testing morning": the load that matters, from protocol clients (bench/wsclient.py), not browsers.
+
+Captains mark residents on the testing page (view 登记结果: pick a room, tap 已检测 per resident, now and then
+undo a tap or open another page); households open their door page from the card's link, reload it and now and
+then ask for home sampling, while the page's own status block refreshes every 30 s; the committee keeps the
+overview open and the clinic its emergencies board (both refresh on their own). Every person thinks 5-15 s
+between taps. Sessions are added in steps until the P95 of the interactions passes 1 s.
+
+Measured per step: P50/P95 per interaction kind (sending to the run's `script_finished`), the server's own
+script runs (QINYUAN_RUN_LOG), server CPU per run and per interaction, server RSS, the load client's own CPU.
+Before the ramp, idle sessions (page open, no taps) give the RSS per idle session.
+
+    python -m bench.morning --quick                   # a minute or two, short think times
+    python -m bench.morning --db data/x.duckdb        # a server of our own on a copy of that file (DuckDB)
+    python -m bench.morning --url http://127.0.0.1:8500 --db postgresql://...   # a running cluster
+
+With --url nothing is started: the app (one process or replicas behind a balancer) is measured as it runs;
+--db is then only used to issue the door links (as `python -m qinyuan door-links` does) and --pids names the
+server processes to watch (CPU, RSS)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import secrets
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QINYUAN_NOW", "2022-01-10T09:00:00+08:00")  # the demo's testing morning
+os.environ.setdefault("QINYUAN_COOKIE_KEY", secrets.token_hex(32))  # per run: the repository holds no usable key
+
+from bench.wsclient import NotFound, Session  # noqa: E402
+
+PASSWORD = "qinyuan2022"
+TIMEOUT_S = 30.0  # an interaction still waiting after this counts as this long
+TARGET_P95_S = 1.0
+MIX = {"household": 0.6, "captain": 0.3, "committee": 0.05, "medic": 0.05}
+BACKGROUND = {"auto"}  # fragment refreshes nobody waits for: reported, not in the headline P95
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3)
+
+
+@dataclass
+class Record:
+    at: float
+    kind: str
+    seconds: float
+    ok: bool = True
+
+
+@dataclass
+class Load:
+    url: str
+    think: tuple[float, float]
+    cookies: dict[str, dict[str, str]]
+    tokens: list[str]
+    records: list[Record] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    sessions: list[Session] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    runs_caused: int = 0  # interactions + fragment auto-reruns: every script run the clients asked for
+
+    def note(self, kind: str, seconds: float, ok: bool = True) -> None:
+        self.records.append(Record(time.time(), kind, seconds, ok))
+        self.runs_caused += 1
+
+    async def timed(self, kind: str, action) -> None:
+        try:
+            self.note(kind, await action)
+        except TimeoutError:
+            self.note(kind, TIMEOUT_S, ok=False)
+        except NotFound as exc:
+            self.errors.append(f"{kind}: {exc}"[:200])
+        except Exception as exc:  # noqa: BLE001 - a session that breaks is counted, the others go on
+            self.errors.append(f"{kind}: {type(exc).__name__}: {exc}"[:200])
+            self.note(kind, TIMEOUT_S, ok=False)
+
+    def session(self, path: str, query: str = "", cookies=None) -> Session:
+        def auto(seconds: float) -> None:
+            self.records.append(Record(time.time(), "auto", seconds))
+            self.runs_caused += 1
+
+        s = Session(self.url, path, query=query, cookies=cookies, timeout=TIMEOUT_S, on_auto=auto)
+        self.sessions.append(s)
+        return s
+
+    async def pause(self, rng: random.Random) -> bool:
+        """Think; False when the run is over."""
+        try:
+            await asyncio.wait_for(self.stop.wait(), rng.uniform(*self.think))
+            return False
+        except TimeoutError:
+            return True
+
+
+# -- the people ------------------------------------------------------------------------------------------
+async def captain(load: Load, n: int, rng: random.Random, idle: asyncio.Event) -> None:
+    account = f"captain{n % 51 + 1:02d}"
+    s = load.session("/testing", "lang=zh", load.cookies[account])
+    await load.timed("open", s.connect())
+    await idle.wait()
+    if not await load.pause(rng):
+        return
+    await load.timed("view", s.select("视图", "登记结果"))
+    while await load.pause(rng):
+        buttons = [b for b in s.find_all("button") if b.key.startswith("ts_tap_") and not b.proto.disabled]
+        tested = [b for b in buttons if b.key.endswith("_tested")]
+        undo = [b for b in buttons if b.key.endswith("_pending")]
+        roll = rng.random()
+        if roll < 0.08:
+            await load.timed("nav", s.open_page(rng.choice(["overview", "medicine"])))
+            if await load.pause(rng):
+                await load.timed("nav", s.open_page("testing"))
+                await load.timed("view", s.select("视图", "登记结果"))
+        elif roll < 0.25:
+            rooms = s.find_all("selectbox", "房号")
+            if rooms and len(rooms[0].proto.options) > 1:
+                await load.timed("room", s.select("房号", rng.choice(list(rooms[0].proto.options))))
+        elif tested and (roll < 0.8 or not undo):
+            await load.timed("mark", s.click(key=rng.choice(tested).key))
+        elif undo:
+            await load.timed("undo", s.click(key=rng.choice(undo).key))
+        elif s.find_all("checkbox", "只看未落实的户"):
+            await load.timed("toggle", s.check("只看未落实的户", False))
+        else:
+            await load.timed("open", s.reload())
+            await load.timed("view", s.select("视图", "登记结果"))
+
+
+async def household(load: Load, n: int, rng: random.Random, idle: asyncio.Event) -> None:
+    token = load.tokens[n % len(load.tokens)]
+    s = load.session("/door", f"k={token}")
+    await load.timed("door_open", s.connect())
+    await idle.wait()
+    while await load.pause(rng):
+        asks = [b for b in s.find_all("button") if b.key.startswith("door_home_sampling_")]
+        if asks and rng.random() < 0.15:
+            await load.timed("door_ask", s.click(key=rng.choice(asks).key))
+        else:
+            await load.timed("door_reload", s.reload())
+
+
+async def staff(load: Load, n: int, rng: random.Random, idle: asyncio.Event, account: str, home: str, others) -> None:
+    s = load.session(f"/{home}", "lang=zh", load.cookies[account])
+    await load.timed("open", s.connect())
+    await idle.wait()
+    while await load.pause(rng):
+        if rng.random() < 0.5:
+            await load.timed("nav", s.open_page(rng.choice(others)))
+            if await load.pause(rng):
+                await load.timed("nav", s.open_page(home))
+        else:
+            await load.timed("rerun", s.rerun())
+
+
+def person(load: Load, n: int, rng: random.Random, idle: asyncio.Event):
+    roll, edge = rng.random(), 0.0
+    role = "household"
+    for role, share in MIX.items():  # noqa: B007 - the role the roll landed on is used after the loop
+        edge += share
+        if roll < edge:
+            break
+    if role == "household":
+        return household(load, n, rng, idle)
+    if role == "captain":
+        return captain(load, n, rng, idle)
+    if role == "committee":
+        return staff(load, n, rng, idle, "committee", "overview", ["testing", "emergencies"])
+    return staff(load, n, rng, idle, "medic01", "emergencies", ["testing", "medicine"])
+
+
+# -- set-up -------------------------------------------------------------------------------------------
+def prepare(db_url: str, units: int) -> list[str]:
+    """Door links for the households of the first `units` units (what `python -m qinyuan door-links` prints),
+    and a per-client hourly limit that lets every household of the test share one loopback address."""
+    from qinyuan import door
+    from qinyuan.access import SYSTEM
+    from qinyuan.db import Database
+
+    db = Database.open(db_url)
+    try:
+
+        def limit(tx) -> None:
+            tx.set_setting("door_client_per_hour", "1000000")
+            tx.audit("settings.update", "setting", "door_client_per_hour", None, "1000000")
+
+        db.write(SYSTEM, limit)
+        ids = [r[0] for r in db.rows("SELECT id FROM units ORDER BY id LIMIT ?", [units])]
+        return [row["token"] for uid in ids for row in door.issue_unit(db, SYSTEM, uid)]
+    finally:
+        db.close()
+
+
+async def logins(url: str, accounts: list[str]) -> dict[str, dict[str, str]]:
+    """One form login per account (the morning's phones logged in earlier): its cookie serves every session
+    of that account, as a phone reopening the app does."""
+    gate = asyncio.Semaphore(4)
+
+    async def one(account: str):
+        async with gate:
+            s = Session(url, "/", query="lang=zh", timeout=60)
+            try:
+                await s.connect()
+                await s.login(account, PASSWORD)
+                return account, dict(s.cookies)
+            finally:
+                await s.close()
+
+    return dict(await asyncio.gather(*(one(a) for a in accounts)))
+
+
+# -- the server's side ------------------------------------------------------------------------------------
+class Watch:
+    """CPU and RSS of the server processes, and their own script runs (QINYUAN_RUN_LOG)."""
+
+    def __init__(self, pids: list[int], run_log: Path | None):
+        self.procs = [psutil.Process(p) for p in pids]
+        self.run_log = run_log
+
+    def _all(self):
+        out = []
+        for p in self.procs:
+            with contextlib.suppress(psutil.Error):
+                out += [p, *p.children(recursive=True)]
+        return out
+
+    def cpu(self) -> float:
+        total = 0.0
+        for p in self._all():
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass
+        return total
+
+    def rss_mb(self) -> float:
+        total = 0
+        for p in self._all():
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+        return total / 2**20
+
+    def runs(self, since: float, until: float) -> list[float]:
+        if not self.run_log or not self.run_log.exists():
+            return []
+        out = []
+        for line in self.run_log.read_text().splitlines():
+            ts, _role, seconds = line.split("\t")
+            if since <= float(ts) < until:
+                out.append(float(seconds))
+        return out
+
+
+def step_figures(load: Load, watch: Watch, since: float, until: float, cpu: float, runs_caused: int, client_cpu: float) -> dict:
+    window = [r for r in load.records if since <= r.at < until]
+    felt = [r.seconds for r in window if r.kind not in BACKGROUND]
+    kinds: dict[str, list[float]] = {}
+    for r in window:
+        kinds.setdefault(r.kind, []).append(r.seconds)
+    server = watch.runs(since, until)
+    seconds = until - since
+    return {
+        "interactions": len(felt),
+        "per_s": round(len(felt) / seconds, 1),
+        "p50_s": pct(felt, 0.5),
+        "p95_s": pct(felt, 0.95),
+        "timeouts": sum(1 for r in window if not r.ok),
+        "kinds": {k: {"n": len(v), "p50_s": pct(v, 0.5), "p95_s": pct(v, 0.95)} for k, v in sorted(kinds.items())},
+        "server_cpu_s_per_s": round(cpu / seconds, 2),
+        "server_cpu_ms_per_run": round(cpu / runs_caused * 1000, 1) if runs_caused else None,
+        "server_page_runs": len(server),
+        "server_run_p50_s": pct(server, 0.5),
+        "server_run_p95_s": pct(server, 0.95),
+        "runs_asked": runs_caused,
+        "client_cpu_share": round(client_cpu / seconds, 2),
+        "rss_mb": round(watch.rss_mb(), 1),
+    }
+
+
+async def ramp(
+    url: str,
+    watch: Watch,
+    steps: list[int],
+    hold: float,
+    think: tuple[float, float],
+    tokens: list[str],
+    idle_sessions: int,
+    budget: float,
+    seed: int = 20220110,
+) -> dict:
+    me = psutil.Process()
+    accounts = [f"captain{n:02d}" for n in range(1, 52)] + ["committee", "medic01"]
+    t0 = time.monotonic()
+    cookies = await logins(url, accounts)
+    out: dict = {"login_s": round(time.monotonic() - t0, 1), "steps": []}
+    load = Load(url, think, cookies, tokens)
+    idle = asyncio.Event()
+    tasks: list[asyncio.Task] = []
+    gate = asyncio.Semaphore(8)  # new sessions open a few at a time, like people arriving
+
+    async def start(n: int) -> None:
+        rng = random.Random(seed + n)
+        async with gate:
+            pass
+        await person(load, n, rng, idle)
+
+    async def add(upto: int) -> None:
+        while len(tasks) < upto:
+            tasks.append(asyncio.create_task(start(len(tasks))))
+            await asyncio.sleep(0.02)
+
+    # idle sessions: pages open, nobody tapping (their fragments refresh on their own)
+    await asyncio.sleep(2)
+    base = watch.rss_mb()
+    await add(idle_sessions)
+    deadline = time.monotonic() + 120
+    while sum(1 for r in load.records if r.kind in ("open", "door_open")) < idle_sessions and time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+    await asyncio.sleep(5)
+    idle_rss = watch.rss_mb()
+    out["idle"] = {
+        "sessions": idle_sessions,
+        "rss_base_mb": round(base, 1),
+        "rss_idle_mb": round(idle_rss, 1),
+        "rss_per_idle_session_mb": round((idle_rss - base) / max(1, idle_sessions), 2),
+        "open_p50_s": pct([r.seconds for r in load.records if r.kind in ("open", "door_open")], 0.5),
+    }
+    idle.set()
+    started = time.monotonic()
+    for n in steps:
+        if n < len(tasks):
+            continue
+        await add(n)
+        warm = min(hold / 3, think[1])
+        await asyncio.sleep(warm)
+        since, cpu0, runs0, mine0 = time.time(), watch.cpu(), load.runs_caused, sum(me.cpu_times()[:2])
+        await asyncio.sleep(hold - warm)
+        until = time.time()
+        fig = step_figures(
+            load, watch, since, until, watch.cpu() - cpu0, load.runs_caused - runs0, sum(me.cpu_times()[:2]) - mine0
+        )
+        fig["sessions"] = n
+        fig["live"] = sum(1 for s in load.sessions if s._ws is not None and not s._closed)
+        out["steps"].append(fig)
+        print(
+            f"[morning] {n:4d} sessions: {fig['interactions']} taps ({fig['per_s']}/s) P50 {fig['p50_s']} s "
+            f"P95 {fig['p95_s']} s; server CPU {fig['server_cpu_s_per_s']} s/s, {fig['server_cpu_ms_per_run']} ms/run, "
+            f"its runs P95 {fig['server_run_p95_s']} s; client CPU {fig['client_cpu_share']}; RSS {fig['rss_mb']} MB",
+            flush=True,
+        )
+        if fig["p95_s"] is None or fig["p95_s"] > TARGET_P95_S or time.monotonic() - started > budget:
+            break
+    load.stop.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.gather(*(s.close() for s in load.sessions), return_exceptions=True)
+    held = [s for s in out["steps"] if s["p95_s"] is not None and s["p95_s"] < TARGET_P95_S]
+    out["sessions_held"] = max((s["sessions"] for s in held), default=0)
+    out["first_over"] = next((s["sessions"] for s in out["steps"] if s not in held), None)
+    out["errors"] = len(load.errors)
+    out["error_samples"] = sorted(set(load.errors))[:6]
+    return out
+
+
+def pin_cpus(pin: bool) -> tuple[set[int] | None, set[int] | None, str]:
+    """The server on one core, the load client on the other (as `taskset -c` does: sched_setaffinity)."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not pin or len(cpus) < 2:
+        return None, None, f"not pinned: server, load client and everything else share CPUs {cpus}"
+    server, client = {cpus[0]}, set(cpus[1:])
+    return (
+        server,
+        client,
+        (
+            f"server pinned to CPU {cpus[0]}, load client to CPU {','.join(map(str, sorted(client)))} "
+            "(sched_setaffinity, as taskset -c); the machine's other work (other engineers' tests) still runs on both"
+        ),
+    )
+
+
+def run(
+    db: str | None = None,
+    url: str | None = None,
+    scale: int = 1,
+    steps: list[int] | None = None,
+    hold: float = 45,
+    think: tuple[float, float] = (5.0, 15.0),
+    idle_sessions: int = 100,
+    units: int = 51,
+    pin: bool = True,
+    pids: list[int] | None = None,
+    budget: float = 420,
+    work: Path | None = None,
+) -> dict:
+    steps = steps or [50, 100, 200, 300, 400, 500, 600]
+    work = work or ROOT / "bench" / "tmp"
+    work.mkdir(parents=True, exist_ok=True)
+    server = None
+    server_cpus, client_cpus, how = pin_cpus(pin and url is None)
+    if url is None:
+        from tests.support.server import Server
+
+        path = work / "morning.duckdb"
+        for leftover in (path, Path(str(path) + ".wal")):
+            leftover.unlink(missing_ok=True)
+        if db:
+            shutil.copy(db, path)
+        else:
+            from qinyuan import demo
+            from qinyuan.db import Database
+
+            built = Database.open(str(path), create=True)
+            demo.build(built, scale=scale)
+            built.close()
+        tokens = prepare(str(path), units)
+        run_log = work / "morning.runs.tsv"
+        run_log.unlink(missing_ok=True)
+        server = Server(path, env={"QINYUAN_RUN_LOG": str(run_log)}, cpus=server_cpus)
+        watch = Watch([server.proc.pid], run_log)
+        url = server.url
+        where = f"one `streamlit run` process on a copy of the scale-{scale} DuckDB file"
+    else:
+        tokens = prepare(db, units) if db else []
+        watch = Watch(pids or [], None)
+        where = f"the app at {url} ({len(pids or [])} server processes watched)"
+    original = os.sched_getaffinity(0)
+    try:
+        if client_cpus:
+            os.sched_setaffinity(0, client_cpus)
+        result = asyncio.run(ramp(url, watch, steps, hold, think, tokens, idle_sessions, budget))
+    finally:
+        os.sched_setaffinity(0, original)
+        if server is not None:
+            server.stop()
+    result.update(
+        {
+            "where": where,
+            "cores": how,
+            "think_s": list(think),
+            "hold_s": hold,
+            "steps_planned": steps,
+            "mix": MIX,
+            "door_links": len(tokens),
+            "load_average": [round(x, 1) for x in os.getloadavg()],
+        }
+    )
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.morning", description=__doc__.split("\n\n")[0])
+    p.add_argument("--db", help="DuckDB file to copy (default: a fresh demo at --scale); with --url: the database URL")
+    p.add_argument("--url", help="measure a running app (e.g. the balancer http://127.0.0.1:8500) instead of starting one")
+    p.add_argument("--pids", default="", help="with --url: server process ids to watch (comma-separated)")
+    p.add_argument("--scale", type=int, default=1)
+    p.add_argument("--steps", default="50,100,200,300,400,500,600")
+    p.add_argument("--hold", type=float, default=45, help="seconds per step")
+    p.add_argument("--think", default="5,15", help="think time range in seconds")
+    p.add_argument("--idle", type=int, default=100, help="idle sessions opened first (RSS per idle session)")
+    p.add_argument("--units", type=int, default=51, help="units whose households get door links")
+    p.add_argument("--no-pin", action="store_true")
+    p.add_argument("--quick", action="store_true", help="short steps and think times, to iterate")
+    p.add_argument("--out", help="write the figures as JSON here")
+    a = p.parse_args(argv)
+    steps, hold, think, idle = [int(x) for x in a.steps.split(",")], a.hold, tuple(float(x) for x in a.think.split(",")), a.idle
+    if a.quick:
+        steps, hold, think, idle = [10, 30, 60], 20, (1.0, 3.0), 20
+    result = run(
+        a.db,
+        a.url,
+        a.scale,
+        steps,
+        hold,
+        think,
+        idle,
+        a.units,
+        not a.no_pin,
+        [int(x) for x in a.pids.split(",") if x],
+    )
+    text = json.dumps(result, ensure_ascii=False, indent=1)
+    if a.out:
+        Path(a.out).write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
