@@ -53,7 +53,7 @@ test-fast: venv secrets
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 
 bench: venv browser
-	$(BIN)/python -m bench.run --extra-sessions 10 --pinned-sessions
+	$(BIN)/python -m bench.run
 
 lint: venv
 	$(BIN)/ruff check .

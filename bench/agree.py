@@ -47,7 +47,7 @@ async def _browser_round(page, rid: str) -> dict[str, float | None]:
 
 
 async def _client_round(s: Session, rid: str) -> dict[str, float]:
-    out = {"nav_testing": await s.open_page("testing")}
+    out = {"nav_testing": await s.open_page("核酸检测")}
     await asyncio.sleep(0.5)
     out["view_mark"] = await s.select("视图", "登记结果")
     await asyncio.sleep(0.5)
@@ -55,7 +55,7 @@ async def _client_round(s: Session, rid: str) -> dict[str, float]:
     await asyncio.sleep(0.5)
     out["undo"] = await s.click(key=f"ts_tap_{rid}_pending")
     await asyncio.sleep(0.5)
-    out["nav_overview"] = await s.open_page("overview")
+    out["nav_overview"] = await s.open_page("总览")
     await asyncio.sleep(0.5)
     return out
 
@@ -66,10 +66,10 @@ async def _compare(url: str, rounds: int) -> dict:
     s = Session(url, "/", query="lang=zh")
     await s.connect()
     await s.login("captain01", PASSWORD)
-    await s.open_page("testing")
+    await s.open_page("核酸检测")
     await s.select("视图", "登记结果")
     rid = next(b for b in s.find_all("button") if b.key.endswith("_tested") and not b.proto.disabled).key.split("_")[2]
-    await s.open_page("overview")
+    await s.open_page("总览")
     browser_times: dict[str, list] = {k: [] for k in STEPS}
     client_times: dict[str, list] = {k: [] for k in STEPS}
     async with async_playwright() as p:
@@ -92,9 +92,7 @@ async def _compare(url: str, rounds: int) -> dict:
         done = [v for v in values if v is not None]
         return round(statistics.median(done), 3) if done else None
 
-    rows = [
-        {"step": k, "chromium_s": med(browser_times[k]), "client_s": med(client_times[k]), "n": rounds} for k in STEPS
-    ]
+    rows = [{"step": k, "chromium_s": med(browser_times[k]), "client_s": med(client_times[k]), "n": rounds} for k in STEPS]
     both = [(r["chromium_s"], r["client_s"]) for r in rows if r["chromium_s"] and r["client_s"]]
     return {
         "agree_steps": rows,

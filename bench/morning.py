@@ -63,6 +63,7 @@ class Record:
     kind: str
     seconds: float
     ok: bool = True
+    queued: float | None = None  # of which waiting for the run to start (send -> its new_session)
 
 
 @dataclass
@@ -76,14 +77,15 @@ class Load:
     sessions: list[Session] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     runs_caused: int = 0  # interactions + fragment auto-reruns: every script run the clients asked for
+    captains: int = 24  # captain accounts logged in; sessions beyond share them (a team's phones)
 
-    def note(self, kind: str, seconds: float, ok: bool = True) -> None:
-        self.records.append(Record(time.time(), kind, seconds, ok))
+    def note(self, kind: str, seconds: float, ok: bool = True, queued: float | None = None) -> None:
+        self.records.append(Record(time.time(), kind, seconds, ok, queued))
         self.runs_caused += 1
 
-    async def timed(self, kind: str, action) -> None:
+    async def timed(self, kind: str, action, session: Session | None = None) -> None:
         try:
-            self.note(kind, await action)
+            self.note(kind, await action, queued=session.last_queued if session else None)
         except TimeoutError:
             self.note(kind, TIMEOUT_S, ok=False)
         except NotFound as exc:
@@ -112,62 +114,62 @@ class Load:
 
 # -- the people ------------------------------------------------------------------------------------------
 async def captain(load: Load, n: int, rng: random.Random, idle: asyncio.Event) -> None:
-    account = f"captain{n % 51 + 1:02d}"
+    account = f"captain{n % load.captains + 1:02d}"
     s = load.session("/testing", "lang=zh", load.cookies[account])
-    await load.timed("open", s.connect())
+    await load.timed("open", s.connect(), s)
     await idle.wait()
     if not await load.pause(rng):
         return
-    await load.timed("view", s.select("视图", "登记结果"))
+    await load.timed("view", s.select("视图", "登记结果"), s)
     while await load.pause(rng):
         buttons = [b for b in s.find_all("button") if b.key.startswith("ts_tap_") and not b.proto.disabled]
         tested = [b for b in buttons if b.key.endswith("_tested")]
         undo = [b for b in buttons if b.key.endswith("_pending")]
         roll = rng.random()
         if roll < 0.08:
-            await load.timed("nav", s.open_page(rng.choice(["overview", "medicine"])))
+            await load.timed("nav", s.open_page(rng.choice(["总览", "送药上门"])), s)
             if await load.pause(rng):
-                await load.timed("nav", s.open_page("testing"))
-                await load.timed("view", s.select("视图", "登记结果"))
+                await load.timed("nav", s.open_page("核酸检测"), s)
+                await load.timed("view", s.select("视图", "登记结果"), s)
         elif roll < 0.25:
             rooms = s.find_all("selectbox", "房号")
             if rooms and len(rooms[0].proto.options) > 1:
-                await load.timed("room", s.select("房号", rng.choice(list(rooms[0].proto.options))))
+                await load.timed("room", s.select("房号", rng.choice(list(rooms[0].proto.options))), s)
         elif tested and (roll < 0.8 or not undo):
-            await load.timed("mark", s.click(key=rng.choice(tested).key))
+            await load.timed("mark", s.click(key=rng.choice(tested).key), s)
         elif undo:
-            await load.timed("undo", s.click(key=rng.choice(undo).key))
+            await load.timed("undo", s.click(key=rng.choice(undo).key), s)
         elif s.find_all("checkbox", "只看未落实的户"):
-            await load.timed("toggle", s.check("只看未落实的户", False))
+            await load.timed("toggle", s.check("只看未落实的户", False), s)
         else:
-            await load.timed("open", s.reload())
-            await load.timed("view", s.select("视图", "登记结果"))
+            await load.timed("open", s.reload(), s)
+            await load.timed("view", s.select("视图", "登记结果"), s)
 
 
 async def household(load: Load, n: int, rng: random.Random, idle: asyncio.Event) -> None:
     token = load.tokens[n % len(load.tokens)]
     s = load.session("/door", f"k={token}")
-    await load.timed("door_open", s.connect())
+    await load.timed("door_open", s.connect(), s)
     await idle.wait()
     while await load.pause(rng):
         asks = [b for b in s.find_all("button") if b.key.startswith("door_home_sampling_")]
         if asks and rng.random() < 0.15:
-            await load.timed("door_ask", s.click(key=rng.choice(asks).key))
+            await load.timed("door_ask", s.click(key=rng.choice(asks).key), s)
         else:
-            await load.timed("door_reload", s.reload())
+            await load.timed("door_reload", s.reload(), s)
 
 
-async def staff(load: Load, n: int, rng: random.Random, idle: asyncio.Event, account: str, home: str, others) -> None:
-    s = load.session(f"/{home}", "lang=zh", load.cookies[account])
-    await load.timed("open", s.connect())
+async def staff(load: Load, rng: random.Random, idle: asyncio.Event, account: str, path: str, home: str, others) -> None:
+    s = load.session(path, "lang=zh", load.cookies[account])
+    await load.timed("open", s.connect(), s)
     await idle.wait()
     while await load.pause(rng):
         if rng.random() < 0.5:
-            await load.timed("nav", s.open_page(rng.choice(others)))
+            await load.timed("nav", s.open_page(rng.choice(others)), s)
             if await load.pause(rng):
-                await load.timed("nav", s.open_page(home))
+                await load.timed("nav", s.open_page(home), s)
         else:
-            await load.timed("rerun", s.rerun())
+            await load.timed("rerun", s.rerun(), s)
 
 
 def person(load: Load, n: int, rng: random.Random, idle: asyncio.Event):
@@ -182,8 +184,8 @@ def person(load: Load, n: int, rng: random.Random, idle: asyncio.Event):
     if role == "captain":
         return captain(load, n, rng, idle)
     if role == "committee":
-        return staff(load, n, rng, idle, "committee", "overview", ["testing", "emergencies"])
-    return staff(load, n, rng, idle, "medic01", "emergencies", ["testing", "medicine"])
+        return staff(load, rng, idle, "committee", "/", "总览", ["核酸检测", "就医急诊"])
+    return staff(load, rng, idle, "medic01", "/emergencies", "就医急诊", ["核酸检测", "送药上门"])
 
 
 # -- set-up -------------------------------------------------------------------------------------------
@@ -272,6 +274,7 @@ class Watch:
 def step_figures(load: Load, watch: Watch, since: float, until: float, cpu: float, runs_caused: int, client_cpu: float) -> dict:
     window = [r for r in load.records if since <= r.at < until]
     felt = [r.seconds for r in window if r.kind not in BACKGROUND]
+    queued = [r.queued for r in window if r.kind not in BACKGROUND and r.queued is not None]
     kinds: dict[str, list[float]] = {}
     for r in window:
         kinds.setdefault(r.kind, []).append(r.seconds)
@@ -283,6 +286,8 @@ def step_figures(load: Load, watch: Watch, since: float, until: float, cpu: floa
         "p50_s": pct(felt, 0.5),
         "p95_s": pct(felt, 0.95),
         "timeouts": sum(1 for r in window if not r.ok),
+        "queued_p50_s": pct(queued, 0.5),
+        "queued_p95_s": pct(queued, 0.95),
         "kinds": {k: {"n": len(v), "p50_s": pct(v, 0.5), "p95_s": pct(v, 0.95)} for k, v in sorted(kinds.items())},
         "server_cpu_s_per_s": round(cpu / seconds, 2),
         "server_cpu_ms_per_run": round(cpu / runs_caused * 1000, 1) if runs_caused else None,
@@ -304,33 +309,30 @@ async def ramp(
     tokens: list[str],
     idle_sessions: int,
     budget: float,
+    captains: int = 24,
     seed: int = 20220110,
 ) -> dict:
     me = psutil.Process()
-    accounts = [f"captain{n:02d}" for n in range(1, 52)] + ["committee", "medic01"]
+    accounts = [f"captain{n:02d}" for n in range(1, captains + 1)] + ["committee", "medic01"]
     t0 = time.monotonic()
     cookies = await logins(url, accounts)
     out: dict = {"login_s": round(time.monotonic() - t0, 1), "steps": []}
-    load = Load(url, think, cookies, tokens)
+    load = Load(url, think, cookies, tokens, captains=captains)
     idle = asyncio.Event()
     tasks: list[asyncio.Task] = []
-    gate = asyncio.Semaphore(8)  # new sessions open a few at a time, like people arriving
 
-    async def start(n: int) -> None:
-        rng = random.Random(seed + n)
-        async with gate:
-            pass
-        await person(load, n, rng, idle)
-
-    async def add(upto: int) -> None:
+    async def add(upto: int, over: float) -> None:
+        """New people arrive spread over `over` seconds, not all in the same instant."""
+        new = upto - len(tasks)
         while len(tasks) < upto:
-            tasks.append(asyncio.create_task(start(len(tasks))))
-            await asyncio.sleep(0.02)
+            n = len(tasks)
+            tasks.append(asyncio.create_task(person(load, n, random.Random(seed + n), idle)))
+            await asyncio.sleep(over / max(1, new))
 
     # idle sessions: pages open, nobody tapping (their fragments refresh on their own)
     await asyncio.sleep(2)
     base = watch.rss_mb()
-    await add(idle_sessions)
+    await add(idle_sessions, 10)
     deadline = time.monotonic() + 120
     while sum(1 for r in load.records if r.kind in ("open", "door_open")) < idle_sessions and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
@@ -348,9 +350,9 @@ async def ramp(
     for n in steps:
         if n < len(tasks):
             continue
-        await add(n)
         warm = min(hold / 3, think[1])
-        await asyncio.sleep(warm)
+        await add(n, warm / 2)
+        await asyncio.sleep(warm / 2)
         since, cpu0, runs0, mine0 = time.time(), watch.cpu(), load.runs_caused, sum(me.cpu_times()[:2])
         await asyncio.sleep(hold - warm)
         until = time.time()
@@ -362,7 +364,7 @@ async def ramp(
         out["steps"].append(fig)
         print(
             f"[morning] {n:4d} sessions: {fig['interactions']} taps ({fig['per_s']}/s) P50 {fig['p50_s']} s "
-            f"P95 {fig['p95_s']} s; server CPU {fig['server_cpu_s_per_s']} s/s, {fig['server_cpu_ms_per_run']} ms/run, "
+            f"P95 {fig['p95_s']} s (waiting to start P95 {fig['queued_p95_s']} s); server CPU {fig['server_cpu_s_per_s']} s/s, {fig['server_cpu_ms_per_run']} ms/run, "
             f"its runs P95 {fig['server_run_p95_s']} s; client CPU {fig['client_cpu_share']}; RSS {fig['rss_mb']} MB",
             flush=True,
         )
@@ -408,6 +410,8 @@ def run(
     pids: list[int] | None = None,
     budget: float = 420,
     work: Path | None = None,
+    server_env: dict[str, str] | None = None,
+    captains: int = 24,
 ) -> dict:
     steps = steps or [50, 100, 200, 300, 400, 500, 600]
     work = work or ROOT / "bench" / "tmp"
@@ -432,7 +436,7 @@ def run(
         tokens = prepare(str(path), units)
         run_log = work / "morning.runs.tsv"
         run_log.unlink(missing_ok=True)
-        server = Server(path, env={"QINYUAN_RUN_LOG": str(run_log)}, cpus=server_cpus)
+        server = Server(path, env={"QINYUAN_RUN_LOG": str(run_log), **(server_env or {})}, cpus=server_cpus)
         watch = Watch([server.proc.pid], run_log)
         url = server.url
         where = f"one `streamlit run` process on a copy of the scale-{scale} DuckDB file"
@@ -444,7 +448,7 @@ def run(
     try:
         if client_cpus:
             os.sched_setaffinity(0, client_cpus)
-        result = asyncio.run(ramp(url, watch, steps, hold, think, tokens, idle_sessions, budget))
+        result = asyncio.run(ramp(url, watch, steps, hold, think, tokens, idle_sessions, budget, captains))
     finally:
         os.sched_setaffinity(0, original)
         if server is not None:
@@ -459,6 +463,7 @@ def run(
             "mix": MIX,
             "door_links": len(tokens),
             "load_average": [round(x, 1) for x in os.getloadavg()],
+            "server_env": server_env or {},
         }
     )
     return result
@@ -478,10 +483,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-pin", action="store_true")
     p.add_argument("--quick", action="store_true", help="short steps and think times, to iterate")
     p.add_argument("--out", help="write the figures as JSON here")
+    p.add_argument(
+        "--server-env", default="", help="what-if: NAME=value,... for the server (e.g. STREAMLIT_RUNNER_POST_SCRIPT_GC=false)"
+    )
     a = p.parse_args(argv)
     steps, hold, think, idle = [int(x) for x in a.steps.split(",")], a.hold, tuple(float(x) for x in a.think.split(",")), a.idle
     if a.quick:
-        steps, hold, think, idle = [10, 30, 60], 20, (1.0, 3.0), 20
+        steps, hold, think, idle = [20, 40, 80], 20, (1.0, 3.0), 20
     result = run(
         a.db,
         a.url,
@@ -493,6 +501,7 @@ def main(argv: list[str] | None = None) -> int:
         a.units,
         not a.no_pin,
         [int(x) for x in a.pids.split(",") if x],
+        server_env=dict(kv.split("=", 1) for kv in a.server_env.split(",") if kv),
     )
     text = json.dumps(result, ensure_ascii=False, indent=1)
     if a.out:
@@ -503,3 +512,148 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+# -- for `make bench` (bench/run.py) ------------------------------------------------------------------------
+NO_GC = {"STREAMLIT_RUNNER_POST_SCRIPT_GC": "false"}  # what-if: Streamlit's gc.collect(2) after every run, off
+AT_TARGET = 300  # sessions the one-process target asks for
+
+
+def headline(result: dict) -> dict:
+    """The figures the targets read: sessions held, the P95 at 300 sessions (or the last step measured)."""
+    steps = result.get("steps") or []
+    at = next((s for s in steps if s["sessions"] == AT_TARGET), steps[-1] if steps else {})
+    return {
+        "sessions_held": result.get("sessions_held"),
+        "p95_s": at.get("p95_s"),
+        "p95_at_sessions": at.get("sessions"),
+        "server_cpu_ms_per_run": at.get("server_cpu_ms_per_run"),
+    }
+
+
+def for_report(
+    db_path: Path,
+    work: Path,
+    quick: bool = False,
+    whatif: bool = True,
+    cluster_url: str | None = None,
+    cluster_db: str | None = None,
+    cluster_pids: list[int] | None = None,
+) -> dict:
+    steps = [20, 40, 80] if quick else [50, 100, 200, 300, 400, 500, 600]
+    hold, think, idle = (20, (1.0, 3.0), 20) if quick else (35, (5.0, 15.0), 100)
+    one = run(str(db_path), steps=steps, hold=hold, think=think, idle_sessions=idle, budget=240, work=work)
+    top = headline(one)
+    out = {
+        "morning": one,
+        "sessions_held_one_process": one["sessions_held"],
+        "p95_interaction_s": top["p95_s"],
+        "p95_interaction_at_sessions": top["p95_at_sessions"],
+        "server_cpu_ms_per_run": top["server_cpu_ms_per_run"],
+        "rss_per_idle_session_mb": one["idle"]["rss_per_idle_session_mb"],
+    }
+    if whatif:
+        out["morning_whatif_no_gc"] = run(
+            str(db_path), steps=steps, hold=hold, think=think, idle_sessions=idle, budget=150, work=work, server_env=NO_GC
+        )
+    if cluster_url:
+        two = run(
+            cluster_db, url=cluster_url, steps=steps, hold=hold, think=think, idle_sessions=idle, pids=cluster_pids, budget=300
+        )
+        out["morning_cluster"] = two
+        if one["sessions_held"]:
+            out["cluster_sessions_ratio"] = round(two["sessions_held"] / one["sessions_held"], 2)
+    return out
+
+
+def report_lines(r: dict) -> list[str]:
+    """The report's section on the testing morning."""
+    lines = ["## Testing morning (protocol clients, bench/morning.py)", ""]
+    for key, title in (
+        ("morning", "One app process"),
+        ("morning_whatif_no_gc", "What-if: the same with Streamlit's post-run `gc.collect(2)` off (runner.postScriptGC=false)"),
+        ("morning_cluster", "Two replicas behind the balancer"),
+    ):
+        m = r.get(key)
+        if not m:
+            continue
+        idle = m.get("idle", {})
+        lines += [
+            f"### {title}",
+            "",
+            f"- {m['where']}; {m['cores']}; think time {m['think_s'][0]}–{m['think_s'][1]} s; mix {m['mix']}; "
+            f"{m['door_links']} door links; logins (one form login per account, its cookie for every session of it) "
+            f"{m['login_s']} s; load average at the end {m['load_average']}.",
+            f"- idle: {idle.get('sessions')} sessions with their page open and no taps: RSS {idle.get('rss_base_mb')} → "
+            f"{idle.get('rss_idle_mb')} MB, **{idle.get('rss_per_idle_session_mb')} MB per idle session**.",
+            f"- **sessions held at P95 < 1 s: {m['sessions_held']}** (first step over: {m.get('first_over')}); "
+            f"client errors {m['errors']} {m.get('error_samples') or ''}",
+            "",
+            "| sessions | taps/s | P50 s | P95 s | of which waiting for the run to start P50 / P95 s | timeouts | "
+            "server CPU s/s | CPU ms per run | server's own runs P50 / P95 s | client CPU | RSS MB | P50 / P95 per kind (n) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for s in m["steps"]:
+            kinds = "; ".join(f"{k} {v['p50_s']}/{v['p95_s']} ({v['n']})" for k, v in s["kinds"].items())
+            lines.append(
+                f"| {s['sessions']} | {s['per_s']} | {s['p50_s']} | {s['p95_s']} | {s['queued_p50_s']} / {s['queued_p95_s']} | "
+                f"{s['timeouts']} | "
+                f"{s['server_cpu_s_per_s']} | {s['server_cpu_ms_per_run']} | {s['server_run_p50_s']} / "
+                f"{s['server_run_p95_s']} | {s['client_cpu_share']} | {s['rss_mb']} | {kinds} |"
+            )
+        lines.append("")
+    if r.get("agree_steps"):
+        lines += [
+            "### The protocol client beside Chromium",
+            "",
+            f"- {r.get('agree_note')}. Chromium is timed from the click to `data-test-script-state` back at notRunning, "
+            "the client from its BackMsg to the run's `script_finished`.",
+            "",
+            "| interaction | Chromium median s | protocol client median s |",
+            "|---|---|---|",
+        ]
+        lines += [f"| {x['step']} | {x['chromium_s']} | {x['client_s']} |" for x in r["agree_steps"]]
+        lines.append("")
+    return lines
+
+
+def notes(r: dict) -> list[str]:
+    """What the morning's numbers say, for the report's notes."""
+    m = r.get("morning")
+    if not m or not m.get("steps"):
+        return []
+    out = []
+    held = m["sessions_held"]
+    last = m["steps"][-1]
+    cpu = headline(m)["server_cpu_ms_per_run"]
+    if held < AT_TARGET:
+        what = r.get("morning_whatif_no_gc") or {}
+        whatif = headline(what) if what else {}
+        out.append(
+            f"One process held {held} sessions at P95 < 1 s (target {AT_TARGET}); at {last['sessions']} sessions the "
+            f"P95 was {last['p95_s']} s while the server's own script runs (QINYUAN_RUN_LOG) took P50 "
+            f"{last['server_run_p50_s']} s / P95 {last['server_run_p95_s']} s and the process used "
+            f"{last['server_cpu_s_per_s']} CPU-s per s on its core: the wait is queueing for the one core a Streamlit "
+            f"process can use (the GIL), not the script. Each run costs {cpu} ms of server CPU, most of it not in our "
+            f"script: Streamlit calls gc.collect(2) after every script run (runner.postScriptGC, py-spy: about 60 % of "
+            f"the process's CPU). "
+            + (
+                f"With it off, the same ramp costs {whatif.get('server_cpu_ms_per_run')} ms per run and held "
+                f"{what.get('sessions_held')} sessions. "
+                if what
+                else ""
+            )
+            + "What would change it: `[runner] postScriptGC = false` in .streamlit/config.toml (Python's own "
+            "generational GC still runs), then more processes (replicas behind the balancer, issue 19), each on its "
+            "own core; on this machine the server's core is also shared with the other engineers' work."
+        )
+    idle = m.get("idle", {}).get("rss_per_idle_session_mb")
+    if idle is not None and idle >= 3:
+        out.append(f"Memory per idle session {idle} MB (target < 3 MB).")
+    if r.get("agree_chromium_median_s") is not None:
+        out.append(
+            f"Chromium and the protocol client on the same interactions: median {r['agree_chromium_median_s']} s vs "
+            f"{r['agree_client_median_s']} s; the difference is the browser's side (Playwright's click, React drawing "
+            f"the deltas), which a phone adds on its own CPU, not the server's."
+        )
+    return out

@@ -1,8 +1,12 @@
 """`make bench`: proof under load, measured side by side in one run. Writes bench/report.md and
 bench/report.json. Every figure is compared with its target in the report, met or not.
 
-    python -m bench.run [--scale 100] [--runs 5] [--sessions 30] [--session-seconds 90] [--kill-runs 20]
-                        [--only rerun,write,hot,kill9,sessions,backup]
+    python -m bench.run [--scale 100] [--runs 5] [--kill-runs 20] [--quick]
+                        [--only rerun,write,hot,kill9,backup,ledger,morning,agree]
+                        [--cluster-url http://127.0.0.1:8500 --cluster-db postgresql://... --cluster-pids 11,12]
+
+Interaction latency under load comes from protocol clients (bench/morning.py, the testing morning), with a
+small Chromium check beside it (bench/agree.py); bench/browser.py's 30-Chromium run is no longer part of it.
 """
 
 from __future__ import annotations
@@ -46,7 +50,9 @@ TARGETS = {  # name: (comparison, target)
     "hot_row_lost": ("==", 0),
     "hot_row_unhandled": ("==", 0),
     "p95_interaction_s": ("<", 1.0),
-    "rss_per_session_mb": ("<", 5.0),
+    "sessions_held_one_process": (">=", 300),
+    "rss_per_idle_session_mb": ("<", 3.0),
+    "cluster_sessions_ratio": (">=", 1.7),
     "kill9_lost": ("==", 0),
     "kill9_failed_open": ("==", 0),
     "backup_round_trip_mismatches": ("==", 0),
@@ -678,43 +684,10 @@ def write_report(results: dict) -> None:
             f"ratio {r['ledger_import_ratio_vs_template']} (target <= 2).",
             "",
         ]
-    if "sessions" in r:
-        lines += [
-            "## Concurrent browser sessions",
-            "",
-            f"- {r['sessions']} Chromium sessions logged in (of {r.get('sessions_requested')} requested; one browser, "
-            f"one context each, {r.get('session_viewport')}) on one `streamlit run` server over the "
-            f"scale-{r.get('session_scale')} database, each a different captain (logins took "
-            f"{r.get('session_login_s')} s, three at a time); then all interacted at once for "
-            f"{r.get('session_seconds')} s with {r.get('session_think_s')} s pauses: {r.get('interactions')} "
-            f"interactions ({r.get('interaction_kinds')}), {r.get('interaction_timeouts')} timed out (30 s)"
-            + (f"; samples: {r['interaction_timeout_samples']}" if r.get("interaction_timeout_samples") else "")
-            + ".",
-            f"- click → finished rerun (`data-test-script-state` back to notRunning; a click still waiting "
-            f"after 30 s counts as 30 s in the P95): median "
-            f"{r.get('median_interaction_s')} s, P95 {r.get('p95_interaction_s')} s, max {r.get('max_interaction_s')} s.",
-            f"- the server's own script runs in that period (QINYUAN_RUN_LOG): {r.get('server_runs')} runs, median "
-            f"{r.get('server_run_median_s')} s, P95 {r.get('server_run_p95_s')} s.",
-            f"- server RSS: {r.get('rss_base_mb')} MB with one session, {r.get('rss_logged_in_mb')} MB with all "
-            f"logged in, {r.get('rss_all_mb')} MB after their interactions (peak {r.get('rss_peak_mb')}); "
-            f"{r.get('rss_per_session_mb')} MB per extra session. Logins failed: {r.get('login_failures')}.",
-            f"- {r.get('session_note', '')}",
-        ]
-        for key, title in (
-            ("extra_sessions", "Same measurement with {n} sessions (fresh server)"),
-            ("pinned_sessions", "Same {n} sessions with the server pinned to its own CPU ({note})"),
-        ):
-            if r.get(key):
-                x = r[key]
-                lines.append(
-                    f"- {title.format(n=x['sessions'], note=x.get('note'))}: {x['interactions']} interactions "
-                    f"{x['interaction_kinds']}, {x['interaction_timeouts']} timed out; click → finished rerun "
-                    f"median {x['median_interaction_s']} s, P95 {x['p95_interaction_s']} s, max "
-                    f"{x['max_interaction_s']} s; the server's own runs: median {x.get('server_run_median_s')} s, "
-                    f"P95 {x.get('server_run_p95_s')} s over {x.get('server_runs')} runs; "
-                    f"{x['rss_per_session_mb']} MB per extra session (logins {x['session_login_s']} s)."
-                )
-        lines.append("")
+    if "morning" in r or "agree_steps" in r:
+        from bench import morning
+
+        lines += morning.report_lines(r)
     if r.get("errors"):
         lines += ["## Errors while measuring", ""] + [f"- {e}" for e in r["errors"]] + [""]
     REPORT_MD.write_text("\n".join(lines), encoding="utf-8")
@@ -746,36 +719,10 @@ def notes_for(r: dict) -> list[str]:
             f"two orders of magnitude above what a compound's captains produce, and concurrent writers are "
             f"serialised and retried without loss (hot row)."
         )
-    if r.get("p95_interaction_s") is not None and r["p95_interaction_s"] >= 1.0:
-        captain = [x["s100"] for x in r.get("rerun", []) if x.get("role") == "captain" and x.get("s100")]
-        server = f"{max(captain):.2f} s at most (median of AppTest reruns)" if captain else "not measured"
-        extra = r.get("extra_sessions") or {}
-        notes.append(
-            f"P95 {r['p95_interaction_s']} s with {r.get('sessions')} sessions (median {r.get('median_interaction_s')} s"
-            + (
-                f"; with {extra.get('sessions')} sessions median {extra.get('median_interaction_s')} s, "
-                f"P95 {extra.get('p95_interaction_s')} s"
-                if extra
-                else ""
-            )
-            + (
-                f"; the server's own script runs in the same period: median {r.get('server_run_median_s')} s, "
-                f"P95 {r.get('server_run_p95_s')} s over {r.get('server_runs')} runs"
-                if r.get("server_runs")
-                else ""
-            )
-            + (
-                f"; with the server alone on one CPU and the browsers on the other: click to finish P95 "
-                f"{r['pinned_sessions'].get('p95_interaction_s')} s, the server's own runs P95 "
-                f"{r['pinned_sessions'].get('server_run_p95_s')} s"
-                if r.get("pinned_sessions")
-                else ""
-            )
-            + f"). The server-side run of a captain's page at scale 100 is {server}, so most of each wait is "
-            f"queueing for CPU: the browser with one renderer per session, the server and the rest of the machine "
-            f"share {os.cpu_count()} cores (load average {r.get('load_at_end')} at the end). This target cannot "
-            f"be judged on this machine; it needs the browsers on other hosts than the server."
-        )
+    if r.get("morning"):
+        from bench import morning
+
+        notes.extend(morning.notes(r))
     up = r.get("kill9_after_upgrade_migration") or {}
     if up and not up.get("opened"):
         notes.append(
@@ -800,18 +747,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.run")
     p.add_argument("--scale", type=int, default=100)
     p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--sessions", type=int, default=30)
-    p.add_argument("--session-seconds", type=float, default=90)
-    p.add_argument("--session-scale", type=int, default=100, help="database of the browser sessions: 1 or --scale")
-    p.add_argument("--kill-runs", type=int, default=20)
-    p.add_argument("--session-note", default="", help="why fewer sessions were run, for the report")
-    p.add_argument("--extra-sessions", type=int, default=0, help="also measure a smaller session load (reported apart)")
-    p.add_argument(
-        "--pinned-sessions",
-        action="store_true",
-        help="also measure --sessions with the server alone on one CPU and the browsers on the others",
-    )
-    p.add_argument("--only", default="rerun,write,hot,kill9,backup,sessions,ledger")
+    p.add_argument("--quick", action="store_true", help="morning: short steps and think times (to iterate)")
+    p.add_argument("--no-whatif", action="store_true", help="morning: skip the what-if without post-run GC")
+    p.add_argument("--cluster-url", help="morning: also measure the replicas behind this balancer (make cluster)")
+    p.add_argument("--cluster-db", help="morning: the cluster's database URL (door links are issued there)")
+    p.add_argument("--cluster-pids", default="", help="morning: the replicas' process ids (CPU, RSS)")
+    p.add_argument("--only", default="rerun,write,hot,kill9,backup,ledger,morning,agree")
     p.add_argument("--merge", action="store_true", help="keep figures of parts not run from the previous report.json")
     p.add_argument("--pages", default="", help="rerun: only these pages (comma-separated); prints, writes no report")
     p.add_argument("--work", default=str(WORK), help="folder for the benchmark's databases")
@@ -869,42 +810,26 @@ def main(argv: list[str] | None = None) -> int:
     part("kill9", lambda: kill9(copy(small, "kill9.duckdb"), args.kill_runs))
     part("ledger", lambda: ledger_bench.run(WORK))
 
-    def sessions():
-        from bench import browser
+    def morning_part():
+        from bench import morning
 
-        db_path = copy(big if args.session_scale != 1 else small, "sessions.duckdb")
-        out = browser.run_sessions(db_path, args.sessions, args.session_seconds)
-        out["session_scale"] = args.scale if args.session_scale != 1 else 1
-        if args.session_note:
-            out["session_note"] = args.session_note + " " + out.get("session_note", "")
-        keep = (
-            "sessions",
-            "interactions",
-            "interaction_kinds",
-            "interaction_timeouts",
-            "median_interaction_s",
-            "p95_interaction_s",
-            "max_interaction_s",
-            "rss_per_session_mb",
-            "session_login_s",
-            "server_runs",
-            "server_run_median_s",
-            "server_run_p95_s",
-            "interaction_page_reloads",
+        return morning.for_report(
+            copy(small, "morning_src.duckdb"),
+            WORK,
+            quick=args.quick,
+            whatif=not args.no_whatif,
+            cluster_url=args.cluster_url,
+            cluster_db=args.cluster_db,
+            cluster_pids=[int(x) for x in args.cluster_pids.split(",") if x],
         )
-        if args.extra_sessions:
-            extra = browser.run_sessions(
-                copy(big if args.session_scale != 1 else small, "sessions2.duckdb"), args.extra_sessions, args.session_seconds
-            )
-            out["extra_sessions"] = {k: extra.get(k) for k in keep}
-        if args.pinned_sessions:
-            pinned = browser.run_sessions(
-                copy(big if args.session_scale != 1 else small, "sessions3.duckdb"), args.sessions, args.session_seconds, pin=True
-            )
-            out["pinned_sessions"] = {**{k: pinned.get(k) for k in keep}, "note": pinned.get("session_note")}
-        return out
 
-    part("sessions", sessions)
+    def agree_part():
+        from bench import agree
+
+        return agree.run(str(copy(small, "agree_src.duckdb")), rounds=3, work=WORK)
+
+    part("morning", morning_part)
+    part("agree", agree_part)
     results["finished"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     results["load_at_end"] = [round(x, 1) for x in os.getloadavg()]
     results["notes"] = notes_for(results)

@@ -101,6 +101,7 @@ class _Wait:
     fragment_id: str  # "" = a whole-page run ends the interaction
     started: set[str] = field(default_factory=set)  # runs begun after the send
     done: asyncio.Future | None = None
+    queued: float | None = None  # seconds from the send to the first run's start (its new_session)
 
 
 class Session:
@@ -144,6 +145,7 @@ class Session:
         self.not_found: list[str] = []  # page_not_found messages
         self.messages = 0
         self.bytes_in = 0
+        self.last_queued: float | None = None  # the last interaction's wait before its run started
         self._cache: dict[str, list] = {}  # hash -> [raw bytes, run count when last used, fragment id]
         self._runs_counted = 0
         self._max_age = 2
@@ -262,7 +264,8 @@ class Session:
         return await self._set(node, WidgetState(id=node.id, bool_value=value))
 
     async def open_page(self, name: str) -> float:
-        """A click in the navigation: by url path (`testing`) or title, as the Navigation message lists them."""
+        """A click in the navigation: by url path (`testing`; "" for the default page) or title, as the
+        Navigation message lists them."""
         if name not in self.pages:
             raise NotFound(f"no page {name!r}: {sorted(self.pages)}")
         for _, task in self._autos.values():  # the frontend's cleanupAutoReruns
@@ -340,6 +343,7 @@ class Session:
             return await asyncio.wait_for(wait.done, self.timeout)
         finally:
             self._wait = None
+            self.last_queued = wait.queued
 
     async def _auto(self, fragment_id: str, interval: float) -> None:
         """The frontend's setInterval for st.fragment(run_every=...); skipped while the user waits."""
@@ -390,11 +394,12 @@ class Session:
             self.run_fragments = list(msg.metadata.run.fragment_ids)
             self.page_hash, self.main_hash = ns.page_script_hash, ns.main_script_hash
             self._max_age = ns.config.max_cached_message_age or self._max_age
-            for page in ns.app_pages:
-                self._page(page)
             if self._wait is not None:
                 self._wait.started.add(self.run_id)
-        elif kind == "navigation":  # st.navigation says which page this run is on (new_session could not)
+                if self._wait.queued is None:
+                    self._wait.queued = time.perf_counter() - self._wait.sent
+        elif kind == "navigation":  # st.navigation: the pages offered, and which one this run is on
+            self.pages = {}
             for page in msg.navigation.app_pages:
                 self._page(page)
             if msg.navigation.page_script_hash:
@@ -419,9 +424,9 @@ class Session:
             self._finished(msg)
 
     def _page(self, page) -> None:
+        """By url path ("" for the default page) and by title."""
         for name in (page.url_pathname, page.page_name):
-            if name:
-                self.pages[name.strip("/")] = page.page_script_hash
+            self.pages.setdefault(name.strip("/"), page.page_script_hash)
 
     def _delta(self, msg: ForwardMsg) -> None:
         path = tuple(msg.metadata.delta_path)
