@@ -78,12 +78,15 @@ class Load:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     runs_caused: int = 0  # interactions + fragment auto-reruns: every script run the clients asked for
     captains: int = 24  # captain accounts logged in; sessions beyond share them (a team's phones)
+    inflight: dict[int, tuple[str, float]] = field(default_factory=dict)  # interactions still waiting: kind, start
 
     def note(self, kind: str, seconds: float, ok: bool = True, queued: float | None = None) -> None:
         self.records.append(Record(time.time(), kind, seconds, ok, queued))
         self.runs_caused += 1
 
     async def timed(self, kind: str, action, session: Session | None = None) -> None:
+        token = object()
+        self.inflight[id(token)] = (kind, time.time())
         try:
             self.note(kind, await action, queued=session.last_queued if session else None)
         except TimeoutError:
@@ -93,6 +96,8 @@ class Load:
         except Exception as exc:  # noqa: BLE001 - a session that breaks is counted, the others go on
             self.errors.append(f"{kind}: {type(exc).__name__}: {exc}"[:200])
             self.note(kind, TIMEOUT_S, ok=False)
+        finally:
+            self.inflight.pop(id(token), None)
 
     def session(self, path: str, query: str = "", cookies=None) -> Session:
         def auto(seconds: float) -> None:
@@ -273,7 +278,8 @@ class Watch:
 
 def step_figures(load: Load, watch: Watch, since: float, until: float, cpu: float, runs_caused: int, client_cpu: float) -> dict:
     window = [r for r in load.records if since <= r.at < until]
-    felt = [r.seconds for r in window if r.kind not in BACKGROUND]
+    waiting = [until - start for kind, start in load.inflight.values() if kind not in BACKGROUND and start < until]
+    felt = [r.seconds for r in window if r.kind not in BACKGROUND] + waiting  # still waiting: at least this long
     queued = [r.queued for r in window if r.kind not in BACKGROUND and r.queued is not None]
     kinds: dict[str, list[float]] = {}
     for r in window:
@@ -286,6 +292,7 @@ def step_figures(load: Load, watch: Watch, since: float, until: float, cpu: floa
         "p50_s": pct(felt, 0.5),
         "p95_s": pct(felt, 0.95),
         "timeouts": sum(1 for r in window if not r.ok),
+        "waiting_at_end": len(waiting),
         "queued_p50_s": pct(queued, 0.5),
         "queued_p95_s": pct(queued, 0.95),
         "kinds": {k: {"n": len(v), "p50_s": pct(v, 0.5), "p95_s": pct(v, 0.95)} for k, v in sorted(kinds.items())},
@@ -329,11 +336,15 @@ async def ramp(
             tasks.append(asyncio.create_task(person(load, n, random.Random(seed + n), idle)))
             await asyncio.sleep(over / max(1, new))
 
-    # idle sessions: pages open, nobody tapping (their fragments refresh on their own)
+    # idle sessions: pages open, nobody tapping (their fragments refresh on their own); closed again after
     await asyncio.sleep(2)
     base = watch.rss_mb()
-    await add(idle_sessions, 10)
-    deadline = time.monotonic() + 120
+    never = asyncio.Event()
+    sitting = []
+    for n in range(idle_sessions):
+        sitting.append(asyncio.create_task(person(load, -1 - n, random.Random(seed - 1 - n), never)))
+        await asyncio.sleep(20 / max(1, idle_sessions))
+    deadline = time.monotonic() + 180
     while sum(1 for r in load.records if r.kind in ("open", "door_open")) < idle_sessions and time.monotonic() < deadline:
         await asyncio.sleep(0.5)
     await asyncio.sleep(5)
@@ -345,6 +356,12 @@ async def ramp(
         "rss_per_idle_session_mb": round((idle_rss - base) / max(1, idle_sessions), 2),
         "open_p50_s": pct([r.seconds for r in load.records if r.kind in ("open", "door_open")], 0.5),
     }
+    for task in sitting:
+        task.cancel()
+    await asyncio.gather(*sitting, return_exceptions=True)
+    await asyncio.gather(*(s.close() for s in load.sessions), return_exceptions=True)
+    load.sessions.clear()
+    await asyncio.sleep(3)
     idle.set()
     started = time.monotonic()
     for n in steps:
@@ -360,20 +377,27 @@ async def ramp(
             load, watch, since, until, watch.cpu() - cpu0, load.runs_caused - runs0, sum(me.cpu_times()[:2]) - mine0
         )
         fig["sessions"] = n
+        per_session = fig["runs_asked"] / (until - since) / max(1, n)  # script runs a session asks for, per s
+        cost = (fig["server_cpu_ms_per_run"] or 0) / 1000
+        fig["runs_per_session_s"] = round(per_session, 3)
+        # what one core could carry if CPU were the only limit: 1 / (CPU per run x runs per session per s)
+        fig["sessions_per_core_if_cpu_bound"] = round(1 / (cost * per_session)) if cost and per_session else None
         fig["live"] = sum(1 for s in load.sessions if s._ws is not None and not s._closed)
         out["steps"].append(fig)
         print(
             f"[morning] {n:4d} sessions: {fig['interactions']} taps ({fig['per_s']}/s) P50 {fig['p50_s']} s "
             f"P95 {fig['p95_s']} s (waiting to start P95 {fig['queued_p95_s']} s); server CPU {fig['server_cpu_s_per_s']} s/s, {fig['server_cpu_ms_per_run']} ms/run, "
-            f"its runs P95 {fig['server_run_p95_s']} s; client CPU {fig['client_cpu_share']}; RSS {fig['rss_mb']} MB",
+            f"its runs P95 {fig['server_run_p95_s']} s; CPU-bound estimate {fig['sessions_per_core_if_cpu_bound']} "
+            f"sessions per core; client CPU {fig['client_cpu_share']}; RSS {fig['rss_mb']} MB",
             flush=True,
         )
-        if fig["p95_s"] is None or fig["p95_s"] > TARGET_P95_S or time.monotonic() - started > budget:
+        if fig["p95_s"] is None or fig["p95_s"] >= TARGET_P95_S or time.monotonic() - started > budget:
             break
     load.stop.set()
     await asyncio.gather(*tasks, return_exceptions=True)
     await asyncio.gather(*(s.close() for s in load.sessions), return_exceptions=True)
     held = [s for s in out["steps"] if s["p95_s"] is not None and s["p95_s"] < TARGET_P95_S]
+    held = held[: next((i for i, s in enumerate(out["steps"]) if s not in held), len(held))]  # up to the first miss
     out["sessions_held"] = max((s["sessions"] for s in held), default=0)
     out["first_over"] = next((s["sessions"] for s in out["steps"] if s not in held), None)
     out["errors"] = len(load.errors)
@@ -413,7 +437,7 @@ def run(
     server_env: dict[str, str] | None = None,
     captains: int = 24,
 ) -> dict:
-    steps = steps or [50, 100, 200, 300, 400, 500, 600]
+    steps = steps or [25, 50, 100, 200, 300, 400, 500]
     work = work or ROOT / "bench" / "tmp"
     work.mkdir(parents=True, exist_ok=True)
     server = None
@@ -475,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", help="measure a running app (e.g. the balancer http://127.0.0.1:8500) instead of starting one")
     p.add_argument("--pids", default="", help="with --url: server process ids to watch (comma-separated)")
     p.add_argument("--scale", type=int, default=1)
-    p.add_argument("--steps", default="50,100,200,300,400,500,600")
+    p.add_argument("--steps", default="25,50,100,200,300,400,500")
     p.add_argument("--hold", type=float, default=45, help="seconds per step")
     p.add_argument("--think", default="5,15", help="think time range in seconds")
     p.add_argument("--idle", type=int, default=100, help="idle sessions opened first (RSS per idle session)")
@@ -489,7 +513,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     steps, hold, think, idle = [int(x) for x in a.steps.split(",")], a.hold, tuple(float(x) for x in a.think.split(",")), a.idle
     if a.quick:
-        steps, hold, think, idle = [20, 40, 80], 20, (1.0, 3.0), 20
+        steps, hold, think, idle = [10, 20, 40], 20, (1.0, 3.0), 20
     result = run(
         a.db,
         a.url,
@@ -528,6 +552,7 @@ def headline(result: dict) -> dict:
         "p95_s": at.get("p95_s"),
         "p95_at_sessions": at.get("sessions"),
         "server_cpu_ms_per_run": at.get("server_cpu_ms_per_run"),
+        "sessions_per_core_if_cpu_bound": at.get("sessions_per_core_if_cpu_bound"),
     }
 
 
@@ -540,7 +565,7 @@ def for_report(
     cluster_db: str | None = None,
     cluster_pids: list[int] | None = None,
 ) -> dict:
-    steps = [20, 40, 80] if quick else [50, 100, 200, 300, 400, 500, 600]
+    steps = [10, 20, 40] if quick else [25, 50, 100, 200, 300, 400, 500]
     hold, think, idle = (20, (1.0, 3.0), 20) if quick else (35, (5.0, 15.0), 100)
     one = run(str(db_path), steps=steps, hold=hold, think=think, idle_sessions=idle, budget=240, work=work)
     top = headline(one)
@@ -590,15 +615,17 @@ def report_lines(r: dict) -> list[str]:
             f"client errors {m['errors']} {m.get('error_samples') or ''}",
             "",
             "| sessions | taps/s | P50 s | P95 s | of which waiting for the run to start P50 / P95 s | timeouts | "
-            "server CPU s/s | CPU ms per run | server's own runs P50 / P95 s | client CPU | RSS MB | P50 / P95 per kind (n) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "server CPU s/s | CPU ms per run | runs per session per s | sessions one core carries if CPU-bound | "
+            "server's own runs P50 / P95 s | client CPU | RSS MB | P50 / P95 per kind (n) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for s in m["steps"]:
             kinds = "; ".join(f"{k} {v['p50_s']}/{v['p95_s']} ({v['n']})" for k, v in s["kinds"].items())
             lines.append(
                 f"| {s['sessions']} | {s['per_s']} | {s['p50_s']} | {s['p95_s']} | {s['queued_p50_s']} / {s['queued_p95_s']} | "
                 f"{s['timeouts']} | "
-                f"{s['server_cpu_s_per_s']} | {s['server_cpu_ms_per_run']} | {s['server_run_p50_s']} / "
+                f"{s['server_cpu_s_per_s']} | {s['server_cpu_ms_per_run']} | {s.get('runs_per_session_s')} | "
+                f"{s.get('sessions_per_core_if_cpu_bound')} | {s['server_run_p50_s']} / "
                 f"{s['server_run_p95_s']} | {s['client_cpu_share']} | {s['rss_mb']} | {kinds} |"
             )
         lines.append("")
@@ -623,37 +650,48 @@ def notes(r: dict) -> list[str]:
     if not m or not m.get("steps"):
         return []
     out = []
-    held = m["sessions_held"]
-    last = m["steps"][-1]
-    cpu = headline(m)["server_cpu_ms_per_run"]
+    held, last, top = m["sessions_held"], m["steps"][-1], headline(m)
+    what = r.get("morning_whatif_no_gc") or {}
+    alt = headline(what) if what.get("steps") else {}
     if held < AT_TARGET:
-        what = r.get("morning_whatif_no_gc") or {}
-        whatif = headline(what) if what else {}
         out.append(
-            f"One process held {held} sessions at P95 < 1 s (target {AT_TARGET}); at {last['sessions']} sessions the "
-            f"P95 was {last['p95_s']} s while the server's own script runs (QINYUAN_RUN_LOG) took P50 "
-            f"{last['server_run_p50_s']} s / P95 {last['server_run_p95_s']} s and the process used "
-            f"{last['server_cpu_s_per_s']} CPU-s per s on its core: the wait is queueing for the one core a Streamlit "
-            f"process can use (the GIL), not the script. Each run costs {cpu} ms of server CPU, most of it not in our "
-            f"script: Streamlit calls gc.collect(2) after every script run (runner.postScriptGC, py-spy: about 60 % of "
-            f"the process's CPU). "
+            f"One process held {held} sessions at P95 < 1 s (target {AT_TARGET}; {m['cores']}; load average "
+            f"{m['load_average']}). At {last['sessions']} sessions the P95 was {last['p95_s']} s, of which "
+            f"{last['queued_p95_s']} s (P95) waiting for the run to start; the server's own script runs "
+            f"(QINYUAN_RUN_LOG) took P50 {last['server_run_p50_s']} / P95 {last['server_run_p95_s']} s and the process "
+            f"used {last['server_cpu_s_per_s']} CPU-s per s. A run costs {top['server_cpu_ms_per_run']} ms of server "
+            f"CPU, most of it outside our script: Streamlit calls gc.collect(2) after every script run "
+            f"(runner.postScriptGC; py-spy on the server: about 60 % of its CPU, the script about 20 %, the event "
+            f"loop sending deltas about 12 %). A session asks for {last.get('runs_per_session_s')} runs per s (its "
+            f"taps at 5-15 s think time plus its page's own refreshes: door status 30 s, to-do 15 s, emergencies 12 s), "
+            f"so one core carries about {top['sessions_per_core_if_cpu_bound']} sessions if CPU were the only limit. "
             + (
-                f"With it off, the same ramp costs {whatif.get('server_cpu_ms_per_run')} ms per run and held "
+                f"With postScriptGC off a run costs {alt.get('server_cpu_ms_per_run')} ms (about "
+                f"{alt.get('sessions_per_core_if_cpu_bound')} sessions per core) and the same ramp held "
                 f"{what.get('sessions_held')} sessions. "
-                if what
+                if alt
                 else ""
             )
             + "What would change it: `[runner] postScriptGC = false` in .streamlit/config.toml (Python's own "
-            "generational GC still runs), then more processes (replicas behind the balancer, issue 19), each on its "
-            "own core; on this machine the server's core is also shared with the other engineers' work."
+            "generational GC still runs; RSS in the what-if shows whether memory grows), fewer runs per session "
+            "(the door page's 30 s refresh and a reload are whole script runs: a household refreshing costs as much "
+            "as a captain's tap), then replicas (issue 19), one per core. On this machine the server's core is "
+            "shared with five engineers' test runs, so the latencies here are upper bounds; the CPU per run is not."
         )
     idle = m.get("idle", {}).get("rss_per_idle_session_mb")
     if idle is not None and idle >= 3:
         out.append(f"Memory per idle session {idle} MB (target < 3 MB).")
     if r.get("agree_chromium_median_s") is not None:
         out.append(
-            f"Chromium and the protocol client on the same interactions: median {r['agree_chromium_median_s']} s vs "
-            f"{r['agree_client_median_s']} s; the difference is the browser's side (Playwright's click, React drawing "
-            f"the deltas), which a phone adds on its own CPU, not the server's."
+            f"Chromium and the protocol client on the same interactions (in turn, same server): median "
+            f"{r['agree_chromium_median_s']} s vs {r['agree_client_median_s']} s. The difference is the browser's "
+            f"side (Playwright's click, React drawing the deltas and setting the run state), which a phone spends on "
+            f"its own CPU; the server's part is the client's figure."
+        )
+    if "cluster_sessions_ratio" not in r:
+        out.append(
+            "Two replicas: not measured in this run (needs `make cluster`, issue 19); "
+            "`python -m bench.run --only morning --cluster-url http://127.0.0.1:8500 --cluster-db <its database URL> "
+            "--cluster-pids <replica pids>` measures it with the same ramp."
         )
     return out
