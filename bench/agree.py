@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import statistics
 import sys
 import time
@@ -20,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import morning  # noqa: E402  (sets the demo clock and a cookie key)
+from bench import morning  # noqa: E402  (also sets the demo clock and a cookie key)
 from bench.browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, RECORDER, VIEWPORT, _finished, _login  # noqa: E402
 from bench.wsclient import Session  # noqa: E402
 
@@ -104,22 +103,11 @@ async def _compare(url: str, rounds: int) -> dict:
 
 def run(db: str | None = None, rounds: int = 3, work: Path | None = None) -> dict:
     """A server of its own on a demo copy (DuckDB), unpinned: one Chromium and one client take turns."""
-    from qinyuan import demo
-    from qinyuan.db import Database
     from tests.support.server import Server
 
     work = work or ROOT / "bench" / "tmp"
     work.mkdir(parents=True, exist_ok=True)
-    path = work / "agree.duckdb"
-    for leftover in (path, Path(str(path) + ".wal")):
-        leftover.unlink(missing_ok=True)
-    if db:
-        shutil.copy(db, path)
-    else:
-        built = Database.open(str(path), create=True)
-        demo.build(built)
-        built.close()
-    server = Server(path)
+    server = Server(morning.fresh_database(work / "agree.duckdb", db))
     t0 = time.monotonic()
     try:
         out = asyncio.run(_compare(server.url, rounds))
@@ -139,4 +127,3 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     print(json.dumps(run(rounds=ap.parse_args().rounds), ensure_ascii=False, indent=1))
-    _ = morning  # imported for its environment defaults

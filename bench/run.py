@@ -747,6 +747,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.run")
     p.add_argument("--scale", type=int, default=100)
     p.add_argument("--runs", type=int, default=5)
+    p.add_argument("--kill-runs", type=int, default=20)
     p.add_argument("--quick", action="store_true", help="morning: short steps and think times (to iterate)")
     p.add_argument("--no-whatif", action="store_true", help="morning: skip the what-if without post-run GC")
     p.add_argument("--cluster-url", help="morning: also measure the replicas behind this balancer (make cluster)")

@@ -14,6 +14,8 @@ does what the frontend (streamlit/static, App.tsx + WidgetStateManager + Forward
 - runs the fragments' `auto_rerun` timers (st.fragment(run_every=...)) like the frontend's setInterval, and
   holds them back while an interaction of the user is waiting, so a fragment's run is never taken for the end
   of the interaction (which needs a `script_finished` of a run that started after the send);
+- leaves keepalive to the websocket layer: the server (uvicorn) pings, `websockets` answers while the reader runs;
+  the app heartbeat BackMsg is only sent by a host page that embeds the app, so it is not sent;
 - answers the cookie manager component of streamlit-authenticator (set/delete a cookie, then its value
   `true`, which reruns the script as in the browser).
 
