@@ -79,6 +79,7 @@ class Load:
     runs_caused: int = 0  # interactions + fragment auto-reruns: every script run the clients asked for
     captains: int = 24  # captain accounts logged in; sessions beyond share them (a team's phones)
     inflight: dict[int, tuple[str, float]] = field(default_factory=dict)  # interactions still waiting: kind, start
+    page_load: bool = False  # GET the page before the websocket (a balancer's sticky cookie comes with it)
 
     def note(self, kind: str, seconds: float, ok: bool = True, queued: float | None = None) -> None:
         self.records.append(Record(time.time(), kind, seconds, ok, queued))
@@ -104,7 +105,7 @@ class Load:
             self.records.append(Record(time.time(), "auto", seconds))
             self.runs_caused += 1
 
-        s = Session(self.url, path, query=query, cookies=cookies, timeout=TIMEOUT_S, on_auto=auto)
+        s = Session(self.url, path, query=query, cookies=cookies, timeout=TIMEOUT_S, on_auto=auto, page_load=self.page_load)
         self.sessions.append(s)
         return s
 
@@ -215,18 +216,18 @@ def prepare(db_url: str, units: int) -> list[str]:
         db.close()
 
 
-async def logins(url: str, accounts: list[str]) -> dict[str, dict[str, str]]:
+async def logins(url: str, accounts: list[str], page_load: bool = False) -> dict[str, dict[str, str]]:
     """One form login per account (the morning's phones logged in earlier): its cookie serves every session
     of that account, as a phone reopening the app does."""
     gate = asyncio.Semaphore(4)
 
     async def one(account: str):
         async with gate:
-            s = Session(url, "/", query="lang=zh", timeout=60)
+            s = Session(url, "/", query="lang=zh", timeout=60, page_load=page_load)
             try:
                 await s.connect()
                 await s.login(account, PASSWORD)
-                return account, dict(s.cookies)
+                return account, {k: v for k, v in s.cookies.items() if k == "qinyuan_auth"}  # not the balancer's
             finally:
                 await s.close()
 
@@ -317,14 +318,15 @@ async def ramp(
     idle_sessions: int,
     budget: float,
     captains: int = 24,
+    page_load: bool = False,
     seed: int = 20220110,
 ) -> dict:
     me = psutil.Process()
     accounts = [f"captain{n:02d}" for n in range(1, captains + 1)] + ["committee", "medic01"]
     t0 = time.monotonic()
-    cookies = await logins(url, accounts)
+    cookies = await logins(url, accounts, page_load)
     out: dict = {"login_s": round(time.monotonic() - t0, 1), "steps": []}
-    load = Load(url, think, cookies, tokens, captains=captains)
+    load = Load(url, think, cookies, tokens, captains=captains, page_load=page_load)
     idle = asyncio.Event()
     tasks: list[asyncio.Task] = []
 
@@ -405,6 +407,24 @@ async def ramp(
     return out
 
 
+def pin_running(pids: list[int]) -> tuple[set[int] | None, str]:
+    """Running replicas one per CPU (round robin), the load client on the last CPU; the balancer and the
+    database float."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2 or not pids:
+        return None, f"not pinned: everything shares CPUs {cpus}"
+    placed = []
+    for n, pid in enumerate(pids):
+        cpu = cpus[n % len(cpus)]
+        with contextlib.suppress(OSError):
+            os.sched_setaffinity(pid, {cpu})
+            placed.append(f"server {pid} on CPU {cpu}")
+    return {cpus[-1]}, (
+        f"{', '.join(placed)}, load client on CPU {cpus[-1]} (sched_setaffinity, as taskset -c); the balancer, "
+        "PostgreSQL and the other engineers' work float over both"
+    )
+
+
 def fresh_database(path: Path, source: str | None = None, scale: int = 1) -> Path:
     """A DuckDB file of the bench's own: a copy of `source`, or a fresh demo at `scale`."""
     for leftover in (path, Path(str(path) + ".wal")):
@@ -473,13 +493,19 @@ def run(
         tokens = prepare(db, units) if db else []
         watch = Watch(pids or [], None)
         where = f"the app at {url} ({len(pids or [])} server processes watched)"
+        if pin:
+            client_cpus, how = pin_running(pids or [])
     original = os.sched_getaffinity(0)
+    before = {pid: os.sched_getaffinity(pid) for pid in (pids or []) if psutil.pid_exists(pid)}
     try:
         if client_cpus:
             os.sched_setaffinity(0, client_cpus)
-        result = asyncio.run(ramp(url, watch, steps, hold, think, tokens, idle_sessions, budget, captains))
+        result = asyncio.run(ramp(url, watch, steps, hold, think, tokens, idle_sessions, budget, captains, server is None))
     finally:
         os.sched_setaffinity(0, original)
+        for pid, cpus in before.items():  # running servers get their own affinity back
+            with contextlib.suppress(OSError):
+                os.sched_setaffinity(pid, cpus)
         if server is not None:
             server.stop()
     result.update(
@@ -564,18 +590,16 @@ def headline(result: dict) -> dict:
     }
 
 
-def for_report(
-    db_path: Path,
-    work: Path,
-    quick: bool = False,
-    whatif: bool = True,
-    cluster_url: str | None = None,
-    cluster_db: str | None = None,
-    cluster_pids: list[int] | None = None,
-) -> dict:
-    steps = [10, 20, 40] if quick else [25, 50, 100, 200, 300, 400, 500]
-    hold, think, idle = (20, (1.0, 3.0), 20) if quick else (35, (5.0, 15.0), 100)
-    one = run(str(db_path), steps=steps, hold=hold, think=think, idle_sessions=idle, budget=240, work=work)
+def shape(quick: bool) -> dict:
+    """The ramp of `make bench` (quick: to iterate)."""
+    if quick:
+        return {"steps": [10, 20, 40], "hold": 20, "think": (1.0, 3.0), "idle_sessions": 20}
+    return {"steps": [25, 50, 100, 200, 300, 400, 500], "hold": 35, "think": (5.0, 15.0), "idle_sessions": 100}
+
+
+def for_report(db_path: Path, work: Path, quick: bool = False, whatif: bool = True) -> dict:
+    kw = shape(quick)
+    one = run(str(db_path), budget=240, work=work, **kw)
     top = headline(one)
     out = {
         "morning": one,
@@ -586,16 +610,21 @@ def for_report(
         "rss_per_idle_session_mb": one["idle"]["rss_per_idle_session_mb"],
     }
     if whatif:
-        out["morning_whatif_no_gc"] = run(
-            str(db_path), steps=steps, hold=hold, think=think, idle_sessions=idle, budget=150, work=work, server_env=NO_GC
-        )
-    if cluster_url:
-        two = run(
-            cluster_db, url=cluster_url, steps=steps, hold=hold, think=think, idle_sessions=idle, pids=cluster_pids, budget=300
-        )
-        out["morning_cluster"] = two
-        if one["sessions_held"]:
-            out["cluster_sessions_ratio"] = round(two["sessions_held"] / one["sessions_held"], 2)
+        out["morning_whatif_no_gc"] = run(str(db_path), budget=150, work=work, server_env=NO_GC, **kw)
+    return out
+
+
+def cluster_figures(folder: Path, balancer: str, quick: bool = False) -> dict:
+    """`make cluster`'s replicas on the same PostgreSQL: one replica on its own port (the other idle), then both
+    behind the balancer; the ratio of the sessions each held. The folder names the database and the pids."""
+    db = (folder / "database_url").read_text().strip()
+    replicas = {int(f.stem[3:]): int(f.read_text().strip()) for f in sorted(folder.glob("app*.pid"))}
+    port, pid = next(iter(replicas.items()))
+    one = run(db, url=f"http://127.0.0.1:{port}", pids=[pid], budget=240, **shape(quick))
+    two = run(db, url=balancer, pids=list(replicas.values()), budget=240, **shape(quick))
+    out = {"morning_one_replica": one, "morning_cluster": two}
+    if one["sessions_held"]:
+        out["cluster_sessions_ratio"] = round(two["sessions_held"] / one["sessions_held"], 2)
     return out
 
 
@@ -605,7 +634,8 @@ def report_lines(r: dict) -> list[str]:
     for key, title in (
         ("morning", "One app process"),
         ("morning_whatif_no_gc", "What-if: the same with Streamlit's post-run `gc.collect(2)` off (runner.postScriptGC=false)"),
-        ("morning_cluster", "Two replicas behind the balancer"),
+        ("morning_one_replica", "One replica of `make cluster` (PostgreSQL), on its own port"),
+        ("morning_cluster", "Two replicas of `make cluster` behind the balancer"),
     ):
         m = r.get(key)
         if not m:
@@ -703,8 +733,13 @@ def notes(r: dict) -> list[str]:
         )
     if "cluster_sessions_ratio" not in r:
         out.append(
-            "Two replicas: not measured in this run (needs `make cluster`, issue 19); "
-            "`python -m bench.run --only morning --cluster-url http://127.0.0.1:8500 --cluster-db <its database URL> "
-            "--cluster-pids <replica pids>` measures it with the same ramp."
+            "Two replicas: not measured in this run; with `make cluster` running, `python -m bench.run --only morning "
+            "--cluster .cluster` measures one replica and then both behind the balancer with the same ramp."
+        )
+    else:
+        one, two = r["morning_one_replica"], r["morning_cluster"]
+        out.append(
+            f"Two replicas held {two['sessions_held']} sessions against {one['sessions_held']} for one replica on the "
+            f"same PostgreSQL: ratio {r['cluster_sessions_ratio']} (target 1.7; {two['cores']})."
         )
     return out

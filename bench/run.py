@@ -3,7 +3,7 @@ bench/report.json. Every figure is compared with its target in the report, met o
 
     python -m bench.run [--scale 100] [--runs 5] [--kill-runs 20] [--quick]
                         [--only rerun,write,hot,kill9,backup,ledger,morning,agree]
-                        [--cluster-url http://127.0.0.1:8500 --cluster-db postgresql://... --cluster-pids 11,12]
+                        [--cluster .cluster --cluster-url http://127.0.0.1:8500]
 
 Interaction latency under load comes from protocol clients (bench/morning.py, the testing morning), with a
 small Chromium check beside it (bench/agree.py); bench/browser.py's 30-Chromium run is no longer part of it.
@@ -750,15 +750,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kill-runs", type=int, default=20)
     p.add_argument("--quick", action="store_true", help="morning: short steps and think times (to iterate)")
     p.add_argument("--no-whatif", action="store_true", help="morning: skip the what-if without post-run GC")
-    p.add_argument("--cluster-url", help="morning: also measure the replicas behind this balancer (make cluster)")
-    p.add_argument("--cluster-db", help="morning: the cluster's database URL (door links are issued there)")
-    p.add_argument("--cluster-pids", default="", help="morning: the replicas' process ids (CPU, RSS)")
+    p.add_argument("--cluster", help="morning: also measure the replicas `make cluster` runs from this folder (.cluster)")
+    p.add_argument("--cluster-url", default="http://127.0.0.1:8500", help="morning: the cluster's balancer")
     p.add_argument("--only", default="rerun,write,hot,kill9,backup,ledger,morning,agree")
     p.add_argument("--merge", action="store_true", help="keep figures of parts not run from the previous report.json")
     p.add_argument("--pages", default="", help="rerun: only these pages (comma-separated); prints, writes no report")
     p.add_argument("--work", default=str(WORK), help="folder for the benchmark's databases")
     args = p.parse_args(argv)
-    only = set(args.only.split(","))
+    only = set(args.only.split(",")) | ({"cluster"} if args.cluster else set())
     WORK = Path(args.work)
     WORK.mkdir(parents=True, exist_ok=True)
     if args.pages:  # a quick look at some pages while working on them: no report is written
@@ -819,10 +818,12 @@ def main(argv: list[str] | None = None) -> int:
             WORK,
             quick=args.quick,
             whatif=not args.no_whatif,
-            cluster_url=args.cluster_url,
-            cluster_db=args.cluster_db,
-            cluster_pids=[int(x) for x in args.cluster_pids.split(",") if x],
         )
+
+    def cluster_part():
+        from bench import morning
+
+        return morning.cluster_figures(Path(args.cluster), args.cluster_url, quick=args.quick)
 
     def agree_part():
         from bench import agree
@@ -830,6 +831,8 @@ def main(argv: list[str] | None = None) -> int:
         return agree.run(str(copy(small, "agree_src.duckdb")), rounds=3, work=WORK)
 
     part("morning", morning_part)
+    if args.cluster:
+        part("cluster", cluster_part)
     part("agree", agree_part)
     results["finished"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M")
     results["load_at_end"] = [round(x, 1) for x in os.getloadavg()]

@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import json
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -121,6 +122,7 @@ class Session:
         timezone: str = "Asia/Shanghai",
         locale: str = "zh-CN",
         on_auto: Callable[[float], None] | None = None,
+        page_load: bool = False,
     ):
         parts = urlsplit(url)
         self.origin = f"{parts.scheme}://{parts.netloc}"
@@ -133,6 +135,8 @@ class Session:
         self.timeout = timeout
         self.context = ContextInfo(timezone=timezone, timezone_offset=-480, locale=locale, url=f"{url.rstrip('/')}{path}")
         self.on_auto = on_auto  # called with the latency of each timed fragment auto-rerun
+        self.page_load = page_load  # GET the page first, as a browser does (a balancer sets its sticky cookie)
+        self.page_url = f"{url.rstrip('/')}{path}" + (f"?{self.query}" if self.query else "")
         self.nodes: dict[tuple[int, ...], Node] = {}
         self.pages: dict[str, str] = {}  # url path and title -> page script hash
         self.page_hash = ""
@@ -168,6 +172,8 @@ class Session:
 
     async def connect(self) -> float:
         """Open the page as a browser does (a new session); returns the first run's latency."""
+        if self.page_load:
+            await asyncio.to_thread(self._get_page)
         headers = dict(self.headers)
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -183,6 +189,17 @@ class Session:
         self._closed = False
         self._reader = asyncio.create_task(self._read())
         return await self._rerun(page_name=self.page_name)
+
+    def _get_page(self) -> None:
+        """The page's HTML (static, cached by a browser after the first load) and the cookies it sets."""
+        request = urllib.request.Request(
+            self.page_url, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        )
+        with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            response.read()
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, _, rest = header.partition("=")
+                self.cookies[name.strip()] = rest.split(";", 1)[0]
 
     async def close(self) -> None:
         self._closed = True
