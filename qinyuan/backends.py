@@ -325,7 +325,8 @@ class PgBackend:
     def is_conflict(self, exc: BaseException) -> bool:
         import psycopg
 
-        return isinstance(exc, psycopg.Error) and getattr(exc, "sqlstate", None) in ("40001", "40P01")
+        # 23505: a key another transaction inserted meanwhile; the retry sees it and the domain check says so.
+        return isinstance(exc, psycopg.Error) and getattr(exc, "sqlstate", None) in ("40001", "40P01", "23505")
 
     def is_storage_error(self, exc: BaseException) -> bool:
         import psycopg
