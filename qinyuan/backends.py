@@ -294,9 +294,11 @@ class PgBackend:
     name = "postgres"
 
     def __init__(self, url: str, *, pool_size: int = 10):
+        import psycopg
         import psycopg_pool
 
         self.url = url
+        psycopg.connect(url, connect_timeout=5).close()  # an unreachable server fails now, in seconds, clearly
         self.pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,

@@ -363,8 +363,7 @@ def _our_tables(db: Database) -> list[str]:
     return sorted(
         r[0]
         for r in db.rows(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
-            "AND table_type = 'BASE TABLE'"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
         )
     )
 
