@@ -19,6 +19,7 @@ import pandas as pd
 
 log = logging.getLogger("qinyuan.db")
 
+LISTENER = "qinyuan-listener"  # application_name of the listening connection
 CHANNEL = "qinyuan_writes"  # pg_notify channel: the tables a committed write touched
 MIGRATION_LOCK = 0x71696E79  # pg_advisory_lock key held while migrating ("qiny")
 
@@ -364,7 +365,7 @@ class PgBackend:
             first = True
             while not self._stop.is_set():
                 try:
-                    with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+                    with psycopg.connect(self.url, autocommit=True, connect_timeout=5, application_name=LISTENER) as conn:
                         conn.execute(f"LISTEN {CHANNEL}")
                         if not first:
                             on_reconnect()
