@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import clock
+from . import clock, status_checks
 from .backends import is_server
 from .db import Database, migrations
 from .errors import InvalidInput, QinyuanError
@@ -286,6 +286,7 @@ def _restore_to_server(backup_dir: str | os.PathLike, url: str, key: bytes | Non
             target = Database.open(url, migrate=False)
             try:
                 target.migrate(create=True)
+                status_checks.ensure(target)
                 copy_to_server(source, target)
             finally:
                 target.close()
