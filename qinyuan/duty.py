@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any, overload
 
 import pandas as pd
 
@@ -57,6 +58,10 @@ def _minute(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
 
 
+@overload
+def local(ts: datetime) -> datetime: ...
+@overload
+def local(ts: None) -> None: ...
 def local(ts: datetime | None) -> datetime | None:
     return None if ts is None else ts.astimezone(clock.TZ)
 
@@ -73,7 +78,7 @@ def parse_hhmm(text: str) -> time:
 
 
 def post_name(row: dict, lang: str) -> str:
-    return row.get("name_zh") if lang == "zh" else row.get("name_en")
+    return (row.get("name_zh") if lang == "zh" else row.get("name_en")) or ""
 
 
 def is_global(actor: Actor, action: str) -> bool:
@@ -230,11 +235,11 @@ def assign(db: Database, actor: Actor, shift_id: int, volunteer_id: int) -> list
     def fn(tx: Tx) -> list[Warning]:
         shift = tx.record("shifts", shift_id)
         warnings = _assign_in(tx, actor, shift, volunteer_id)
-        required, n = tx.one(
+        required, n = tx.rows(
             """SELECT p.required, (SELECT count(*) FROM shift_assignments WHERE shift_id = ?)
                                 FROM duty_posts p WHERE p.id = ?""",
             [shift_id, shift["post_id"]],
-        )
+        )[0]
         if n > required:
             warnings.append(Warning("duty.warn.over", {"n": n, "required": required}))
         return warnings
@@ -280,6 +285,7 @@ def day_plan(
     query. Names of people outside the actor's teams are shown to global roles only."""
     access.require(actor, "duty.view")
     visible, vparams = _visible_sql(actor)
+    post_p: list[Any]
     post_sql, post_p = ("AND s.post_id = ?", [post_id]) if post_id else ("", [])
     if page_size:
         post_sql += (
@@ -330,6 +336,7 @@ def plannable_people(
     scope = access.scope_of(actor, "duty.plan")
     if scope is None:
         return []
+    params: list[Any]
     if scope == "all":
         where, params = "TRUE", []
     else:
@@ -457,12 +464,11 @@ def my_duty(db: Database, actor: Actor, days: int = MY_DAYS) -> list[dict]:
     """The actor's own shifts from today for `days` days: post, time, status, co-workers, the
     captain's name and phone, and the handover notes left by the previous shift at the post.
     Three queries whatever the number of shifts."""
-    if actor.volunteer_id is None:
+    volunteer_id = actor.volunteer_id
+    if volunteer_id is None:
         return []
     today = db.today()
-    mine = db.cached(
-        "duty.my_duty", (actor.volunteer_id, today, days), _MINE_TABLES, lambda: _my_rows(db, actor.volunteer_id, today, days)
-    )
+    mine = db.cached("duty.my_duty", (volunteer_id, today, days), _MINE_TABLES, lambda: _my_rows(db, volunteer_id, today, days))
     now = db.now()
     for m in mine:
         m["next_steps"] = ASSIGNMENT.next_steps(m["status"], actor.role)

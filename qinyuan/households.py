@@ -319,6 +319,7 @@ def record_visit(
         additions.append({"name": name, "tags": _check_tags(item.get("tags"))})
 
     def fn(tx: Tx):
+        assert tx.actor is not None
         house = tx.record("households", int(household_id))
         tx.require("household.edit", house["unit_id"])
         before, after = tx.update(

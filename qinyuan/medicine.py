@@ -368,7 +368,8 @@ def _base(db: Database, actor: Actor | None, action: str = "medicine.view", with
 
 def _filter_sql(filters: Filters) -> tuple[str, list, bool]:
     """(where over the orders CTE, params, whether it needs household columns)."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     if filters.status == "open":
         parts.append(_OPEN_SQL)
     elif filters.status == "closed":

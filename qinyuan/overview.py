@@ -12,6 +12,7 @@ import pandas as pd
 from . import access, clock, duty, emergencies, kpi, medicine, testing
 from .access import Actor
 from .db import Database
+from .errors import NotFound
 
 _MEDICINE_CLOSED = medicine.CLOSED_SQL
 _ON_DUTY = duty.ASSIGNMENT.sql_list(duty.ASSIGNMENT.open_states)  # assigned or checked in: not yet done
@@ -58,7 +59,7 @@ DEFAULTS = {
 
 def setting(db: Database, key: str) -> float:
     try:
-        return float(db.setting(key, str(DEFAULTS[key])))
+        return float(db.settings().get(key, str(DEFAULTS[key])))
     except (TypeError, ValueError):
         return DEFAULTS[key]
 
@@ -75,7 +76,7 @@ def _cutoff(db: Database, day: date) -> datetime:
 # -- key figures and deltas -----------------------------------------------------------------------
 def _testing_as_of(db: Database, units, round_id: int, cutoff: datetime) -> dict:
     unit_sql, unit_p = _in("h.unit_id", units)
-    total, accounted, home = db.one(
+    total, accounted, home = db.rows(
         f"""SELECT count(*),
                    count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL}
                                     AND coalesce(tr.updated_at, ?) < ?),
@@ -83,7 +84,7 @@ def _testing_as_of(db: Database, units, round_id: int, cutoff: datetime) -> dict
             FROM test_results tr JOIN residents r ON r.id = tr.resident_id JOIN households h ON h.id = r.household_id
             WHERE tr.round_id = ? AND {unit_sql}""",
         [cutoff, cutoff, cutoff, cutoff, round_id, *unit_p],
-    )
+    )[0]
     return {
         "current_round_coverage": round(accounted / total, 4) if total else 0.0,
         "residents_pending": total - accounted,
@@ -396,6 +397,8 @@ def unit_detail(db: Database, actor: Actor, unit_id: int) -> dict:
     access.require(actor, "kpi.view", unit_id)
     figures_, deltas = with_deltas(db, (unit_id,))
     row = db.one("SELECT building, unit_no, team_id FROM units WHERE id = ?", [unit_id])
+    if row is None:
+        raise NotFound()
     captain = db.one(
         """SELECT v.name FROM units u JOIN teams t ON t.id = u.team_id JOIN volunteers v ON v.id = t.captain_id
                         WHERE u.id = ?""",

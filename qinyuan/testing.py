@@ -129,6 +129,7 @@ def create_round(
 
 def set_round_status(db: Database, actor: Actor, round_id: int, status: str, expected_version: int) -> None:
     def fn(tx: Tx):
+        assert tx.actor is not None
         tx.require("testing.manage")
         rnd = tx.record("test_rounds", int(round_id))
         ROUND.check(rnd["status"], status, tx.actor.role)
@@ -352,6 +353,7 @@ def move_slot(
 def _mark(
     tx: Tx, round_id: int, household_id: int, status: str, reason: str | None, versions: dict | None, only: int | None = None
 ) -> int:
+    assert tx.actor is not None
     if status not in STATUSES:
         raise InvalidInput("testing.error.unknown_status", status=status)
     reason = (reason or "").strip()[:200] or None
