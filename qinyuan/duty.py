@@ -583,9 +583,7 @@ def _transition(db: Database, actor: Actor, assignment_id: int, version: int, ta
             if note is not None and note.strip():
                 changes["handover_note"] = _clean_note(note)
         before, _ = tx.update("shift_assignments", assignment_id, changes, expected_version=version)
-        tx.audit(
-            f"duty.{target}", "shift_assignment", assignment_id, {"status": before["status"]}, {k: v for k, v in changes.items()}
-        )
+        tx.audit(f"duty.{target}", "shift_assignment", assignment_id, {"status": before["status"]}, dict(changes))
 
     db.write(actor, fn)
 

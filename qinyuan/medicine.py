@@ -543,7 +543,7 @@ def status_counts(db: Database, actor: Actor) -> dict[str, int]:
     sql = f"""SELECT m.status, count(*) FROM medicine_orders m JOIN households h ON h.id = m.household_id
               WHERE {where} AND {_OPEN_SQL} GROUP BY m.status"""
     rows = db.cached_read("medicine.status_counts", ("medicine_orders", "households"), "rows", sql, params)
-    return {status: n for status, n in rows}
+    return dict(rows)
 
 
 def household_history(db: Database, actor: Actor, household_id: int, lang: str = "zh") -> pd.DataFrame:

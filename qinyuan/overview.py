@@ -219,7 +219,7 @@ def to_act(db: Database, units: tuple[int, ...] | None, role: str | None) -> dic
     waiting for the one role that grants them. Who must act comes from the state machines."""
     unit_sql, unit_p = _in("h.unit_id", units)
     empty = pd.DataFrame(columns=["id", "unit_id", "building", "unit_no", "room", "severity", "urgency", "at"])
-    found = {name: empty for name in ACT_LISTS}
+    found = dict.fromkeys(ACT_LISTS, empty)
     if role is None:
         return found
     if access.ACTIONS["emergency.update"].get(role) == "all":  # the clinic takes it up, the committee watches

@@ -28,18 +28,18 @@ SHOW = 8  # rows listed per to-do / attention item before "and n more"
 # sees it on the overview at once.
 # kind -> (db, units in scope or None, extra argument) -> the figure
 _FIGURES = {
-    "deltas": lambda db, units, arg: ov.with_deltas(db, units),
+    "deltas": lambda db, units, _arg: ov.with_deltas(db, units),
     "attention": lambda db, units, arg: ov.attention(db, units, role=arg),
-    "coverage": lambda db, units, arg: ov.coverage_by_round(db, units),
-    "medicine": lambda db, units, arg: ov.medicine_by_day(db, units),
-    "hours": lambda db, units, arg: ov.delivery_hours(db, units),
-    "duty": lambda db, units, arg: ov.duty_fill(db),
-    "cases": lambda db, units, arg: ov.open_cases_over_time(db, units),
-    "batches": lambda db, units, arg: ov.donation_batches(db),
+    "coverage": lambda db, units, _arg: ov.coverage_by_round(db, units),
+    "medicine": lambda db, units, _arg: ov.medicine_by_day(db, units),
+    "hours": lambda db, units, _arg: ov.delivery_hours(db, units),
+    "duty": lambda db, _units, _arg: ov.duty_fill(db),
+    "cases": lambda db, units, _arg: ov.open_cases_over_time(db, units),
+    "batches": lambda db, _units, _arg: ov.donation_batches(db),
     "donation": lambda db, units, arg: ov.donation_by_building_hour(db, units, arg),
-    "heatmap": lambda db, units, arg: ov.unit_heatmap(db, units),
-    "todo": lambda db, units, arg: todo.todo(db, units),
-    "next_shift": lambda db, units, arg: ov.next_shift(db, arg),
+    "heatmap": lambda db, units, _arg: ov.unit_heatmap(db, units),
+    "todo": lambda db, units, _arg: todo.todo(db, units),
+    "next_shift": lambda db, _units, arg: ov.next_shift(db, arg),
 }
 
 

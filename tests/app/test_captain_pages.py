@@ -58,7 +58,7 @@ def test_a_ticked_room_keeps_its_place_greyed_and_the_undo_names_it(demo_path):
     assert not at.exception
     after = _rooms(at)
     assert [r[0] for r in after] == [r[0] for r in before]  # nothing moved: a second tap lands where it aimed
-    assert dict((k, (label, disabled)) for k, label, disabled in after)[key] == (f"✓ {room}", True)
+    assert {k: (label, disabled) for k, label, disabled in after}[key] == (f"✓ {room}", True)
     undo = next(b for b in at.button if b.label == f"撤销 {room} 的登记")
     undo.click().run()
     assert not at.exception

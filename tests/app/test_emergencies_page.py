@@ -89,7 +89,7 @@ def test_captain_reports_a_case_from_the_form(demo_path):
     at = app_as(demo_path, "captain01", page="emergencies")
     assert not [b for b in at.button if str(b.label).startswith("查看 / 更新")]  # nothing open in unit 1
     at.radio(key="em_view").set_value("report").run()
-    assert [o for o in at.selectbox(key="em_r_unit").options] == ["1号楼1单元"]
+    assert list(at.selectbox(key="em_r_unit").options) == ["1号楼1单元"]
     at.button(key="em_r_submit").click().run()
     assert "请先选择房号" in texts(at)
     at.selectbox(key="em_r_room").set_value(first_household(demo_path, 1)).run()

@@ -38,7 +38,7 @@ def test_a_second_server_is_told_in_the_users_language(held, lang, words):
 def test_login_fails_with_disk_full_when_it_cannot_be_recorded(demo_path, monkeypatch):
     at = app_as(demo_path, None)
 
-    def full(self, *args, **kwargs):
+    def full(*_args, **_kwargs):
         raise duckdb.IOException("IO Error: Could not write file: No space left on device")
 
     monkeypatch.setattr(Tx, "audit", full)
