@@ -621,32 +621,11 @@ def pending_list(
         if not filtered and set(statuses) <= set(_BOARD_COUNT):
             # the board (cached, same tables) counts every unit's open residents in the list's order: read only
             # the units that hold this page instead of sorting the whole compound's list
-            units = board(db, actor, round_id)
-            counts = units[[_BOARD_COUNT[s] for s in statuses]].sum(axis=1).to_numpy()
-            ends = counts.cumsum()
-            starts = ends - counts
-            hit = (counts > 0) & (starts < offset + int(page_size)) & (ends > offset)
-            unit_ids = tuple(int(u) for u in units["unit_id"].to_numpy()[hit])
+            unit_ids, first, total = _board_window(board(db, actor, round_id), statuses, offset, int(page_size))
             inside, inside_p = _in("h.unit_id", unit_ids)
-            first = int(starts[hit][0]) if unit_ids else 0
-            return rows([inside], inside_p, offset - first), int(counts.sum())
+            return rows([inside], inside_p, offset - first), total
         frame = rows(clauses, params, offset)
-        if where == "TRUE" and not filtered:  # the whole compound: no joins needed to count
-            total = int(
-                db.scalar(
-                    f"SELECT count(*) FROM test_results WHERE round_id = ? AND status IN ({marks})", [int(round_id), *statuses]
-                )
-            )
-        else:
-            total = int(
-                db.scalar(
-                    f"""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
-                                       JOIN households h ON h.id = r.household_id
-                                       WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {" AND ".join(clauses)}""",
-                    [int(round_id), *statuses, *params],
-                )
-            )
-        return frame, total
+        return frame, _pending_total(db, round_id, statuses, where, clauses, params, filtered)
 
     if int(page_size) <= PAGE_CACHE_ROWS:  # a page is small: keep it until a write touches what it reads
         key = (int(round_id), statuses, tuple(clauses), tuple(params), max(1, int(page)), int(page_size))
@@ -654,6 +633,41 @@ def pending_list(
     else:  # a whole door-to-door list is read fresh and not kept
         frame, total = compute()
     return _as_seen_by(db, actor, frame, round_id, unit_id), total
+
+
+def _board_window(
+    units: pd.DataFrame, statuses: tuple[str, ...], offset: int, page_size: int
+) -> tuple[tuple[int, ...], int, int]:
+    """From the board's open residents per unit (in the list's order): the units holding this page, the list
+    position of the first of them, and the list's length."""
+    counts = units[[_BOARD_COUNT[s] for s in statuses]].sum(axis=1).to_numpy()
+    ends = counts.cumsum()
+    starts = ends - counts
+    hit = (counts > 0) & (starts < offset + int(page_size)) & (ends > offset)
+    unit_ids = tuple(int(u) for u in units["unit_id"].to_numpy()[hit])
+    first = int(starts[hit][0]) if unit_ids else 0
+    return unit_ids, first, int(counts.sum())
+
+
+def _pending_total(
+    db: Database, round_id: int, statuses: tuple[str, ...], where: str, clauses: list[str], params: list, filtered: bool
+) -> int:
+    """How many residents the (unpaged) list holds."""
+    marks = ", ".join("?" for _ in statuses)
+    if where == "TRUE" and not filtered:  # the whole compound: no joins needed to count
+        total = int(
+            db.scalar(f"SELECT count(*) FROM test_results WHERE round_id = ? AND status IN ({marks})", [int(round_id), *statuses])
+        )
+    else:
+        total = int(
+            db.scalar(
+                f"""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
+                                   JOIN households h ON h.id = r.household_id
+                                   WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {" AND ".join(clauses)}""",
+                [int(round_id), *statuses, *params],
+            )
+        )
+    return total
 
 
 def _pending_filters(
