@@ -631,7 +631,27 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
     {kind, id, topic, summary, status, created_at, steps: [(status, ts)], cancellable}."""
     access.require(actor, "door.use", household_id=int(household_id))
     hid = int(household_id)
-    door_rows = [
+    door_rows = _door_rows(db, hid, limit)
+    medicine_rows = _medicine_rows(db, hid, limit)
+    grocery_rows = _grocery_rows(db, hid, limit)
+    urgent_rows = _urgent_rows(db, hid, limit)
+    out = []
+    for rows in (door_rows, medicine_rows, grocery_rows, urgent_rows):
+        steps = _steps(db, rows[0]["source"], [r["id"] for r in rows]) if rows else {}
+        for r in rows:
+            r["steps"] = steps.get(r["id"], [])
+        out += rows
+    for r in medicine_rows:
+        if r["steps"]:
+            r["status"] = r["steps"][-1][0]  # 'confirmed' (called back) is a step of its own for the household
+        r["cancellable"] = r["status"] == "requested"
+    out.sort(key=lambda r: r["created_at"], reverse=True)
+    return out[:limit]
+
+
+def _door_rows(db: Database, hid: int, limit: int) -> list[dict]:
+    """The household's door requests, newest first, as my_requests lists them."""
+    return [
         {
             "source": "door",
             "kind": r["kind"],
@@ -648,7 +668,11 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
             [hid, limit],
         )
     ]
-    medicine_rows = [
+
+
+def _medicine_rows(db: Database, hid: int, limit: int) -> list[dict]:
+    """The household's online medicine orders, newest first, as my_requests lists them."""
+    return [
         {
             "source": "medicine",
             "kind": "medicine",
@@ -665,7 +689,11 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
             [hid, limit],
         )
     ]
-    grocery_rows = [
+
+
+def _grocery_rows(db: Database, hid: int, limit: int) -> list[dict]:
+    """The household's grocery orders placed at the door, newest first, as my_requests lists them."""
+    return [
         {
             "source": "grocery",
             "kind": "grocery",
@@ -683,7 +711,11 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
             [hid, limit],
         )
     ]
-    urgent_rows = [
+
+
+def _urgent_rows(db: Database, hid: int, limit: int) -> list[dict]:
+    """The household's urgent help asked at the door, newest first, as my_requests lists them."""
+    return [
         {
             "source": "urgent",
             "kind": "urgent",
@@ -700,18 +732,6 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
             [hid, limit],
         )
     ]
-    out = []
-    for rows in (door_rows, medicine_rows, grocery_rows, urgent_rows):
-        steps = _steps(db, rows[0]["source"], [r["id"] for r in rows]) if rows else {}
-        for r in rows:
-            r["steps"] = steps.get(r["id"], [])
-        out += rows
-    for r in medicine_rows:
-        if r["steps"]:
-            r["status"] = r["steps"][-1][0]  # 'confirmed' (called back) is a step of its own for the household
-        r["cancellable"] = r["status"] == "requested"
-    out.sort(key=lambda r: r["created_at"], reverse=True)
-    return out[:limit]
 
 
 def unit_name(row: dict, lang: str = "zh") -> str:
