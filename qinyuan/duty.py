@@ -377,6 +377,65 @@ _COPY_MAP = """
 """
 
 
+def _copy_shifts(tx: Tx, day: date, nxt: date) -> int:
+    """The committee's copy: the day's shifts the next day lacks (by post and time); how many were created."""
+    created = len(
+        tx.rows(
+            """INSERT INTO shifts (id, post_id, day, start_at, end_at)
+           SELECT nextval('shift_seq'), post_id, ?, start_at + INTERVAL 1 DAY, end_at + INTERVAL 1 DAY FROM (
+               SELECT s.*, row_number() OVER (PARTITION BY post_id, start_at, end_at ORDER BY id) AS k
+               FROM shifts s WHERE s.day = ?) src
+           WHERE k > (SELECT count(*) FROM shifts n WHERE n.day = ? AND n.post_id = src.post_id
+                      AND n.start_at = src.start_at + INTERVAL 1 DAY AND n.end_at = src.end_at + INTERVAL 1 DAY)
+           ORDER BY post_id, start_at, id RETURNING id""",
+            [nxt, day, nxt],
+            writes=("shifts",),
+        )
+    )
+    if created:
+        tx.changes += 1
+    return created
+
+
+def _rest_warnings(tx: Tx, head: str, params: list) -> list[Warning]:
+    """People copied who would work too soon before or after another shift (first 50)."""
+    warnings = [
+        Warning(
+            "duty.warn.rest",
+            {"name": r[0], "post": r[1], "start": local(r[2]).strftime("%m-%d %H:%M"), "hours": round(r[3] / 3600, 1)},
+        )
+        for r in tx.rows(
+            head
+            + f"""
+            SELECT v.name, p.name_zh, es.start_at,
+                   CASE WHEN es.end_at <= j.start_at THEN epoch(j.start_at - es.end_at) ELSE epoch(es.start_at - j.end_at) END
+            FROM judged j JOIN shift_assignments e ON e.volunteer_id = j.vid JOIN shifts es ON es.id = e.shift_id
+            JOIN duty_posts p ON p.id = es.post_id JOIN volunteers v ON v.id = j.vid
+            WHERE j.ok AND es.start_at < j.end_at + INTERVAL {int(MIN_REST.total_seconds())} SECOND
+              AND es.end_at > j.start_at - INTERVAL {int(MIN_REST.total_seconds())} SECOND
+            ORDER BY j.start_at, v.id LIMIT 50""",
+            params,
+        )
+    ]
+    return warnings
+
+
+def _copy_crews(tx: Tx, head: str, params: list, username: str) -> int:
+    """Everyone who may be copied, into the next day's shifts; how many were."""
+    copied = len(
+        tx.rows(
+            "INSERT INTO shift_assignments (id, shift_id, volunteer_id, status, assigned_by) "
+            + head
+            + "SELECT nextval('assignment_seq'), tid, vid, 'assigned', ? FROM judged WHERE ok ORDER BY tid, vid RETURNING id",
+            [*params, username],
+            writes=("shift_assignments",),
+        )
+    )
+    if copied:
+        tx.changes += 1
+    return copied
+
+
 def copy_day(db: Database, actor: Actor, day: date) -> dict:
     """Copy a day's plan to the next day in one transaction, set-based (a handful of statements
     whatever the size). The committee copies every shift (creating the next day's shifts where
@@ -405,53 +464,12 @@ def copy_day(db: Database, actor: Actor, day: date) -> dict:
         )
         created = 0
         if scope == "all":
-            created = len(
-                tx.rows(
-                    """INSERT INTO shifts (id, post_id, day, start_at, end_at)
-                   SELECT nextval('shift_seq'), post_id, ?, start_at + INTERVAL 1 DAY, end_at + INTERVAL 1 DAY FROM (
-                       SELECT s.*, row_number() OVER (PARTITION BY post_id, start_at, end_at ORDER BY id) AS k
-                       FROM shifts s WHERE s.day = ?) src
-                   WHERE k > (SELECT count(*) FROM shifts n WHERE n.day = ? AND n.post_id = src.post_id
-                              AND n.start_at = src.start_at + INTERVAL 1 DAY AND n.end_at = src.end_at + INTERVAL 1 DAY)
-                   ORDER BY post_id, start_at, id RETURNING id""",
-                    [nxt, day, nxt],
-                    writes=("shifts",),
-                )
-            )
-            if created:
-                tx.changes += 1
+            created = _copy_shifts(tx, day, nxt)
         head = _COPY_MAP.format(team=team)
         params = [day, nxt, *team_p]
         total = tx.scalar(head + "SELECT count(*) FROM judged", params)
-        warnings = [
-            Warning(
-                "duty.warn.rest",
-                {"name": r[0], "post": r[1], "start": local(r[2]).strftime("%m-%d %H:%M"), "hours": round(r[3] / 3600, 1)},
-            )
-            for r in tx.rows(
-                head
-                + f"""
-                SELECT v.name, p.name_zh, es.start_at,
-                       CASE WHEN es.end_at <= j.start_at THEN epoch(j.start_at - es.end_at) ELSE epoch(es.start_at - j.end_at) END
-                FROM judged j JOIN shift_assignments e ON e.volunteer_id = j.vid JOIN shifts es ON es.id = e.shift_id
-                JOIN duty_posts p ON p.id = es.post_id JOIN volunteers v ON v.id = j.vid
-                WHERE j.ok AND es.start_at < j.end_at + INTERVAL {int(MIN_REST.total_seconds())} SECOND
-                  AND es.end_at > j.start_at - INTERVAL {int(MIN_REST.total_seconds())} SECOND
-                ORDER BY j.start_at, v.id LIMIT 50""",
-                params,
-            )
-        ]
-        copied = len(
-            tx.rows(
-                "INSERT INTO shift_assignments (id, shift_id, volunteer_id, status, assigned_by) "
-                + head
-                + "SELECT nextval('assignment_seq'), tid, vid, 'assigned', ? FROM judged WHERE ok ORDER BY tid, vid RETURNING id",
-                [*params, actor.username],
-                writes=("shift_assignments",),
-            )
-        )
-        if copied:
-            tx.changes += 1
+        warnings = _rest_warnings(tx, head, params)
+        copied = _copy_crews(tx, head, params, actor.username)
         result = {"shifts_created": created, "assignments_copied": copied, "skipped": total - copied}
         tx.audit("duty.copy_day", "shift_day", nxt.isoformat(), {"from": day.isoformat()}, result)
         return {**result, "warnings": warnings}
