@@ -171,6 +171,23 @@ def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime 
             ORDER BY minutes DESC""",
         [now, now, stale_min, *unit_p],
     )
+    posts = _understaffed_posts(db, units, now)
+    threshold = setting(db, "coverage_alert_threshold")
+    rnd = kpi.current_round(db, now.date())
+    low = _low_coverage(db, unit_sql, unit_p, rnd, now, threshold)
+    return {
+        "medicine": medicine,
+        "cases": cases,
+        "posts": posts,
+        "coverage": low,
+        **to_act(db, units, role),
+        "limits": {"urgent": urgent_h, "critical": critical_h, "stale_minutes": stale_min, "threshold": threshold},
+        "round_no": rnd["round_no"] if rnd else None,
+    }
+
+
+def _understaffed_posts(db: Database, units: tuple[int, ...] | None, now: datetime) -> pd.DataFrame:
+    """Posts with fewer people than they need this hour (whole compound only)."""
     if units is None:
         posts = db.df(
             """SELECT p.id AS post_id, p.name_zh, p.name_en, s.start_at, s.end_at, p.required,
@@ -182,8 +199,11 @@ def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime 
         )
     else:
         posts = pd.DataFrame(columns=["post_id", "name_zh", "name_en", "start_at", "end_at", "required", "staffed"])
-    threshold = setting(db, "coverage_alert_threshold")
-    rnd = kpi.current_round(db, now.date())
+    return posts
+
+
+def _low_coverage(db: Database, unit_sql: str, unit_p: list, rnd: dict | None, now: datetime, threshold) -> pd.DataFrame:
+    """Units below the coverage threshold in the current round, once their slot is over."""
     low = pd.DataFrame(columns=["unit_id", "building", "unit_no", "coverage", "pending"])
     if rnd:
         # Only units whose slot is over: before its slot a unit is expected to be untested.
@@ -199,15 +219,7 @@ def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime 
                 GROUP BY ALL HAVING coverage < ? ORDER BY coverage, h.unit_id""",
             [rnd["id"], *unit_p, rnd["status"], clock.at(rnd["day"], 8), int(rnd["slot_minutes"]), now, threshold],
         )
-    return {
-        "medicine": medicine,
-        "cases": cases,
-        "posts": posts,
-        "coverage": low,
-        **to_act(db, units, role),
-        "limits": {"urgent": urgent_h, "critical": critical_h, "stale_minutes": stale_min, "threshold": threshold},
-        "round_no": rnd["round_no"] if rnd else None,
-    }
+    return low
 
 
 ACT_LISTS = ("new_cases", "new_orders", "permits")
