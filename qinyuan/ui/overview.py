@@ -13,6 +13,7 @@ from .. import access, clock, emergencies, grid, medicine, todo
 from .. import overview as ov
 from .. import overview_charts as charts
 from ..access import Actor
+from ..db import Database
 from . import door_staff, links, safe
 from .common import attempt, get_db, lang, state_label, t
 from .widgets import AREAS, WORSE_WHEN_UP, fmt, fmt_delta, kpi_areas, kpi_cards
@@ -499,24 +500,34 @@ def briefing_block(actor: Actor) -> None:
 
             def make():
                 gathered = briefing.gather(db, actor=actor)
-                return briefing.text(db, lang=wanted, data=gathered), briefing.pdf(db, lang=wanted, data=gathered)
+                return briefing.text(db, lang=wanted, data=gathered), gathered
 
             with st.spinner(t("overview.briefing_making")):
                 made = attempt(make)
             if made:
-                st.session_state["ov_brief"] = {"lang": wanted, "text": made[0], "pdf": made[1], "day": db.today().isoformat()}
+                st.session_state["ov_brief"] = {"lang": wanted, "text": made[0], "data": made[1], "day": db.today().isoformat()}
         brief = st.session_state.get("ov_brief")
         if brief:
+            db = get_db()
             st.text_area(t("overview.briefing_text"), brief["text"], height=300)
             st.download_button(
                 t("overview.briefing_pdf"),
-                brief["pdf"],
+                lambda: _briefing_pdf(db, brief),  # built when tapped: the text to paste does not wait for the charts
                 f"briefing-{brief['day']}-{brief['lang']}.pdf",
                 "application/pdf",
                 width="stretch",
                 icon=":material/picture_as_pdf:",
                 key="ov_brief_pdf",
             )
+
+
+def _briefing_pdf(db: Database, brief: dict) -> bytes:
+    """The briefing's PDF (its charts take seconds), built once from the figures the text was made from."""
+    from .. import briefing
+
+    if "pdf" not in brief:
+        brief["pdf"] = briefing.pdf(db, lang=brief["lang"], data=brief["data"])
+    return brief["pdf"]
 
 
 def page(actor: Actor) -> None:

@@ -46,6 +46,19 @@ def test_committee_makes_the_briefing_in_one_click(demo_path):
     assert at.get("download_button")[0].proto.label == "下载 PDF"
 
 
+def test_the_briefing_pdf_is_built_when_tapped_not_in_the_rerun(demo_path):
+    """The text comes at once; the PDF (charts: many seconds) is made by the download button's callable."""
+    from qinyuan.ui.common import get_db
+    from qinyuan.ui.overview import _briefing_pdf
+
+    at = app_as(demo_path, "committee")
+    at.button(key="ov_brief_make_zh").click().run()
+    brief = at.session_state["ov_brief"]
+    assert "pdf" not in brief  # nothing built during the rerun
+    made = _briefing_pdf(get_db(), brief)
+    assert made.startswith(b"%PDF-") and _briefing_pdf(get_db(), brief) is made  # built once
+
+
 def test_committee_picks_a_unit_and_sees_its_figures(demo_path):
     at = app_as(demo_path, "committee")
     at.selectbox(key="ov_unit").set_value(5).run()
