@@ -6,7 +6,7 @@ import pytest
 
 from qinyuan import medicine, users
 
-from .helpers import app_as, texts
+from .helpers import L, app_as, texts
 
 
 def _db_do(fn):
@@ -28,7 +28,7 @@ def test_captain_queue_shows_own_units_with_one_button(demo_path):
     assert "#111" not in shown and "#116" not in shown  # other units
     buttons = [b for b in at.button if b.key and b.key.startswith("med_go_")]
     assert [b.key for b in buttons] == ["med_go_110"]  # 110 is disinfected: the captain's step
-    assert buttons[0].label == "已送到家"
+    assert buttons[0].label == L("medicine.step.delivered")
     assert "等待校医院接单采购" in shown  # 109 waits for the clinic
     assert "超时未完成" not in shown  # the overdue panel is the committee's/medic's
 
@@ -116,7 +116,7 @@ def test_committee_changes_limits(demo_path):
     at = app_as(demo_path, "committee", page="medicine")
     at.button_group(key="med_view").set_value("settings").run()
     at.number_input(key="med_limit_normal").set_value(72.0)
-    next(b for b in at.button if b.label == "保存").click().run()
+    next(b for b in at.button if b.label == L("medicine.save")).click().run()
     assert not at.exception
     assert "时限已保存" in texts(at)
     assert _db_do(lambda db: db.setting("medicine_limit_hours_normal")) == "72"
@@ -124,7 +124,7 @@ def test_committee_changes_limits(demo_path):
 
 def test_cancel_needs_a_reason_then_cancels(demo_path):
     at = app_as(demo_path, "captain01", page="medicine")
-    assert [b.label for b in at.button if b.key == "med_cancelled_109"] == ["取消订单"]
+    assert [b.label for b in at.button if b.key == "med_cancelled_109"] == [L("medicine.step.cancelled")]
     assert not [b for b in at.button if b.key == "med_failed_109"]  # failing is the clinic's/logistics' call
     at.button(key="med_cancelled_109").click().run()
     assert "取消或无法完成时请填写原因" in texts(at)
