@@ -51,6 +51,7 @@ PYTEST_OK = status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no te
 test: venv browser postgres secrets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy qinyuan
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 	QINYUAN_TEST_BACKEND=postgres $(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/e2e; $(PYTEST_OK)
@@ -59,6 +60,7 @@ test: venv browser postgres secrets
 test-fast: venv secrets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy qinyuan
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 
 bench: venv browser
@@ -67,6 +69,7 @@ bench: venv browser
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy qinyuan
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -57,7 +57,7 @@ class DuckCursor:
         row = self.raw.fetchone()
         return int(row[0]) if row else 0
 
-    def begin(self, isolation: str = "") -> None:
+    def begin(self, _isolation: str = "") -> None:
         """One transaction; DuckDB's isolation is snapshot isolation whatever is asked."""
         self.raw.begin()
 
@@ -269,7 +269,7 @@ class DuckBackend:
         self.con.execute("CHECKPOINT")
 
     @contextlib.contextmanager
-    def migration_lock(self, cur: Cursor) -> Iterator[None]:
+    def migration_lock(self, _cur: Cursor) -> Iterator[None]:
         yield  # one process holds the file
 
     def close(self) -> None:

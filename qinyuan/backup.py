@@ -417,13 +417,13 @@ def copy_from_server(source: Database) -> Database:
         with source.engine.cursor() as src, staged.engine.cursor() as dst:
             src.begin("REPEATABLE READ READ ONLY")
             dst.begin()
-            types = dict(
-                ((t, c), ty)
+            types = {
+                (t, c): ty
                 for t, c, ty in dst.execute(
                     "SELECT table_name, column_name, data_type FROM information_schema.columns "
                     "WHERE table_schema = current_schema()"
                 ).fetchall()
-            )
+            }
             for table in _our_tables(staged):
                 names = _columns(staged, table)
                 columns = ", ".join(f'"{c}"' for c in names)
