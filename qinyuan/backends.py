@@ -313,6 +313,8 @@ class PgBackend:
             configure=_configure,
             open=False,
             name="qinyuan",
+            # A connection the server dropped (restart, failover to the standby) is replaced before use.
+            check=psycopg_pool.ConnectionPool.check_connection,
         )
         self.pool.open(wait=True, timeout=15)
         self._listener: threading.Thread | None = None

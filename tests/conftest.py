@@ -32,7 +32,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "postgres_only: about the PostgreSQL server itself")
 
 
-def pytest_collection_modifyitems(config, items):  # noqa: ARG001 - pytest passes it by name
+def pytest_collection_modifyitems(items):
     skip = "duckdb_only" if ON_POSTGRES else "postgres_only"
     reason = f"not on {BACKEND}"
     for item in items:

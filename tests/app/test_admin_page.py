@@ -19,9 +19,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _db(path: str) -> Database:
     """The app's own process-wide connection (DuckDB lets one process hold the file once)."""
-    from qinyuan.ui.common import _open
+    from qinyuan.ui.common import handle
 
-    return _open(os.path.abspath(path))
+    return handle(path)
 
 
 def _codes(at: AppTest) -> list[str]:
