@@ -6,7 +6,7 @@ DB      ?= data/qinyuan.duckdb
 PORT    ?= 8501
 SECRETS := .streamlit/secrets.toml
 
-.PHONY: run test test-fast bench venv browser secrets demo lint clean
+.PHONY: run test test-fast bench venv browser secrets demo lint clean cluster cluster-stop cluster-packages
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -35,6 +35,27 @@ demo: venv
 
 run: venv secrets demo
 	QINYUAN_DB=$(DB) $(BIN)/streamlit run app.py --server.port $(PORT)
+
+# Debian's PostgreSQL and haproxy for `make cluster`.
+cluster-packages:
+	@if [ ! -x /usr/sbin/haproxy ] || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing postgresql and haproxy"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql haproxy >/dev/null; \
+	fi
+
+# The street-office shape on one machine (README, "Deployment for a street office"): PostgreSQL with the demo
+# world in $(CLUSTER)/, app replicas on $(REPLICAS), haproxy on $(CLUSTER_PORT). Runs in the background until
+# `make cluster-stop`; pid files and logs in $(CLUSTER)/.
+CLUSTER      ?= .cluster
+CLUSTER_PORT ?= 8500
+REPLICAS     ?= 8501,8502
+
+cluster: venv secrets cluster-packages
+	$(BIN)/python -m deploy.cluster start $(CLUSTER) --port $(CLUSTER_PORT) --replicas $(REPLICAS)
+
+cluster-stop:
+	$(BIN)/python -m deploy.cluster stop $(CLUSTER)
 
 # Unit and AppTest suites on both cores (pytest-xdist), then the browser tests one at a time (each starts a
 # real server and Chromium). pytest's exit 5 (no test collected) is a failure in both.
