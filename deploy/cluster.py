@@ -33,13 +33,13 @@ TUNNEL_SECONDS = 10 * PING_SECONDS  # an idle WebSocket lives through many pings
 DATABASE = "qinyuan"
 
 
-def _replica_name(port: int) -> str:
+def replica_name(port: int) -> str:
     return f"app{port}"
 
 
 def haproxy_config(folder: Path, port: int, replica_ports: list[int], host: str = "127.0.0.1") -> str:
     """The balancer's rules (README, "Deployment for a street office")."""
-    servers = "\n".join(f"    server {_replica_name(p)} 127.0.0.1:{p} cookie {_replica_name(p)}" for p in replica_ports)
+    servers = "\n".join(f"    server {replica_name(p)} 127.0.0.1:{p} cookie {replica_name(p)}" for p in replica_ports)
     return f"""\
 global
     log stdout format raw local0 info
@@ -51,8 +51,9 @@ defaults
     log global
     option httplog
     option dontlognull
-    option redispatch               # a session whose replica is down or refuses goes to another one
+    option redispatch 1             # every retry may go to another replica: a session outlives its replica
     retries 2
+    retry-on conn-failure empty-response response-timeout   # also a GET cut off by a replica dying under it
     timeout connect 3s
     timeout client 60s
     timeout server 60s
@@ -63,6 +64,7 @@ frontend qinyuan
     bind {host}:{port}
     http-request del-header X-Forwarded-For   # the client may not choose its address: we write it
     option forwardfor                         # the app trusts one hop (QINYUAN_PROXY_HOPS=1)
+    http-request disable-l7-retry if !METH_GET   # never send a form or an upload twice
     default_backend replicas
 
 backend replicas
@@ -165,7 +167,7 @@ def start_replica(folder: Path, port: int, env: dict[str, str]) -> subprocess.Po
     args = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port)]
     args += ["--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     args += ["--server.websocketPingInterval", str(PING_SECONDS)]
-    return _spawn(folder, _replica_name(port), args, env)
+    return _spawn(folder, replica_name(port), args, env)
 
 
 def start(
@@ -193,11 +195,12 @@ def start(
     procs = []
     for p in replica_ports:
         if duckdb_template:
-            target = folder / f"{_replica_name(p)}.duckdb"
+            target = folder / f"{replica_name(p)}.duckdb"
             shutil.copy(duckdb_template, target)
             where = str(target)
         else:
             where = db = db or database(folder)
+            (folder / "database_url").write_text(db)
         procs.append(start_replica(folder, p, replica_env(folder, where, url)))
     try:
         wait_healthy([f"http://127.0.0.1:{p}" for p in replica_ports], procs, timeout)
