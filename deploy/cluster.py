@@ -137,19 +137,29 @@ def _cli(*args: str) -> None:
 
 
 def database(folder: Path) -> str:
-    """Start the folder's PostgreSQL; on its first start create the database, migrate it and build the demo."""
+    """Start the folder's PostgreSQL. The first time, create the database, migrate it and build the demo world
+    (a set-up that fails half-way is removed, so the next start begins afresh); later, only migrate."""
     pg = folder / "pg"
-    fresh = not (pg / "data" / "PG_VERSION").exists()
-    server = pgtemp.start(pg)
-    pgtemp.wait_ready(server)
+    fresh = not (folder / "database_url").exists()
+    if fresh and pg.exists():
+        pgtemp.stop(pg)
+        shutil.rmtree(pg)
+    pgtemp.wait_ready(pgtemp.start(pg))
     address = pgtemp.url(pg, DATABASE)
-    if fresh:
+    if not fresh:
+        _cli("migrate", "--db", address)
+        (folder / "database_url").write_text(address)  # the server's port is new at every start
+        return address
+    try:
         port = (pg / "port").read_text().strip()
         subprocess.run([str(pgtemp.bindir() / "createdb"), "-h", "127.0.0.1", "-p", port, "-U", "postgres", DATABASE], check=True)
         _cli("migrate", "--db", address)
         _cli("demo", "--db", address)
-    else:
-        _cli("migrate", "--db", address)
+    except BaseException:
+        pgtemp.stop(pg)
+        shutil.rmtree(pg)
+        raise
+    (folder / "database_url").write_text(address)
     return address
 
 
@@ -192,17 +202,13 @@ def start(
         raise SystemExit(f"a cluster already runs from {folder}: stop it first (make cluster-stop)")
     _check_cookie_key()
     url = f"http://127.0.0.1:{port}"
-    procs = []
-    for p in replica_ports:
-        if duckdb_template:
-            target = folder / f"{replica_name(p)}.duckdb"
-            shutil.copy(duckdb_template, target)
-            where = str(target)
-        else:
-            where = db = db or database(folder)
-            (folder / "database_url").write_text(db)
-        procs.append(start_replica(folder, p, replica_env(folder, where, url)))
     try:
+        procs = []
+        for p in replica_ports:
+            if duckdb_template:
+                shutil.copy(duckdb_template, folder / f"{replica_name(p)}.duckdb")
+            where = str(folder / f"{replica_name(p)}.duckdb") if duckdb_template else (db := db or database(folder))
+            procs.append(start_replica(folder, p, replica_env(folder, where, url)))
         wait_healthy([f"http://127.0.0.1:{p}" for p in replica_ports], procs, timeout)
         (folder / "haproxy.cfg").write_text(haproxy_config(folder, port, replica_ports))
         subprocess.run([HAPROXY, "-c", "-q", "-f", str(folder / "haproxy.cfg")], check=True)
