@@ -5,7 +5,6 @@ again (both replicas share the cookie key and Streamlit's cookieSecret)."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import signal
@@ -33,7 +32,7 @@ def balancer():
     ports = [free_port() for _ in range(3)]
     try:
         started = time.monotonic()
-        url = qycluster.start(folder, ports[0], ports[1:], duckdb_template=os.environ.get("QY_DEV_DUCKDB"))
+        url = qycluster.start(folder, ports[0], ports[1:])
         print(f"cluster started in {time.monotonic() - started:.1f} s")
         yield url, folder, [qycluster.replica_name(p) for p in ports[1:]]
     finally:
@@ -46,7 +45,7 @@ def balancer():
 
 @pytest.fixture(scope="module")
 def member_name(balancer):
-    db = Database.open(os.environ.get("QY_DEV_DUCKDB") or (Path(balancer[1]) / "database_url").read_text())
+    db = Database.open((Path(balancer[1]) / "database_url").read_text())
     try:
         return db.scalar("SELECT v.name FROM users u JOIN volunteers v ON v.id = u.volunteer_id WHERE u.username = 'member001'")
     finally:
