@@ -184,16 +184,9 @@ def start(
     folder: str | Path = ".cluster",
     port: int = 8500,
     replica_ports: list[int] | None = None,
-    *,
-    db: str | None = None,
-    duckdb_template: str | None = None,
     timeout: float = 120,
 ) -> str:
-    """Start the cluster; returns the balancer's URL once it answers /_stcore/health.
-
-    db: an existing PostgreSQL URL (migrated, with data) instead of the folder's own server.
-    duckdb_template: every replica on its own copy of this DuckDB file (no shared data: only the balancer's
-    rules can be tried this way)."""
+    """Start the cluster; returns the balancer's URL once it answers /_stcore/health."""
     folder = Path(folder).resolve()
     replica_ports = list(replica_ports or [8501, 8502])
     folder.mkdir(parents=True, exist_ok=True)
@@ -203,12 +196,8 @@ def start(
     _check_cookie_key()
     url = f"http://127.0.0.1:{port}"
     try:
-        procs = []
-        for p in replica_ports:
-            if duckdb_template:
-                shutil.copy(duckdb_template, folder / f"{replica_name(p)}.duckdb")
-            where = str(folder / f"{replica_name(p)}.duckdb") if duckdb_template else (db := db or database(folder))
-            procs.append(start_replica(folder, p, replica_env(folder, where, url)))
+        db = database(folder)
+        procs = [start_replica(folder, p, replica_env(folder, db, url)) for p in replica_ports]
         wait_healthy([f"http://127.0.0.1:{p}" for p in replica_ports], procs, timeout)
         (folder / "haproxy.cfg").write_text(haproxy_config(folder, port, replica_ports))
         subprocess.run([HAPROXY, "-c", "-q", "-f", str(folder / "haproxy.cfg")], check=True)
