@@ -61,7 +61,7 @@ cluster-stop:
 # real server and Chromium). pytest's exit 5 (no test collected) is a failure in both.
 PYTEST_OK = status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; [ $$status -eq 0 ] || exit $$status
 
-test: venv browser secrets
+test: venv browser cluster-packages secrets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
