@@ -24,17 +24,13 @@ def _open(path: str) -> Database:
     return Database.open(path, create=True)
 
 
-def database_address() -> str:
-    """QINYUAN_DB as the app opens it: a server URL as given, a file by its absolute path (one handle per file)."""
-    path = default_path()
-    return path if is_server(path) else os.path.abspath(path)
-
-
 def get_db() -> Database:
-    """One connection per process (DuckDB lets one process hold the file). When it cannot be opened (another
-    server holds the file, the disk is full) the page says so in the user's language and stops."""
+    """One Database per process (DuckDB lets one process hold the file; on PostgreSQL a connection pool). When
+    it cannot be opened (another server holds the file, the disk is full, the database server is unreachable or
+    not migrated) the page says so in the user's language and stops."""
     try:
-        return _open(database_address())
+        path = default_path()
+        return _open(path if is_server(path) else os.path.abspath(path))
     except DatabaseBusy:
         problem = t("safety.db_held")
     except QinyuanError as exc:

@@ -19,7 +19,7 @@ def config(tmp_path):
     return cluster.haproxy_config(tmp_path, 8500, [8501, 8502])
 
 
-@pytest.mark.skipif(not shutil.which(cluster.HAPROXY), reason="haproxy is not installed (make cluster-packages)")
+@pytest.mark.skipif(not shutil.which(cluster.HAPROXY), reason="haproxy is not installed (make haproxy)")
 def test_haproxy_accepts_the_configuration(tmp_path, config):
     (tmp_path / "haproxy.cfg").write_text(config)
     checked = subprocess.run([cluster.HAPROXY, "-c", "-f", str(tmp_path / "haproxy.cfg")], capture_output=True, text=True)
