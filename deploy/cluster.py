@@ -78,12 +78,22 @@ backend replicas
 """
 
 
-def _pid_alive(pid_file: Path, needle: str) -> psutil.Process | None:
-    """The process a pid file names, if it still runs and is the program we started (not a reused pid)."""
+def _program(folder: Path, name: str) -> psutil.Process | None:
+    """The process NAME.pid names, if it still runs and is the program we started there (not a reused pid)."""
     try:
-        proc = psutil.Process(int(pid_file.read_text().strip()))
-        return proc if needle in " ".join(proc.cmdline()) and proc.status() != psutil.STATUS_ZOMBIE else None
+        proc = psutil.Process(int((folder / f"{name}.pid").read_text().strip()))
+        expected = "haproxy" if name == "haproxy" else "streamlit"
+        return proc if expected in " ".join(proc.cmdline()) and proc.status() != psutil.STATUS_ZOMBIE else None
     except (OSError, ValueError, psutil.Error):
+        return None
+
+
+def _postmaster(folder: Path) -> int | None:
+    """The pid of the folder's PostgreSQL server, if it runs."""
+    try:
+        pid = int((folder / "pg" / "data" / "postmaster.pid").read_text().splitlines()[0])
+        return pid if "postgres" in psutil.Process(pid).name() else None
+    except (OSError, ValueError, IndexError, psutil.Error):
         return None
 
 
@@ -212,28 +222,15 @@ def start(
 def running(folder: str | Path) -> dict[str, int]:
     """What of the folder's cluster still runs: name -> pid (replicas, haproxy, postgres)."""
     folder = Path(folder)
-    found = {}
-    for pid_file in sorted(folder.glob("*.pid")):
-        proc = _pid_alive(pid_file, "haproxy" if pid_file.stem == "haproxy" else "streamlit")
-        if proc:
-            found[pid_file.stem] = proc.pid
-    postmaster = folder / "pg" / "data" / "postmaster.pid"
-    if postmaster.exists() and _pid_alive_first_line(postmaster):
-        found["postgres"] = _pid_alive_first_line(postmaster)
+    found = {name: proc.pid for name in sorted(p.stem for p in folder.glob("*.pid")) if (proc := _program(folder, name))}
+    if postmaster := _postmaster(folder):
+        found["postgres"] = postmaster
     return found
-
-
-def _pid_alive_first_line(postmaster: Path) -> int | None:
-    try:
-        pid = int(postmaster.read_text().splitlines()[0])
-        return pid if "postgres" in psutil.Process(pid).name() else None
-    except (OSError, ValueError, IndexError, psutil.Error):
-        return None
 
 
 def kill(folder: str | Path, name: str, sig: int = signal.SIGKILL) -> None:
     """Send a signal to one of the cluster's programs by its pid file (the tests kill a replica)."""
-    proc = _pid_alive(Path(folder) / f"{name}.pid", "haproxy" if name == "haproxy" else "streamlit")
+    proc = _program(Path(folder), name)
     if proc:
         proc.send_signal(sig)
         proc.wait(15)
@@ -245,7 +242,7 @@ def stop(folder: str | Path = ".cluster") -> list[str]:
     stopped = []
     names = sorted((p.stem for p in folder.glob("*.pid")), key=lambda n: n != "haproxy")  # the balancer first
     for name in names:
-        proc = _pid_alive(folder / f"{name}.pid", "haproxy" if name == "haproxy" else "streamlit")
+        proc = _program(folder, name)
         if proc:
             proc.terminate()
             try:
@@ -254,7 +251,7 @@ def stop(folder: str | Path = ".cluster") -> list[str]:
                 proc.kill()
             stopped.append(name)
         (folder / f"{name}.pid").unlink(missing_ok=True)
-    if _pid_alive_first_line(folder / "pg" / "data" / "postmaster.pid"):
+    if _postmaster(folder):
         pgtemp.stop(folder / "pg")
         stopped.append("postgres")
     return stopped
