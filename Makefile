@@ -72,6 +72,7 @@ PYTEST_OK = status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no te
 test: venv browser postgres haproxy secrets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy qinyuan
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 	QINYUAN_TEST_BACKEND=postgres $(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/e2e; $(PYTEST_OK)
@@ -80,6 +81,7 @@ test: venv browser postgres haproxy secrets
 test-fast: venv secrets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy qinyuan
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 
 bench: venv browser
@@ -88,6 +90,7 @@ bench: venv browser
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy qinyuan
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache
