@@ -118,9 +118,9 @@ def wait_healthy(urls: list[str], procs: list[subprocess.Popen], timeout: float)
     deadline = time.monotonic() + timeout
     waiting = list(urls)
     while waiting:
-        dead = [p.args[0] for p in procs if p.poll() is not None]
+        dead = [p.pid for p in procs if p.poll() is not None]
         if dead:
-            raise RuntimeError(f"exited while starting: {dead}; see the logs")
+            raise RuntimeError(f"exited while starting (pid {dead}): see the logs")
         waiting = [u for u in waiting if not healthy(u)]
         if waiting and time.monotonic() > deadline:
             raise RuntimeError(f"not healthy after {timeout:.0f} s: {waiting}")
