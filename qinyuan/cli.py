@@ -202,7 +202,7 @@ _ON_DATABASE = {
 
 
 def _migrate(path: str) -> int:
-    db = _open_new(path) if is_server(path) else storage.Database.open(path, migrate=False)
+    db = storage.Database.open(path, migrate=False)
     try:
         applied = db.migrate(create=is_server(path))
         status_checks.ensure(db)
