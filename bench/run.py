@@ -41,6 +41,7 @@ from qinyuan.db import Database  # noqa: E402
 from qinyuan.errors import QinyuanError, StaleEdit  # noqa: E402
 from tests.support.apptest import whole_script_reruns  # noqa: E402
 
+from . import backends as backends_bench  # noqa: E402
 from . import ledger as ledger_bench  # noqa: E402
 
 USERS = {"committee": "committee", "captain": "captain01", "member": "member001", "medic": "medic01", "logistics": "logistics01"}
@@ -374,7 +375,7 @@ def statement_costs(db: Database, n: int = 200) -> dict:
         "INSERT INTO audit_log (ts, actor, action, entity, entity_id) VALUES (now(), 'bench', 'bench.cost', 'bench', ?)",
         lambda i: [str(i)],
     )
-    measure("empty_tx_commit", "SELECT 1", lambda i: [], tx=True)
+    measure("empty_tx_commit", "SELECT 1", lambda _i: [], tx=True)
     cur.close()
     return out
 
@@ -410,7 +411,7 @@ def hot_row(path: Path, threads: int = 32, per_thread: int = 100) -> dict:
 
         def worker(t: int):
             mine = list(own[t])
-            state = {o: ("requested", 1) for o in mine}
+            state = dict.fromkeys(mine, ("requested", 1))
             barrier.wait()
             for j in range(per_thread):
                 hot = (t * per_thread + j) % 3 == 0
@@ -688,6 +689,7 @@ def write_report(results: dict) -> None:
         from bench import morning
 
         lines += morning.report_lines(r)
+    lines += backends_bench.report_lines(r)
     if r.get("errors"):
         lines += ["## Errors while measuring", ""] + [f"- {e}" for e in r["errors"]] + [""]
     REPORT_MD.write_text("\n".join(lines), encoding="utf-8")
@@ -752,7 +754,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-whatif", action="store_true", help="morning: skip the what-if without post-run GC")
     p.add_argument("--cluster", help="morning: also measure the replicas `make cluster` runs from this folder (.cluster)")
     p.add_argument("--cluster-url", default="http://127.0.0.1:8500", help="morning: the cluster's balancer")
-    p.add_argument("--only", default="rerun,write,hot,kill9,backup,ledger,morning,agree")
+    p.add_argument("--only", default="rerun,write,hot,kill9,backup,ledger,backends,morning,agree")
     p.add_argument("--merge", action="store_true", help="keep figures of parts not run from the previous report.json")
     p.add_argument("--pages", default="", help="rerun: only these pages (comma-separated); prints, writes no report")
     p.add_argument("--work", default=str(WORK), help="folder for the benchmark's databases")
@@ -809,6 +811,7 @@ def main(argv: list[str] | None = None) -> int:
     part("backup", lambda: backup_round_trip(copy(big, "backup_src.duckdb")))
     part("kill9", lambda: kill9(copy(small, "kill9.duckdb"), args.kill_runs))
     part("ledger", lambda: ledger_bench.run(WORK))
+    part("backends", lambda: backends_bench.run(copy(small, "backends1.duckdb"), copy(big, "backends_big.duckdb")))
 
     def morning_part():
         from bench import morning

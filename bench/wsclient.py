@@ -451,7 +451,7 @@ class Session:
         path = tuple(msg.metadata.delta_path)
         delta = msg.delta
         which = delta.WhichOneof("type")
-        common = dict(run_id=self.run_id, fragment_id=delta.fragment_id, script_hash=msg.metadata.active_script_hash)
+        common = {"run_id": self.run_id, "fragment_id": delta.fragment_id, "script_hash": msg.metadata.active_script_hash}
         if which == "new_element":
             el = delta.new_element
             kind = el.WhichOneof("type")

@@ -53,8 +53,12 @@ def url(folder: str | Path, database: str = "postgres") -> str:
     return f"postgresql://postgres@127.0.0.1:{port}/{database}"
 
 
-def start(folder: str | Path, port: int | None = None) -> str:
-    """initdb (once) and start a server on a free local port; returns its URL (database `postgres`)."""
+DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+
+
+def start(folder: str | Path, port: int | None = None, *, durable: bool = False) -> str:
+    """initdb (once) and start a server on a free local port; returns its URL (database `postgres`).
+    durable=True keeps fsync and synchronous commit on, as a real server runs (the benchmark compares that)."""
     folder = Path(folder).resolve()
     data = folder / "data"
     folder.mkdir(parents=True, exist_ok=True)
@@ -62,18 +66,44 @@ def start(folder: str | Path, port: int | None = None) -> str:
         shutil.chown(folder, "postgres")
     if not (data / "PG_VERSION").exists():
         subprocess.run(
-            _as_server_user([str(bindir() / "initdb"), "--no-sync", "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                             "--locale=C.UTF-8", "-D", str(data)]),
-            check=True, stdout=subprocess.DEVNULL,
+            _as_server_user(
+                [
+                    str(bindir() / "initdb"),
+                    "--no-sync",
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "-D",
+                    str(data),
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         with open(data / "postgresql.conf", "a") as conf:
-            conf.write("".join(f"{k} = {v}\n" for k, v in SETTINGS.items()))
+            conf.write("".join(f"{k} = {v}\n" for k, v in {**SETTINGS, **(DURABLE if durable else {})}.items()))
     port = port or free_port()
     (folder / "port").write_text(str(port))
     subprocess.run(
-        _as_server_user([str(bindir() / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w",
-                         "-o", f"-p {port} -k {folder}", "start"]),
-        check=True, stdout=subprocess.DEVNULL,
+        _as_server_user(
+            [
+                str(bindir() / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(folder / "server.log"),
+                "-w",
+                "-o",
+                f"-p {port} -k {folder}",
+                "start",
+            ]
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     return url(folder)
 
@@ -81,8 +111,11 @@ def start(folder: str | Path, port: int | None = None) -> str:
 def stop(folder: str | Path, mode: str = "fast") -> None:
     data = Path(folder).resolve() / "data"
     if (data / "postmaster.pid").exists():
-        subprocess.run(_as_server_user([str(bindir() / "pg_ctl"), "-D", str(data), "-m", mode, "-w", "stop"]),
-                       check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            _as_server_user([str(bindir() / "pg_ctl"), "-D", str(data), "-m", mode, "-w", "stop"]),
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
 
 
 def wait_ready(address: str, timeout: float = 30) -> None:

@@ -9,6 +9,8 @@ import sys
 from datetime import date
 
 from . import db as storage
+from . import status_checks
+from .backends import is_server
 from .errors import DatabaseBusy, NotFound, NotQinyuanDatabase, QinyuanError
 from .i18n import both
 
@@ -24,11 +26,12 @@ def _parser() -> argparse.ArgumentParser:
 
     def with_db(name: str, help_: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_)
-        sp.add_argument("--db", default=storage.default_path(), help="database file (QINYUAN_DB)")
+        sp.add_argument("--db", default=storage.default_path(), help="database file or postgresql:// address (QINYUAN_DB)")
         return sp
 
     sp = with_db("init", "create an empty real database with one committee account")
     sp.add_argument("--grid", default=None, metavar="BxU", help="lay out B buildings x U units, one team each (e.g. 17x3)")
+    with_db("migrate", "bring the database's schema up to this program (once, before the app processes start)")
     sp = with_db("demo", "build the demo world of the record")
     sp.add_argument("--force", action="store_true", help="replace an existing file")
     sp.add_argument("--scale", type=int, default=1, help="N times the demo world")
@@ -90,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if type(exc).__module__.startswith("psycopg"):  # the server said no: one line, not a traceback
+            print(both("cli.server_error", detail=str(exc).splitlines()[0][:300]), file=sys.stderr)
+            return 1
+        raise
 
 
 def _run(args) -> int:
@@ -98,6 +106,8 @@ def _run(args) -> int:
         return _init(args.db, args.grid)
     if verb == "demo":
         return _demo(args.db, args.force, args.scale)
+    if verb == "migrate":
+        return _migrate(args.db)
     if verb == "restore":
         from .backup import key_from, restore
 
@@ -106,65 +116,128 @@ def _run(args) -> int:
         return 0
     db = storage.Database.open(args.db)
     try:
-        if verb == "kpi":
-            from . import kpi
-
-            figures = kpi.compute(db)
-            if args.json:
-                print(json.dumps(figures, ensure_ascii=False, sort_keys=True))
-            else:
-                for key, value in figures.items():
-                    print(f"{key:36} {value}")
-            return 0
-        if verb == "import":
-            from .ledger_cli import cli_import_households
-
-            return cli_import_households(
-                db,
-                args.file,
-                args.map,
-                update=args.update,
-                partial=args.partial,
-                remove_missing=args.remove_missing,
-                round_no=args.round,
-                bad_rows=args.bad_rows,
-            )
-        if verb == "export":
-            from .ledger_export import cli_export_households
-
-            return cli_export_households(db, args.file, args.lang)
-        if verb == "briefing":
-            from .briefing import cli_briefing
-
-            return cli_briefing(db, args.date, args.lang, args.out)
-        if verb == "unlock":
-            from . import access, logins
-
-            count = logins.unlock(db, access.SYSTEM, args.username)
-            print(both("cli.unlocked", username=args.username.strip().lower(), n=count))
-            return 0
-        if verb.startswith("door-"):
-            from . import doorcards
-
-            if verb == "door-cards":
-                return doorcards.cli_cards(db, args.unit, args.out)
-            if verb == "door-links":
-                return doorcards.cli_links(db, args.unit)
-            return doorcards.cli_reissue(db, args.unit, args.room)
-        if verb == "backup":
-            from .backup import backup, key_from
-
-            backup(db, args.out, key_from(args.key_file))
-            print(both("cli.backup_done", path=args.out))
-            return 0
+        command = _ON_DATABASE.get(verb)
+        return command(db, args) if command else 2
     finally:
         db.close()
-    return 2
+
+
+def _kpi(db, args) -> int:
+    from . import kpi
+
+    figures = kpi.compute(db)
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False, sort_keys=True))
+    else:
+        for key, value in figures.items():
+            print(f"{key:36} {value}")
+    return 0
+
+
+def _import(db, args) -> int:
+    from .ledger_cli import cli_import_households
+
+    return cli_import_households(
+        db,
+        args.file,
+        args.map,
+        update=args.update,
+        partial=args.partial,
+        remove_missing=args.remove_missing,
+        round_no=args.round,
+        bad_rows=args.bad_rows,
+    )
+
+
+def _export(db, args) -> int:
+    from .ledger_export import cli_export_households
+
+    return cli_export_households(db, args.file, args.lang)
+
+
+def _briefing(db, args) -> int:
+    from .briefing import cli_briefing
+
+    return cli_briefing(db, args.date, args.lang, args.out)
+
+
+def _unlock(db, args) -> int:
+    from . import access, logins
+
+    count = logins.unlock(db, access.SYSTEM, args.username)
+    print(both("cli.unlocked", username=args.username.strip().lower(), n=count))
+    return 0
+
+
+def _door(db, args) -> int:
+    from . import doorcards
+
+    if args.verb == "door-cards":
+        return doorcards.cli_cards(db, args.unit, args.out)
+    if args.verb == "door-links":
+        return doorcards.cli_links(db, args.unit)
+    return doorcards.cli_reissue(db, args.unit, args.room)
+
+
+def _backup(db, args) -> int:
+    from .backup import backup, key_from
+
+    backup(db, args.out, key_from(args.key_file))
+    print(both("cli.backup_done", path=args.out))
+    return 0
+
+
+# verb -> what it does on the opened database
+_ON_DATABASE = {
+    "kpi": _kpi,
+    "import": _import,
+    "export": _export,
+    "briefing": _briefing,
+    "unlock": _unlock,
+    "door-cards": _door,
+    "door-links": _door,
+    "door-reissue": _door,
+    "backup": _backup,
+}
+
+
+def _migrate(path: str) -> int:
+    db = storage.Database.open(path, migrate=False)
+    try:
+        applied = db.migrate(create=is_server(path))
+        status_checks.ensure(db)
+        print(both("cli.migrated", path=db.name, version=db.schema_version(), n=len(applied)))
+    finally:
+        db.close()
+    return 0
+
+
+def _open_new(path: str) -> storage.Database:
+    """A server database opened for building: migrated here (a file is migrated by opening it)."""
+    if not is_server(path):
+        return storage.Database.open(path, create=True)
+    db = storage.Database.open(path, migrate=False)
+    try:
+        db.migrate(create=True)
+        status_checks.ensure(db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _exists(path: str) -> bool:
+    """A file that exists, or a server database that already holds a compound."""
+    if not is_server(path):
+        return os.path.exists(path)
+    from .backup import server_holds_data
+
+    return server_holds_data(path)
 
 
 def _init(path: str, grid: str | None = None) -> int:
-    if os.path.exists(path):
-        print(both("cli.exists", path=path), file=sys.stderr)
+    if _exists(path):
+        print(both("cli.exists", path=storage.display_name(path)), file=sys.stderr)
         return 1
     size = None
     if grid:
@@ -178,14 +251,14 @@ def _init(path: str, grid: str | None = None) -> int:
     from . import access, users
     from . import grid as grid_
 
-    db = storage.Database.open(path, create=True)
+    db = _open_new(path)
     try:
         if size:
             grid_.create_grid(db, access.SYSTEM, *size)
         password = users.create_user(db, access.SYSTEM, "committee", "党委", "committee")
     finally:
         db.close()
-    print(both("cli.init_done", path=path))
+    print(both("cli.init_done", path=storage.display_name(path)))
     print(both("cli.one_time_password", username="committee", password=password))
     return 0
 
@@ -194,6 +267,8 @@ def _demo(path: str, force: bool, scale: int) -> int:
     if scale < 1 or scale > 1000:
         print(both("cli.bad_arguments", detail="--scale 1..1000"), file=sys.stderr)
         return 2
+    if is_server(path):
+        return _demo_on_server(path, force, scale)
     if os.path.exists(path):
         if not force:
             print(both("cli.exists", path=path), file=sys.stderr)
@@ -211,4 +286,27 @@ def _demo(path: str, force: bool, scale: int) -> int:
     finally:
         db.close()
     print(both("cli.demo_done", path=path))
+    return 0
+
+
+def _demo_on_server(url: str, force: bool, scale: int) -> int:
+    """The demo world is built in memory (DuckDB) and copied into the server database in one transaction."""
+    from . import backup, demo
+
+    if _exists(url):
+        if not force:
+            print(both("cli.exists", path=storage.display_name(url)), file=sys.stderr)
+            return 1
+        backup.clear_server(url)
+    built = storage.Database.open(":memory:", create=True)
+    try:
+        demo.build(built, scale=scale)
+        target = _open_new(url)
+        try:
+            backup.copy_to_server(built, target)
+        finally:
+            target.close()
+    finally:
+        built.close()
+    print(both("cli.demo_done", path=storage.display_name(url)))
     return 0

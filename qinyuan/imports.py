@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import pandas as pd
 
@@ -204,11 +205,11 @@ def _place(report: Report, sheet: str, n: int, row: dict) -> tuple[int, int, str
             if not row.get(name):
                 report.add(n, "households.import.missing_field", sheet, field=_field_label(name))
                 return None
-        place = ledger.building_no(row["building"]), ledger.unit_no(row["unit"]), ledger.room_no(row["room"])
-        if None in place:
+        building, unit, room = ledger.building_no(row["building"]), ledger.unit_no(row["unit"]), ledger.room_no(row["room"])
+        if building is None or unit is None or room is None:
             report.add(n, "ledger.bad_address", sheet, value=f"{row['building']} / {row['unit']} / {row['room']}")
             return None
-        return place
+        return building, unit, room
     if not row.get("address"):
         report.add(n, "households.import.missing_field", sheet, field=_field_label("address"))
         return None
@@ -385,7 +386,7 @@ def _stored(db: Database, units: list[int]) -> list[dict]:
 
 def _changes(house: House, stored: dict) -> dict:
     """Field -> (stored, file) for what the file changes; residents added, changed or no longer listed."""
-    out = {}
+    out: dict[str, Any] = {}
     for name in HOUSE_FIELDS:
         new = getattr(house, name) or None
         if new is not None and new != stored[name]:
@@ -526,11 +527,8 @@ def _insert_frame(tx: Tx, table: str, frame: pd.DataFrame) -> None:
     name = f"import_{table}_frame"
     columns = ", ".join(frame.columns)
     select = columns.replace("tags", "CAST(tags AS VARCHAR[]) AS tags")
-    tx.cur.register(name, frame)
-    try:
+    with tx.frame(name, frame):
         tx.execute(f"INSERT INTO {table} ({columns}) SELECT {select} FROM {name}", writes=(table,))
-    finally:
-        tx.cur.unregister(name)
 
 
 def _results(tx: Tx, people: list[tuple[int, str | None]], test_round: int | None) -> None:
@@ -545,16 +543,13 @@ def _results(tx: Tx, people: list[tuple[int, str | None]], test_round: int | Non
         rows.update({(test_round, rid): status for rid, status in people if status})
     if rows:
         frame = pd.DataFrame([{"round_id": k[0], "resident_id": k[1], "status": v} for k, v in rows.items()])
-        tx.cur.register("import_results_frame", frame)
-        try:
+        with tx.frame("import_results_frame", frame):
             tx.execute(
                 "INSERT INTO test_results (round_id, resident_id, status, updated_at, updated_by) "
                 "SELECT round_id, resident_id, status, ?, ? FROM import_results_frame",
                 [tx.now, tx.actor.username if tx.actor else "system"],
                 writes=("test_results",),
             )
-        finally:
-            tx.cur.unregister("import_results_frame")
 
 
 def _write_changes(tx: Tx, houses: list[House], test_round: int | None) -> int:
@@ -562,6 +557,7 @@ def _write_changes(tx: Tx, houses: list[House], test_round: int | None) -> int:
     added = []
     for house in houses:
         stored = house.stored
+        assert stored is not None  # update mode: only households found in the database have changes
         fields = {k: v[1] for k, v in house.changes.items() if k in HOUSE_FIELDS}
         if fields:
             tx.update("households", stored["id"], fields, expected_version=stored["version"])

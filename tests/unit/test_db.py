@@ -17,10 +17,13 @@ COMMITTEE = access.Actor("committee", "committee", "党委")
 
 def _schema(db: Database) -> list[tuple]:
     return db.rows("""SELECT table_name, column_name, data_type, is_nullable, column_default
-                      FROM information_schema.columns ORDER BY table_name, column_name""")
+                      FROM information_schema.columns WHERE table_schema = current_schema()
+                      ORDER BY table_name, column_name""")
 
 
 def _indexes(db: Database) -> list[tuple]:
+    if db.backend == "postgres":
+        return db.rows("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1, 2")
     return db.rows("SELECT table_name, index_name, sql FROM duckdb_indexes() ORDER BY 1, 2")
 
 
@@ -36,8 +39,9 @@ def test_migrations_apply_twice_without_change(empty_db):
     assert [r[0] for r in empty_db.rows("SELECT version FROM schema_migrations ORDER BY version")] == applied
 
 
-def test_a_database_at_migration_1_upgrades(tmp_path, empty_db):
-    old = Database.open(str(tmp_path / "old.duckdb"), create=True, migrate=False)
+def test_a_database_at_migration_1_upgrades(new_location, empty_db):
+    location = new_location("old")
+    old = Database.open(location, create=True, migrate=False)
     try:
         assert old.migrate(create=True, upto=1) == [1]
         assert old.schema_version() == 1
@@ -53,13 +57,14 @@ def test_a_database_at_migration_1_upgrades(tmp_path, empty_db):
         assert old.scalar("SELECT name FROM teams WHERE id = 1") == "沁园红第1队"  # data survives
     finally:
         old.close()
-    reopened = Database.open(str(tmp_path / "old.duckdb"))  # opening applies nothing more
+    reopened = Database.open(location)  # opening applies nothing more
     try:
         assert reopened.migrate() == []
     finally:
         reopened.close()
 
 
+@pytest.mark.duckdb_only  # a file
 def test_a_file_that_is_not_a_qinyuan_database_is_refused(tmp_path):
     import duckdb
 
@@ -298,7 +303,7 @@ def _bare_tx():
     from qinyuan.db import Tx
 
     class Cur:
-        def execute(self, sql, params):
+        def execute(self, _sql, _params):
             return None
 
     tx = Tx.__new__(Tx)
@@ -339,6 +344,7 @@ def test_several_statements_in_one_text_are_refused():
 
 def test_a_qualified_write_refreshes_the_cached_answer(db):
     calls = []
+    schema = db.scalar("SELECT current_schema()")
 
     def notes():
         calls.append(1)
@@ -348,10 +354,36 @@ def test_a_qualified_write_refreshes_the_cached_answer(db):
 
     def write(tx):
         tx.execute(
-            "WITH x AS (SELECT 4 AS id) UPDATE main.\"teams\" SET notes = 'qualified' WHERE id IN (SELECT id FROM x)",
+            f"WITH x AS (SELECT 4 AS id) UPDATE {schema}.\"teams\" SET notes = 'qualified' WHERE id IN (SELECT id FROM x)",
             writes=("teams",),
         )
         tx.audit("team.note", "team", 4)
 
     db.write(COMMITTEE, write)
     assert db.cached("t4", (), ("teams",), notes) == "qualified" and len(calls) == 2
+
+
+@pytest.mark.postgres_only
+def test_the_server_refuses_a_status_no_machine_has(db):
+    """CHECK constraints built from the state machines: a status typed wrong in some future SQL cannot land."""
+    import psycopg
+
+    from qinyuan import medicine, status_checks
+
+    assert status_checks.ensure(db) == []  # the test database has them already, and they are up to date
+    oid = db.scalar("SELECT min(id) FROM medicine_orders")
+
+    def bad(tx):
+        tx.execute("UPDATE medicine_orders SET status = 'lost_in_space' WHERE id = ?", [oid], writes=("medicine_orders",))
+        tx.audit("medicine.bad", "medicine_order", oid)
+
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.write(COMMITTEE, bad)
+    good = medicine.MACHINE.states[-1]
+
+    def fine(tx):
+        tx.execute("UPDATE medicine_orders SET status = ? WHERE id = ?", [good, oid], writes=("medicine_orders",))
+        tx.audit("medicine.fine", "medicine_order", oid)
+
+    db.write(COMMITTEE, fine)
+    assert db.scalar("SELECT status FROM medicine_orders WHERE id = ?", [oid]) == good
