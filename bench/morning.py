@@ -616,7 +616,9 @@ def for_report(db_path: Path, work: Path, quick: bool = False, whatif: bool = Tr
 
 def cluster_figures(folder: Path, balancer: str, quick: bool = False) -> dict:
     """`make cluster`'s replicas on the same PostgreSQL: one replica on its own port (the other idle), then both
-    behind the balancer; the ratio of the sessions each held. The folder names the database and the pids."""
+    behind the balancer; the ratio of the sessions each held. The folder names the database and the pids.
+    Start the cluster with the demo's clock (QINYUAN_NOW=2022-01-10T09:00:00+08:00 make cluster), else today has
+    no testing round and the captains find nothing to mark: the mix would not be the morning's."""
     db = (folder / "database_url").read_text().strip()
     replicas = {int(f.stem[3:]): int(f.read_text().strip()) for f in sorted(folder.glob("app*.pid"))}
     port, pid = next(iter(replicas.items()))

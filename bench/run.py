@@ -752,7 +752,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kill-runs", type=int, default=20)
     p.add_argument("--quick", action="store_true", help="morning: short steps and think times (to iterate)")
     p.add_argument("--no-whatif", action="store_true", help="morning: skip the what-if without post-run GC")
-    p.add_argument("--cluster", help="morning: also measure the replicas `make cluster` runs from this folder (.cluster)")
+    p.add_argument(
+        "--cluster",
+        help="morning: also measure the replicas `make cluster` runs from this folder (.cluster; start it with QINYUAN_NOW=2022-01-10T09:00:00+08:00)",
+    )
     p.add_argument("--cluster-url", default="http://127.0.0.1:8500", help="morning: the cluster's balancer")
     p.add_argument("--only", default="rerun,write,hot,kill9,backup,ledger,backends,morning,agree")
     p.add_argument("--merge", action="store_true", help="keep figures of parts not run from the previous report.json")
