@@ -203,7 +203,7 @@ def seed_links(db: Database) -> int:
     with db.bulk() as cur:
         cur.execute(
             """INSERT INTO door_links (household_id, token_hash, issued_at, issued_by)
-                       SELECT h.id, sha256(uuid()::VARCHAR || uuid()::VARCHAR), ?, 'system' FROM households h
+                       SELECT h.id, md5(CAST(gen_random_uuid() AS VARCHAR)) || md5(CAST(gen_random_uuid() AS VARCHAR)), ?, 'system' FROM households h
                        WHERE h.id NOT IN (SELECT household_id FROM door_links)""",
             [issued],
         )
@@ -347,7 +347,7 @@ def report_testing(db: Database, actor: Actor, household_id: int, resident_id: i
         rid = _own_resident(tx, household_id, resident_id)
         if tx.scalar(
             "SELECT count(*) FROM door_requests WHERE household_id = ? AND resident_id = ? AND kind = ? "
-            "AND list_contains(?::VARCHAR[], status)",
+            "AND status = ANY(CAST(? AS VARCHAR[]))",
             [household_id, rid, kind, list(OPEN)],
         ):
             raise InvalidInput("door.error.already_asked")
@@ -554,7 +554,7 @@ def home(db: Database, actor: Actor, household_id: int) -> dict:
     asked = {
         (r[0], r[1])
         for r in db.rows(
-            "SELECT resident_id, kind FROM door_requests WHERE household_id = ? AND list_contains(?::VARCHAR[], status)",
+            "SELECT resident_id, kind FROM door_requests WHERE household_id = ? AND status = ANY(CAST(? AS VARCHAR[]))",
             [int(household_id), list(OPEN)],
         )
     }
@@ -716,7 +716,7 @@ def queue(db: Database, actor: Actor, kinds: tuple[str, ...] = KINDS, open_only:
                                h.occupants, r.name AS resident
                         FROM door_requests d JOIN households h ON h.id = d.household_id JOIN units u ON u.id = h.unit_id
                         LEFT JOIN residents r ON r.id = d.resident_id
-                        WHERE list_contains(?::VARCHAR[], d.kind) AND list_contains(?::VARCHAR[], d.status) AND {where}
+                        WHERE d.kind = ANY(CAST(? AS VARCHAR[])) AND d.status = ANY(CAST(? AS VARCHAR[])) AND {where}
                         ORDER BY d.created_at LIMIT ?""",
         [list(kinds), states, *params, limit],
     )
@@ -913,7 +913,7 @@ def counts(db: Database, actor: Actor) -> list[dict]:
                                 UNION ALL SELECT 'urgent', c.status, c.household_id FROM emergency_cases c
                                     WHERE c.reported_by LIKE 'household:%') x
                               JOIN households h ON h.id = x.household_id WHERE {where}
-                              GROUP BY ALL ORDER BY kind, status""",
+                              GROUP BY kind, status ORDER BY kind, status""",
         params,
     )
 
