@@ -11,14 +11,15 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pandas as pd
 
-from . import access, clock
+from . import access, clock, keylocks
 from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound
 
-# Ticks and unticks of this process (the one process that holds the file) run one at a time, so the
-# "batch used up" check sees every earlier tick. The primary key (batch_id, household_id) still decides
-# who ticked a room. (It first dodged a DuckDB 1.4.4 bug, fixed in the pinned 1.5.6.)
+# Ticks and unticks of this process run one at a time, so the "batch used up" check sees every earlier
+# tick; ticks of other app processes on a shared PostgreSQL database wait for the batch's key
+# (qinyuan.keylocks). The primary key (batch_id, household_id) still decides who ticked a room.
+# (The lock first dodged a DuckDB 1.4.4 bug, fixed in the pinned 1.5.6.)
 _TICK_LOCK = threading.Lock()
 # Seconds since 1970-01-01 in Shanghai time (UTC+8 all year, no DST): hour and day buckets by plain
 # arithmetic, several times faster than per-row time-zone conversion at 150k deliveries.
@@ -263,6 +264,7 @@ def tick(db: Database, actor: Actor, batch_id: int, household_id: int, portions:
         found = _existing(tx.one, batch_id, household_id)
         if found:
             return Tick(False, household_id, house["room"], found[0], found[1], found[2])
+        keylocks.hold(tx, f"donation-batch:{batch_id}")  # ticks on other app processes count in `given` too
         given = tx.scalar("SELECT coalesce(sum(portions), 0) FROM donation_deliveries WHERE batch_id = ?", [batch_id])
         if given + portions > the_batch["portions"]:
             raise InvalidInput("donation.error.exhausted", portions=the_batch["portions"])

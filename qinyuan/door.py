@@ -4,8 +4,9 @@ for through it. Staff act on what households ask for in qinyuan.door_staff.
 A link carries a random token of 192 bits; only its SHA-256 is stored (door_links), so a printed card or
 a sent link cannot be shown again: printing a unit's cards issues fresh links and the old ones stop.
 Every write of a household runs in one transaction that first checks, inside that transaction, that the
-link it came in by is still the household's current one, then the hourly limits per link and per client,
-then writes and audits as `household:<id>`. Medicine, groceries and urgent cases go into their own
+link it came in by is still the household's current one, then the hourly limits per link and per client
+(counted in door_hits, one writer per link and per client at a time, across app processes too), then
+writes and audits as `household:<id>`. Medicine, groceries and urgent cases go into their own
 areas' tables through those areas' insert functions; the rest are door_requests."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from . import access, clock, emergencies, groceries, kpi, medicine
+from . import access, clock, emergencies, groceries, keylocks, kpi, medicine
 from .access import Actor, HouseholdActor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound, QinyuanError, StaleEdit
@@ -243,6 +244,7 @@ def _door_write(db: Database, actor: Actor, household_id: int, fn: Callable[[Tx,
         fresh_household(tx, tx.actor)
         since = tx.now - timedelta(hours=1)
         client = getattr(tx.actor, "client", "") or "-"
+        keylocks.hold(tx, f"door-link:{int(household_id)}", f"door-client:{client}")  # across app processes too
         if (
             tx.scalar("SELECT count(*) FROM door_hits WHERE household_id = ? AND ts > ?", [household_id, since])
             >= caps["door_link_per_hour"]

@@ -125,6 +125,36 @@ def test_double_tick_by_two_people_at_once_counts_once(demo_path, as_user):
         db.close()
 
 
+@pytest.mark.postgres_only  # two app processes can share a PostgreSQL database; a DuckDB file has one
+def test_two_replicas_tick_one_room_at_once_and_it_counts_once(db, demo_path, as_user):
+    """The same room tapped on two app processes (two Database objects, so no shared process lock): one
+    delivery row, and the other phone is told who ticked it."""
+    member, captain = as_user("member001"), as_user("captain01")
+    other = Database.open(demo_path)
+    try:
+        for round_ in range(3):
+            hid = _waiting_in_unit(db, 2, 1)[0]
+            barrier, results, errors = threading.Barrier(2), [], []
+
+            def tap(replica, actor, hid=hid, barrier=barrier, results=results, errors=errors):
+                barrier.wait()
+                try:
+                    results.append(donations.tick(replica, actor, 2, hid))
+                except Exception as exc:  # noqa: BLE001
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=tap, args=pair) for pair in ((db, member), (other, captain))]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join()
+            assert not errors, errors
+            assert sorted(r.ticked for r in results) == [False, True], round_
+            assert db.scalar("SELECT count(*) FROM donation_deliveries WHERE batch_id = 2 AND household_id = ?", [hid]) == 1
+    finally:
+        other.close()
+
+
 def test_untick_own_only_and_manager_any(db, as_user):
     member, captain, logistics = as_user("member001"), as_user("captain01"), as_user("logistics01")
     hid = _waiting_in_unit(db, 2, 1)[0]

@@ -10,7 +10,7 @@ from qinyuan.errors import InvalidInput, PermissionDenied, StaleEdit
 
 def special_in(db, unit_id):
     return db.scalar(
-        "SELECT min(r.id) FROM residents r JOIN households h ON h.id = r.household_id WHERE h.unit_id = ? AND len(r.tags) > 0",
+        "SELECT min(r.id) FROM residents r JOIN households h ON h.id = r.household_id WHERE h.unit_id = ? AND array_length(r.tags, 1) > 0",
         [unit_id],
     )
 
@@ -59,7 +59,7 @@ def test_every_view_of_medical_detail_is_logged(db, as_user):
 def test_members_see_only_the_priority_flag(db, as_user):
     household_id = db.scalar(
         "SELECT household_id FROM residents r JOIN households h ON h.id = r.household_id "
-        "WHERE h.unit_id = 1 AND len(r.tags) > 0 LIMIT 1"
+        "WHERE h.unit_id = 1 AND array_length(r.tags, 1) > 0 LIMIT 1"
     )
     rows = medical.support_flags(db, as_user("member001"), household_id)
     assert any(r["needs_priority_support"] for r in rows)
