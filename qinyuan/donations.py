@@ -4,7 +4,6 @@ in SQL over the actor's scope (captains and members: their team's units)."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -16,11 +15,6 @@ from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound
 
-# Ticks and unticks of this process run one at a time, so the "batch used up" check sees every earlier
-# tick; ticks of other app processes on a shared PostgreSQL database wait for the batch's key
-# (qinyuan.keylocks). The primary key (batch_id, household_id) still decides who ticked a room.
-# (The lock first dodged a DuckDB 1.4.4 bug, fixed in the pinned 1.5.6.)
-_TICK_LOCK = threading.Lock()
 # Seconds since 1970-01-01 in Shanghai time (UTC+8 all year, no DST): hour and day buckets by plain
 # arithmetic, several times faster than per-row time-zone conversion at 150k deliveries.
 _LOCAL_SECONDS = "CAST(floor(extract(epoch FROM d.delivered_at)) AS BIGINT) + 28800"
@@ -288,8 +282,11 @@ def tick(db: Database, actor: Actor, batch_id: int, household_id: int, portions:
         )
         return Tick(True, household_id, house["room"], actor.username, actor.display_name or actor.username, tx.now)
 
+    # Ticks and unticks of this process run one at a time, so the "batch used up" check sees every earlier
+    # tick; ticks of other app processes on a shared PostgreSQL database wait for the batch's key in fn.
+    # The primary key (batch_id, household_id) still decides who ticked a room.
     try:
-        with _TICK_LOCK:
+        with keylocks.local(db, "donations.ticks"):
             return db.write(actor, fn)
     except duckdb.ConstraintException:
         # The other tap committed between our look and our insert: report theirs.
@@ -336,5 +333,5 @@ def untick(db: Database, actor: Actor, batch_id: int, household_id: int) -> bool
         )
         return True
 
-    with _TICK_LOCK:
+    with keylocks.local(db, "donations.ticks"):
         return db.write(actor, fn)

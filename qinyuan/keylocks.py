@@ -14,10 +14,14 @@ keys sharing a slot only wait for each other."""
 from __future__ import annotations
 
 import hashlib
+import threading
+import weakref
 
-from .db import Tx
+from .db import Database, Tx
 
 SLOTS = 1 << 16
+_LOCAL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Database -> {name: lock}
+_LOCAL_GUARD = threading.Lock()
 _BUMP = "INSERT INTO write_locks (slot, bumps) VALUES (?, 1) ON CONFLICT (slot) DO UPDATE SET bumps = write_locks.bumps + 1"
 
 
@@ -31,3 +35,11 @@ def hold(tx: Tx, *keys: str) -> None:
     so two writes holding several keys cannot wait for each other in a circle."""
     for number in sorted({slot(key) for key in keys}):
         tx.execute(_BUMP, [number], writes=("write_locks",))
+
+
+def local(db: Database, name: str) -> threading.Lock:
+    """A lock of this process for one kind of write on this database: writes of this process queue here
+    instead of conflicting and retrying (on DuckDB, which one process holds, that is the whole story). One
+    per Database, so two Database objects in a test stand for two app processes."""
+    with _LOCAL_GUARD:
+        return _LOCAL.setdefault(db, {}).setdefault(name, threading.Lock())

@@ -13,8 +13,6 @@ from __future__ import annotations
 import math
 import re
 import secrets
-import threading
-import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,8 +22,6 @@ from .db import Database, Tx
 from .errors import InvalidInput, NotFound
 
 MAX_CLIENT = 64
-_CLAIMS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Database -> its claims' lock
-_CLAIMS_GUARD = threading.Lock()
 _DUMMY: dict[int, str] = {}
 _COST = re.compile(r"^\$2[abxy]?\$(\d\d)\$")
 
@@ -118,15 +114,8 @@ def _claim(db: Database, name: str, client: str, throttle: Throttle) -> tuple[ti
         )
         return None, first_unknown
 
-    with _claims_lock(db):
+    with keylocks.local(db, "login.claims"):
         return db.write(None, fn)
-
-
-def _claims_lock(db: Database) -> threading.Lock:
-    """The claims of this process on this database, one at a time (fewer conflicts to retry than the
-    database-wide lock alone would leave; on DuckDB, which one process holds, the whole story)."""
-    with _CLAIMS_GUARD:
-        return _CLAIMS.setdefault(db, threading.Lock())
 
 
 def _counts(reader, name: str, client: str, since: datetime) -> tuple[tuple, tuple]:
