@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from . import clock
+from . import clock, status_checks
 from .backends import is_server
 from .db import Database, migrations
 from .errors import InvalidInput, QinyuanError
@@ -70,6 +70,18 @@ def table_checksums(cur) -> dict[str, dict]:
         ).fetchone()
         out[table] = {"rows": int(rows), "checksum": checksum}
     return out
+
+
+def checksums(db: Database) -> dict[str, dict]:
+    """table_checksums of any database: a server's are taken on its DuckDB staging copy, as a backup does."""
+    if db.backend == "postgres":
+        staged = copy_from_server(db)
+        try:
+            return checksums(staged)
+        finally:
+            staged.close()
+    with db.engine.cursor() as cur:
+        return table_checksums(cur)
 
 
 def _sha256(path: Path) -> str:
@@ -274,6 +286,7 @@ def _restore_to_server(backup_dir: str | os.PathLike, url: str, key: bytes | Non
             target = Database.open(url, migrate=False)
             try:
                 target.migrate(create=True)
+                status_checks.ensure(target)
                 copy_to_server(source, target)
             finally:
                 target.close()
@@ -347,18 +360,20 @@ def _columns(db: Database, table: str) -> list[str]:
 
 
 def _our_tables(db: Database) -> list[str]:
+    """Every table, the migrations' own record included (a copy is the same database, applied_at and all)."""
     return sorted(
         r[0]
         for r in db.rows(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
-            "AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
         )
     )
 
 
 def _is_empty(db: Database) -> bool:
-    """No compound in it: nothing but the settings our migrations write."""
-    return all(not db.scalar(f'SELECT count(*) FROM "{t}"') for t in _our_tables(db) if t != "settings")
+    """No compound in it: nothing but what our migrations write."""
+    return all(
+        not db.scalar(f'SELECT count(*) FROM "{t}"') for t in _our_tables(db) if t not in ("settings", "schema_migrations")
+    )
 
 
 def copy_to_server(source: Database, target: Database) -> dict[str, int]:

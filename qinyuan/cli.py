@@ -9,6 +9,7 @@ import sys
 from datetime import date
 
 from . import db as storage
+from . import status_checks
 from .backends import is_server
 from .errors import DatabaseBusy, NotFound, NotQinyuanDatabase, QinyuanError
 from .i18n import both
@@ -92,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if type(exc).__module__.startswith("psycopg"):  # the server said no: one line, not a traceback
+            print(both("cli.server_error", detail=str(exc).splitlines()[0][:300]), file=sys.stderr)
+            return 1
+        raise
 
 
 def _run(args) -> int:
@@ -170,6 +176,7 @@ def _migrate(path: str) -> int:
     db = _open_new(path) if is_server(path) else storage.Database.open(path, migrate=False)
     try:
         applied = db.migrate(create=is_server(path))
+        status_checks.ensure(db)
         print(both("cli.migrated", path=db.name, version=db.schema_version(), n=len(applied)))
     finally:
         db.close()
@@ -183,6 +190,7 @@ def _open_new(path: str) -> storage.Database:
     db = storage.Database.open(path, migrate=False)
     try:
         db.migrate(create=True)
+        status_checks.ensure(db)
     except BaseException:
         db.close()
         raise

@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 
-from qinyuan import demo, users
+from qinyuan import demo, status_checks, users
 from qinyuan.db import Database
 
 # A fixed moment of the demo day for every test (09:00 Shanghai, 2022-01-10).
@@ -76,6 +76,9 @@ class PgDatabases:
         return name
 
     def drop(self, name: str) -> None:
+        for left in Database.still_open():  # a page's cached handle: close it before its database goes
+            if left.path == self.url(name):
+                left.close()
         self.conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
@@ -93,6 +96,7 @@ def pg_copy_of(pg_databases, duckdb_path: str, name: str | None = None) -> str:
     target = Database.open(pg_databases.url(name), migrate=False)
     try:
         target.migrate(create=True)
+        status_checks.ensure(target)
         copy_to_server(source, target)
     finally:
         target.close()
@@ -163,6 +167,7 @@ def open_new(location: str) -> Database:
     database = Database.open(location, create=True, migrate=not ON_POSTGRES)
     if ON_POSTGRES:
         database.migrate(create=True)
+        status_checks.ensure(database)
     return database
 
 
