@@ -18,10 +18,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _db(path: str) -> Database:
-    """The app's own process-wide connection (DuckDB lets one process hold the file once)."""
+    """The app's own process-wide connection (DuckDB lets one process hold the file once; a server address is
+    kept as it is, as get_db keeps it)."""
+    from qinyuan.backends import is_server
     from qinyuan.ui.common import _open
 
-    return _open(os.path.abspath(path))
+    return _open(path if is_server(path) else os.path.abspath(path))
 
 
 def _codes(at: AppTest) -> list[str]:
