@@ -15,6 +15,7 @@ from qinyuan import access, cli, door, doorcards
 from qinyuan.access import SYSTEM
 from qinyuan.db import Database, Tx
 from qinyuan.errors import InvalidInput, PermissionDenied
+from tests.support.threads import run_together
 
 
 def _home(db, unit: int = 1) -> tuple[int, str]:
@@ -161,12 +162,8 @@ def test_rate_limit_holds_across_two_replicas(db, demo_path, monkeypatch):
             except door.TooMany:
                 refused.append(1)
 
-    threads = [threading.Thread(target=ask, args=(replica,)) for replica in (db, other)]
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
+        run_together([lambda: ask(db), lambda: ask(other)])
     finally:
         other.close()
     assert (len(done), len(refused)) == (3, 3)

@@ -16,6 +16,7 @@ from qinyuan import logins, users
 from qinyuan.db import Database, Tx
 from qinyuan.errors import InvalidInput, NotFound, PermissionDenied
 from qinyuan.ui import auth
+from tests.support.threads import run_together
 
 KEY = secrets.token_hex(32)
 PASSWORD = "qinyuan2022"
@@ -200,16 +201,14 @@ def test_two_replicas_on_one_server_check_no_more_than_the_limit_together(db, de
 
     monkeypatch.setattr(logins, "_wait", wait_then_meet)
     outcomes: list = []
-    threads = [
-        threading.Thread(target=lambda r=replica: outcomes.append(logins.attempt(r, "captain02", "nope-nope", ATTACKER)))
-        for _ in range(12)
-        for replica in (db, other)
-    ]
     try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
+        run_together(
+            [
+                lambda r=replica: outcomes.append(logins.attempt(r, "captain02", "nope-nope", ATTACKER))
+                for _ in range(12)
+                for replica in (db, other)
+            ]
+        )
     finally:
         other.close()
     assert len(outcomes) == 24 and len(checks) == 5
