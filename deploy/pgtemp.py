@@ -62,18 +62,44 @@ def start(folder: str | Path, port: int | None = None) -> str:
         shutil.chown(folder, "postgres")
     if not (data / "PG_VERSION").exists():
         subprocess.run(
-            _as_server_user([str(bindir() / "initdb"), "--no-sync", "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                             "--locale=C.UTF-8", "-D", str(data)]),
-            check=True, stdout=subprocess.DEVNULL,
+            _as_server_user(
+                [
+                    str(bindir() / "initdb"),
+                    "--no-sync",
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "-D",
+                    str(data),
+                ]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
         )
         with open(data / "postgresql.conf", "a") as conf:
             conf.write("".join(f"{k} = {v}\n" for k, v in SETTINGS.items()))
     port = port or free_port()
     (folder / "port").write_text(str(port))
     subprocess.run(
-        _as_server_user([str(bindir() / "pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w",
-                         "-o", f"-p {port} -k {folder}", "start"]),
-        check=True, stdout=subprocess.DEVNULL,
+        _as_server_user(
+            [
+                str(bindir() / "pg_ctl"),
+                "-D",
+                str(data),
+                "-l",
+                str(folder / "server.log"),
+                "-w",
+                "-o",
+                f"-p {port} -k {folder}",
+                "start",
+            ]
+        ),
+        check=True,
+        stdout=subprocess.DEVNULL,
     )
     return url(folder)
 
@@ -81,8 +107,11 @@ def start(folder: str | Path, port: int | None = None) -> str:
 def stop(folder: str | Path, mode: str = "fast") -> None:
     data = Path(folder).resolve() / "data"
     if (data / "postmaster.pid").exists():
-        subprocess.run(_as_server_user([str(bindir() / "pg_ctl"), "-D", str(data), "-m", mode, "-w", "stop"]),
-                       check=False, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            _as_server_user([str(bindir() / "pg_ctl"), "-D", str(data), "-m", mode, "-w", "stop"]),
+            check=False,
+            stdout=subprocess.DEVNULL,
+        )
 
 
 def wait_ready(address: str, timeout: float = 30) -> None:

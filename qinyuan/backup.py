@@ -17,8 +17,10 @@ import zipfile
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from . import clock
+from .backends import is_server
 from .db import Database, migrations
 from .errors import InvalidInput, QinyuanError
 
@@ -85,6 +87,16 @@ def backup(db: Database, out_dir: str | os.PathLike, key: bytes | None = None) -
     out = Path(out_dir).resolve()
     if out.exists() and any(out.iterdir()):
         raise InvalidInput("backup.target_exists", path=str(out))
+    if db.backend == "postgres":
+        staged = copy_from_server(db)
+        try:
+            return _backup(staged, out, key, source=db.name)
+        finally:
+            staged.close()
+    return _backup(db, out, key, source=db.name)
+
+
+def _backup(db: Database, out: Path, key: bytes | None, source: str) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     cur = db.con.cursor()
@@ -109,7 +121,7 @@ def backup(db: Database, out_dir: str | os.PathLike, key: bytes | None = None) -
     manifest = {
         "format": FORMAT,
         "created_at": clock.real_now().isoformat(),
-        "source": os.path.basename(db.path),
+        "source": source,
         "schema_version": int(version),
         "duckdb": duckdb.__version__,
         "tables": tables,
@@ -152,6 +164,8 @@ def restore(backup_dir: str | os.PathLike, new_path: str | os.PathLike, *, key: 
     Nothing in the backup is executed: the schema comes from the project's own migrations, only its
     tables are filled, only from `<table>.parquet` files inside the folder whose sha256 the manifest
     lists, and the manifest must carry a valid HMAC with `key` (or the operator says trust=True)."""
+    if is_server(str(new_path)):
+        return _restore_to_server(backup_dir, str(new_path), key, trust)
     target = Path(new_path)
     if target.exists() or Path(str(target) + ".wal").exists():
         raise InvalidInput("backup.restore_exists", path=str(target))
@@ -249,6 +263,27 @@ def _restore(source: Path, target: Path, key: bytes | None, trust: bool) -> dict
     return {"path": str(target), "tables": got}
 
 
+def _restore_to_server(backup_dir: str | os.PathLike, url: str, key: bytes | None, trust: bool) -> dict:
+    """Checked and rebuilt as a DuckDB file first (every check of restore()), then copied into the server
+    database, which must hold no compound yet; it is migrated here if it is new."""
+    work = Path(tempfile.mkdtemp(prefix="qy-restore-"))
+    try:
+        done = restore(backup_dir, work / "restored.duckdb", key=key, trust=trust)
+        source = Database.open(done["path"])
+        try:
+            target = Database.open(url, migrate=False)
+            try:
+                target.migrate(create=True)
+                copy_to_server(source, target)
+            finally:
+                target.close()
+        finally:
+            source.close()
+        return {"path": url, "tables": done["tables"]}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def _remove(path: Path) -> None:
     for leftover in (path, Path(str(path) + ".wal")):
         if leftover.exists():
@@ -291,3 +326,135 @@ def backup_zip(db: Database, key: bytes | None = None) -> bytes:
         return buffer.getvalue()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# -- between engines ---------------------------------------------------------------------------------------------
+# A PostgreSQL database is backed up through an in-memory DuckDB copy (same migrations, same version), so a backup
+# has one format, one checksum and one restore path whatever it came from; a backup is restored into PostgreSQL
+# through a DuckDB file that restore() built and checked. Moving a compound from its file to a server is
+# `backup` then `restore --db postgresql://…`.
+
+
+def _columns(db: Database, table: str) -> list[str]:
+    return [
+        r[0]
+        for r in db.rows(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = ? "
+            "ORDER BY ordinal_position",
+            [table],
+        )
+    ]
+
+
+def _our_tables(db: Database) -> list[str]:
+    return sorted(
+        r[0]
+        for r in db.rows(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+            "AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'"
+        )
+    )
+
+
+def _is_empty(db: Database) -> bool:
+    """No compound in it: nothing but the settings our migrations write."""
+    return all(not db.scalar(f'SELECT count(*) FROM "{t}"') for t in _our_tables(db) if t != "settings")
+
+
+def copy_to_server(source: Database, target: Database) -> dict[str, int]:
+    """Every row of a DuckDB database into an empty PostgreSQL database migrated to the same version, in one
+    transaction; sequences continue after the copied rows. Returns {table: rows}."""
+    if source.schema_version() != target.schema_version_or_zero():
+        raise QinyuanError("backup.newer", version=source.schema_version())
+    if not _is_empty(target):
+        raise InvalidInput("backup.restore_exists", path=target.name)
+    counts = {}
+    with source.engine.cursor() as src, target.engine.cursor() as dst:
+        dst.begin("REPEATABLE READ")
+        for table in _our_tables(source):
+            columns = ", ".join(f'"{c}"' for c in _columns(source, table))
+            dst.execute(f'DELETE FROM "{table}"')
+            rows = src.execute(f'SELECT {columns} FROM "{table}"').fetchall()
+            with dst.raw.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
+                for row in rows:
+                    copy.write_row(row)
+            counts[table] = len(rows)
+        for name, last in src.execute(
+            "SELECT sequence_name, last_value FROM duckdb_sequences() WHERE last_value IS NOT NULL"
+        ).fetchall():
+            dst.execute("SELECT setval(?, ?)", [name, int(last)])
+        for table, rows in counts.items():
+            if dst.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] != rows:
+                raise QinyuanError("backup.mismatch", table=table)
+        target.engine.notify(dst, {"*"})
+        dst.commit()
+    target.forget_settings()
+    target.invalidate()
+    return counts
+
+
+def copy_from_server(source: Database) -> Database:
+    """An in-memory DuckDB database holding every row of a PostgreSQL database, read in one snapshot."""
+    staged = Database.open(":memory:", create=True, migrate=False)
+    try:
+        staged.migrate(create=True, upto=source.schema_version())
+        with source.engine.cursor() as src, staged.engine.cursor() as dst:
+            src.begin("REPEATABLE READ READ ONLY")
+            dst.begin()
+            types = dict(
+                ((t, c), ty)
+                for t, c, ty in dst.execute(
+                    "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = current_schema()"
+                ).fetchall()
+            )
+            for table in _our_tables(staged):
+                names = _columns(staged, table)
+                columns = ", ".join(f'"{c}"' for c in names)
+                result = src.execute(f'SELECT {columns} FROM "{table}"')
+                frame = pd.DataFrame.from_records(result.fetchall(), columns=names)
+                dst.execute(f'DELETE FROM "{table}"')
+                if len(frame):
+                    casts = ", ".join(f'CAST("{c}" AS {types[(table, c)]})' for c in names)
+                    with dst.frame("_staged", frame.astype(object).where(frame.notna(), None)):
+                        dst.execute(f'INSERT INTO "{table}" ({columns}) SELECT {casts} FROM _staged')
+            for name, last in src.execute(
+                "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+            ).fetchall():
+                start = dst.execute(
+                    "SELECT start_value FROM duckdb_sequences() WHERE sequence_name = ?", [_sequence(name)]
+                ).fetchone()
+                if start and int(last) - int(start[0]) + 1 > 0:
+                    dst.execute(f"SELECT max(nextval('{name}')) FROM range(?)", [int(last) - int(start[0]) + 1])
+            dst.commit()
+            src.rollback()
+    except BaseException:
+        staged.close()
+        raise
+    return staged
+
+
+def server_holds_data(url: str) -> bool:
+    """A server database that holds a compound (a new or freshly migrated one does not)."""
+    db = Database.open(url, migrate=False)
+    try:
+        return db.schema_version_or_zero() > 0 and not _is_empty(db)
+    finally:
+        db.close()
+
+
+def clear_server(url: str) -> None:
+    """Drop every table and sequence of the server database's schema (demo --force)."""
+    db = Database.open(url, migrate=False)
+    try:
+        with db.engine.cursor() as cur:
+            cur.execute("DROP SCHEMA public CASCADE")
+            cur.execute("CREATE SCHEMA public")
+    finally:
+        db.close()
+
+
+def _sequence(name: str) -> str:
+    if not re.match(r"^[a-z_][a-z0-9_]*$", name):
+        raise QinyuanError("backup.corrupt", table=name)
+    return name

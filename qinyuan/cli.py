@@ -9,6 +9,7 @@ import sys
 from datetime import date
 
 from . import db as storage
+from .backends import is_server
 from .errors import DatabaseBusy, NotFound, NotQinyuanDatabase, QinyuanError
 from .i18n import both
 
@@ -24,11 +25,12 @@ def _parser() -> argparse.ArgumentParser:
 
     def with_db(name: str, help_: str) -> argparse.ArgumentParser:
         sp = sub.add_parser(name, help=help_)
-        sp.add_argument("--db", default=storage.default_path(), help="database file (QINYUAN_DB)")
+        sp.add_argument("--db", default=storage.default_path(), help="database file or postgresql:// address (QINYUAN_DB)")
         return sp
 
     sp = with_db("init", "create an empty real database with one committee account")
     sp.add_argument("--grid", default=None, metavar="BxU", help="lay out B buildings x U units, one team each (e.g. 17x3)")
+    with_db("migrate", "bring the database's schema up to this program (once, before the app processes start)")
     sp = with_db("demo", "build the demo world of the record")
     sp.add_argument("--force", action="store_true", help="replace an existing file")
     sp.add_argument("--scale", type=int, default=1, help="N times the demo world")
@@ -98,6 +100,8 @@ def _run(args) -> int:
         return _init(args.db, args.grid)
     if verb == "demo":
         return _demo(args.db, args.force, args.scale)
+    if verb == "migrate":
+        return _migrate(args.db)
     if verb == "restore":
         from .backup import key_from, restore
 
@@ -162,9 +166,41 @@ def _run(args) -> int:
     return 2
 
 
+def _migrate(path: str) -> int:
+    db = _open_new(path) if is_server(path) else storage.Database.open(path, migrate=False)
+    try:
+        applied = db.migrate(create=is_server(path))
+        print(both("cli.migrated", path=db.name, version=db.schema_version(), n=len(applied)))
+    finally:
+        db.close()
+    return 0
+
+
+def _open_new(path: str) -> storage.Database:
+    """A server database opened for building: migrated here (a file is migrated by opening it)."""
+    if not is_server(path):
+        return storage.Database.open(path, create=True)
+    db = storage.Database.open(path, migrate=False)
+    try:
+        db.migrate(create=True)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _exists(path: str) -> bool:
+    """A file that exists, or a server database that already holds a compound."""
+    if not is_server(path):
+        return os.path.exists(path)
+    from .backup import server_holds_data
+
+    return server_holds_data(path)
+
+
 def _init(path: str, grid: str | None = None) -> int:
-    if os.path.exists(path):
-        print(both("cli.exists", path=path), file=sys.stderr)
+    if _exists(path):
+        print(both("cli.exists", path=storage.display_name(path)), file=sys.stderr)
         return 1
     size = None
     if grid:
@@ -178,14 +214,14 @@ def _init(path: str, grid: str | None = None) -> int:
     from . import access, users
     from . import grid as grid_
 
-    db = storage.Database.open(path, create=True)
+    db = _open_new(path)
     try:
         if size:
             grid_.create_grid(db, access.SYSTEM, *size)
         password = users.create_user(db, access.SYSTEM, "committee", "党委", "committee")
     finally:
         db.close()
-    print(both("cli.init_done", path=path))
+    print(both("cli.init_done", path=storage.display_name(path)))
     print(both("cli.one_time_password", username="committee", password=password))
     return 0
 
@@ -194,6 +230,8 @@ def _demo(path: str, force: bool, scale: int) -> int:
     if scale < 1 or scale > 1000:
         print(both("cli.bad_arguments", detail="--scale 1..1000"), file=sys.stderr)
         return 2
+    if is_server(path):
+        return _demo_on_server(path, force, scale)
     if os.path.exists(path):
         if not force:
             print(both("cli.exists", path=path), file=sys.stderr)
@@ -211,4 +249,27 @@ def _demo(path: str, force: bool, scale: int) -> int:
     finally:
         db.close()
     print(both("cli.demo_done", path=path))
+    return 0
+
+
+def _demo_on_server(url: str, force: bool, scale: int) -> int:
+    """The demo world is built in memory (DuckDB) and copied into the server database in one transaction."""
+    from . import backup, demo
+
+    if _exists(url):
+        if not force:
+            print(both("cli.exists", path=storage.display_name(url)), file=sys.stderr)
+            return 1
+        backup.clear_server(url)
+    built = storage.Database.open(":memory:", create=True)
+    try:
+        demo.build(built, scale=scale)
+        target = _open_new(url)
+        try:
+            backup.copy_to_server(built, target)
+        finally:
+            target.close()
+    finally:
+        built.close()
+    print(both("cli.demo_done", path=storage.display_name(url)))
     return 0

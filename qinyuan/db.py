@@ -1,4 +1,5 @@
-"""The one owner of the DuckDB file: connection, migrations, reads, and the write transaction helper."""
+"""The one owner of storage: the DuckDB file or a PostgreSQL server (qinyuan.backends), migrations, reads, the
+read cache, and the write transaction helper."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ import duckdb
 import pandas as pd
 
 from . import access, clock
-from .errors import DatabaseBusy, NotFound, NotQinyuanDatabase, QinyuanError, StaleEdit
+from .backends import DuckBackend, PgBackend, is_server
+from .errors import DatabaseBusy, NotFound, NotMigrated, NotQinyuanDatabase, QinyuanError, ServerUnreachable, StaleEdit
 
 DEFAULT_PATH = "data/qinyuan.duckdb"
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -46,7 +48,11 @@ def strict() -> bool:
 def statement_kind(sql: str) -> str:
     """'read', 'write' (INSERT/UPDATE/DELETE) or 'other', by DuckDB's own parser; one statement per text."""
     with _PARSER_LOCK:
-        statements = _PARSER.extract_statements(sql)
+        try:
+            statements = _PARSER.extract_statements(sql)
+        except duckdb.ParserException:  # PostgreSQL-only syntax (locks, advisory functions): by its first word
+            word = sql.split(None, 1)[0].upper() if sql.strip() else ""
+            return "read" if word in ("SELECT", "WITH") else "write" if word in ("INSERT", "UPDATE", "DELETE") else "other"
     if len(statements) != 1:
         raise ValueError(f"one SQL statement at a time, got {len(statements)}")
     kind = statements[0].type
@@ -88,6 +94,16 @@ def contains(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def display_name(path: str) -> str:
+    """What to call a database in messages and manifests: a file's name, a server's address without password."""
+    if is_server(path):
+        from psycopg.conninfo import conninfo_to_dict
+
+        info = conninfo_to_dict(path)
+        return f"postgresql://{info.get('host', '')}:{info.get('port', 5432)}/{info.get('dbname', '')}"
+    return os.path.basename(path)
+
+
 def to_json(value: Any) -> str | None:
     if value is None:
         return None
@@ -95,25 +111,43 @@ def to_json(value: Any) -> str | None:
 
 
 class Database:
-    """A process-wide DuckDB connection; every thread or script run works on its own cursor."""
+    """The process-wide store: a DuckDB file (one process holds it) or a PostgreSQL server (shared by several
+    app processes and the CLI). Every thread or script run works on its own cursor."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: str):
-        self.con = con
+    def __init__(self, engine: DuckBackend | PgBackend, path: str):
+        self.engine = engine
+        self.backend = engine.name  # "duckdb" or "postgres"
         self.path = path
         self._settings_lock = threading.Lock()
         self._settings: dict[str, str] | None = None
-        # Read cache, exact rather than timed: every write goes through write() in this one process
-        # (DuckDB lets one process hold the file), so a committed write bumps the generation of the
-        # tables it touched and every cached answer that read them is recomputed on next use.
+        # Read cache, exact rather than timed: every committed write bumps the generation of the tables it
+        # touched, and every cached answer that read them is recomputed on next use. On PostgreSQL the other
+        # processes' writes arrive by pg_notify (qinyuan.backends.PgBackend.listen).
         self._cache_lock = threading.Lock()
         self._generations: dict[str, int] = {}
         self._cache: OrderedDict[tuple, Any] = OrderedDict()
         self._domain_tables: tuple[str, ...] | None = None
 
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        """The DuckDB connection (DuckDB-only code: the demo builder, scale-up)."""
+        if not isinstance(self.engine, DuckBackend):
+            raise TypeError("a DuckDB connection was asked of a PostgreSQL database")
+        return self.engine.con
+
+    @property
+    def name(self) -> str:
+        return display_name(self.path)
+
     # -- opening -------------------------------------------------------------
     @classmethod
     def open(cls, path: str | None = None, *, create: bool = False, migrate: bool = True) -> Database:
+        """A DuckDB file (created with create=True, migrated on open) or, for a postgresql:// address, the
+        server database: never migrated on open (that is `python -m qinyuan migrate`, once, before the app
+        processes start); with migrate=True an unmigrated or older schema is refused."""
         path = str(path or default_path())
+        if is_server(path):
+            return cls._open_server(path, check=migrate)
         if path != ":memory:" and not create and not os.path.exists(path):
             raise NotFound("error.db_missing", path=path)
         if path != ":memory:":
@@ -128,24 +162,51 @@ class Database:
         except duckdb.Error:
             raise NotQinyuanDatabase(path=path) from None
         con.execute("SET GLOBAL TimeZone = 'Asia/Shanghai'")  # every cursor, not just this connection
-        db = cls(con, path)
+        db = cls(DuckBackend(con), path)
         if migrate:
             db.migrate(create=create)
         return db
 
+    @classmethod
+    def _open_server(cls, url: str, *, check: bool) -> Database:
+        import psycopg
+        import psycopg_pool
+
+        try:
+            engine = PgBackend(url)
+        except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
+            raise ServerUnreachable(where=display_name(url)) from None
+        db = cls(engine, url)
+        try:
+            if check:
+                have, want = db.schema_version_or_zero(), max(v for v, _, _ in migrations())
+                if have < want:
+                    raise NotMigrated(have=have, want=want)
+            engine.listen(db._heard, lambda: db._touched({"*"}, heard=True))
+        except BaseException:
+            engine.close()
+            raise
+        return db
+
     def close(self) -> None:
-        self.con.close()
+        self.engine.close()
+
+    def _table_names(self, cur) -> set[str]:
+        return {
+            r[0]
+            for r in cur.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
+            ).fetchall()
+        }
 
     def migrate(self, *, create: bool = False, upto: int | None = None) -> list[int]:
-        """Apply numbered migrations not yet applied; each in its own transaction. Idempotent."""
-        cur = self.con.cursor()
-        try:
-            tables = {r[0] for r in cur.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        """Apply numbered migrations not yet applied; each in its own transaction. Idempotent. On PostgreSQL
+        under an advisory lock, so two processes starting together apply each migration once."""
+        with self.engine.cursor() as cur, self.engine.migration_lock(cur):
+            tables = self._table_names(cur)
             if "schema_migrations" not in tables:
-                if tables and not create:
-                    raise NotQinyuanDatabase(path=self.path)
-                if not tables and not create:
-                    raise NotQinyuanDatabase(path=self.path)
+                if not create:
+                    raise NotQinyuanDatabase(path=self.name)
                 cur.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMPTZ)")
             done = {r[0] for r in cur.execute("SELECT version FROM schema_migrations").fetchall()}
             applied = []
@@ -162,17 +223,23 @@ class Database:
                     cur.rollback()
                     raise
                 applied.append(version)
-            if applied:
-                # Schema changes go into the main file now, not only the WAL: DuckDB cannot always replay
-                # an ALTER TABLE from the WAL after a crash (seen with 1.4.4).
-                cur.execute("CHECKPOINT")
-            return applied
-        finally:
-            cur.close()
-            self._settings = None
+        if applied:
+            # Schema changes go into the main file now, not only the WAL: DuckDB cannot always replay
+            # an ALTER TABLE from the WAL after a crash (seen with 1.4.4).
+            self.engine.checkpoint()
+        self.forget_settings()
+        with self._cache_lock:
+            self._domain_tables = None
+        return applied
 
     def schema_version(self) -> int:
         return self.scalar("SELECT coalesce(max(version), 0) FROM schema_migrations")
+
+    def schema_version_or_zero(self) -> int:
+        with self.engine.cursor() as cur:
+            if "schema_migrations" not in self._table_names(cur):
+                return 0
+        return int(self.schema_version())
 
     # -- settings and clock --------------------------------------------------
     def settings(self) -> dict[str, str]:
@@ -204,11 +271,8 @@ class Database:
         filling = _FILLING.get()
         if READ_LOG is not None and filling is not None:
             READ_LOG.append((*filling, sql))
-        cur = self.con.cursor()
-        try:
+        with self.engine.cursor() as cur:
             return fetch(cur.execute(sql, list(params)))
-        finally:
-            cur.close()
 
     def df(self, sql: str, params: Iterable[Any] = ()) -> pd.DataFrame:
         return self._read(lambda r: r.df(), sql, params)
@@ -274,18 +338,24 @@ class Database:
             known = tuple(
                 r[0]
                 for r in self.rows(
-                    "SELECT table_name FROM information_schema.tables WHERE table_name NOT IN "
-                    "('audit_log', 'login_failures', 'users', 'schema_migrations') ORDER BY 1"
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
+                    "AND table_name NOT IN ('audit_log', 'login_failures', 'users', 'schema_migrations') ORDER BY 1"
                 )
             )
             with self._cache_lock:
                 self._domain_tables = known
         return known
 
-    def _touched(self, tables: set[str]) -> None:
+    def _touched(self, tables: set[str], *, heard: bool = False) -> None:
         with self._cache_lock:
             for table in tables:
                 self._generations[table] = self._generations.get(table, 0) + 1
+        if heard and ("settings" in tables or "*" in tables):
+            self.forget_settings()
+
+    def _heard(self, tables: set[str]) -> None:
+        """Another process (or this one) committed a write touching these tables."""
+        self._touched(tables, heard=True)
 
     # -- writes --------------------------------------------------------------
     @contextlib.contextmanager
@@ -293,54 +363,51 @@ class Database:
         """A cursor in one transaction for set-up writes that are not a user's change (building the demo
         world, scaling it up): committed at the end or rolled back on error; afterwards settings and every
         cached answer are forgotten, since these writes bypass write()."""
-        cur = self.con.cursor()
-        cur.begin()
-        try:
-            yield cur
-            cur.commit()
-        except BaseException:
-            _rollback(cur)
-            raise
-        finally:
-            cur.close()
-            self.forget_settings()
-            self.invalidate()
+        with self.engine.cursor() as cur:
+            cur.begin()
+            try:
+                yield cur
+                self.engine.notify(cur, {"*"})
+                cur.commit()
+            except BaseException:
+                cur.rollback()
+                raise
+            finally:
+                self.forget_settings()
+                self._touched({"*"})
 
     def write(self, actor: access.Actor | None, fn: Callable[[Tx], Any], *, retries: int = 12) -> Any:
         """Run fn in one transaction: permission checks, version checks, changes and audit rows
-        commit together or not at all; DuckDB write conflicts are retried with jittered back-off."""
+        commit together or not at all. Write conflicts (DuckDB's TransactionException, PostgreSQL's
+        SQLSTATE 40001 at REPEATABLE READ) are retried with jittered back-off."""
         delay = 0.002
         for attempt in range(retries + 1):
-            cur = self.con.cursor()
-            try:
-                cur.begin()
-                tx = Tx(self, cur, actor)
-                tx.actor = access.fresh(tx, actor)  # as the database says now, not as captured earlier
-                result = fn(tx)
-                if (tx.changes or tx.tables - UNAUDITED) and not tx.audited:
-                    raise AssertionError("a write must leave an audit row")
-                cur.commit()
-                if tx.tables:
-                    self._touched(tx.tables)
-                if tx.touched_settings:
-                    self.forget_settings()
-                return result
-            except duckdb.TransactionException:
-                _rollback(cur)
-                if attempt == retries:
-                    raise QinyuanError("error.busy_retry") from None
-                time.sleep(random.uniform(0, delay))
-                delay = min(delay * 2, 0.25)
-            except (duckdb.IOException, OSError) as exc:
-                _rollback(cur)
-                if _disk_full(exc):
-                    raise QinyuanError("safety.disk_full") from None
-                raise
-            except BaseException:
-                _rollback(cur)
-                raise
-            finally:
-                cur.close()
+            with self.engine.cursor() as cur:
+                try:
+                    self.engine.begin_write(cur)
+                    tx = Tx(self, cur, actor)
+                    tx.actor = access.fresh(tx, actor)  # as the database says now, not as captured earlier
+                    result = fn(tx)
+                    if (tx.changes or tx.tables - UNAUDITED) and not tx.audited:
+                        raise AssertionError("a write must leave an audit row")
+                    self.engine.notify(cur, tx.tables - UNAUDITED)
+                    cur.commit()
+                except BaseException as exc:
+                    cur.rollback()
+                    if self.engine.is_conflict(exc):
+                        if attempt == retries:
+                            raise QinyuanError("error.busy_retry") from None
+                        time.sleep(random.uniform(0, delay))
+                        delay = min(delay * 2, 0.25)
+                        continue
+                    if self.engine.is_storage_error(exc) and _disk_full(exc):
+                        raise QinyuanError("safety.disk_full") from None
+                    raise
+            if tx.tables:
+                self._touched(tx.tables)
+            if tx.touched_settings:
+                self.forget_settings()
+            return result
         raise QinyuanError("error.busy_retry")
 
 
@@ -359,11 +426,6 @@ _DISK_FULL = ("no space left", "disk is full", "could not write all bytes", "not
 
 def _disk_full(exc: BaseException) -> bool:
     return getattr(exc, "errno", None) == errno.ENOSPC or any(text in str(exc).lower() for text in _DISK_FULL)
-
-
-def _rollback(cur) -> None:
-    with contextlib.suppress(duckdb.Error):
-        cur.rollback()
 
 
 class Tx:
@@ -444,7 +506,7 @@ class Tx:
             raise self._stale(stale_params)
         sets = ", ".join(f"{_ident(c)} = ?" for c in changes)
         sql = f"UPDATE {_ident(table)} SET {sets}, version = version + 1 WHERE {_ident(key_column)} = ? AND version = ?"
-        count = self.execute(sql, [*changes.values(), key, before["version"]], writes=(table,)).fetchone()[0]
+        count = self.execute(sql, [*changes.values(), key, before["version"]], writes=(table,)).updated()
         if count != 1:
             raise self._stale(stale_params)
         self.changes += 1
@@ -471,7 +533,15 @@ class Tx:
         )
         self.audited = True
 
+    def frame(self, name: str, frame: pd.DataFrame):
+        """`with tx.frame("name", df):` the frame's rows as a table called name, inside this transaction."""
+        return self.cur.frame(_ident(name), frame)
+
     def set_setting(self, key: str, value: str) -> None:
-        self.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", [key, value], writes=("settings",))
+        self.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+            writes=("settings",),
+        )
         self.changes += 1
         self.touched_settings = True

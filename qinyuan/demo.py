@@ -76,10 +76,9 @@ def _insert(cur, table: str, rows: list[dict]) -> None:
     if not rows:
         return
     frame = pd.DataFrame(rows)
-    cur.register("_rows", frame)
     columns = ", ".join(frame.columns)
-    cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _rows")
-    cur.unregister("_rows")
+    with cur.frame("_rows", frame):
+        cur.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _rows")
 
 
 def unit_label(building: int, unit_no: int) -> str:
@@ -94,8 +93,11 @@ def build(db: Database, scale: int = 1) -> None:
     with db.bulk() as cur:
         _build(cur, rng, names, tz)
         _continue_numbering(cur)
-        cur.execute("INSERT OR REPLACE INTO settings VALUES ('demo_date', ?)", [DEMO_DATE.isoformat()])
-        cur.execute("INSERT OR REPLACE INTO settings VALUES ('kind', 'demo')")
+        cur.execute(
+            "INSERT INTO settings VALUES ('demo_date', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [DEMO_DATE.isoformat()],
+        )
+        cur.execute("INSERT INTO settings VALUES ('kind', 'demo') ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         cur.execute(
             "INSERT INTO audit_log (ts, actor, action, entity, entity_id, before, after) VALUES (?, 'system', 'demo.build', 'database', NULL, NULL, ?)",
             [clock.at(DEMO_DATE, 0), json.dumps({"seed": SEED, "scale": scale})],
@@ -127,7 +129,10 @@ def _door_world(db: Database) -> None:
             for n, (sid, item, pack, price) in enumerate((sid, *row) for sid, rows in GROCERY_OFFER.items() for row in rows)
         ]
         _insert(cur, "grocery_offers", offers)
-        cur.execute("INSERT OR REPLACE INTO settings VALUES ('clinic_phone', ?)", [CLINIC_PHONE])
+        cur.execute(
+            "INSERT INTO settings VALUES ('clinic_phone', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [CLINIC_PHONE],
+        )
     seed_links(db)
 
 

@@ -36,3 +36,13 @@ class DatabaseBusy(QinyuanError):
 
 class NotQinyuanDatabase(QinyuanError):
     key = "error.not_qinyuan_db"
+
+
+class NotMigrated(QinyuanError):
+    """A server database whose schema is behind this code: `python -m qinyuan migrate` first."""
+
+    key = "error.not_migrated"
+
+
+class ServerUnreachable(QinyuanError):
+    key = "error.db_unreachable"

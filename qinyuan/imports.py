@@ -526,11 +526,8 @@ def _insert_frame(tx: Tx, table: str, frame: pd.DataFrame) -> None:
     name = f"import_{table}_frame"
     columns = ", ".join(frame.columns)
     select = columns.replace("tags", "CAST(tags AS VARCHAR[]) AS tags")
-    tx.cur.register(name, frame)
-    try:
+    with tx.frame(name, frame):
         tx.execute(f"INSERT INTO {table} ({columns}) SELECT {select} FROM {name}", writes=(table,))
-    finally:
-        tx.cur.unregister(name)
 
 
 def _results(tx: Tx, people: list[tuple[int, str | None]], test_round: int | None) -> None:
@@ -545,16 +542,13 @@ def _results(tx: Tx, people: list[tuple[int, str | None]], test_round: int | Non
         rows.update({(test_round, rid): status for rid, status in people if status})
     if rows:
         frame = pd.DataFrame([{"round_id": k[0], "resident_id": k[1], "status": v} for k, v in rows.items()])
-        tx.cur.register("import_results_frame", frame)
-        try:
+        with tx.frame("import_results_frame", frame):
             tx.execute(
                 "INSERT INTO test_results (round_id, resident_id, status, updated_at, updated_by) "
                 "SELECT round_id, resident_id, status, ?, ? FROM import_results_frame",
                 [tx.now, tx.actor.username if tx.actor else "system"],
                 writes=("test_results",),
             )
-        finally:
-            tx.cur.unregister("import_results_frame")
 
 
 def _write_changes(tx: Tx, houses: list[House], test_round: int | None) -> int:

@@ -133,7 +133,10 @@ def replicate(db: Database, scale: int) -> dict:
             "VALUES (?, 'system', 'demo.scale', 'database', NULL, NULL, ?)",
             [clock.real_now(), json.dumps({"scale": scale, "seconds": report["seconds"]})],
         )
-        cur.execute("INSERT OR REPLACE INTO settings VALUES ('demo_scale', ?)", [str(int(scale))])
+        cur.execute(
+            "INSERT INTO settings VALUES ('demo_scale', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [str(int(scale))],
+        )
     db.con.execute("CHECKPOINT")
     report["seconds_total"] = round(time.perf_counter() - started, 3)
     return report

@@ -251,15 +251,12 @@ def schedule(db: Database, actor: Actor, round_id: int, expected_version: int | 
             raise StaleEdit()
         tx.execute("DELETE FROM test_slots WHERE round_id = ?", [int(round_id)], writes=("test_slots",))
         frame = pd.DataFrame(rows, columns=["round_id", "unit_id", "slot_start", "site"])
-        tx.cur.register("testing_slot_frame", frame)
-        try:
+        with tx.frame("testing_slot_frame", frame):
             tx.execute(
                 "INSERT INTO test_slots (round_id, unit_id, slot_start, site) "
                 "SELECT round_id, unit_id, slot_start, site FROM testing_slot_frame",
                 writes=("test_slots",),
             )
-        finally:
-            tx.cur.unregister("testing_slot_frame")
         before, after = tx.update("test_rounds", current["id"], {"status": current["status"]})
         last = max((r[2] for r in rows), default=None)
         summary = {"units": len(rows), "slots": len({(r[2], r[3]) for r in rows}), "last_slot": last}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import tempfile
 
 import pytest
 
@@ -18,8 +19,89 @@ os.environ["QINYUAN_STRICT"] = "1"  # programming mistakes raise: a missing plac
 os.environ.setdefault("QINYUAN_COOKIE_KEY", secrets.token_hex(32))  # per run: the repository holds no usable key
 
 
+# QINYUAN_TEST_BACKEND=postgres runs the same tests on PostgreSQL: a throwaway server started by the test
+# session (or the one at QINYUAN_TEST_PG), the demo copied per test from a template database.
+BACKEND = os.environ.get("QINYUAN_TEST_BACKEND", "duckdb")
+ON_POSTGRES = BACKEND == "postgres"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "duckdb_only: about the DuckDB file itself (its lock, its WAL, copying it)")
+    config.addinivalue_line("markers", "postgres_only: about the PostgreSQL server itself")
+
+
+def pytest_collection_modifyitems(config, items):
+    skip = "duckdb_only" if ON_POSTGRES else "postgres_only"
+    reason = f"not on {BACKEND}"
+    for item in items:
+        if item.get_closest_marker(skip):
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
 @pytest.fixture(scope="session")
-def demo_template(tmp_path_factory) -> str:
+def pg_server():
+    """The address of a PostgreSQL server for this test session (its `postgres` database)."""
+    given = os.environ.get("QINYUAN_TEST_PG")
+    if given:
+        yield given
+        return
+    from deploy import pgtemp
+
+    folder = tempfile.mkdtemp(prefix="qy-test-pg-")  # not under pytest's folder: the server user must reach it
+    url = pgtemp.start(folder)
+    try:
+        yield url
+    finally:
+        pgtemp.stop(folder, mode="immediate")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class PgDatabases:
+    """Creates and drops databases on the test server."""
+
+    def __init__(self, admin_url: str):
+        import psycopg
+
+        self.admin_url = admin_url
+        self.conn = psycopg.connect(admin_url, autocommit=True)
+        self.count = 0
+
+    def url(self, name: str) -> str:
+        return self.admin_url.rsplit("/", 1)[0] + "/" + name
+
+    def create(self, template: str | None = None) -> str:
+        self.count += 1
+        name = f"qy_{os.getpid()}_{self.count}"
+        self.conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        return name
+
+    def drop(self, name: str) -> None:
+        self.conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def pg_databases(pg_server):
+    return PgDatabases(pg_server)
+
+
+def pg_copy_of(pg_databases, duckdb_path: str, name: str | None = None) -> str:
+    """A new server database holding what a DuckDB file holds; returns its name."""
+    from qinyuan.backup import copy_to_server
+
+    name = name or pg_databases.create()
+    source = Database.open(duckdb_path)
+    target = Database.open(pg_databases.url(name), migrate=False)
+    try:
+        target.migrate(create=True)
+        copy_to_server(source, target)
+    finally:
+        target.close()
+        source.close()
+    return name
+
+
+@pytest.fixture(scope="session")
+def demo_file_template(tmp_path_factory) -> str:
     path = str(tmp_path_factory.mktemp("template") / "demo.duckdb")
     db = Database.open(path, create=True)
     demo.build(db)
@@ -27,12 +109,25 @@ def demo_template(tmp_path_factory) -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def demo_template(demo_file_template, request) -> str:
+    """The demo database every test copies: a DuckDB file, or on PostgreSQL a template database's name."""
+    if not ON_POSTGRES:
+        return demo_file_template
+    return pg_copy_of(request.getfixturevalue("pg_databases"), demo_file_template)
+
+
 @pytest.fixture
-def demo_path(demo_template, tmp_path) -> str:
-    """A private copy of the demo database for one test."""
-    path = str(tmp_path / "qinyuan.duckdb")
-    shutil.copy(demo_template, path)
-    return path
+def demo_path(demo_template, tmp_path, request) -> str:
+    """A private copy of the demo database for one test: a file path, or a postgresql:// address."""
+    if not ON_POSTGRES:
+        path = str(tmp_path / "qinyuan.duckdb")
+        shutil.copy(demo_template, path)
+        return path
+    databases = request.getfixturevalue("pg_databases")
+    name = databases.create(template=demo_template)
+    request.addfinalizer(lambda: databases.drop(name))
+    return databases.url(name)
 
 
 @pytest.fixture
@@ -43,8 +138,37 @@ def db(demo_path):
 
 
 @pytest.fixture
-def empty_db(tmp_path):
-    database = Database.open(str(tmp_path / "empty.duckdb"), create=True)
+def new_location(tmp_path, request):
+    """new_location("name") -> where a new, empty database can be made: a file path, or on PostgreSQL the
+    address of a new empty server database (dropped after the test)."""
+
+    def make(name: str = "new") -> str:
+        if not ON_POSTGRES:
+            return str(tmp_path / f"{name}.duckdb")
+        databases = request.getfixturevalue("pg_databases")
+        created = databases.create()
+        request.addfinalizer(lambda: databases.drop(created))
+        return databases.url(created)
+
+    return make
+
+
+@pytest.fixture
+def empty_path(new_location) -> str:
+    return new_location("empty")
+
+
+def open_new(location: str) -> Database:
+    """A new database at a location from new_location, migrated (on PostgreSQL migrating is explicit)."""
+    database = Database.open(location, create=True, migrate=not ON_POSTGRES)
+    if ON_POSTGRES:
+        database.migrate(create=True)
+    return database
+
+
+@pytest.fixture
+def empty_db(empty_path):
+    database = open_new(empty_path)
     yield database
     database.close()
 

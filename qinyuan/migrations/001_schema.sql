@@ -20,7 +20,7 @@ CREATE SEQUENCE volunteer_seq START 100000;
 CREATE TABLE volunteers (
     id INTEGER PRIMARY KEY, team_id INTEGER, name VARCHAR NOT NULL, phone VARCHAR,
     department VARCHAR, party_member BOOLEAN NOT NULL DEFAULT TRUE, is_captain BOOLEAN NOT NULL DEFAULT FALSE,
-    skills VARCHAR[] NOT NULL DEFAULT [], active BOOLEAN NOT NULL DEFAULT TRUE, notes VARCHAR,
+    skills VARCHAR[] NOT NULL DEFAULT ARRAY[]::VARCHAR[], active BOOLEAN NOT NULL DEFAULT TRUE, notes VARCHAR,
     version INTEGER NOT NULL DEFAULT 1);
 
 CREATE TABLE users (
@@ -38,7 +38,7 @@ CREATE TABLE households (
 CREATE SEQUENCE resident_seq START 10000000;
 CREATE TABLE residents (
     id INTEGER PRIMARY KEY, household_id INTEGER NOT NULL, name VARCHAR NOT NULL, gender VARCHAR,
-    birth_year INTEGER, phone VARCHAR, tags VARCHAR[] NOT NULL DEFAULT [], medical_notes VARCHAR,
+    birth_year INTEGER, phone VARCHAR, tags VARCHAR[] NOT NULL DEFAULT ARRAY[]::VARCHAR[], medical_notes VARCHAR,
     due_date DATE, emergency_contact VARCHAR, active BOOLEAN NOT NULL DEFAULT TRUE,
     version INTEGER NOT NULL DEFAULT 1);
 CREATE SEQUENCE visit_seq;
@@ -48,7 +48,7 @@ CREATE TABLE census_visits (
 CREATE SEQUENCE treatment_seq;
 CREATE TABLE treatments (
     id INTEGER DEFAULT nextval('treatment_seq') PRIMARY KEY, resident_id INTEGER NOT NULL,
-    kind VARCHAR NOT NULL, weekdays INTEGER[] NOT NULL DEFAULT [], depart_time VARCHAR,
+    kind VARCHAR NOT NULL, weekdays INTEGER[] NOT NULL DEFAULT ARRAY[]::INTEGER[], depart_time VARCHAR,
     destination VARCHAR, notes VARCHAR, active BOOLEAN NOT NULL DEFAULT TRUE,
     version INTEGER NOT NULL DEFAULT 1);
 
@@ -133,11 +133,11 @@ CREATE TABLE supply_items (
     unit VARCHAR NOT NULL, version INTEGER NOT NULL DEFAULT 1);
 CREATE SEQUENCE movement_seq;
 CREATE TABLE stock_movements (
-    id BIGINT DEFAULT nextval('movement_seq') PRIMARY KEY, item_id INTEGER NOT NULL, quantity DOUBLE NOT NULL,
+    id BIGINT DEFAULT nextval('movement_seq') PRIMARY KEY, item_id INTEGER NOT NULL, quantity DOUBLE PRECISION NOT NULL,
     counterparty VARCHAR, ts TIMESTAMPTZ NOT NULL, actor VARCHAR NOT NULL, note VARCHAR);
 CREATE SEQUENCE task_seq START 1000;
 CREATE TABLE carrying_tasks (
-    id INTEGER PRIMARY KEY, description VARCHAR NOT NULL, item_id INTEGER, quantity DOUBLE,
+    id INTEGER PRIMARY KEY, description VARCHAR NOT NULL, item_id INTEGER, quantity DOUBLE PRECISION,
     from_place VARCHAR, to_place VARCHAR, assignees VARCHAR, status VARCHAR NOT NULL DEFAULT 'open',
     created_at TIMESTAMPTZ NOT NULL, done_at TIMESTAMPTZ, done_by VARCHAR, version INTEGER NOT NULL DEFAULT 1);
 

@@ -6,4 +6,4 @@ CREATE INDEX assignments_shift ON shift_assignments (shift_id);
 CREATE INDEX assignments_volunteer ON shift_assignments (volunteer_id);
 CREATE INDEX shifts_day ON shifts (day);
 CREATE INDEX audit_entity ON audit_log (entity, entity_id);
-INSERT OR REPLACE INTO settings VALUES ('app', 'qinyuan');
+INSERT INTO settings VALUES ('app', 'qinyuan') ON CONFLICT (key) DO UPDATE SET value = excluded.value;

@@ -25,6 +25,6 @@ CREATE INDEX door_hits_client ON door_hits (client);
 CREATE SEQUENCE grocery_offer_seq START 100;
 CREATE TABLE grocery_offers (
     id INTEGER PRIMARY KEY, supplier_id INTEGER NOT NULL, item VARCHAR NOT NULL, pack VARCHAR,
-    price DOUBLE, active BOOLEAN NOT NULL DEFAULT TRUE, version INTEGER NOT NULL DEFAULT 1);
-INSERT OR IGNORE INTO settings VALUES ('door_link_per_hour', '20');
-INSERT OR IGNORE INTO settings VALUES ('door_client_per_hour', '60')
+    price DOUBLE PRECISION, active BOOLEAN NOT NULL DEFAULT TRUE, version INTEGER NOT NULL DEFAULT 1);
+INSERT INTO settings VALUES ('door_link_per_hour', '20') ON CONFLICT DO NOTHING;
+INSERT INTO settings VALUES ('door_client_per_hour', '60') ON CONFLICT DO NOTHING

@@ -17,10 +17,13 @@ COMMITTEE = access.Actor("committee", "committee", "党委")
 
 def _schema(db: Database) -> list[tuple]:
     return db.rows("""SELECT table_name, column_name, data_type, is_nullable, column_default
-                      FROM information_schema.columns ORDER BY table_name, column_name""")
+                      FROM information_schema.columns WHERE table_schema = current_schema()
+                      ORDER BY table_name, column_name""")
 
 
 def _indexes(db: Database) -> list[tuple]:
+    if db.backend == "postgres":
+        return db.rows("SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() ORDER BY 1, 2")
     return db.rows("SELECT table_name, index_name, sql FROM duckdb_indexes() ORDER BY 1, 2")
 
 
@@ -36,8 +39,9 @@ def test_migrations_apply_twice_without_change(empty_db):
     assert [r[0] for r in empty_db.rows("SELECT version FROM schema_migrations ORDER BY version")] == applied
 
 
-def test_a_database_at_migration_1_upgrades(tmp_path, empty_db):
-    old = Database.open(str(tmp_path / "old.duckdb"), create=True, migrate=False)
+def test_a_database_at_migration_1_upgrades(new_location, empty_db):
+    location = new_location("old")
+    old = Database.open(location, create=True, migrate=False)
     try:
         assert old.migrate(create=True, upto=1) == [1]
         assert old.schema_version() == 1
@@ -53,13 +57,14 @@ def test_a_database_at_migration_1_upgrades(tmp_path, empty_db):
         assert old.scalar("SELECT name FROM teams WHERE id = 1") == "沁园红第1队"  # data survives
     finally:
         old.close()
-    reopened = Database.open(str(tmp_path / "old.duckdb"))  # opening applies nothing more
+    reopened = Database.open(location)  # opening applies nothing more
     try:
         assert reopened.migrate() == []
     finally:
         reopened.close()
 
 
+@pytest.mark.duckdb_only  # a file
 def test_a_file_that_is_not_a_qinyuan_database_is_refused(tmp_path):
     import duckdb
 
@@ -339,6 +344,7 @@ def test_several_statements_in_one_text_are_refused():
 
 def test_a_qualified_write_refreshes_the_cached_answer(db):
     calls = []
+    schema = db.scalar("SELECT current_schema()")
 
     def notes():
         calls.append(1)
@@ -348,7 +354,7 @@ def test_a_qualified_write_refreshes_the_cached_answer(db):
 
     def write(tx):
         tx.execute(
-            "WITH x AS (SELECT 4 AS id) UPDATE main.\"teams\" SET notes = 'qualified' WHERE id IN (SELECT id FROM x)",
+            f"WITH x AS (SELECT 4 AS id) UPDATE {schema}.\"teams\" SET notes = 'qualified' WHERE id IN (SELECT id FROM x)",
             writes=("teams",),
         )
         tx.audit("team.note", "team", 4)
