@@ -6,7 +6,7 @@ DB      ?= data/qinyuan.duckdb
 PORT    ?= 8501
 SECRETS := .streamlit/secrets.toml
 
-.PHONY: run test test-fast bench venv browser secrets demo lint clean
+.PHONY: run test test-fast bench venv browser postgres secrets demo lint clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,6 +22,14 @@ browser:
 	  echo "installing chromium, fonts-noto-cjk and poppler-utils"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk poppler-utils >/dev/null; \
+	fi
+
+# Debian's PostgreSQL server programs: the tests start a throwaway server of their own (deploy/pgtemp.py).
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  echo "installing postgresql"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
 # A random cookie key, generated once, never committed.
@@ -40,10 +48,11 @@ run: venv secrets demo
 # real server and Chromium). pytest's exit 5 (no test collected) is a failure in both.
 PYTEST_OK = status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; [ $$status -eq 0 ] || exit $$status
 
-test: venv browser secrets
+test: venv browser postgres secrets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
+	QINYUAN_TEST_BACKEND=postgres $(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/e2e; $(PYTEST_OK)
 
 # Unit and AppTest suites in parallel (pytest-xdist), no browser: the quick check while working.

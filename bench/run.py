@@ -37,6 +37,7 @@ from qinyuan.db import Database  # noqa: E402
 from qinyuan.errors import QinyuanError, StaleEdit  # noqa: E402
 from tests.support.apptest import whole_script_reruns  # noqa: E402
 
+from . import backends as backends_bench  # noqa: E402
 from . import ledger as ledger_bench  # noqa: E402
 
 USERS = {"committee": "committee", "captain": "captain01", "member": "member001", "medic": "medic01", "logistics": "logistics01"}
@@ -715,6 +716,7 @@ def write_report(results: dict) -> None:
                     f"{x['rss_per_session_mb']} MB per extra session (logins {x['session_login_s']} s)."
                 )
         lines.append("")
+    lines += backends_bench.report_lines(r)
     if r.get("errors"):
         lines += ["## Errors while measuring", ""] + [f"- {e}" for e in r["errors"]] + [""]
     REPORT_MD.write_text("\n".join(lines), encoding="utf-8")
@@ -811,7 +813,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also measure --sessions with the server alone on one CPU and the browsers on the others",
     )
-    p.add_argument("--only", default="rerun,write,hot,kill9,backup,sessions,ledger")
+    p.add_argument("--only", default="rerun,write,hot,kill9,backup,sessions,ledger,backends")
     p.add_argument("--merge", action="store_true", help="keep figures of parts not run from the previous report.json")
     p.add_argument("--pages", default="", help="rerun: only these pages (comma-separated); prints, writes no report")
     p.add_argument("--work", default=str(WORK), help="folder for the benchmark's databases")
@@ -868,6 +870,7 @@ def main(argv: list[str] | None = None) -> int:
     part("backup", lambda: backup_round_trip(copy(big, "backup_src.duckdb")))
     part("kill9", lambda: kill9(copy(small, "kill9.duckdb"), args.kill_runs))
     part("ledger", lambda: ledger_bench.run(WORK))
+    part("backends", lambda: backends_bench.run(copy(small, "backends1.duckdb"), copy(big, "backends_big.duckdb")))
 
     def sessions():
         from bench import browser

@@ -53,8 +53,12 @@ def url(folder: str | Path, database: str = "postgres") -> str:
     return f"postgresql://postgres@127.0.0.1:{port}/{database}"
 
 
-def start(folder: str | Path, port: int | None = None) -> str:
-    """initdb (once) and start a server on a free local port; returns its URL (database `postgres`)."""
+DURABLE = {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
+
+
+def start(folder: str | Path, port: int | None = None, *, durable: bool = False) -> str:
+    """initdb (once) and start a server on a free local port; returns its URL (database `postgres`).
+    durable=True keeps fsync and synchronous commit on, as a real server runs (the benchmark compares that)."""
     folder = Path(folder).resolve()
     data = folder / "data"
     folder.mkdir(parents=True, exist_ok=True)
@@ -81,7 +85,7 @@ def start(folder: str | Path, port: int | None = None) -> str:
             stdout=subprocess.DEVNULL,
         )
         with open(data / "postgresql.conf", "a") as conf:
-            conf.write("".join(f"{k} = {v}\n" for k, v in SETTINGS.items()))
+            conf.write("".join(f"{k} = {v}\n" for k, v in {**SETTINGS, **(DURABLE if durable else {})}.items()))
     port = port or free_port()
     (folder / "port").write_text(str(port))
     subprocess.run(

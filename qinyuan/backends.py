@@ -19,6 +19,7 @@ import pandas as pd
 
 log = logging.getLogger("qinyuan.db")
 
+LISTENER = "qinyuan-listener"  # application_name of the listening connection
 CHANNEL = "qinyuan_writes"  # pg_notify channel: the tables a committed write touched
 MIGRATION_LOCK = 0x71696E79  # pg_advisory_lock key held while migrating ("qiny")
 
@@ -294,9 +295,11 @@ class PgBackend:
     name = "postgres"
 
     def __init__(self, url: str, *, pool_size: int = 10):
+        import psycopg
         import psycopg_pool
 
         self.url = url
+        psycopg.connect(url, connect_timeout=5).close()  # an unreachable server fails now, in seconds, clearly
         self.pool = psycopg_pool.ConnectionPool(
             url,
             min_size=1,
@@ -325,7 +328,8 @@ class PgBackend:
     def is_conflict(self, exc: BaseException) -> bool:
         import psycopg
 
-        return isinstance(exc, psycopg.Error) and getattr(exc, "sqlstate", None) in ("40001", "40P01")
+        # 23505: a key another transaction inserted meanwhile; the retry sees it and the domain check says so.
+        return isinstance(exc, psycopg.Error) and getattr(exc, "sqlstate", None) in ("40001", "40P01", "23505")
 
     def is_storage_error(self, exc: BaseException) -> bool:
         import psycopg
@@ -361,7 +365,7 @@ class PgBackend:
             first = True
             while not self._stop.is_set():
                 try:
-                    with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+                    with psycopg.connect(self.url, autocommit=True, connect_timeout=5, application_name=LISTENER) as conn:
                         conn.execute(f"LISTEN {CHANNEL}")
                         if not first:
                             on_reconnect()

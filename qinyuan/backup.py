@@ -72,6 +72,18 @@ def table_checksums(cur) -> dict[str, dict]:
     return out
 
 
+def checksums(db: Database) -> dict[str, dict]:
+    """table_checksums of any database: a server's are taken on its DuckDB staging copy, as a backup does."""
+    if db.backend == "postgres":
+        staged = copy_from_server(db)
+        try:
+            return checksums(staged)
+        finally:
+            staged.close()
+    with db.engine.cursor() as cur:
+        return table_checksums(cur)
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -347,18 +359,20 @@ def _columns(db: Database, table: str) -> list[str]:
 
 
 def _our_tables(db: Database) -> list[str]:
+    """Every table, the migrations' own record included (a copy is the same database, applied_at and all)."""
     return sorted(
         r[0]
         for r in db.rows(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
-            "AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations'"
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE'"
         )
     )
 
 
 def _is_empty(db: Database) -> bool:
-    """No compound in it: nothing but the settings our migrations write."""
-    return all(not db.scalar(f'SELECT count(*) FROM "{t}"') for t in _our_tables(db) if t != "settings")
+    """No compound in it: nothing but what our migrations write."""
+    return all(
+        not db.scalar(f'SELECT count(*) FROM "{t}"') for t in _our_tables(db) if t not in ("settings", "schema_migrations")
+    )
 
 
 def copy_to_server(source: Database, target: Database) -> dict[str, int]:

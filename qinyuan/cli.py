@@ -92,6 +92,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        if type(exc).__module__.startswith("psycopg"):  # the server said no: one line, not a traceback
+            print(both("cli.server_error", detail=str(exc).splitlines()[0][:300]), file=sys.stderr)
+            return 1
+        raise
 
 
 def _run(args) -> int:

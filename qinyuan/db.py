@@ -14,6 +14,7 @@ import random
 import re
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
@@ -33,6 +34,7 @@ _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _CACHE_ENTRIES = 512
 # What a cached answer is being computed for, and (in a test) every SQL text read while computing it.
 _FILLING: contextvars.ContextVar[tuple[str, tuple[str, ...]] | None] = contextvars.ContextVar("qinyuan_filling", default=None)
+_OPEN: weakref.WeakSet[Database] = weakref.WeakSet()
 READ_LOG: list[tuple[str, tuple[str, ...], str]] | None = None
 _PARSER = duckdb.connect(":memory:")
 _PARSER_LOCK = threading.Lock()
@@ -163,6 +165,7 @@ class Database:
             raise NotQinyuanDatabase(path=path) from None
         con.execute("SET GLOBAL TimeZone = 'Asia/Shanghai'")  # every cursor, not just this connection
         db = cls(DuckBackend(con), path)
+        _OPEN.add(db)
         if migrate:
             db.migrate(create=create)
         return db
@@ -177,6 +180,7 @@ class Database:
         except (psycopg.OperationalError, psycopg_pool.PoolTimeout):
             raise ServerUnreachable(where=display_name(url)) from None
         db = cls(engine, url)
+        _OPEN.add(db)
         try:
             if check:
                 have, want = db.schema_version_or_zero(), max(v for v, _, _ in migrations())
@@ -189,7 +193,13 @@ class Database:
         return db
 
     def close(self) -> None:
+        _OPEN.discard(self)
         self.engine.close()
+
+    @staticmethod
+    def still_open() -> list[Database]:
+        """Every Database of this process not closed yet (tests close what a page left open)."""
+        return list(_OPEN)
 
     def _table_names(self, cur) -> set[str]:
         return {

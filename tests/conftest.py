@@ -76,6 +76,9 @@ class PgDatabases:
         return name
 
     def drop(self, name: str) -> None:
+        for left in Database.still_open():  # a page's cached handle: close it before its database goes
+            if left.path == self.url(name):
+                left.close()
         self.conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 

@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from .. import i18n
+from ..backends import is_server
 from ..db import Database, default_path
 from ..errors import DatabaseBusy, QinyuanError
 from ..states import Machine
@@ -24,10 +25,12 @@ def _open(path: str) -> Database:
 
 
 def get_db() -> Database:
-    """One connection per process (DuckDB lets one process hold the file). When it cannot be opened (another
-    server holds the file, the disk is full) the page says so in the user's language and stops."""
+    """One Database per process (DuckDB lets one process hold the file; on PostgreSQL a connection pool). When
+    it cannot be opened (another server holds the file, the disk is full, the database server is unreachable or
+    not migrated) the page says so in the user's language and stops."""
     try:
-        return _open(os.path.abspath(default_path()))
+        path = default_path()
+        return _open(path if is_server(path) else os.path.abspath(path))
     except DatabaseBusy:
         problem = t("safety.db_held")
     except QinyuanError as exc:

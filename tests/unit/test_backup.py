@@ -36,7 +36,7 @@ def _add_notice(db: Database, n: int) -> None:
 def test_round_trip_keeps_every_row_with_counts_and_checksums(db, tmp_path):
     _add_notice(db, 1)
     manifest = backup.backup(db, tmp_path / "bk", KEY)
-    source = backup.table_checksums(db.con.cursor())
+    source = backup.checksums(db)
     assert manifest["tables"] == {
         t: {**v, "file": f"{t}.parquet", "sha256": manifest["tables"][t]["sha256"]} for t, v in source.items()
     }
@@ -122,3 +122,48 @@ def test_cli_backup_and_restore(demo_path, tmp_path, capsys):
     assert cli.main([*restore, "--key-file", str(key_file)]) == 0
     assert cli.main([*restore, "--key-file", str(key_file)]) == 1
     assert "will not be overwritten" in capsys.readouterr().err
+
+
+@pytest.mark.postgres_only
+def test_a_compound_moves_from_its_file_to_the_server_and_back(demo_file_template, tmp_path, new_location):
+    """`backup` of the DuckDB file, then `restore --db postgresql://…`: every row, its checksum, sequences that
+    continue; a server database that already holds a compound is refused; and back again to a file."""
+    import shutil
+
+    path = str(tmp_path / "compound.duckdb")
+    shutil.copy(demo_file_template, path)
+    source = Database.open(path)
+    try:
+        _add_notice(source, 1)
+        manifest = backup.backup(source, tmp_path / "bk", KEY)
+    finally:
+        source.close()
+    url = new_location("moved")
+    assert cli.main(["restore", str(tmp_path / "bk"), "--db", url, "--key-file", str(_key_file(tmp_path))]) == 0
+    moved = Database.open(url)
+    try:
+        assert moved.backend == "postgres"
+        expected = {t: {"rows": v["rows"], "checksum": v["checksum"]} for t, v in manifest["tables"].items()}
+        assert backup.checksums(moved) == expected
+        assert moved.scalar("SELECT body FROM notices") == "通知 1 =SUM(A1)"
+        _add_notice(moved, 2)  # sequences continue after the moved rows
+        assert moved.scalar("SELECT count(DISTINCT id) FROM notices") == 2
+        assert moved.scalar("SELECT nextval('household_seq')") > moved.scalar("SELECT max(id) FROM households")
+        with pytest.raises(InvalidInput):
+            backup.restore(tmp_path / "bk", url, key=KEY)  # never over a compound
+        back = backup.backup(moved, tmp_path / "bk2", KEY)
+    finally:
+        moved.close()
+    backup.restore(tmp_path / "bk2", tmp_path / "back.duckdb", key=KEY)
+    again = Database.open(str(tmp_path / "back.duckdb"))
+    try:
+        assert backup.checksums(again) == {t: {"rows": v["rows"], "checksum": v["checksum"]} for t, v in back["tables"].items()}
+        assert again.scalar("SELECT count(*) FROM notices") == 2
+    finally:
+        again.close()
+
+
+def _key_file(tmp_path):
+    path = tmp_path / "move.key"
+    path.write_bytes(KEY)
+    return path

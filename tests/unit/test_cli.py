@@ -36,13 +36,9 @@ def one_clean_line(stderr: str) -> str:
     return lines[0]
 
 
-@pytest.fixture(scope="module")
-def figures(demo_template, tmp_path_factory) -> dict:
-    import shutil
-
-    path = str(tmp_path_factory.mktemp("cli") / "demo.duckdb")
-    shutil.copy(demo_template, path)
-    result = cli("kpi", "--db", path, "--json")
+@pytest.fixture
+def figures(demo_path) -> dict:
+    result = cli("kpi", "--db", demo_path, "--json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -90,6 +86,7 @@ time.sleep(120)
 """
 
 
+@pytest.mark.duckdb_only  # one process holds a DuckDB file; a server serves every process
 def test_a_verb_on_a_held_file_exits_2_with_one_line(demo_path):
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, demo_path], stdout=subprocess.PIPE, text=True)
     try:

@@ -6,6 +6,9 @@ import pytest
 
 from qinyuan import scale, users
 
+# Scaling up runs on a DuckDB database; a server gets the scaled world copied (`demo --scale N --db postgresql://…`).
+pytestmark = pytest.mark.duckdb_only
+
 COPIED = [table for table, _ in scale.PLAN]
 SINGLE = ["users", "duty_posts", "test_rounds", "suppliers", "supply_items", "donation_batches"]
 
