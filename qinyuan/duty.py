@@ -556,7 +556,7 @@ def team_today(db: Database, actor: Actor, day: date | None = None) -> list[dict
             """SELECT s.start_at, s.end_at, p.name_zh, p.name_en, v.name, a.status, a.check_in_at, a.volunteer_id
            FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id JOIN duty_posts p ON p.id = s.post_id
            JOIN volunteers v ON v.id = a.volunteer_id
-           WHERE v.team_id = ? AND s.day = ? ORDER BY s.start_at, p.id, v.name""",
+           WHERE v.team_id = ? AND s.day = ? ORDER BY s.start_at, p.id, v.name, a.id""",
             [actor.team_id, day],
         ),
     )

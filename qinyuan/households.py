@@ -184,7 +184,7 @@ def export_frame(
                        FROM residents r, unnest(r.tags) AS x(tag) WHERE r.active GROUP BY r.household_id) g
                    ON g.household_id = h.id
             WHERE {where}
-            ORDER BY h.unit_id, length(h.room), h.room LIMIT ?""",
+            ORDER BY h.unit_id, length(h.room), h.room, h.id LIMIT ?""",
         [*params, int(limit)],
     )
     frame = _protect(actor, frame)
