@@ -104,9 +104,10 @@ def list_households(
             LEFT JOIN (SELECT r.household_id, count(*) AS residents, count(*) FILTER (WHERE coalesce(array_length(r.tags, 1), 0) > 0) AS special
                        FROM residents r WHERE r.active AND r.household_id IN (SELECT id FROM pg) GROUP BY r.household_id) a
                    ON a.household_id = pg.id
-            LEFT JOIN (SELECT r.household_id, array_agg(DISTINCT x.tag ORDER BY x.tag) AS tags
-                       FROM residents r, unnest(r.tags) AS x(tag)
-                       WHERE r.active AND r.household_id IN (SELECT id FROM pg) GROUP BY r.household_id) g
+            LEFT JOIN (SELECT household_id, array_agg(DISTINCT tag ORDER BY tag) AS tags
+                       FROM (SELECT r.household_id, unnest(r.tags) AS tag FROM residents r
+                             WHERE r.active AND r.household_id IN (SELECT id FROM pg)) x
+                       GROUP BY household_id) g
                    ON g.household_id = pg.id
             LEFT JOIN (SELECT r.household_id,
                               count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL}) AS accounted,
@@ -180,8 +181,9 @@ def export_frame(
             FROM households h JOIN units u ON u.id = h.unit_id
             LEFT JOIN (SELECT r.household_id, count(*) AS residents, count(*) FILTER (WHERE coalesce(array_length(r.tags, 1), 0) > 0) AS special
                        FROM residents r WHERE r.active GROUP BY r.household_id) a ON a.household_id = h.id
-            LEFT JOIN (SELECT r.household_id, array_agg(DISTINCT x.tag ORDER BY x.tag) AS tags
-                       FROM residents r, unnest(r.tags) AS x(tag) WHERE r.active GROUP BY r.household_id) g
+            LEFT JOIN (SELECT household_id, array_agg(DISTINCT tag ORDER BY tag) AS tags
+                       FROM (SELECT r.household_id, unnest(r.tags) AS tag FROM residents r WHERE r.active) x
+                       GROUP BY household_id) g
                    ON g.household_id = h.id
             WHERE {where}
             ORDER BY h.unit_id, length(h.room), h.room, h.id LIMIT ?""",
