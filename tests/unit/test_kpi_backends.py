@@ -114,6 +114,9 @@ def everything(db: Database) -> dict:
     return _plain(out)
 
 
+# Needs a PostgreSQL server: runs in the PostgreSQL pass of `make test`, which has started one (and still builds
+# its own DuckDB copy of the demo beside it).
+@pytest.mark.postgres_only
 def test_every_figure_is_the_same_on_duckdb_and_postgres(both):
     duck, pg = both
     on_duck, on_pg = everything(duck), everything(pg)
