@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qinyuan import clock, duty, kpi, testing, users
+from qinyuan import clock, duty, kpi, scale, testing, users
 from qinyuan import overview as ov
 from qinyuan.db import Database
 from tests.conftest import pg_copy_of
@@ -25,15 +25,22 @@ DAYS = (TODAY, TODAY - timedelta(days=1), date(2022, 1, 5), date(2022, 1, 3))
 MOMENTS = (None, clock.at(TODAY, 17), clock.at(TODAY, 23, 30), clock.at(date(2022, 1, 9), 12))
 
 
-@pytest.fixture
-def both(demo_file_template, tmp_path, pg_databases):
-    """(DuckDB, PostgreSQL) databases holding the same demo."""
+@pytest.fixture(params=[1, 2], ids=["demo", "demo-x2"])
+def both(request, demo_file_template, tmp_path, pg_databases):
+    """(DuckDB, PostgreSQL, scale): databases holding the same demo: as built, and twice over (102 units, more than
+    the heatmap and the donation chart list, so that their 'most in need first' orders count too)."""
     path = str(tmp_path / "demo.duckdb")
     shutil.copy(demo_file_template, path)
+    if request.param > 1:
+        db = Database.open(path)
+        scale.replicate(db, request.param)
+        with db.bulk() as cur:  # units nobody has visited yet: NULLs where the heatmap orders by days since a visit
+            cur.execute("UPDATE households SET last_visit_at = NULL WHERE unit_id IN (SELECT id FROM units WHERE id % 17 = 0)")
+        db.close()
     name = pg_copy_of(pg_databases, path)
     duck, pg = Database.open(path), Database.open(pg_databases.url(name))
     assert (duck.backend, pg.backend) == ("duckdb", "postgres")
-    yield duck, pg
+    yield duck, pg, request.param
     pg.close()
     duck.close()
     pg_databases.drop(name)
@@ -89,6 +96,7 @@ def everything(db: Database) -> dict:
             out[f"overview {units} {day}"] = {"figures": figures, "deltas": deltas}
         out[f"heatmap {units}"] = ov.unit_heatmap(db, units)
         out[f"heatmap-5 {units}"] = ov.unit_heatmap(db, units, limit=5)
+        out[f"heatmap-past {units}"] = ov.unit_heatmap(db, units, DAYS[1], limit=1000 if units is None else 5)
         out[f"rounds {units}"] = ov.coverage_by_round(db, units)
         out[f"medicine-by-day {units}"] = ov.medicine_by_day(db, units)
         out[f"delivery-hours {units}"] = ov.delivery_hours(db, units)
@@ -118,13 +126,14 @@ def everything(db: Database) -> dict:
 # its own DuckDB copy of the demo beside it).
 @pytest.mark.postgres_only
 def test_every_figure_is_the_same_on_duckdb_and_postgres(both):
-    duck, pg = both
+    duck, pg, times = both
     on_duck, on_pg = everything(duck), everything(pg)
     differences = _same(on_duck, on_pg)
     assert not differences, "\n".join(differences[:40])
     # the comparison is about something: the record's figures, and ratios that are not 0 or 1
     k = on_duck["kpi None"]
-    assert (k["teams"], k["members"], k["duty_person_times"], k["medicine_households_served"]) == (51, 338, 122, 108)
+    record = (k["teams"], k["members"], k["duty_person_times"], k["medicine_households_served"])
+    assert record == (51 * times, 338 * times, 122 * times, 108 * times)
     assert 0 < k["current_round_coverage"] < 1 and 0 < k["donation_batch_coverage"] < 1
     assert any(r["coverage"] is not None and 0 < r["coverage"] < 1 for r in on_duck["heatmap None"]["rows"])
     assert any(0 < r["rate"] < 1 for r in on_duck["duty-fill"]["rows"])
