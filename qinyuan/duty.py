@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any, overload
 
 import pandas as pd
 
@@ -57,6 +58,10 @@ def _minute(ts: datetime) -> datetime:
     return ts.replace(second=0, microsecond=0)
 
 
+@overload
+def local(ts: datetime) -> datetime: ...
+@overload
+def local(ts: None) -> None: ...
 def local(ts: datetime | None) -> datetime | None:
     return None if ts is None else ts.astimezone(clock.TZ)
 
@@ -73,7 +78,7 @@ def parse_hhmm(text: str) -> time:
 
 
 def post_name(row: dict, lang: str) -> str:
-    return row.get("name_zh") if lang == "zh" else row.get("name_en")
+    return (row.get("name_zh") if lang == "zh" else row.get("name_en")) or ""
 
 
 def is_global(actor: Actor, action: str) -> bool:
@@ -230,11 +235,11 @@ def assign(db: Database, actor: Actor, shift_id: int, volunteer_id: int) -> list
     def fn(tx: Tx) -> list[Warning]:
         shift = tx.record("shifts", shift_id)
         warnings = _assign_in(tx, actor, shift, volunteer_id)
-        required, n = tx.one(
+        required, n = tx.rows(
             """SELECT p.required, (SELECT count(*) FROM shift_assignments WHERE shift_id = ?)
                                 FROM duty_posts p WHERE p.id = ?""",
             [shift_id, shift["post_id"]],
-        )
+        )[0]
         if n > required:
             warnings.append(Warning("duty.warn.over", {"n": n, "required": required}))
         return warnings
@@ -280,6 +285,7 @@ def day_plan(
     query. Names of people outside the actor's teams are shown to global roles only."""
     access.require(actor, "duty.view")
     visible, vparams = _visible_sql(actor)
+    post_p: list[Any]
     post_sql, post_p = ("AND s.post_id = ?", [post_id]) if post_id else ("", [])
     if page_size:
         post_sql += (
@@ -345,6 +351,7 @@ def plannable_people(
     scope = access.scope_of(actor, "duty.plan")
     if scope is None:
         return []
+    params: list[Any]
     if scope == "all":
         where, params = "TRUE", []
     else:
@@ -385,6 +392,66 @@ _COPY_MAP = """
 """
 
 
+def _copy_shifts(tx: Tx, day: date, nxt: date) -> int:
+    """The committee's copy: the day's shifts the next day lacks (by post and time); how many were created."""
+    created = len(
+        tx.rows(
+            """INSERT INTO shifts (id, post_id, day, start_at, end_at)
+           SELECT nextval('shift_seq'), post_id, ?, start_at + INTERVAL '1 day', end_at + INTERVAL '1 day' FROM (
+               SELECT s.*, row_number() OVER (PARTITION BY post_id, start_at, end_at ORDER BY id) AS k
+               FROM shifts s WHERE s.day = ?) src
+           WHERE k > (SELECT count(*) FROM shifts n WHERE n.day = ? AND n.post_id = src.post_id
+                      AND n.start_at = src.start_at + INTERVAL '1 day' AND n.end_at = src.end_at + INTERVAL '1 day')
+           ORDER BY post_id, start_at, id RETURNING id""",
+            [nxt, day, nxt],
+            writes=("shifts",),
+        )
+    )
+    if created:
+        tx.changes += 1
+    return created
+
+
+def _rest_warnings(tx: Tx, head: str, params: list) -> list[Warning]:
+    """People copied who would work too soon before or after another shift (first 50)."""
+    warnings = [
+        Warning(
+            "duty.warn.rest",
+            {"name": r[0], "post": r[1], "start": local(r[2]).strftime("%m-%d %H:%M"), "hours": round(r[3] / 3600, 1)},
+        )
+        for r in tx.rows(
+            head
+            + f"""
+            SELECT v.name, p.name_zh, es.start_at,
+                   CASE WHEN es.end_at <= j.start_at THEN {kpi.seconds("j.start_at - es.end_at")}
+                        ELSE {kpi.seconds("es.start_at - j.end_at")} END
+            FROM judged j JOIN shift_assignments e ON e.volunteer_id = j.vid JOIN shifts es ON es.id = e.shift_id
+            JOIN duty_posts p ON p.id = es.post_id JOIN volunteers v ON v.id = j.vid
+            WHERE j.ok AND es.start_at < j.end_at + INTERVAL '{int(MIN_REST.total_seconds())} seconds'
+              AND es.end_at > j.start_at - INTERVAL '{int(MIN_REST.total_seconds())} seconds'
+            ORDER BY j.start_at, v.id LIMIT 50""",
+            params,
+        )
+    ]
+    return warnings
+
+
+def _copy_crews(tx: Tx, head: str, params: list, username: str) -> int:
+    """Everyone who may be copied, into the next day's shifts; how many were."""
+    copied = len(
+        tx.rows(
+            "INSERT INTO shift_assignments (id, shift_id, volunteer_id, status, assigned_by) "
+            + head
+            + "SELECT nextval('assignment_seq'), tid, vid, 'assigned', ? FROM judged WHERE ok ORDER BY tid, vid RETURNING id",
+            [*params, username],
+            writes=("shift_assignments",),
+        )
+    )
+    if copied:
+        tx.changes += 1
+    return copied
+
+
 def copy_day(db: Database, actor: Actor, day: date) -> dict:
     """Copy a day's plan to the next day in one transaction, set-based (a handful of statements
     whatever the size). The committee copies every shift (creating the next day's shifts where
@@ -413,54 +480,12 @@ def copy_day(db: Database, actor: Actor, day: date) -> dict:
         )
         created = 0
         if scope == "all":
-            created = len(
-                tx.rows(
-                    """INSERT INTO shifts (id, post_id, day, start_at, end_at)
-                   SELECT nextval('shift_seq'), post_id, ?, start_at + INTERVAL '1 day', end_at + INTERVAL '1 day' FROM (
-                       SELECT s.*, row_number() OVER (PARTITION BY post_id, start_at, end_at ORDER BY id) AS k
-                       FROM shifts s WHERE s.day = ?) src
-                   WHERE k > (SELECT count(*) FROM shifts n WHERE n.day = ? AND n.post_id = src.post_id
-                              AND n.start_at = src.start_at + INTERVAL '1 day' AND n.end_at = src.end_at + INTERVAL '1 day')
-                   ORDER BY post_id, start_at, id RETURNING id""",
-                    [nxt, day, nxt],
-                    writes=("shifts",),
-                )
-            )
-            if created:
-                tx.changes += 1
+            created = _copy_shifts(tx, day, nxt)
         head = _COPY_MAP.format(team=team)
         params = [day, nxt, *team_p]
         total = tx.scalar(head + "SELECT count(*) FROM judged", params)
-        warnings = [
-            Warning(
-                "duty.warn.rest",
-                {"name": r[0], "post": r[1], "start": local(r[2]).strftime("%m-%d %H:%M"), "hours": round(r[3] / 3600, 1)},
-            )
-            for r in tx.rows(
-                head
-                + f"""
-                SELECT v.name, p.name_zh, es.start_at,
-                       CASE WHEN es.end_at <= j.start_at THEN {kpi.seconds("j.start_at - es.end_at")}
-                            ELSE {kpi.seconds("es.start_at - j.end_at")} END
-                FROM judged j JOIN shift_assignments e ON e.volunteer_id = j.vid JOIN shifts es ON es.id = e.shift_id
-                JOIN duty_posts p ON p.id = es.post_id JOIN volunteers v ON v.id = j.vid
-                WHERE j.ok AND es.start_at < j.end_at + INTERVAL '{int(MIN_REST.total_seconds())} seconds'
-                  AND es.end_at > j.start_at - INTERVAL '{int(MIN_REST.total_seconds())} seconds'
-                ORDER BY j.start_at, v.id LIMIT 50""",
-                params,
-            )
-        ]
-        copied = len(
-            tx.rows(
-                "INSERT INTO shift_assignments (id, shift_id, volunteer_id, status, assigned_by) "
-                + head
-                + "SELECT nextval('assignment_seq'), tid, vid, 'assigned', ? FROM judged WHERE ok ORDER BY tid, vid RETURNING id",
-                [*params, actor.username],
-                writes=("shift_assignments",),
-            )
-        )
-        if copied:
-            tx.changes += 1
+        warnings = _rest_warnings(tx, head, params)
+        copied = _copy_crews(tx, head, params, actor.username)
         result = {"shifts_created": created, "assignments_copied": copied, "skipped": total - copied}
         tx.audit("duty.copy_day", "shift_day", nxt.isoformat(), {"from": day.isoformat()}, result)
         return {**result, "warnings": warnings}
@@ -473,12 +498,11 @@ def my_duty(db: Database, actor: Actor, days: int = MY_DAYS) -> list[dict]:
     """The actor's own shifts from today for `days` days: post, time, status, co-workers, the
     captain's name and phone, and the handover notes left by the previous shift at the post.
     Three queries whatever the number of shifts."""
-    if actor.volunteer_id is None:
+    volunteer_id = actor.volunteer_id
+    if volunteer_id is None:
         return []
     today = db.today()
-    mine = db.cached(
-        "duty.my_duty", (actor.volunteer_id, today, days), _MINE_TABLES, lambda: _my_rows(db, actor.volunteer_id, today, days)
-    )
+    mine = db.cached("duty.my_duty", (volunteer_id, today, days), _MINE_TABLES, lambda: _my_rows(db, volunteer_id, today, days))
     now = db.now()
     for m in mine:
         m["next_steps"] = ASSIGNMENT.next_steps(m["status"], actor.role)
@@ -596,9 +620,7 @@ def _transition(db: Database, actor: Actor, assignment_id: int, version: int, ta
             if note is not None and note.strip():
                 changes["handover_note"] = _clean_note(note)
         before, _ = tx.update("shift_assignments", assignment_id, changes, expected_version=version)
-        tx.audit(
-            f"duty.{target}", "shift_assignment", assignment_id, {"status": before["status"]}, {k: v for k, v in changes.items()}
-        )
+        tx.audit(f"duty.{target}", "shift_assignment", assignment_id, {"status": before["status"]}, dict(changes))
 
     db.write(actor, fn)
 

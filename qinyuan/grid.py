@@ -31,7 +31,7 @@ def units(db: Database, actor: Actor, action: str = "household.view", building: 
 def unit_span(db: Database, actor: Actor, action: str = "household.view") -> tuple[int, int]:
     """How many units the actor may see for an action, and the highest building number among them."""
     where, params = access.unit_filter(actor, action, "u.id")
-    count, top = db.one(f"SELECT count(*), coalesce(max(building), 0) FROM units u WHERE {where}", params)
+    count, top = db.rows(f"SELECT count(*), coalesce(max(building), 0) FROM units u WHERE {where}", params)[0]
     return int(count), int(top)
 
 

@@ -12,6 +12,7 @@ import pandas as pd
 from . import access, clock, duty, emergencies, kpi, medicine, testing
 from .access import Actor
 from .db import Database
+from .errors import NotFound
 
 _MEDICINE_CLOSED = medicine.CLOSED_SQL
 _ON_DUTY = duty.ASSIGNMENT.sql_list(duty.ASSIGNMENT.open_states)  # assigned or checked in: not yet done
@@ -61,7 +62,7 @@ DEFAULTS = {
 
 def setting(db: Database, key: str) -> float:
     try:
-        return float(db.setting(key, str(DEFAULTS[key])))
+        return float(db.settings().get(key, str(DEFAULTS[key])))
     except (TypeError, ValueError):
         return DEFAULTS[key]
 
@@ -78,7 +79,7 @@ def _cutoff(db: Database, day: date) -> datetime:
 # -- key figures and deltas -----------------------------------------------------------------------
 def _testing_as_of(db: Database, units, round_id: int, cutoff: datetime) -> dict:
     unit_sql, unit_p = _in("h.unit_id", units)
-    total, accounted, home = db.one(
+    total, accounted, home = db.rows(
         f"""SELECT count(*),
                    count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL}
                                     AND coalesce(tr.updated_at, ?) < ?),
@@ -86,7 +87,7 @@ def _testing_as_of(db: Database, units, round_id: int, cutoff: datetime) -> dict
             FROM test_results tr JOIN residents r ON r.id = tr.resident_id JOIN households h ON h.id = r.household_id
             WHERE tr.round_id = ? AND {unit_sql}""",
         [cutoff, cutoff, cutoff, cutoff, round_id, *unit_p],
-    )
+    )[0]
     return {
         "current_round_coverage": round(accounted / total, 4) if total else 0.0,
         "residents_pending": total - accounted,
@@ -173,6 +174,23 @@ def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime 
             ORDER BY minutes DESC, c.id""",
         [now, now, stale_min, *unit_p],
     )
+    posts = _understaffed_posts(db, units, now)
+    threshold = setting(db, "coverage_alert_threshold")
+    rnd = kpi.current_round(db, now.date())
+    low = _low_coverage(db, unit_sql, unit_p, rnd, now, threshold)
+    return {
+        "medicine": medicine,
+        "cases": cases,
+        "posts": posts,
+        "coverage": low,
+        **to_act(db, units, role),
+        "limits": {"urgent": urgent_h, "critical": critical_h, "stale_minutes": stale_min, "threshold": threshold},
+        "round_no": rnd["round_no"] if rnd else None,
+    }
+
+
+def _understaffed_posts(db: Database, units: tuple[int, ...] | None, now: datetime) -> pd.DataFrame:
+    """Posts with fewer people than they need this hour (whole compound only)."""
     if units is None:
         posts = db.df(
             """SELECT p.id AS post_id, p.name_zh, p.name_en, s.start_at, s.end_at, p.required,
@@ -185,8 +203,11 @@ def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime 
         )
     else:
         posts = pd.DataFrame(columns=["post_id", "name_zh", "name_en", "start_at", "end_at", "required", "staffed"])
-    threshold = setting(db, "coverage_alert_threshold")
-    rnd = kpi.current_round(db, now.date())
+    return posts
+
+
+def _low_coverage(db: Database, unit_sql: str, unit_p: list, rnd: dict | None, now: datetime, threshold) -> pd.DataFrame:
+    """Units below the coverage threshold in the current round, once their slot is over."""
     low = pd.DataFrame(columns=["unit_id", "building", "unit_no", "coverage", "pending"])
     if rnd:
         # Only units whose slot is over: before its slot a unit is expected to be untested.
@@ -202,15 +223,7 @@ def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime 
                 GROUP BY h.unit_id, u.building, u.unit_no HAVING {_COVERAGE} < ? ORDER BY coverage, h.unit_id""",
             [rnd["id"], *unit_p, rnd["status"], clock.at(rnd["day"], 8), int(rnd["slot_minutes"]), now, threshold],
         )
-    return {
-        "medicine": medicine,
-        "cases": cases,
-        "posts": posts,
-        "coverage": low,
-        **to_act(db, units, role),
-        "limits": {"urgent": urgent_h, "critical": critical_h, "stale_minutes": stale_min, "threshold": threshold},
-        "round_no": rnd["round_no"] if rnd else None,
-    }
+    return low
 
 
 ACT_LISTS = ("new_cases", "new_orders", "permits")
@@ -222,7 +235,7 @@ def to_act(db: Database, units: tuple[int, ...] | None, role: str | None) -> dic
     waiting for the one role that grants them. Who must act comes from the state machines."""
     unit_sql, unit_p = _in("h.unit_id", units)
     empty = pd.DataFrame(columns=["id", "unit_id", "building", "unit_no", "room", "severity", "urgency", "at"])
-    found = {name: empty for name in ACT_LISTS}
+    found = dict.fromkeys(ACT_LISTS, empty)
     if role is None:
         return found
     if access.ACTIONS["emergency.update"].get(role) == "all":  # the clinic takes it up, the committee watches
@@ -400,6 +413,8 @@ def unit_detail(db: Database, actor: Actor, unit_id: int) -> dict:
     access.require(actor, "kpi.view", unit_id)
     figures_, deltas = with_deltas(db, (unit_id,))
     row = db.one("SELECT building, unit_no, team_id FROM units WHERE id = ?", [unit_id])
+    if row is None:
+        raise NotFound()
     captain = db.one(
         """SELECT v.name FROM units u JOIN teams t ON t.id = u.team_id JOIN volunteers v ON v.id = t.captain_id
                         WHERE u.id = ?""",

@@ -453,7 +453,11 @@ def update_contact(
     def fn(tx: Tx) -> None:
         person = tx.record("volunteers", volunteer_id)
         require_team(tx, actor, "roster.contact", person["team_id"])
-        changes = {"phone": _clean_phone(phone), "department": _clean_department(department), "notes": _clean_notes(notes)}
+        changes: dict[str, Any] = {
+            "phone": _clean_phone(phone),
+            "department": _clean_department(department),
+            "notes": _clean_notes(notes),
+        }
         if skills is not None:
             tx.require("roster.edit")
             changes["skills"] = _clean_skills(skills)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from qinyuan import db as storage
 from qinyuan import users
 from qinyuan.db import Database
 
@@ -190,3 +191,51 @@ def test_unlock_forgets_a_users_failed_logins_and_is_audited(demo_path):
     missing = cli("unlock", "nobody", "--db", demo_path)
     assert missing.returncode == 1
     one_clean_line(missing.stderr)
+
+
+@pytest.mark.postgres_only
+def test_replicas_migrating_at_once_apply_each_migration_once(new_location):
+    """Migrating takes an advisory lock: replicas' start scripts racing on a new database are all fine."""
+    import threading
+
+    url = new_location("race")
+    openers = [Database.open(url, migrate=False) for _ in range(4)]
+    barrier = threading.Barrier(len(openers))
+    outcomes = []
+
+    def run(db):
+        barrier.wait(timeout=30)
+        try:
+            outcomes.append(len(db.migrate(create=True)))
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=run, args=(db,)) for db in openers]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    try:
+        every = [v for v, _, _ in storage.migrations()]
+        assert sorted(outcomes, key=str) == [0, 0, 0, len(every)], outcomes
+        assert [r[0] for r in openers[0].rows("SELECT version FROM schema_migrations ORDER BY 1")] == every
+    finally:
+        for db in openers:
+            db.close()
+    result = cli("migrate", "--db", url)  # and the verb says where the schema stands
+    assert result.returncode == 0 and f"version {every[-1]} (0 migrations" in result.stdout, result.stderr
+    fresh = new_location("fresh")
+    result = cli("migrate", "--db", fresh)  # a new database: every migration, counted
+    assert result.returncode == 0 and f"({len(every)} migrations applied" in result.stdout, result.stdout
+
+
+@pytest.mark.postgres_only
+def test_the_cli_works_while_the_dashboard_holds_the_server_database(demo_path):
+    dashboard = Database.open(demo_path)  # as the running app holds it
+    try:
+        dashboard.scalar("SELECT count(*) FROM households")
+        result = cli("kpi", "--db", demo_path, "--json")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["households"] == dashboard.scalar("SELECT count(*) FROM households")
+    finally:
+        dashboard.close()

@@ -303,7 +303,7 @@ def _bare_tx():
     from qinyuan.db import Tx
 
     class Cur:
-        def execute(self, sql, params):
+        def execute(self, _sql, _params):
             return None
 
     tx = Tx.__new__(Tx)
@@ -361,3 +361,29 @@ def test_a_qualified_write_refreshes_the_cached_answer(db):
 
     db.write(COMMITTEE, write)
     assert db.cached("t4", (), ("teams",), notes) == "qualified" and len(calls) == 2
+
+
+@pytest.mark.postgres_only
+def test_the_server_refuses_a_status_no_machine_has(db):
+    """CHECK constraints built from the state machines: a status typed wrong in some future SQL cannot land."""
+    import psycopg
+
+    from qinyuan import medicine, status_checks
+
+    assert status_checks.ensure(db) == []  # the test database has them already, and they are up to date
+    oid = db.scalar("SELECT min(id) FROM medicine_orders")
+
+    def bad(tx):
+        tx.execute("UPDATE medicine_orders SET status = 'lost_in_space' WHERE id = ?", [oid], writes=("medicine_orders",))
+        tx.audit("medicine.bad", "medicine_order", oid)
+
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.write(COMMITTEE, bad)
+    good = medicine.MACHINE.states[-1]
+
+    def fine(tx):
+        tx.execute("UPDATE medicine_orders SET status = ? WHERE id = ?", [good, oid], writes=("medicine_orders",))
+        tx.audit("medicine.fine", "medicine_order", oid)
+
+    db.write(COMMITTEE, fine)
+    assert db.scalar("SELECT status FROM medicine_orders WHERE id = ?", [oid]) == good
