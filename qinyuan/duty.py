@@ -688,6 +688,14 @@ def board(db: Database, actor: Actor, at: datetime | None = None, names: int | N
 
 def _board(db: Database, now: datetime, visible: str, vparams: list, names: int | None) -> list[dict]:
     keep = names if names is not None else 2**31 - 1  # shifts and people listed per post and slot
+    by = _board_groups(db, now, visible, vparams, keep)
+    empty = {"n_shifts": 0, "shifts": [], "n": 0, "checked_in": 0, "crew": []}
+    posts = db.dicts("SELECT id, code, kind, name_zh, name_en, required FROM duty_posts WHERE active ORDER BY id")
+    return [_board_row(post, by.get((post["id"], "now"), empty), by.get((post["id"], "next"), empty)) for post in posts]
+
+
+def _board_groups(db: Database, now: datetime, visible: str, vparams: list, keep: int) -> dict[tuple, dict]:
+    """{(post, "now"|"next"): its shifts and crew (the first `keep` of each) and their counts}."""
     picked = """WITH cur AS (
                 SELECT s.id, s.post_id, s.start_at, s.end_at, 'now' AS slot FROM shifts s
                 WHERE s.start_at <= ? AND s.end_at > ?),
@@ -732,32 +740,29 @@ def _board(db: Database, now: datetime, visible: str, vparams: list, names: int 
         g["crew"].append({k: r[k] for k in ("name", "team_id", "status", "check_in_at")})
     for g in groups.values():
         g["shifts"], g["crew"] = g["shifts"][:keep], g["crew"][:keep]
-    by = groups
-    empty = {"n_shifts": 0, "shifts": [], "n": 0, "checked_in": 0, "crew": []}
-    out = []
-    for post in db.dicts("SELECT id, code, kind, name_zh, name_en, required FROM duty_posts WHERE active ORDER BY id"):
-        cur, nxt = by.get((post["id"], "now"), empty), by.get((post["id"], "next"), empty)
-        current = cur["shifts"]
-        assigned, checked_in = int(cur["n"]), int(cur["checked_in"])
-        required = post["required"] * int(cur["n_shifts"]) if current else post["required"]
-        out.append(
-            {
-                **post,
-                "now": current,
-                "next": nxt["shifts"],
-                "crew_now": cur["crew"],
-                "crew_next": nxt["crew"],
-                "shifts_now": int(cur["n_shifts"]),
-                "crew_now_total": assigned,
-                "crew_next_total": int(nxt["n"]),
-                "assigned_now": assigned,
-                "checked_in_now": checked_in,
-                "required_now": required if current else 0,
-                "under_staffed": bool(current) and assigned < required,
-                "not_arrived": max(0, min(assigned, required) - checked_in) if current else 0,
-            }
-        )
-    return out
+    return groups
+
+
+def _board_row(post: dict, cur: dict, nxt: dict) -> dict:
+    """One post of the board: its shifts now and next, their crews, and whether it is under-staffed."""
+    current = cur["shifts"]
+    assigned, checked_in = int(cur["n"]), int(cur["checked_in"])
+    required = post["required"] * int(cur["n_shifts"]) if current else post["required"]
+    return {
+        **post,
+        "now": current,
+        "next": nxt["shifts"],
+        "crew_now": cur["crew"],
+        "crew_next": nxt["crew"],
+        "shifts_now": int(cur["n_shifts"]),
+        "crew_now_total": assigned,
+        "crew_next_total": int(nxt["n"]),
+        "assigned_now": assigned,
+        "checked_in_now": checked_in,
+        "required_now": required if current else 0,
+        "under_staffed": bool(current) and assigned < required,
+        "not_arrived": max(0, min(assigned, required) - checked_in) if current else 0,
+    }
 
 
 def board_totals(rows: list[dict]) -> dict:
