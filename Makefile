@@ -6,7 +6,7 @@ DB      ?= data/qinyuan.duckdb
 PORT    ?= 8501
 SECRETS := .streamlit/secrets.toml
 
-.PHONY: run test test-fast bench venv browser postgres secrets demo lint clean
+.PHONY: run test test-fast bench venv browser postgres haproxy secrets demo lint clean cluster cluster-stop
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -44,13 +44,35 @@ demo: venv
 run: venv secrets demo
 	QINYUAN_DB=$(DB) $(BIN)/streamlit run app.py --server.port $(PORT)
 
+# Debian's haproxy, the balancer of `make cluster`.
+haproxy:
+	@if [ ! -x /usr/sbin/haproxy ]; then \
+	  echo "installing haproxy"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq haproxy >/dev/null; \
+	fi
+
+# The street-office shape on one machine (README, "Deployment for a street office"): PostgreSQL with the demo
+# world in $(CLUSTER)/, app replicas on $(REPLICAS), haproxy on $(CLUSTER_PORT). Runs in the background until
+# `make cluster-stop`; pid files and logs in $(CLUSTER)/.
+CLUSTER      ?= .cluster
+CLUSTER_PORT ?= 8500
+REPLICAS     ?= 8501,8502
+
+cluster: venv secrets postgres haproxy
+	$(BIN)/python -m deploy.cluster start $(CLUSTER) --port $(CLUSTER_PORT) --replicas $(REPLICAS)
+
+cluster-stop:
+	$(BIN)/python -m deploy.cluster stop $(CLUSTER)
+
 # Unit and AppTest suites on both cores (pytest-xdist), then the browser tests one at a time (each starts a
 # real server and Chromium). pytest's exit 5 (no test collected) is a failure in both.
 PYTEST_OK = status=$$?; if [ $$status -eq 5 ]; then echo "pytest collected no tests: that is a failure" >&2; exit 1; fi; [ $$status -eq 0 ] || exit $$status
 
-test: venv browser postgres secrets
+test: venv browser postgres haproxy secrets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy qinyuan
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 	QINYUAN_TEST_BACKEND=postgres $(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/e2e; $(PYTEST_OK)
@@ -59,6 +81,7 @@ test: venv browser postgres secrets
 test-fast: venv secrets
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy qinyuan
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 tests/unit tests/app; $(PYTEST_OK)
 
 bench: venv browser
@@ -67,6 +90,7 @@ bench: venv browser
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy qinyuan
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache

@@ -137,7 +137,14 @@ if __name__ == "__main__":
     import json
     import sys
 
-    from bench.run import build
+    from qinyuan import demo
+
+    def build(path: Path, scale: int) -> None:
+        db = Database.open(str(path), create=True)
+        try:
+            demo.build(db, scale=scale)
+        finally:
+            db.close()
 
     work = Path(sys.argv[1] if len(sys.argv) > 1 else "/tmp/qy-bench-backends")
     work.mkdir(parents=True, exist_ok=True)

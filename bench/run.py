@@ -369,7 +369,7 @@ def statement_costs(db: Database, n: int = 200) -> dict:
         "INSERT INTO audit_log (ts, actor, action, entity, entity_id) VALUES (now(), 'bench', 'bench.cost', 'bench', ?)",
         lambda i: [str(i)],
     )
-    measure("empty_tx_commit", "SELECT 1", lambda i: [], tx=True)
+    measure("empty_tx_commit", "SELECT 1", lambda _i: [], tx=True)
     cur.close()
     return out
 
@@ -405,7 +405,7 @@ def hot_row(path: Path, threads: int = 32, per_thread: int = 100) -> dict:
 
         def worker(t: int):
             mine = list(own[t])
-            state = {o: ("requested", 1) for o in mine}
+            state = dict.fromkeys(mine, ("requested", 1))
             barrier.wait()
             for j in range(per_thread):
                 hot = (t * per_thread + j) % 3 == 0

@@ -164,7 +164,7 @@ def _fresh_user(tx, actor: Actor) -> Actor:
         raise PermissionDenied("error.session_ended")
     if actor.issued_at is not None and valid_after is not None and actor.issued_at < valid_after:
         raise PermissionDenied("error.session_ended")
-    units = frozenset()
+    units: frozenset[int] = frozenset()
     if role in ("captain", "member") and team_id is not None:
         # through the read cache (emptied by any write to units): a team's units rarely change
         units = frozenset(

@@ -54,9 +54,11 @@ class DuckCursor:
 
     def updated(self) -> int:
         """Rows changed by the UPDATE/DELETE just run."""
-        return int(self.raw.fetchone()[0])
+        row = self.raw.fetchone()
+        return int(row[0]) if row else 0
 
-    def begin(self) -> None:
+    def begin(self, _isolation: str = "") -> None:
+        """One transaction; DuckDB's isolation is snapshot isolation whatever is asked."""
         self.raw.begin()
 
     def commit(self) -> None:
@@ -233,6 +235,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
+Cursor = DuckCursor | PgCursor
+
+
 # -- engines -------------------------------------------------------------------------------------------------
 class DuckBackend:
     name = "duckdb"
@@ -248,7 +253,7 @@ class DuckBackend:
         finally:
             cur.close()
 
-    def begin_write(self, cur: DuckCursor) -> None:
+    def begin_write(self, cur: Cursor) -> None:
         cur.begin()
 
     def is_conflict(self, exc: BaseException) -> bool:
@@ -257,14 +262,14 @@ class DuckBackend:
     def is_storage_error(self, exc: BaseException) -> bool:
         return isinstance(exc, (duckdb.IOException, OSError))
 
-    def notify(self, cur: DuckCursor, tables: set[str]) -> None:
+    def notify(self, cur: Cursor, tables: set[str]) -> None:
         """One process holds the file: nobody else to tell."""
 
     def checkpoint(self) -> None:
         self.con.execute("CHECKPOINT")
 
     @contextlib.contextmanager
-    def migration_lock(self, cur) -> Iterator[None]:
+    def migration_lock(self, _cur: Cursor) -> Iterator[None]:
         yield  # one process holds the file
 
     def close(self) -> None:
@@ -308,6 +313,8 @@ class PgBackend:
             configure=_configure,
             open=False,
             name="qinyuan",
+            # A connection the server dropped (restart, failover to the standby) is replaced before use.
+            check=psycopg_pool.ConnectionPool.check_connection,
         )
         self.pool.open(wait=True, timeout=15)
         self._listener: threading.Thread | None = None
@@ -322,7 +329,7 @@ class PgBackend:
         finally:
             cur.close()
 
-    def begin_write(self, cur: PgCursor) -> None:
+    def begin_write(self, cur: Cursor) -> None:
         cur.begin("REPEATABLE READ")
 
     def is_conflict(self, exc: BaseException) -> bool:
@@ -336,7 +343,7 @@ class PgBackend:
 
         return isinstance(exc, psycopg.OperationalError) and getattr(exc, "sqlstate", None) in ("53100",)
 
-    def notify(self, cur: PgCursor, tables: set[str]) -> None:
+    def notify(self, cur: Cursor, tables: set[str]) -> None:
         """Inside the write transaction: delivered on commit, never for a rollback."""
         if tables:
             cur.execute("SELECT pg_notify(?, ?)", [CHANNEL, ",".join(sorted(tables))])
@@ -345,7 +352,7 @@ class PgBackend:
         """The server makes its own checkpoints."""
 
     @contextlib.contextmanager
-    def migration_lock(self, cur: PgCursor) -> Iterator[None]:
+    def migration_lock(self, cur: Cursor) -> Iterator[None]:
         cur.execute("SELECT pg_advisory_lock(?)", [MIGRATION_LOCK])
         try:
             yield

@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from . import clock, status_checks
-from .backends import is_server
+from .backends import PgCursor, is_server
 from .db import Database, migrations
 from .errors import InvalidInput, QinyuanError
 
@@ -118,7 +118,7 @@ def _backup(db: Database, out: Path, key: bytes | None, source: str) -> dict:
             path_sql = str(out).replace("'", "''")
             cur.execute(f"EXPORT DATABASE '{path_sql}' (FORMAT parquet)")
             tables = table_checksums(cur)
-            version = cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+            (version,) = cur.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchall()[0]
             sequences = dict(
                 cur.execute("SELECT sequence_name, last_value FROM duckdb_sequences() WHERE last_value IS NOT NULL").fetchall()
             )
@@ -385,11 +385,12 @@ def copy_to_server(source: Database, target: Database) -> dict[str, int]:
         raise InvalidInput("backup.restore_exists", path=target.name)
     counts = {}
     with source.engine.cursor() as src, target.engine.cursor() as dst:
+        assert isinstance(dst, PgCursor), "copy_to_server writes into a PostgreSQL database"
         dst.begin("REPEATABLE READ")
         for table in _our_tables(source):
             columns = ", ".join(f'"{c}"' for c in _columns(source, table))
             dst.execute(f'DELETE FROM "{table}"')
-            rows = src.execute(f'SELECT {columns} FROM "{table}"').fetchall()
+            rows: list[tuple] = src.execute(f'SELECT {columns} FROM "{table}"').fetchall()
             with dst.raw.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -398,8 +399,8 @@ def copy_to_server(source: Database, target: Database) -> dict[str, int]:
         # the server's next number is then its start, as on the file.
         for name, start, last in src.execute("SELECT sequence_name, start_value, last_value FROM duckdb_sequences()").fetchall():
             dst.execute("SELECT setval(?, ?, ?)", [name, int(start if last is None else last), last is not None])
-        for table, rows in counts.items():
-            if dst.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] != rows:
+        for table, n in counts.items():
+            if dst.execute(f'SELECT count(*) FROM "{table}"').fetchone() != (n,):
                 raise QinyuanError("backup.mismatch", table=table)
         target.engine.notify(dst, {"*"})
         dst.commit()
@@ -416,13 +417,13 @@ def copy_from_server(source: Database) -> Database:
         with source.engine.cursor() as src, staged.engine.cursor() as dst:
             src.begin("REPEATABLE READ READ ONLY")
             dst.begin()
-            types = dict(
-                ((t, c), ty)
+            types = {
+                (t, c): ty
                 for t, c, ty in dst.execute(
                     "SELECT table_name, column_name, data_type FROM information_schema.columns "
                     "WHERE table_schema = current_schema()"
                 ).fetchall()
-            )
+            }
             for table in _our_tables(staged):
                 names = _columns(staged, table)
                 columns = ", ".join(f'"{c}"' for c in names)

@@ -96,15 +96,32 @@ def _change(key: str, value, lang: str) -> str:
 def text(db: Database, day: date | None = None, lang: str = "zh", actor: Actor = access.SYSTEM, data: dict | None = None) -> str:
     """The briefing as plain text, ready to paste into a chat group."""
     d = data or gather(db, day, actor)
-    f, deltas, att = d["figures"], d["deltas"], d["attention"]
+    lines = [
+        *_heading_lines(d, lang),
+        *_headline_lines(d["figures"], lang),
+        *_work_lines(d, lang),
+        *_supply_lines(d, lang),
+        *_change_lines(d["deltas"], lang),
+        *_problem_section(d["attention"], lang),
+    ]
+    return "\n".join(lines)
+
+
+def _heading_lines(d: dict, lang: str) -> list[str]:
+    """Title and the moment the figures stand at."""
     day_ = d["day"]
     moment = d["moment"].astimezone(clock.TZ)
     when = moment.strftime("%H:%M") if d["is_today"] else "24:00"
-    lines = [
+    return [
         t("briefing.title", lang, y=day_.year, m=day_.month, d=day_.day, date=day_.isoformat()),
         t("briefing.as_of", lang, m=day_.month, d=day_.day, time=when, date=day_.isoformat()),
         "",
     ]
+
+
+def _headline_lines(f: dict, lang: str) -> list[str]:
+    """The totals everyone quotes: teams, duty, medicine, testing, vegetables; the grid."""
+    lines: list[str] = []
     lines.append(
         t(
             "briefing.headline",
@@ -128,6 +145,13 @@ def text(db: Database, day: date | None = None, lang: str = "zh", actor: Actor =
             special=_n(f["special_residents"]),
         )
     )
+    return lines
+
+
+def _work_lines(d: dict, lang: str) -> list[str]:
+    """Testing, duty, medicine and medical care of the day."""
+    f = d["figures"]
+    lines: list[str] = []
     if f.get("current_round"):
         done = d["round_status"] == "completed"
         lines.append(
@@ -168,6 +192,13 @@ def text(db: Database, day: date | None = None, lang: str = "zh", actor: Actor =
             trips=_n(f["treatment_trips_next_7_days"]),
         )
     )
+    return lines
+
+
+def _supply_lines(d: dict, lang: str) -> list[str]:
+    """Door requests, supplies and what the carriers moved."""
+    f = d["figures"]
+    lines: list[str] = []
     if d.get("door", {}).get("total"):
         lines.append(door.briefing_line(d["door"], lang))
     lines.append(
@@ -189,7 +220,12 @@ def text(db: Database, day: date | None = None, lang: str = "zh", actor: Actor =
     if moved:
         sep = "、" if lang == "zh" else ", "
         lines.append(t("briefing.carrying", lang, carriers=_n(f["carriers"]), items=sep.join(moved)))
+    return lines
 
+
+def _change_lines(deltas: dict, lang: str) -> list[str]:
+    """What changed since the day before, in one sentence."""
+    lines: list[str] = []
     lines += ["", t("briefing.changes_heading", lang)]
     changes = [_change(k, deltas[k], lang) for k in CHANGE_KEYS if deltas.get(k) not in (None, 0, 0.0)]
     lines.append(
@@ -197,11 +233,16 @@ def text(db: Database, day: date | None = None, lang: str = "zh", actor: Actor =
         if changes
         else t("briefing.no_changes", lang)
     )
+    return lines
 
+
+def _problem_section(att: dict, lang: str) -> list[str]:
+    """The numbered problems that need someone today."""
+    lines: list[str] = []
     lines += ["", t("briefing.problems_heading", lang)]
     problems = problem_lines(att, lang)
     lines += [f"{n}. {p}" for n, p in enumerate(problems, start=1)] if problems else [t("briefing.no_problems", lang)]
-    return "\n".join(lines)
+    return lines
 
 
 def problem_lines(att: dict, lang: str, limit: int = 8) -> list[str]:

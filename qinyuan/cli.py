@@ -116,64 +116,93 @@ def _run(args) -> int:
         return 0
     db = storage.Database.open(args.db)
     try:
-        if verb == "kpi":
-            from . import kpi
-
-            figures = kpi.compute(db)
-            if args.json:
-                print(json.dumps(figures, ensure_ascii=False, sort_keys=True))
-            else:
-                for key, value in figures.items():
-                    print(f"{key:36} {value}")
-            return 0
-        if verb == "import":
-            from .ledger_cli import cli_import_households
-
-            return cli_import_households(
-                db,
-                args.file,
-                args.map,
-                update=args.update,
-                partial=args.partial,
-                remove_missing=args.remove_missing,
-                round_no=args.round,
-                bad_rows=args.bad_rows,
-            )
-        if verb == "export":
-            from .ledger_export import cli_export_households
-
-            return cli_export_households(db, args.file, args.lang)
-        if verb == "briefing":
-            from .briefing import cli_briefing
-
-            return cli_briefing(db, args.date, args.lang, args.out)
-        if verb == "unlock":
-            from . import access, logins
-
-            count = logins.unlock(db, access.SYSTEM, args.username)
-            print(both("cli.unlocked", username=args.username.strip().lower(), n=count))
-            return 0
-        if verb.startswith("door-"):
-            from . import doorcards
-
-            if verb == "door-cards":
-                return doorcards.cli_cards(db, args.unit, args.out)
-            if verb == "door-links":
-                return doorcards.cli_links(db, args.unit)
-            return doorcards.cli_reissue(db, args.unit, args.room)
-        if verb == "backup":
-            from .backup import backup, key_from
-
-            backup(db, args.out, key_from(args.key_file))
-            print(both("cli.backup_done", path=args.out))
-            return 0
+        command = _ON_DATABASE.get(verb)
+        return command(db, args) if command else 2
     finally:
         db.close()
-    return 2
+
+
+def _kpi(db, args) -> int:
+    from . import kpi
+
+    figures = kpi.compute(db)
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False, sort_keys=True))
+    else:
+        for key, value in figures.items():
+            print(f"{key:36} {value}")
+    return 0
+
+
+def _import(db, args) -> int:
+    from .ledger_cli import cli_import_households
+
+    return cli_import_households(
+        db,
+        args.file,
+        args.map,
+        update=args.update,
+        partial=args.partial,
+        remove_missing=args.remove_missing,
+        round_no=args.round,
+        bad_rows=args.bad_rows,
+    )
+
+
+def _export(db, args) -> int:
+    from .ledger_export import cli_export_households
+
+    return cli_export_households(db, args.file, args.lang)
+
+
+def _briefing(db, args) -> int:
+    from .briefing import cli_briefing
+
+    return cli_briefing(db, args.date, args.lang, args.out)
+
+
+def _unlock(db, args) -> int:
+    from . import access, logins
+
+    count = logins.unlock(db, access.SYSTEM, args.username)
+    print(both("cli.unlocked", username=args.username.strip().lower(), n=count))
+    return 0
+
+
+def _door(db, args) -> int:
+    from . import doorcards
+
+    if args.verb == "door-cards":
+        return doorcards.cli_cards(db, args.unit, args.out)
+    if args.verb == "door-links":
+        return doorcards.cli_links(db, args.unit)
+    return doorcards.cli_reissue(db, args.unit, args.room)
+
+
+def _backup(db, args) -> int:
+    from .backup import backup, key_from
+
+    backup(db, args.out, key_from(args.key_file))
+    print(both("cli.backup_done", path=args.out))
+    return 0
+
+
+# verb -> what it does on the opened database
+_ON_DATABASE = {
+    "kpi": _kpi,
+    "import": _import,
+    "export": _export,
+    "briefing": _briefing,
+    "unlock": _unlock,
+    "door-cards": _door,
+    "door-links": _door,
+    "door-reissue": _door,
+    "backup": _backup,
+}
 
 
 def _migrate(path: str) -> int:
-    db = _open_new(path) if is_server(path) else storage.Database.open(path, migrate=False)
+    db = storage.Database.open(path, migrate=False)
     try:
         applied = db.migrate(create=is_server(path))
         status_checks.ensure(db)

@@ -283,7 +283,7 @@ class Database:
         if READ_LOG is not None and filling is not None:
             READ_LOG.append((*filling, sql))
         with self.engine.cursor() as cur:
-            return fetch(cur.execute(sql, list(params)))
+            return fetch(cur.execute(sql, _params(params)))
 
     def df(self, sql: str, params: Iterable[Any] = ()) -> pd.DataFrame:
         return self._read(lambda r: r.df(), sql, params)
@@ -422,6 +422,19 @@ class Database:
         raise QinyuanError("error.busy_retry")
 
 
+def _no_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_no_nul(v) for v in value]
+    return value
+
+
+def _params(params: Iterable[Any]) -> list[Any]:
+    """Text is stored without NUL characters on both engines: nobody types one, and PostgreSQL cannot store it."""
+    return [_no_nul(p) for p in params]
+
+
 def _fresh(value: Any) -> Any:
     if isinstance(value, pd.DataFrame):
         return value.copy()
@@ -466,7 +479,7 @@ class Tx:
             self.tables |= declared or {"*"}
         elif kind == "other":
             self.tables.add("*")  # anything else may write anywhere: forget every cached answer
-        return self.cur.execute(sql, list(params))
+        return self.cur.execute(sql, _params(params))
 
     def one(self, sql: str, params: Iterable[Any] = (), *, writes: Iterable[str] = ()) -> tuple | None:
         return self.execute(sql, params, writes=writes).fetchone()

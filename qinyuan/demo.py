@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import bcrypt
 import pandas as pd
@@ -59,6 +60,9 @@ DEPARTMENTS = [
 ]
 PREFIXES = ["138", "139", "135", "136", "137", "150", "151", "152", "158", "159", "182", "187", "188", "133", "153", "180", "189"]
 
+# One row to insert: column -> value (the columns' types differ, so the values are Any).
+Row = dict[str, Any]
+
 
 class Names:
     def __init__(self, rng: random.Random):
@@ -72,7 +76,7 @@ class Names:
         return self.rng.choice(PREFIXES) + f"{self.rng.randrange(10**8):08d}"
 
 
-def _insert(cur, table: str, rows: list[dict]) -> None:
+def _insert(cur, table: str, rows: list[Row]) -> None:
     if not rows:
         return
     frame = pd.DataFrame(rows)
@@ -157,7 +161,9 @@ def _continue_numbering(cur) -> None:
 
 def _build(cur, rng: random.Random, names: Names, tz) -> None:
     # -- units, teams, volunteers ------------------------------------------------------------
-    units, teams, volunteers = [], [], []
+    units: list[Row] = []
+    teams: list[Row] = []
+    volunteers: list[Row] = []
     for building in range(1, BUILDINGS + 1):
         for unit_no in range(1, UNITS_PER_BUILDING + 1):
             uid = (building - 1) * UNITS_PER_BUILDING + unit_no
@@ -215,7 +221,7 @@ def _build(cur, rng: random.Random, names: Names, tz) -> None:
     # -- users ------------------------------------------------------------------------------
     hashed = bcrypt.hashpw(DEMO_PASSWORD.encode(), bcrypt.gensalt(rounds=10)).decode()
     created = clock.at(date(2021, 12, 30), 9)
-    users = [
+    users: list[Row] = [
         {"username": "committee", "display_name": "李抗（党委组织部）", "role": "committee"},
         {"username": "medic01", "display_name": "张敏（校医院）", "role": "medic"},
         {"username": "logistics01", "display_name": "陈建国（后勤物业）", "role": "logistics"},
@@ -248,7 +254,8 @@ def _build(cur, rng: random.Random, names: Names, tz) -> None:
     _insert(cur, "users", users)
 
     # -- households and residents ------------------------------------------------------------
-    households, residents = [], []
+    households: list[Row] = []
+    residents: list[Row] = []
     hid, rid = 1, 1
     for unit in units:
         per_floor = 3 if unit["building"] <= 6 else 2
@@ -275,7 +282,7 @@ def _build(cur, rng: random.Random, names: Names, tz) -> None:
                     name = contact if k == 0 else (surname + rng.choice(GIVEN) + rng.choice(GIVEN) if k >= 2 else names.person())
                     age = rng.randrange(30, 92) if k < 2 else rng.randrange(0, 40)
                     tags: list[str] = []
-                    due = None
+                    due: date | None = None
                     roll = rng.random()
                     if size == 1 and age >= 75:
                         tags.append("elderly_alone")
@@ -360,7 +367,9 @@ def _build(cur, rng: random.Random, names: Names, tz) -> None:
     _insert(cur, "census_visits", census)
 
     # -- testing rounds ------------------------------------------------------------------------
-    rounds, slots, results = [], [], []
+    rounds: list[Row] = []
+    slots: list[Row] = []
+    results: list[Row] = []
     all_rounds = [*TEST_ROUNDS, DEMO_DATE]
     for n, day in enumerate(all_rounds, start=1):
         status = "completed" if day < DEMO_DATE else "active"
@@ -391,7 +400,7 @@ def _build(cur, rng: random.Random, names: Names, tz) -> None:
         for r in residents:
             special = bool({"dialysis", "chemo", "disability", "elderly_alone"} & set(r["tags"]))
             roll = rng.random()
-            when = clock.at(day, 8 + rng.randrange(0, 9), rng.randrange(60))
+            when: datetime | None = clock.at(day, 8 + rng.randrange(0, 9), rng.randrange(60))
             if day < DEMO_DATE:
                 status = ("sampled_at_home" if special else "tested") if roll < 0.955 else ("away" if roll < 0.985 else "exempt")
             else:
@@ -800,9 +809,11 @@ def _build(cur, rng: random.Random, names: Names, tz) -> None:
     _insert(cur, "donation_deliveries", deliveries)
 
     # -- supplies moved by the carrying squad -------------------------------------------------------------
-    items, movements, tasks = [], [], []
-    for n, (code, zh, en, unit, qty) in enumerate(SUPPLIES, start=1):
-        items.append({"id": n, "code": code, "name_zh": zh, "name_en": en, "unit": unit})
+    supply_items: list[Row] = []
+    movements: list[Row] = []
+    tasks: list[Row] = []
+    for n, (code, zh, en, measure, qty) in enumerate(SUPPLIES, start=1):
+        supply_items.append({"id": n, "code": code, "name_zh": zh, "name_en": en, "unit": measure})
         parts = [qty // 2, qty - qty // 2] if qty >= 100 else [qty]
         for k, part in enumerate(parts):
             movements.append(
@@ -855,7 +866,7 @@ def _build(cur, rng: random.Random, names: Names, tz) -> None:
             "done_by": None,
         }
     )
-    _insert(cur, "supply_items", items)
+    _insert(cur, "supply_items", supply_items)
     _insert(cur, "stock_movements", movements)
     _insert(cur, "carrying_tasks", tasks)
 

@@ -19,7 +19,7 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Literal, overload
 
 from . import access, clock, emergencies, groceries, keylocks, kpi, medicine
 from .access import Actor, HouseholdActor
@@ -103,7 +103,7 @@ def open_link(db: Database, token: str | None, client: str = "") -> HouseholdAct
     """The household whose current link carries this token, or None for anything else (missing, malformed,
     old, wrong): one neutral answer. Looked up by hash and compared in constant time."""
     wellformed = isinstance(token, str) and bool(_TOKEN.match(token))
-    digest = hash_token(token) if wellformed else _DUMMY
+    digest = hash_token(token) if isinstance(token, str) and wellformed else _DUMMY
     row = db.one("SELECT household_id, token_hash FROM door_links WHERE token_hash = ?", [digest])
     stored = row[1] if row else _DUMMY
     if not (hmac.compare_digest(stored, digest) and wellformed and row):
@@ -115,6 +115,7 @@ def open_link(db: Database, token: str | None, client: str = "") -> HouseholdAct
 
 
 def _issue(tx: Tx, household_id: int) -> str:
+    assert tx.actor is not None
     token = new_token()
     digest = hash_token(token)
     current = tx.one("SELECT version, issued_at FROM door_links WHERE household_id = ?", [household_id])
@@ -216,7 +217,7 @@ def limits(db: Database) -> dict[str, int]:
     out = {}
     for key, default in DEFAULT_LIMITS.items():
         try:
-            out[key] = max(1, int(db.setting(key, str(default))))
+            out[key] = max(1, int(db.settings().get(key, str(default))))
         except (TypeError, ValueError):
             out[key] = default
     return out
@@ -240,6 +241,7 @@ def _door_write(db: Database, actor: Actor, household_id: int, fn: Callable[[Tx,
     caps = limits(db)
 
     def run(tx: Tx) -> Any:
+        assert tx.actor is not None
         access.require(tx.actor, "door.use", household_id=int(household_id))
         fresh_household(tx, tx.actor)
         since = tx.now - timedelta(hours=1)
@@ -262,6 +264,10 @@ def _door_write(db: Database, actor: Actor, household_id: int, fn: Callable[[Tx,
     return db.write(actor, run)
 
 
+@overload
+def _text(value: str | None, *, required: Literal[True], limit: int = MAX_TEXT) -> str: ...
+@overload
+def _text(value: str | None, *, required: bool = False, limit: int = MAX_TEXT) -> str | None: ...
 def _text(value: str | None, *, required: bool = False, limit: int = MAX_TEXT) -> str | None:
     value = " ".join(str(value or "").split())
     if not value:
@@ -273,6 +279,10 @@ def _text(value: str | None, *, required: bool = False, limit: int = MAX_TEXT) -
     return value
 
 
+@overload
+def _phone(value: str | None, required: Literal[True]) -> str: ...
+@overload
+def _phone(value: str | None, required: bool = False) -> str | None: ...
 def _phone(value: str | None, required: bool = False) -> str | None:
     value = str(value or "").strip()
     if not value:
@@ -305,6 +315,7 @@ def _new_request(
     proposal: dict | None = None,
     phone: str | None = None,
 ) -> int:
+    assert tx.actor is not None
     rid = tx.scalar("SELECT nextval('door_request_seq')")
     values = {
         "id": rid,
@@ -445,10 +456,11 @@ def propose_update(
     if unknown:
         raise InvalidInput("door.error.topic")
     living, note = _text(living), _text(note)
+    away_ids = sorted({int(a) for a in away or []})
     proposal = {
         "occupants": None if occupants is None else int(occupants),
         "living": living,
-        "away": sorted({int(a) for a in away or []}),
+        "away": away_ids,
         "needs": sorted(set(needs or [])),
         "note": note,
     }
@@ -456,7 +468,7 @@ def propose_update(
         raise InvalidInput("door.error.nothing_chosen")
 
     def fn(tx: Tx, _unit: int) -> int:
-        for rid in proposal["away"]:
+        for rid in away_ids:
             _own_resident(tx, household_id, rid)
         return _new_request(tx, household_id, "update", proposal=proposal)
 
@@ -467,6 +479,7 @@ def cancel(db: Database, actor: Actor, household_id: int, kind: str, ref_id: int
     """Take back a request not yet in progress: a door request still new, a medicine order still requested."""
 
     def fn(tx: Tx, _unit: int) -> None:
+        assert tx.actor is not None
         if kind == "medicine":
             row = tx.record("medicine_orders", int(ref_id))
             called_back = tx.scalar(
@@ -620,7 +633,27 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
     {kind, id, topic, summary, status, created_at, steps: [(status, ts)], cancellable}."""
     access.require(actor, "door.use", household_id=int(household_id))
     hid = int(household_id)
-    door_rows = [
+    door_rows = _door_rows(db, hid, limit)
+    medicine_rows = _medicine_rows(db, hid, limit)
+    grocery_rows = _grocery_rows(db, hid, limit)
+    urgent_rows = _urgent_rows(db, hid, limit)
+    out = []
+    for rows in (door_rows, medicine_rows, grocery_rows, urgent_rows):
+        steps = _steps(db, rows[0]["source"], [r["id"] for r in rows]) if rows else {}
+        for r in rows:
+            r["steps"] = steps.get(r["id"], [])
+        out += rows
+    for r in medicine_rows:
+        if r["steps"]:
+            r["status"] = r["steps"][-1][0]  # 'confirmed' (called back) is a step of its own for the household
+        r["cancellable"] = r["status"] == "requested"
+    out.sort(key=lambda r: r["created_at"], reverse=True)
+    return out[:limit]
+
+
+def _door_rows(db: Database, hid: int, limit: int) -> list[dict]:
+    """The household's door requests, newest first, as my_requests lists them."""
+    return [
         {
             "source": "door",
             "kind": r["kind"],
@@ -637,7 +670,11 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
             [hid, limit],
         )
     ]
-    medicine_rows = [
+
+
+def _medicine_rows(db: Database, hid: int, limit: int) -> list[dict]:
+    """The household's online medicine orders, newest first, as my_requests lists them."""
+    return [
         {
             "source": "medicine",
             "kind": "medicine",
@@ -654,7 +691,11 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
             [hid, limit],
         )
     ]
-    grocery_rows = [
+
+
+def _grocery_rows(db: Database, hid: int, limit: int) -> list[dict]:
+    """The household's grocery orders placed at the door, newest first, as my_requests lists them."""
+    return [
         {
             "source": "grocery",
             "kind": "grocery",
@@ -672,7 +713,11 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
             [hid, limit],
         )
     ]
-    urgent_rows = [
+
+
+def _urgent_rows(db: Database, hid: int, limit: int) -> list[dict]:
+    """The household's urgent help asked at the door, newest first, as my_requests lists them."""
+    return [
         {
             "source": "urgent",
             "kind": "urgent",
@@ -689,18 +734,6 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
             [hid, limit],
         )
     ]
-    out = []
-    for rows in (door_rows, medicine_rows, grocery_rows, urgent_rows):
-        steps = _steps(db, rows[0]["source"], [r["id"] for r in rows]) if rows else {}
-        for r in rows:
-            r["steps"] = steps.get(r["id"], [])
-        out += rows
-    for r in medicine_rows:
-        if r["steps"]:
-            r["status"] = r["steps"][-1][0]  # 'confirmed' (called back) is a step of its own for the household
-        r["cancellable"] = r["status"] == "requested"
-    out.sort(key=lambda r: r["created_at"], reverse=True)
-    return out[:limit]
 
 
 def unit_name(row: dict, lang: str = "zh") -> str:
@@ -757,6 +790,7 @@ def confirm_medicine(db: Database, actor: Actor, order_id: int, version: int) ->
     order (its status stays 'requested', the clinic's step), shown to the household as a step of its own."""
 
     def fn(tx: Tx) -> None:
+        assert tx.actor is not None
         row = tx.record("medicine_orders", int(order_id))
         tx.require("door.handle", tx.scalar("SELECT unit_id FROM households WHERE id = ?", [row["household_id"]]))
         if row["version"] != version:
@@ -802,6 +836,7 @@ def advance(db: Database, actor: Actor, request_id: int, target: str, version: i
     reason = _text(reason)
 
     def fn(tx: Tx) -> None:
+        assert tx.actor is not None
         row = _staff_request(tx, request_id, version)
         if row["kind"] == "update":
             raise InvalidInput("door.error.use_proposal")
@@ -826,6 +861,7 @@ def advance(db: Database, actor: Actor, request_id: int, target: str, version: i
 
 
 def _mark_round(tx: Tx, row: dict) -> None:
+    assert tx.actor is not None
     from .testing import RESULT, _mark
 
     rnd = tx.scalar(
@@ -845,6 +881,7 @@ def decide(db: Database, actor: Actor, request_id: int, confirm: bool, version: 
     reason = _text(reason)
 
     def fn(tx: Tx) -> None:
+        assert tx.actor is not None
         row = _staff_request(tx, request_id, version)
         target = "confirmed" if confirm else "rejected"
         PROPOSAL.check(row["status"], target, tx.actor.role)
@@ -868,6 +905,7 @@ def decide(db: Database, actor: Actor, request_id: int, confirm: bool, version: 
 
 
 def _apply(tx: Tx, row: dict) -> None:
+    assert tx.actor is not None
     proposal = json.loads(row["proposal"] or "{}")
     house = tx.record("households", row["household_id"])
     tx.require("household.edit", house["unit_id"])

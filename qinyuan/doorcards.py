@@ -12,6 +12,7 @@ from . import door
 from .access import Actor
 from .briefing import cjk_font
 from .db import Database
+from .errors import NotFound
 from .grid import unit_label
 from .i18n import both, t
 
@@ -42,6 +43,8 @@ def unit_facts(db: Database, unit_id: int, lang: str = "zh") -> dict:
                     LEFT JOIN volunteers v ON v.id = tm.captain_id WHERE u.id = ?""",
         [int(unit_id)],
     )
+    if row is None:
+        raise NotFound()
     label = unit_label(row[0], row[1], lang)
     notice = db.scalar("SELECT body FROM notices WHERE unit_id = ? ORDER BY created_at DESC, id DESC LIMIT 1", [int(unit_id)])
     line = (notice or "").strip().splitlines()[0][:60] if notice and notice.strip() else None
@@ -123,7 +126,7 @@ def unit_cards(db: Database, actor: Actor, unit_id: int, lang: str = "zh") -> tu
 def household_card(db: Database, actor: Actor, household_id: int, lang: str = "zh") -> tuple[bytes, str]:
     """Reissue one household's card (old link stops) and its PDF: (pdf, link)."""
     token = door.reissue(db, actor, household_id)
-    unit_id, room = db.one("SELECT unit_id, room FROM households WHERE id = ?", [int(household_id)])
+    unit_id, room = db.rows("SELECT unit_id, room FROM households WHERE id = ?", [int(household_id)])[0]
     link = door.link_for(token)
     return render(unit_facts(db, unit_id, lang), [{"room": room, "link": link}], lang), link
 

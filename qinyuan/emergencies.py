@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any, overload
 
 from . import access, i18n, users
 from .access import Actor
@@ -160,6 +161,10 @@ def vitals_text(
     return " · ".join(parts) or None
 
 
+@overload
+def _text(value: str | None, required_key: str) -> str: ...
+@overload
+def _text(value: str | None, required_key: None = None) -> str | None: ...
 def _text(value: str | None, required_key: str | None = None) -> str | None:
     value = (value or "").strip()
     if not value:
@@ -196,6 +201,7 @@ def insert_case(
 ) -> int:
     """The case, its 'reported' event and audit inside a write whose caller has checked who may report it
     (staff: report_case; a household at its door: qinyuan.door)."""
+    assert tx.actor is not None
     actor = tx.actor
     if resident_id is not None and not tx.scalar(
         "SELECT count(*) FROM residents WHERE id = ? AND household_id = ? AND active", [resident_id, household_id]
@@ -236,8 +242,9 @@ def add_event(
         if expected_version is not None and case["version"] != expected_version:
             raise StaleEdit()  # someone recorded a step since this user loaded the case: reload first
         history = [r[0] for r in tx.rows("SELECT DISTINCT kind FROM emergency_events WHERE case_id = ?", [case_id])]
-        check_event(case["status"], kind, actor.role, history)
-        changes = {"last_event_at": tx.now}
+        assert tx.actor is not None
+        check_event(case["status"], kind, tx.actor.role, history)
+        changes: dict[str, Any] = {"last_event_at": tx.now}
         if kind != NOTE:
             changes["status"] = kind
             if kind == "closed":
@@ -260,7 +267,7 @@ def add_event(
 
 def stale_minutes(db: Database) -> int:
     try:
-        return max(1, int(db.setting(STALE_SETTING, str(DEFAULT_STALE_MINUTES))))
+        return max(1, int(db.settings().get(STALE_SETTING, str(DEFAULT_STALE_MINUTES))))
     except (TypeError, ValueError):
         return DEFAULT_STALE_MINUTES
 

@@ -31,14 +31,14 @@ def units(db: Database, actor: Actor, action: str = "household.view", building: 
 def unit_span(db: Database, actor: Actor, action: str = "household.view") -> tuple[int, int]:
     """How many units the actor may see for an action, and the highest building number among them."""
     where, params = access.unit_filter(actor, action, "u.id")
-    count, top = db.one(f"SELECT count(*), coalesce(max(building), 0) FROM units u WHERE {where}", params)
+    count, top = db.rows(f"SELECT count(*), coalesce(max(building), 0) FROM units u WHERE {where}", params)[0]
     return int(count), int(top)
 
 
 def households_in_unit(db: Database, actor: Actor, unit_id: int, action: str = "household.view") -> pd.DataFrame:
     """Households of one unit for a room picker: id, room, contact_name."""
     access.require(actor, action, unit_id)
-    return db.df("SELECT id, room, contact_name FROM households WHERE unit_id = ? ORDER BY length(room), room", [unit_id])
+    return db.df("SELECT id, room, contact_name FROM households WHERE unit_id = ? ORDER BY length(room), room, id", [unit_id])
 
 
 def residents_of(db: Database, actor: Actor, household_id: int, action: str = "household.view") -> pd.DataFrame:

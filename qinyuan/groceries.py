@@ -79,11 +79,10 @@ def create_order(
         raise InvalidInput("grocery.error.target")
 
     def fn(tx: Tx) -> int:
-        target_unit = unit_id
         if household_id is not None:
             target_unit = tx.record("households", household_id)["unit_id"]
         else:
-            tx.record("units", unit_id)
+            target_unit = tx.record("units", unit_id)["id"]
         tx.require("grocery.manage", target_unit)
         return insert_order(tx, supplier_id, items, household_id, target_unit)
 
@@ -93,6 +92,7 @@ def create_order(
 def insert_order(tx: Tx, supplier_id: int, items: str, household_id: int | None, unit_id: int) -> int:
     """The order, its first event and audit inside a write whose caller has checked who may place it
     (staff: create_order; a household at its door: qinyuan.door)."""
+    assert tx.actor is not None
     who = tx.actor.username
     supplier = tx.record("suppliers", supplier_id)
     if not supplier["vetted"]:

@@ -47,13 +47,15 @@ def _where(db: Database, actor: Actor, f: Filters, action: str = "household.view
         params.append(int(f.unit_id))
     if f.tag:
         if f.tag == "any":
-            clauses.append("h.id IN (SELECT r.household_id FROM residents r WHERE r.active AND len(r.tags) > 0)")
+            clauses.append(
+                "h.id IN (SELECT r.household_id FROM residents r WHERE r.active AND coalesce(array_length(r.tags, 1), 0) > 0)"
+            )
         else:
             if f.tag not in TAGS:
                 raise InvalidInput("households.error.unknown_tag", tag=f.tag)
             if not sees_medical(actor):
                 raise access.PermissionDenied(action="medical.view", unit="")
-            clauses.append("h.id IN (SELECT r.household_id FROM residents r WHERE r.active AND list_contains(r.tags, ?))")
+            clauses.append("h.id IN (SELECT r.household_id FROM residents r WHERE r.active AND ? = ANY(r.tags))")
             params.append(f.tag)
     if f.not_visited:
         clauses.append("(h.last_visit_at IS NULL OR h.last_visit_at < ?)")
@@ -95,14 +97,18 @@ def list_households(
             SELECT pg.*,
                    coalesce(a.residents, 0) AS residents,
                    coalesce(a.special, 0) AS special,
-                   coalesce(a.tags, []) AS tags,
+                   coalesce(g.tags, CAST(ARRAY[] AS VARCHAR[])) AS tags,
                    coalesce(t.accounted, 0) AS accounted,
                    coalesce(t.unaccounted, 0) AS unaccounted
             FROM pg
-            LEFT JOIN (SELECT r.household_id, count(*) AS residents, count(*) FILTER (WHERE len(r.tags) > 0) AS special,
-                              list_sort(list_distinct(flatten(list(r.tags)))) AS tags
+            LEFT JOIN (SELECT r.household_id, count(*) AS residents, count(*) FILTER (WHERE coalesce(array_length(r.tags, 1), 0) > 0) AS special
                        FROM residents r WHERE r.active AND r.household_id IN (SELECT id FROM pg) GROUP BY r.household_id) a
                    ON a.household_id = pg.id
+            LEFT JOIN (SELECT household_id, array_agg(DISTINCT tag ORDER BY tag) AS tags
+                       FROM (SELECT r.household_id, unnest(r.tags) AS tag FROM residents r
+                             WHERE r.active AND r.household_id IN (SELECT id FROM pg)) x
+                       GROUP BY household_id) g
+                   ON g.household_id = pg.id
             LEFT JOIN (SELECT r.household_id,
                               count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL}) AS accounted,
                               count(*) FILTER (WHERE tr.status IN {testing.UNACCOUNTED_SQL}) AS unaccounted
@@ -170,14 +176,17 @@ def export_frame(
     where, params, _ = _where(db, actor, f, "household.export")
     frame = db.df(
         f"""SELECT h.id, h.unit_id, u.building, u.unit_no, h.room, h.contact_name, h.phone, h.occupants,
-                   coalesce(a.residents, 0) AS residents, coalesce(a.special, 0) AS special, coalesce(a.tags, []) AS tags,
-                   h.last_visit_at, h.last_visit_by
+                   coalesce(a.residents, 0) AS residents, coalesce(a.special, 0) AS special,
+                   coalesce(g.tags, CAST(ARRAY[] AS VARCHAR[])) AS tags, h.last_visit_at, h.last_visit_by
             FROM households h JOIN units u ON u.id = h.unit_id
-            LEFT JOIN (SELECT r.household_id, count(*) AS residents, count(*) FILTER (WHERE len(r.tags) > 0) AS special,
-                              list_sort(list_distinct(flatten(list(r.tags)))) AS tags
+            LEFT JOIN (SELECT r.household_id, count(*) AS residents, count(*) FILTER (WHERE coalesce(array_length(r.tags, 1), 0) > 0) AS special
                        FROM residents r WHERE r.active GROUP BY r.household_id) a ON a.household_id = h.id
+            LEFT JOIN (SELECT household_id, array_agg(DISTINCT tag ORDER BY tag) AS tags
+                       FROM (SELECT r.household_id, unnest(r.tags) AS tag FROM residents r WHERE r.active) x
+                       GROUP BY household_id) g
+                   ON g.household_id = h.id
             WHERE {where}
-            ORDER BY h.unit_id, length(h.room), h.room LIMIT ?""",
+            ORDER BY h.unit_id, length(h.room), h.room, h.id LIMIT ?""",
         [*params, int(limit)],
     )
     frame = _protect(actor, frame)
@@ -287,6 +296,68 @@ def _check_tags(tags) -> list[str]:
     return sorted(set(tags))
 
 
+def _visit_input(occupants, notes: str | None, new_residents: list[dict] | None) -> tuple[int, str | None, list[dict]]:
+    """The visit's figures checked: occupants, notes, the new residents worth adding."""
+    try:
+        occupants = int(occupants)
+    except (TypeError, ValueError):
+        raise InvalidInput("households.error.occupants", min=0, max=MAX_OCCUPANTS) from None
+    if not 0 <= occupants <= MAX_OCCUPANTS:
+        raise InvalidInput("households.error.occupants", min=0, max=MAX_OCCUPANTS)
+    notes = (notes or "").strip()[:500] or None
+    additions = []
+    for item in new_residents or []:
+        name = (item.get("name") or "").strip()
+        if not name:
+            continue
+        if len(name) > 40:
+            raise InvalidInput("households.error.name_long")
+        additions.append({"name": name, "tags": _check_tags(item.get("tags"))})
+    return occupants, notes, additions
+
+
+def _update_residents(tx: Tx, house: dict, changes: list[dict], rnd: int | None) -> int:
+    """Tags and 'moved out' of the household's residents as the user saw them; how many changed."""
+    changed = 0
+    for item in changes:
+        resident = tx.record("residents", int(item["id"]))
+        if resident["household_id"] != house["id"]:
+            raise NotFound(entity="resident", id=item["id"])
+        update: dict[str, Any] = {}
+        if item.get("moved_out"):
+            update["active"] = False
+        if "tags" in item:
+            tags = _check_tags(item["tags"])
+            if tags != sorted(resident["tags"] or []):
+                tx.require("medical.edit", house["unit_id"])
+                update["tags"] = tags
+        if not update:
+            continue
+        b, a = tx.update("residents", resident["id"], update, expected_version=item.get("version"))
+        if update.get("active") is False and rnd:
+            tx.execute(
+                "DELETE FROM test_results WHERE round_id = ? AND resident_id = ? AND status = 'pending'",
+                [rnd, resident["id"]],
+                writes=("test_results",),
+            )
+            tx.changes += 1
+        tx.audit("resident.update", "resident", resident["id"], _slim(b), _slim(a))
+        changed += 1
+    return changed
+
+
+def _add_residents(tx: Tx, house: dict, additions: list[dict], rnd: int | None) -> None:
+    """New residents, on the open round's list from the start."""
+    for item in additions:
+        if item["tags"]:
+            tx.require("medical.edit", house["unit_id"])
+        rid = tx.scalar("SELECT nextval('resident_seq')")
+        tx.insert("residents", {"id": rid, "household_id": house["id"], "name": item["name"], "tags": item["tags"]})
+        if rnd:
+            tx.insert("test_results", {"round_id": rnd, "resident_id": rid, "status": "pending"}, returning=None)
+        tx.audit("resident.create", "resident", rid, None, {"household_id": house["id"], **item})
+
+
 def record_visit(
     db: Database,
     actor: Actor,
@@ -301,24 +372,11 @@ def record_visit(
     """A census visit in one transaction: occupants and notes of the household, each resident's tags
     (or 'moved out'), new residents. residents: [{id, version, tags?, moved_out?}] as the user saw them;
     new_residents: [{name, tags?}]. Returns the household's new version and counts."""
-    try:
-        occupants = int(occupants)
-    except (TypeError, ValueError):
-        raise InvalidInput("households.error.occupants", min=0, max=MAX_OCCUPANTS) from None
-    if not 0 <= occupants <= MAX_OCCUPANTS:
-        raise InvalidInput("households.error.occupants", min=0, max=MAX_OCCUPANTS)
-    notes = (notes or "").strip()[:500] or None
+    occupants, notes, additions = _visit_input(occupants, notes, new_residents)
     changes = list(residents or [])
-    additions = []
-    for item in new_residents or []:
-        name = (item.get("name") or "").strip()
-        if not name:
-            continue
-        if len(name) > 40:
-            raise InvalidInput("households.error.name_long")
-        additions.append({"name": name, "tags": _check_tags(item.get("tags"))})
 
     def fn(tx: Tx):
+        assert tx.actor is not None
         house = tx.record("households", int(household_id))
         tx.require("household.edit", house["unit_id"])
         before, after = tx.update(
@@ -339,39 +397,8 @@ def record_visit(
         )
         tx.audit("household.visit", "household", house["id"], before, after)
         rnd = _open_round(tx)
-        changed = 0
-        for item in changes:
-            resident = tx.record("residents", int(item["id"]))
-            if resident["household_id"] != house["id"]:
-                raise NotFound(entity="resident", id=item["id"])
-            update: dict[str, Any] = {}
-            if item.get("moved_out"):
-                update["active"] = False
-            if "tags" in item:
-                tags = _check_tags(item["tags"])
-                if tags != sorted(resident["tags"] or []):
-                    tx.require("medical.edit", house["unit_id"])
-                    update["tags"] = tags
-            if not update:
-                continue
-            b, a = tx.update("residents", resident["id"], update, expected_version=item.get("version"))
-            if update.get("active") is False and rnd:
-                tx.execute(
-                    "DELETE FROM test_results WHERE round_id = ? AND resident_id = ? AND status = 'pending'",
-                    [rnd, resident["id"]],
-                    writes=("test_results",),
-                )
-                tx.changes += 1
-            tx.audit("resident.update", "resident", resident["id"], _slim(b), _slim(a))
-            changed += 1
-        for item in additions:
-            if item["tags"]:
-                tx.require("medical.edit", house["unit_id"])
-            rid = tx.scalar("SELECT nextval('resident_seq')")
-            tx.insert("residents", {"id": rid, "household_id": house["id"], "name": item["name"], "tags": item["tags"]})
-            if rnd:
-                tx.insert("test_results", {"round_id": rnd, "resident_id": rid, "status": "pending"}, returning=None)
-            tx.audit("resident.create", "resident", rid, None, {"household_id": house["id"], **item})
+        changed = _update_residents(tx, house, changes, rnd)
+        _add_residents(tx, house, additions, rnd)
         return {"version": after["version"], "changed": changed, "added": len(additions)}
 
     return db.write(actor, fn)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import pandas as pd
 
@@ -204,11 +205,11 @@ def _place(report: Report, sheet: str, n: int, row: dict) -> tuple[int, int, str
             if not row.get(name):
                 report.add(n, "households.import.missing_field", sheet, field=_field_label(name))
                 return None
-        place = ledger.building_no(row["building"]), ledger.unit_no(row["unit"]), ledger.room_no(row["room"])
-        if None in place:
+        building, unit, room = ledger.building_no(row["building"]), ledger.unit_no(row["unit"]), ledger.room_no(row["room"])
+        if building is None or unit is None or room is None:
             report.add(n, "ledger.bad_address", sheet, value=f"{row['building']} / {row['unit']} / {row['room']}")
             return None
-        return place
+        return building, unit, room
     if not row.get("address"):
         report.add(n, "households.import.missing_field", sheet, field=_field_label("address"))
         return None
@@ -385,7 +386,7 @@ def _stored(db: Database, units: list[int]) -> list[dict]:
 
 def _changes(house: House, stored: dict) -> dict:
     """Field -> (stored, file) for what the file changes; residents added, changed or no longer listed."""
-    out = {}
+    out: dict[str, Any] = {}
     for name in HOUSE_FIELDS:
         new = getattr(house, name) or None
         if new is not None and new != stored[name]:
@@ -561,6 +562,7 @@ def _write_changes(tx: Tx, houses: list[House], test_round: int | None) -> int:
     added = []
     for house in houses:
         stored = house.stored
+        assert stored is not None  # update mode: only households found in the database have changes
         fields = {k: v[1] for k, v in house.changes.items() if k in HOUSE_FIELDS}
         if fields:
             tx.update("households", stored["id"], fields, expected_version=stored["version"])

@@ -36,10 +36,10 @@ class Throttle:
     @classmethod
     def from_settings(cls, db: Database) -> Throttle:
         return cls(
-            int(db.setting("login_max_failures", "5")),
-            int(db.setting("login_client_max_failures", "20")),
-            int(db.setting("login_delay_seconds", "30")),
-            int(db.setting("login_window_minutes", "15")),
+            int(db.settings().get("login_max_failures", "5")),
+            int(db.settings().get("login_client_max_failures", "20")),
+            int(db.settings().get("login_delay_seconds", "30")),
+            int(db.settings().get("login_window_minutes", "15")),
         )
 
     @property

@@ -16,7 +16,7 @@ import pandas as pd
 
 from . import access, clock, i18n
 from .access import Actor
-from .db import Database
+from .db import Database, Tx
 from .errors import InvalidInput, NotFound, StaleEdit
 from .grid import unit_label
 from .states import Machine
@@ -251,13 +251,7 @@ def advance(
         if current_version != version:
             raise StaleEdit("medicine.error.already_moved", who=_display_name(tx, updated_by), order=order_id)
         MACHINE.check(status, target, tx.actor.role)
-        changes: dict[str, Any] = {"status": target, "updated_at": tx.now, "updated_by": tx.actor.username}
-        if target == "delivered":
-            changes["delivered_at"] = tx.now
-        if reason:
-            changes["reason"] = reason
-        if source and target in ("sourcing", "purchased"):
-            changes["source"] = source
+        changes = _step_changes(tx, target, reason, source)
         seen = dict(zip(("status", "version", "updated_by", "reason", "source", "delivered_at"), current[:6], strict=True))
         before, after = tx.update(
             "medicine_orders",
@@ -267,18 +261,7 @@ def advance(
             before=seen,
             stale_params=lambda: {"who": _display_name(tx, updated_by), "order": order_id},
         )
-        tx.insert(
-            "medicine_events",
-            {
-                "order_id": order_id,
-                "from_status": status,
-                "to_status": target,
-                "ts": tx.now,
-                "actor": tx.actor.username,
-                "note": reason or note,
-            },
-            returning=None,
-        )
+        _record_step(tx, order_id, status, target, reason or note)
         keep = ("status", "version", "updated_by", "reason", "source", "delivered_at")
         tx.audit(f"medicine.{target}", "medicine_order", order_id, {k: before[k] for k in keep}, {k: after[k] for k in keep})
         return after
@@ -289,6 +272,36 @@ def advance(
         if exc.key == "error.stale":  # raised by tx.update itself
             exc.key = "medicine.error.already_moved"
         raise
+
+
+def _step_changes(tx: Tx, target: str, reason: str | None, source: str | None) -> dict[str, Any]:
+    """The order's columns a step to `target` sets."""
+    assert tx.actor is not None
+    changes: dict[str, Any] = {"status": target, "updated_at": tx.now, "updated_by": tx.actor.username}
+    if target == "delivered":
+        changes["delivered_at"] = tx.now
+    if reason:
+        changes["reason"] = reason
+    if source and target in ("sourcing", "purchased"):
+        changes["source"] = source
+    return changes
+
+
+def _record_step(tx: Tx, order_id: int, status: str, target: str, note: str | None) -> None:
+    """The step in the order's history (what the household and the clinic see)."""
+    assert tx.actor is not None
+    tx.insert(
+        "medicine_events",
+        {
+            "order_id": order_id,
+            "from_status": status,
+            "to_status": target,
+            "ts": tx.now,
+            "actor": tx.actor.username,
+            "note": note,
+        },
+        returning=None,
+    )
 
 
 def _display_name(tx, username: str | None) -> str:
@@ -370,7 +383,8 @@ def _base(db: Database, actor: Actor | None, action: str = "medicine.view", with
 
 def _filter_sql(filters: Filters) -> tuple[str, list, bool]:
     """(where over the orders CTE, params, whether it needs household columns)."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     if filters.status == "open":
         parts.append(_OPEN_SQL)
     elif filters.status == "closed":
@@ -549,7 +563,7 @@ def status_counts(db: Database, actor: Actor) -> dict[str, int]:
     sql = f"""SELECT m.status, count(*) FROM medicine_orders m JOIN households h ON h.id = m.household_id
               WHERE {where} AND {_OPEN_SQL} GROUP BY m.status"""
     rows = db.cached_read("medicine.status_counts", ("medicine_orders", "households"), "rows", sql, params)
-    return {status: n for status, n in rows}
+    return dict(rows)
 
 
 def household_history(db: Database, actor: Actor, household_id: int, lang: str = "zh") -> pd.DataFrame:

@@ -73,6 +73,31 @@ def _advance_sequence(cur, sequence: str, past: int) -> None:
         cur.execute(f"SELECT max(nextval('{sequence}')) FROM range(?)", [past - value]).fetchone()
 
 
+def _copy_sql(cur, table: str, shifts: dict, base: dict, scale: int) -> str:
+    """The INSERT … SELECT that adds copies 1..scale-1 of the table's base rows, ids and references shifted."""
+    columns = [c for c in _columns(cur, table) if not (table in NO_ID and c == "id")]
+    exprs = []
+    for column in columns:
+        source = shifts.get(column)
+        if table == "teams" and column == "name":  # 沁园红第52队: the number follows the new id
+            exprs.append(f"regexp_replace(x.name, '[0-9]+', CAST(x.id + k.k * {int(base['teams'])} AS VARCHAR))")
+        else:
+            exprs.append(f"x.{column} + k.k * {int(base[source])}" if source else f"x.{column}")
+    # Only the base copy is read: rows whose own id (or first reference) lies in the base range.
+    if "id" in shifts:
+        base_filter = f"x.id <= {int(base[table])}"
+    elif shifts:
+        column, source = next(iter(shifts.items()))
+        base_filter = f"x.{column} <= {int(base[source])}"
+    else:
+        base_filter = f"x.id <= {int(cur.execute(f'SELECT coalesce(max(id), 0) FROM {table}').fetchone()[0])}"
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(exprs)} "
+        f"FROM {table} x, range(1, {int(scale)}) k(k) WHERE {base_filter}"
+    )
+    return sql
+
+
 def replicate(db: Database, scale: int) -> dict:
     """Turn the (base) demo world into `scale` copies of it. Returns what it did, with timings."""
     if scale <= 1:
@@ -99,26 +124,7 @@ def replicate(db: Database, scale: int) -> dict:
         base["building"] = cur.execute("SELECT coalesce(max(building), 0) FROM units").fetchone()[0]
         for table, shifts in PLAN:
             t0 = time.perf_counter()
-            columns = [c for c in _columns(cur, table) if not (table in NO_ID and c == "id")]
-            exprs = []
-            for column in columns:
-                source = shifts.get(column)
-                if table == "teams" and column == "name":  # 沁园红第52队: the number follows the new id
-                    exprs.append(f"regexp_replace(x.name, '[0-9]+', CAST(x.id + k.k * {int(base['teams'])} AS VARCHAR))")
-                else:
-                    exprs.append(f"x.{column} + k.k * {int(base[source])}" if source else f"x.{column}")
-            # Only the base copy is read: rows whose own id (or first reference) lies in the base range.
-            if "id" in shifts:
-                base_filter = f"x.id <= {int(base[table])}"
-            elif shifts:
-                column, source = next(iter(shifts.items()))
-                base_filter = f"x.{column} <= {int(base[source])}"
-            else:
-                base_filter = f"x.id <= {int(cur.execute(f'SELECT coalesce(max(id), 0) FROM {table}').fetchone()[0])}"
-            sql = (
-                f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(exprs)} "
-                f"FROM {table} x, range(1, {int(scale)}) k(k) WHERE {base_filter}"
-            )
+            sql = _copy_sql(cur, table, shifts, base, scale)
             cur.execute(sql)
             report["tables"][table] = {
                 "rows": cur.execute(f"SELECT count(*) FROM {table}").fetchone()[0],

@@ -8,6 +8,7 @@ version so that two concurrent withdrawals of the same item serialise instead of
 from __future__ import annotations
 
 import math
+from typing import Any, Literal, overload
 
 import pandas as pd
 
@@ -23,6 +24,10 @@ ITEM_UNITS = ("箱", "瓶", "公斤", "份", "只", "个", "套", "袋", "桶")
 DIRECTIONS = ("in", "out")
 
 
+@overload
+def _text(value, field: str, *, required: Literal[True] = True, limit: int = 200) -> str: ...
+@overload
+def _text(value, field: str, *, required: bool, limit: int = 200) -> str | None: ...
 def _text(value, field: str, *, required: bool = True, limit: int = 200) -> str | None:
     value = (value or "").strip()
     if not value:
@@ -146,6 +151,7 @@ def add_item(db: Database, actor: Actor, code: str, name_zh: str, name_en: str, 
 
 
 def _move(tx: Tx, item_id: int, delta: float, counterparty: str | None, note: str | None, corrects: int | None) -> int:
+    assert tx.actor is not None
     item = tx.record("supply_items", item_id)
     # Bump the item's version: two concurrent movements of one item now conflict and one retries,
     # so the stock check below always sees the other's movement.
@@ -239,7 +245,14 @@ def correct_movement(db: Database, actor: Actor, movement_id: int, right_quantit
 
 
 def add_task(
-    db: Database, actor: Actor, description: str, item_id: int | None, quantity, from_place: str, to_place: str, assignees: str
+    db: Database,
+    actor: Actor,
+    description: str,
+    item_id: int | None,
+    quantity,
+    from_place: str,
+    to_place: str,
+    assignees: str | None,
 ) -> int:
     description = _text(description, "description")
     qty = _quantity(quantity) if quantity not in (None, "", 0) else None
@@ -276,10 +289,11 @@ def set_task_status(db: Database, actor: Actor, task_id: int, target: str, versi
         task = tx.record("carrying_tasks", task_id)
         if task["version"] != version:
             raise StaleEdit()
-        TASKS.check(task["status"], target, actor.role)
-        changes = {"status": target}
+        assert tx.actor is not None
+        TASKS.check(task["status"], target, tx.actor.role)
+        changes: dict[str, Any] = {"status": target}
         if target == "done":
-            changes.update(done_at=tx.now, done_by=actor.username)
+            changes.update(done_at=tx.now, done_by=tx.actor.username)
         before, after = tx.update("carrying_tasks", task_id, changes, expected_version=version)
         tx.audit(f"supplies.task_{target}", "carrying_tasks", task_id, {"status": before["status"]}, changes)
 

@@ -115,7 +115,7 @@ def create_round(
         tx.insert("test_rounds", values)
         tx.execute(
             """INSERT INTO test_results (round_id, resident_id, status)
-                      SELECT ?, r.id, CASE WHEN list_has_any(r.tags, ?::VARCHAR[]) THEN 'home_sampling_needed' ELSE 'pending' END
+                      SELECT ?, r.id, CASE WHEN r.tags && CAST(? AS VARCHAR[]) THEN 'home_sampling_needed' ELSE 'pending' END
                       FROM residents r WHERE r.active""",
             [rid, list(HOME_TAGS)],
             writes=("test_results",),
@@ -129,6 +129,7 @@ def create_round(
 
 def set_round_status(db: Database, actor: Actor, round_id: int, status: str, expected_version: int) -> None:
     def fn(tx: Tx):
+        assert tx.actor is not None
         tx.require("testing.manage")
         rnd = tx.record("test_rounds", int(round_id))
         ROUND.check(rnd["status"], status, tx.actor.role)
@@ -346,9 +347,10 @@ def move_slot(
 
 
 # -- results -----------------------------------------------------------------------------------
-def _mark(
-    tx: Tx, round_id: int, household_id: int, status: str, reason: str | None, versions: dict | None, only: int | None = None
-) -> int:
+def _rows_to_mark(
+    tx: Tx, round_id: int, household_id: int, status: str, reason: str | None, only: int | None
+) -> tuple[str | None, list]:
+    """The checks before marking (status, reason, open round, permission) and the household's residents to mark."""
     if status not in STATUSES:
         raise InvalidInput("testing.error.unknown_status", status=status)
     reason = (reason or "").strip()[:200] or None
@@ -371,6 +373,14 @@ def _mark(
         rows = [r for r in rows if r[0] == only]
         if not rows:
             raise NotFound(entity="resident", id=only)
+    return reason, rows
+
+
+def _mark(
+    tx: Tx, round_id: int, household_id: int, status: str, reason: str | None, versions: dict | None, only: int | None = None
+) -> int:
+    assert tx.actor is not None
+    reason, rows = _rows_to_mark(tx, round_id, household_id, status, reason, only)
     changed, before, after = 0, {}, {}
     for rid, current, version in rows:
         if versions is not None and rid in versions and versions[rid] != version:
@@ -381,29 +391,7 @@ def _mark(
         if only is None and (current not in UNACCOUNTED or status not in RESULT.next_steps(current, tx.actor.role)):
             continue  # a whole household: only residents still open move; the others keep their status
         RESULT.check(current, status, tx.actor.role)
-        if version is None:
-            tx.insert(
-                "test_results",
-                {
-                    "round_id": int(round_id),
-                    "resident_id": rid,
-                    "status": status,
-                    "reason": reason,
-                    "updated_at": tx.now,
-                    "updated_by": tx.actor.username,
-                },
-                returning=None,
-            )
-        else:
-            ok = tx.scalar(
-                """UPDATE test_results SET status = ?, reason = ?, updated_at = ?, updated_by = ?, version = version + 1
-                              WHERE round_id = ? AND resident_id = ? AND version = ? RETURNING 1""",
-                [status, reason, tx.now, tx.actor.username, int(round_id), rid, version],
-                writes=("test_results",),
-            )
-            if ok is None:
-                raise StaleEdit()
-            tx.changes += 1
+        _write_result(tx, round_id, rid, version, status, reason)
         before[rid], after[rid] = current, status
         changed += 1
     if changed:
@@ -415,6 +403,34 @@ def _mark(
             {"round_id": round_id, "results": after, "reason": reason},
         )
     return changed
+
+
+def _write_result(tx: Tx, round_id: int, rid: int, version: int | None, status: str, reason: str | None) -> None:
+    """One resident's result: a first row, or a version-checked update of the one there."""
+    assert tx.actor is not None
+    if version is None:
+        tx.insert(
+            "test_results",
+            {
+                "round_id": int(round_id),
+                "resident_id": rid,
+                "status": status,
+                "reason": reason,
+                "updated_at": tx.now,
+                "updated_by": tx.actor.username,
+            },
+            returning=None,
+        )
+    else:
+        ok = tx.scalar(
+            """UPDATE test_results SET status = ?, reason = ?, updated_at = ?, updated_by = ?, version = version + 1
+                          WHERE round_id = ? AND resident_id = ? AND version = ? RETURNING 1""",
+            [status, reason, tx.now, tx.actor.username, int(round_id), rid, version],
+            writes=("test_results",),
+        )
+        if ok is None:
+            raise StaleEdit()
+        tx.changes += 1
 
 
 def mark_household(
@@ -462,7 +478,7 @@ def unit_households(db: Database, actor: Actor, round_id: int, unit_id: int) -> 
     access.require(actor, "testing.view", int(unit_id))
     rows = db.dicts(
         """SELECT h.id AS household_id, h.room, h.contact_name, r.id AS resident_id, r.name,
-                              len(r.tags) > 0 AS needs_support, coalesce(tr.status, 'pending') AS status, tr.reason,
+                              coalesce(array_length(r.tags, 1), 0) > 0 AS needs_support, coalesce(tr.status, 'pending') AS status, tr.reason,
                               tr.version
                        FROM households h JOIN residents r ON r.household_id = h.id AND r.active
                        LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
@@ -581,6 +597,81 @@ def pending_list(
     """Residents still to account for (paginated in SQL), ordered building, unit, room; optionally of one
     building, or whose name or room contains `search`."""
     statuses = tuple(s for s in statuses if s in STATUSES) or UNACCOUNTED
+    where, clauses, params, filtered = _pending_filters(actor, unit_id, building, search)
+    marks = ", ".join("?" for _ in statuses)
+
+    offset = (max(1, int(page)) - 1) * int(page_size)
+
+    def rows(clauses: list[str], params: list, offset: int) -> pd.DataFrame:
+        return db.df(
+            f"""SELECT r.id AS resident_id, h.id AS household_id, h.unit_id, u.building, u.unit_no, h.room,
+                                r.name, coalesce(r.phone, h.phone) AS phone, coalesce(array_length(r.tags, 1), 0) > 0 AS needs_support,
+                                r.tags,
+                                tr.status, tr.version
+                         FROM test_results tr JOIN residents r ON r.id = tr.resident_id
+                         JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id
+                         WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {" AND ".join(clauses)}
+                         ORDER BY u.building, u.unit_no, u.id, length(h.room), h.room, r.id LIMIT ? OFFSET ?""",
+            [int(round_id), *statuses, *params, int(page_size), int(offset)],
+        )
+
+    def compute() -> tuple[pd.DataFrame, int]:
+        if not filtered and set(statuses) <= set(_BOARD_COUNT):
+            # the board (cached, same tables) counts every unit's open residents in the list's order: read only
+            # the units that hold this page instead of sorting the whole compound's list
+            unit_ids, first, total = _board_window(board(db, actor, round_id), statuses, offset, int(page_size))
+            inside, inside_p = _in("h.unit_id", unit_ids)
+            return rows([inside], inside_p, offset - first), total
+        frame = rows(clauses, params, offset)
+        return frame, _pending_total(db, round_id, statuses, where, clauses, params, filtered)
+
+    if int(page_size) <= PAGE_CACHE_ROWS:  # a page is small: keep it until a write touches what it reads
+        key = (int(round_id), statuses, tuple(clauses), tuple(params), max(1, int(page)), int(page_size))
+        frame, total = db.cached("testing.pending_list", key, RESULT_TABLES, compute)
+    else:  # a whole door-to-door list is read fresh and not kept
+        frame, total = compute()
+    return _as_seen_by(db, actor, frame, round_id, unit_id), total
+
+
+def _board_window(
+    units: pd.DataFrame, statuses: tuple[str, ...], offset: int, page_size: int
+) -> tuple[tuple[int, ...], int, int]:
+    """From the board's open residents per unit (in the list's order): the units holding this page, the list
+    position of the first of them, and the list's length."""
+    counts = units[[_BOARD_COUNT[s] for s in statuses]].sum(axis=1).to_numpy()
+    ends = counts.cumsum()
+    starts = ends - counts
+    hit = (counts > 0) & (starts < offset + int(page_size)) & (ends > offset)
+    unit_ids = tuple(int(u) for u in units["unit_id"].to_numpy()[hit])
+    first = int(starts[hit][0]) if unit_ids else 0
+    return unit_ids, first, int(counts.sum())
+
+
+def _pending_total(
+    db: Database, round_id: int, statuses: tuple[str, ...], where: str, clauses: list[str], params: list, filtered: bool
+) -> int:
+    """How many residents the (unpaged) list holds."""
+    marks = ", ".join("?" for _ in statuses)
+    if where == "TRUE" and not filtered:  # the whole compound: no joins needed to count
+        total = int(
+            db.scalar(f"SELECT count(*) FROM test_results WHERE round_id = ? AND status IN ({marks})", [int(round_id), *statuses])
+        )
+    else:
+        total = int(
+            db.scalar(
+                f"""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
+                                   JOIN households h ON h.id = r.household_id
+                                   WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {" AND ".join(clauses)}""",
+                [int(round_id), *statuses, *params],
+            )
+        )
+    return total
+
+
+def _pending_filters(
+    actor: Actor, unit_id: int | None, building: int | None, search: str | None
+) -> tuple[str, list[str], list, bool]:
+    """(the actor's unit filter, every WHERE clause, their params, whether the list is narrowed by the user)."""
     where, params = access.unit_filter(actor, "testing.view", "h.unit_id")
     clauses, params = [where], list(params)
     if unit_id is not None:
@@ -595,58 +686,11 @@ def pending_list(
         clauses.append("(r.name ILIKE ? ESCAPE '\\' OR h.room ILIKE ? ESCAPE '\\')")
         params += [pattern, pattern]
     filtered = unit_id is not None or building is not None or bool(search)
-    marks = ", ".join("?" for _ in statuses)
+    return where, clauses, params, filtered
 
-    offset = (max(1, int(page)) - 1) * int(page_size)
 
-    def rows(clauses: list[str], params: list, offset: int) -> pd.DataFrame:
-        return db.df(
-            f"""SELECT r.id AS resident_id, h.id AS household_id, h.unit_id, u.building, u.unit_no, h.room,
-                                r.name, coalesce(r.phone, h.phone) AS phone, len(r.tags) > 0 AS needs_support, r.tags,
-                                tr.status, tr.version
-                         FROM test_results tr JOIN residents r ON r.id = tr.resident_id
-                         JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id
-                         WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {" AND ".join(clauses)}
-                         ORDER BY u.building, u.unit_no, u.id, length(h.room), h.room, r.id LIMIT ? OFFSET ?""",
-            [int(round_id), *statuses, *params, int(page_size), int(offset)],
-        )
-
-    def compute() -> tuple[pd.DataFrame, int]:
-        if not filtered and set(statuses) <= set(_BOARD_COUNT):
-            # the board (cached, same tables) counts every unit's open residents in the list's order: read only
-            # the units that hold this page instead of sorting the whole compound's list
-            units = board(db, actor, round_id)
-            counts = units[[_BOARD_COUNT[s] for s in statuses]].sum(axis=1).to_numpy()
-            ends = counts.cumsum()
-            starts = ends - counts
-            hit = (counts > 0) & (starts < offset + int(page_size)) & (ends > offset)
-            unit_ids = tuple(int(u) for u in units["unit_id"].to_numpy()[hit])
-            inside, inside_p = _in("h.unit_id", unit_ids)
-            first = int(starts[hit][0]) if unit_ids else 0
-            return rows([inside], inside_p, offset - first), int(counts.sum())
-        frame = rows(clauses, params, offset)
-        if where == "TRUE" and not filtered:  # the whole compound: no joins needed to count
-            total = int(
-                db.scalar(
-                    f"SELECT count(*) FROM test_results WHERE round_id = ? AND status IN ({marks})", [int(round_id), *statuses]
-                )
-            )
-        else:
-            total = int(
-                db.scalar(
-                    f"""SELECT count(*) FROM test_results tr JOIN residents r ON r.id = tr.resident_id
-                                       JOIN households h ON h.id = r.household_id
-                                       WHERE tr.round_id = ? AND tr.status IN ({marks}) AND {" AND ".join(clauses)}""",
-                    [int(round_id), *statuses, *params],
-                )
-            )
-        return frame, total
-
-    if int(page_size) <= PAGE_CACHE_ROWS:  # a page is small: keep it until a write touches what it reads
-        key = (int(round_id), statuses, tuple(clauses), tuple(params), max(1, int(page)), int(page_size))
-        frame, total = db.cached("testing.pending_list", key, RESULT_TABLES, compute)
-    else:  # a whole door-to-door list is read fresh and not kept
-        frame, total = compute()
+def _as_seen_by(db: Database, actor: Actor, frame: pd.DataFrame, round_id: int, unit_id: int | None) -> pd.DataFrame:
+    """Phones masked outside the actor's units; medical tags dropped, or their viewing audited."""
     frame["phone"] = [
         p if access.can(actor, "phone.view", int(u)) else access.mask_phone(p)
         for p, u in zip(frame["phone"], frame["unit_id"], strict=True)
@@ -669,7 +713,7 @@ def pending_list(
             },
             listing=True,
         )
-    return frame, total
+    return frame
 
 
 def status_label(status: str, lang: str = "zh") -> str:

@@ -55,7 +55,7 @@ def tests_to_mark(db: Database, units: tuple[int, ...], day: date) -> Item:
     )
 
 
-def medicine_to_carry(db: Database, units: tuple[int, ...], day: date) -> Item:
+def medicine_to_carry(db: Database, units: tuple[int, ...], _day: date) -> Item:
     """Orders the captain can move now (disinfected: carry to the door); the others are with the clinic
     or logistics."""
     mine = medicine.actionable_states("captain")
@@ -79,7 +79,7 @@ def medicine_to_carry(db: Database, units: tuple[int, ...], day: date) -> Item:
     return Item("medicine", "medicine", "order", rows, waiting)
 
 
-def cases_to_follow(db: Database, units: tuple[int, ...], day: date) -> Item:
+def cases_to_follow(db: Database, units: tuple[int, ...], _day: date) -> Item:
     """Open emergency cases in the captain's units, the longest without news first."""
     unit_sql, unit_p = _in("h.unit_id", units)
     rows = db.dicts(

@@ -8,6 +8,7 @@ import time
 import weakref
 from collections import OrderedDict
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import bcrypt
 import pandas as pd
@@ -218,9 +219,10 @@ def create_user(
 
 
 def _check_display_name(display_name: str | None) -> None:
-    if not (display_name or "").strip():
+    display_name = (display_name or "").strip()
+    if not display_name:
         raise InvalidInput("error.required", field="display_name")
-    if len(display_name.strip()) > MAX_DISPLAY_NAME:
+    if len(display_name) > MAX_DISPLAY_NAME:
         raise InvalidInput("safety.display_name_long", n=MAX_DISPLAY_NAME)
 
 
@@ -325,7 +327,8 @@ def change_password(db: Database, username: str, old: str, new: str) -> None:
 
 
 def _users_where(query: str | None, role: str | None, active: bool | None) -> tuple[str, list]:
-    where, params = ["TRUE"], []
+    where: list[str] = ["TRUE"]
+    params: list[Any] = []
     if query:
         where.append("(username ILIKE ? OR display_name ILIKE ?)")
         params += [f"%{query.strip()}%", f"%{query.strip()}%"]
@@ -395,7 +398,8 @@ def audit_choices(db: Database, actor: Actor) -> tuple[list[str], list[str]]:
 
 
 def _audit_where(user, entity, since, until) -> tuple[str, list]:
-    where, params = ["TRUE"], []
+    where: list[str] = ["TRUE"]
+    params: list[Any] = []
     if user:
         where.append("actor = ?")
         params.append(user)

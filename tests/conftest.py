@@ -6,6 +6,8 @@ import os
 import secrets
 import shutil
 import tempfile
+import uuid
+from pathlib import Path
 
 import pytest
 
@@ -30,7 +32,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "postgres_only: about the PostgreSQL server itself")
 
 
-def pytest_collection_modifyitems(config, items):
+def pytest_collection_modifyitems(items):
     skip = "duckdb_only" if ON_POSTGRES else "postgres_only"
     reason = f"not on {BACKEND}"
     for item in items:
@@ -65,6 +67,7 @@ class PgDatabases:
         self.admin_url = admin_url
         self.conn = psycopg.connect(admin_url, autocommit=True)
         self.count = 0
+        self.made: list[str] = []
 
     def url(self, name: str) -> str:
         return self.admin_url.rsplit("/", 1)[0] + "/" + name
@@ -72,7 +75,12 @@ class PgDatabases:
     def create(self, template: str | None = None) -> str:
         self.count += 1
         name = f"qy_{os.getpid()}_{self.count}"
+        if template:  # a template must have no sessions: close what this process still holds on it
+            for left in Database.still_open():
+                if left.path == self.url(template):
+                    left.close()
         self.conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        self.made.append(name)
         return name
 
     def drop(self, name: str) -> None:
@@ -80,11 +88,16 @@ class PgDatabases:
             if left.path == self.url(name):
                 left.close()
         self.conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        if name in self.made:
+            self.made.remove(name)
 
 
 @pytest.fixture(scope="session")
 def pg_databases(pg_server):
-    return PgDatabases(pg_server)
+    databases = PgDatabases(pg_server)
+    yield databases
+    for name in databases.made:  # what a module-wide copy left behind
+        databases.drop(name)
 
 
 def pg_copy_of(pg_databases, duckdb_path: str, name: str | None = None) -> str:
@@ -132,6 +145,22 @@ def demo_path(demo_template, tmp_path, request) -> str:
     name = databases.create(template=demo_template)
     request.addfinalizer(lambda: databases.drop(name))
     return databases.url(name)
+
+
+@pytest.fixture(scope="session")
+def clone(request):
+    """clone(source, folder) -> a new copy of a database: a file copied into folder, or on PostgreSQL a server
+    database made from the source as its template (dropped at the end of the session)."""
+
+    def make(source: str, folder) -> str:
+        if not ON_POSTGRES:
+            path = str(Path(folder) / f"copy-{uuid.uuid4().hex[:8]}.duckdb")
+            shutil.copy(source, path)
+            return path
+        databases = request.getfixturevalue("pg_databases")
+        return databases.url(databases.create(template=source.rsplit("/", 1)[-1]))
+
+    return make
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ Authenticator = stauth.Authenticate
 class QuietCookieManager(stx.CookieManager):
     """The library's cookie manager without its cookie-reading component (touch point 1)."""
 
-    def __init__(self, key: str = "init"):
+    def __init__(self, key: str = "init"):  # noqa: ARG002 - the library calls CookieManager(key=...)
         self.cookie_manager = _component_func
         self.cookies = {}
 

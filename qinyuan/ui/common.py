@@ -24,13 +24,17 @@ def _open(path: str) -> Database:
     return Database.open(path, create=True)
 
 
+def handle(path: str) -> Database:
+    """This process's Database for a file path or a postgresql:// address (a file by its absolute path)."""
+    return _open(path if is_server(path) else os.path.abspath(path))
+
+
 def get_db() -> Database:
     """One Database per process (DuckDB lets one process hold the file; on PostgreSQL a connection pool). When
     it cannot be opened (another server holds the file, the disk is full, the database server is unreachable or
     not migrated) the page says so in the user's language and stops."""
     try:
-        path = default_path()
-        return _open(path if is_server(path) else os.path.abspath(path))
+        return handle(default_path())
     except DatabaseBusy:
         problem = t("safety.db_held")
     except QinyuanError as exc:

@@ -84,6 +84,13 @@ def my_duty(db: Database, actor: Actor) -> None:
 
 
 def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool) -> None:
+    _my_card_html(row, today, highlight)
+    _my_card_actions(actor, db, row, today)
+    st.write("")
+
+
+def _my_card_html(row: dict, today: date, highlight: bool) -> None:
+    """The shift as a card: when, where, with whom, the captain, check-in times and handover notes."""
     name = duty.post_name(row, lang())
     coworkers = "、".join(
         f"{_person(c)}" + (f"（{state_label(duty.ASSIGNMENT, 'checked_in')}）" if c["status"] == "checked_in" else "")
@@ -112,6 +119,9 @@ def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool
     parts.append("</div>")
     st.markdown("".join(parts), unsafe_allow_html=True)
 
+
+def _my_card_actions(actor: Actor, db: Database, row: dict, today: date) -> None:
+    """What the volunteer can do with the shift now: check in, hand over and check out, or add a note."""
     key = f"mine_{row['id']}"
     if row["status"] == "assigned":
         if row["window"] == "open":
@@ -147,7 +157,6 @@ def _my_card(actor: Actor, db: Database, row: dict, today: date, highlight: bool
             )
             if st.button(t("duty.save_handover"), key=f"{key}_save", width="stretch"):
                 _run(lambda: duty.write_handover(db, actor, row["id"], row["version"], note), t("common.saved"))
-    st.write("")
 
 
 def _check_out(db: Database, actor: Actor, row: dict, key: str, note: str) -> None:
@@ -252,18 +261,7 @@ def planner(db: Database, actor: Actor) -> None:
         t("duty.plan.post"), list(by_id), format_func=lambda i: duty.post_name(by_id[i], lang()), key="plan_post"
     )
 
-    summary = duty.day_summary(db, actor, day)
-    summary["post"] = summary["name_zh"] if lang() == "zh" else summary["name_en"]
-    summary["fill"] = summary.apply(lambda r: f"{int(r['assigned'])}/{int(r['required'])}", axis=1)
-    frame = summary[["post", "shifts", "fill", "short"]].rename(
-        columns={
-            "post": t("duty.plan.post"),
-            "shifts": t("duty.plan.shifts"),
-            "fill": t("duty.plan.fill"),
-            "short": t("duty.plan.short"),
-        }
-    )
-    st.dataframe(frame, hide_index=True, width="stretch")
+    _day_summary(db, actor, day)
 
     copy_label = t("duty.plan.copy" if committee else "duty.plan.copy_team", day=t("duty.date", m=day.month, d=day.day))
     if can_plan and st.button(copy_label, key="plan_copy", width="stretch", icon=":material/content_copy:"):
@@ -289,41 +287,67 @@ def planner(db: Database, actor: Actor) -> None:
         shifts = [s for s in shifts if s["id"] == focus]
     for s in shifts:
         with st.expander(titles[s["id"]], expanded=len(shifts) <= FOCUS_OVER):
-            for c in s["crew"]:
-                a, b = st.columns([3, 1])
-                a.markdown(f"{safe.md(_person(c))} · {state_label(duty.ASSIGNMENT, c['status'])}")
-                removable = can_plan and c["status"] == "assigned" and (committee or c["team_id"] == actor.team_id)
-                if removable and b.button(t("duty.plan.remove"), key=f"rm_{c['id']}", width="stretch"):
-                    _run(lambda c=c: duty.unassign(db, actor, c["id"], c["version"]), t("duty.plan.removed"))
-            if can_plan and s["end_at"] > db.now():
-                pick = st.selectbox(
-                    t("duty.plan.person"),
-                    [None, *labels],
-                    key=f"pick_{s['id']}",
-                    format_func=lambda i: "—" if i is None else labels[i],
-                )
-                if st.button(t("duty.plan.assign"), key=f"add_{s['id']}", type="primary", width="stretch", disabled=pick is None):
-                    warnings = attempt(lambda s=s, pick=pick: duty.assign(db, actor, s["id"], pick))
-                    if warnings is not None:
-                        for w in warnings:
-                            flash(error_text(w), "warning")
-                        if not warnings:
-                            flash(t("duty.plan.assigned"))
-                        st.rerun()
+            _shift_crew(db, actor, s, can_plan, committee, labels)
 
     if committee:
-        with st.expander(t("duty.plan.new_shift"), icon=":material/add:"), st.form("new_shift"):
-            a, b = st.columns(2)
-            start = a.text_input(t("duty.plan.start"), value="08:00")
-            end = b.text_input(t("duty.plan.end"), value="13:00")
-            if st.form_submit_button(t("duty.plan.create"), width="stretch"):
-                _run(lambda: duty.create_shift(db, actor, post_id, day, start, end), t("duty.plan.created"))
-        with st.expander(t("duty.plan.headcount"), icon=":material/group:"):
-            n = st.number_input(
-                t("duty.plan.required_label"), min_value=1, max_value=50, value=int(post["required"]), key=f"req_{post_id}"
-            )
-            if st.button(t("common.save"), key=f"req_save_{post_id}"):
-                _run(lambda: duty.set_required(db, actor, post_id, int(n), post["version"]), t("common.saved"))
+        _post_settings(db, actor, post, day)
+
+
+def _day_summary(db: Database, actor: Actor, day: date) -> None:
+    """Every post's shifts, fill and shortfall of the day, as a table."""
+    summary = duty.day_summary(db, actor, day)
+    summary["post"] = summary["name_zh"] if lang() == "zh" else summary["name_en"]
+    summary["fill"] = summary.apply(lambda r: f"{int(r['assigned'])}/{int(r['required'])}", axis=1)
+    frame = summary[["post", "shifts", "fill", "short"]].rename(
+        columns={
+            "post": t("duty.plan.post"),
+            "shifts": t("duty.plan.shifts"),
+            "fill": t("duty.plan.fill"),
+            "short": t("duty.plan.short"),
+        }
+    )
+    st.dataframe(frame, hide_index=True, width="stretch")
+
+
+def _shift_crew(db: Database, actor: Actor, s: dict, can_plan: bool, committee: bool, labels: dict) -> None:
+    """One shift's crew with remove buttons, and a person picker to add someone while the shift is not over."""
+    for c in s["crew"]:
+        a, b = st.columns([3, 1])
+        a.markdown(f"{safe.md(_person(c))} · {state_label(duty.ASSIGNMENT, c['status'])}")
+        removable = can_plan and c["status"] == "assigned" and (committee or c["team_id"] == actor.team_id)
+        if removable and b.button(t("duty.plan.remove"), key=f"rm_{c['id']}", width="stretch"):
+            _run(lambda c=c: duty.unassign(db, actor, c["id"], c["version"]), t("duty.plan.removed"))
+    if can_plan and s["end_at"] > db.now():
+        pick = st.selectbox(
+            t("duty.plan.person"),
+            [None, *labels],
+            key=f"pick_{s['id']}",
+            format_func=lambda i: "—" if i is None else labels[i],
+        )
+        if st.button(t("duty.plan.assign"), key=f"add_{s['id']}", type="primary", width="stretch", disabled=pick is None):
+            warnings = attempt(lambda s=s, pick=pick: duty.assign(db, actor, s["id"], pick))
+            if warnings is not None:
+                for w in warnings:
+                    flash(error_text(w), "warning")
+                if not warnings:
+                    flash(t("duty.plan.assigned"))
+                st.rerun()
+
+
+def _post_settings(db: Database, actor: Actor, post: dict, day: date) -> None:
+    """The committee's tools for a post: a new shift on the day, the post's headcount."""
+    with st.expander(t("duty.plan.new_shift"), icon=":material/add:"), st.form("new_shift"):
+        a, b = st.columns(2)
+        start = a.text_input(t("duty.plan.start"), value="08:00")
+        end = b.text_input(t("duty.plan.end"), value="13:00")
+        if st.form_submit_button(t("duty.plan.create"), width="stretch"):
+            _run(lambda: duty.create_shift(db, actor, post["id"], day, start, end), t("duty.plan.created"))
+    with st.expander(t("duty.plan.headcount"), icon=":material/group:"):
+        n = st.number_input(
+            t("duty.plan.required_label"), min_value=1, max_value=50, value=int(post["required"]), key=f"req_{post['id']}"
+        )
+        if st.button(t("common.save"), key=f"req_save_{post['id']}"):
+            _run(lambda: duty.set_required(db, actor, post["id"], int(n), post["version"]), t("common.saved"))
 
 
 def _shift_title(s: dict) -> str:

@@ -301,6 +301,36 @@ def report_form(db: Database, actor: Actor) -> None:
     if unit_id is None:
         st.info(t("emergency.report.no_units"))
         return
+    _room_and_resident(db, actor, unit_id)
+    st.text_area(
+        t("emergency.report.what"),
+        key="em_r_what",
+        placeholder=t("emergency.report.what_placeholder"),
+        height=80,
+        max_chars=em.MAX_TEXT,
+    )
+    _vitals()
+    st.radio(
+        t("emergency.report.severity"),
+        em.SEVERITIES,
+        index=None,
+        horizontal=True,
+        key="em_r_severity",
+        format_func=lambda s: t("emergency.severity." + s),
+    )
+    st.button(
+        t("emergency.report.submit"),
+        type="primary",
+        use_container_width=True,
+        key="em_r_submit",
+        icon=":material/emergency:",
+        on_click=_submit_report,
+        args=(db, actor),
+    )
+
+
+def _room_and_resident(db: Database, actor: Actor, unit_id: int) -> None:
+    """The room, then who in it is unwell (or 'not known')."""
     houses = grid.households_in_unit(db, actor, unit_id, "emergency.report")
     rooms = {int(r.id): r.room for r in houses.itertuples()}
     household_id = st.selectbox(
@@ -325,13 +355,10 @@ def report_form(db: Database, actor: Actor) -> None:
             key="em_r_resident",
             index=1 if len(options) > 1 else 0,
         )
-    st.text_area(
-        t("emergency.report.what"),
-        key="em_r_what",
-        placeholder=t("emergency.report.what_placeholder"),
-        height=80,
-        max_chars=em.MAX_TEXT,
-    )
+
+
+def _vitals() -> None:
+    """Blood pressure, pulse, temperature, SpO2: all optional."""
     st.caption(t("emergency.report.vitals"))
     c1, c2 = st.columns(2)
     c1.text_input(t("emergency.report.bp"), key="em_r_bp", placeholder=t("emergency.report.bp_placeholder"))
@@ -341,23 +368,6 @@ def report_form(db: Database, actor: Actor) -> None:
         t("emergency.report.temperature"), min_value=0.0, max_value=50.0, value=None, step=0.1, format="%.1f", key="em_r_temp"
     )
     c4.number_input(t("emergency.report.spo2"), min_value=0, max_value=100, value=None, step=1, key="em_r_spo2")
-    st.radio(
-        t("emergency.report.severity"),
-        em.SEVERITIES,
-        index=None,
-        horizontal=True,
-        key="em_r_severity",
-        format_func=lambda s: t("emergency.severity." + s),
-    )
-    st.button(
-        t("emergency.report.submit"),
-        type="primary",
-        use_container_width=True,
-        key="em_r_submit",
-        icon=":material/emergency:",
-        on_click=_submit_report,
-        args=(db, actor),
-    )
 
 
 # -- special residents ------------------------------------------------------------------------------
@@ -475,6 +485,18 @@ def resident_view(db: Database, actor: Actor, resident_id: int) -> None:
     st.session_state["md_res_logged"] = resident_id
     st.session_state[f"md_ver_{resident_id}"] = person["version"]
     seen = person["version"] if seen is None else seen
+    _resident_facts(person)
+    can_edit = access.can(actor, "medical.edit", person["unit_id"])
+    _treatment_list(db, actor, person, can_edit)
+    if not can_edit:
+        return
+    _profile_form(db, actor, resident_id, person, seen)
+    _treatment_form(db, actor, resident_id)
+    show_flash()
+
+
+def _resident_facts(person: dict) -> None:
+    """Who the resident is and what the clinic knows: tags, notes, due date, contact."""
     st.subheader(t("medical.detail.title", name=safe.md(person["name"], none=DASH), room=safe.md(person["room"], none=DASH)))
     st.caption(
         unit_text(person) + " · " + t("medical.detail.born", year=person["birth_year"] or "—", gender=person["gender"] or "—")
@@ -487,7 +509,10 @@ def resident_view(db: Database, actor: Actor, resident_id: int) -> None:
     st.markdown(f"**{t('medical.detail.treatments')}**")
     if not person["treatments"]:
         st.caption(t("medical.detail.no_treatments"))
-    can_edit = access.can(actor, "medical.edit", person["unit_id"])
+
+
+def _treatment_list(db: Database, actor: Actor, person: dict, can_edit: bool) -> None:
+    """The resident's regular treatments, each with an end button for those who may edit."""
     for tr in person["treatments"]:
         st.markdown(
             "- "
@@ -505,8 +530,10 @@ def resident_view(db: Database, actor: Actor, resident_id: int) -> None:
             and _run(lambda tr=tr: medical.end_treatment(db, actor, tr["id"], tr["version"]), t("medical.treat.ended"))
         ):
             st.rerun()
-    if not can_edit:
-        return
+
+
+def _profile_form(db: Database, actor: Actor, resident_id: int, person: dict, seen: int) -> None:
+    """Tags, notes, due date and emergency contact, saved against the version the user saw."""
     with st.expander(t("medical.detail.edit")), st.form(f"md_edit_{resident_id}"):
         tags_in = st.multiselect(
             t("medical.detail.tags"),
@@ -532,6 +559,10 @@ def resident_view(db: Database, actor: Actor, resident_id: int) -> None:
             t("medical.detail.saved"),
         ):
             st.rerun()
+
+
+def _treatment_form(db: Database, actor: Actor, resident_id: int) -> None:
+    """A new regular treatment (kind, weekdays, departure time, destination)."""
     with st.expander(t("medical.treat.add")), st.form(f"md_treat_{resident_id}", clear_on_submit=False):
         kind = st.selectbox(t("medical.treat.kind"), medical.TREATMENT_KINDS, format_func=lambda v: t(f"medical.treatment.{v}"))
         days = st.multiselect(
@@ -549,4 +580,3 @@ def resident_view(db: Database, actor: Actor, resident_id: int) -> None:
             t("medical.treat.added"),
         ):
             st.rerun()
-    show_flash()

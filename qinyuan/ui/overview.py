@@ -13,6 +13,7 @@ from .. import access, clock, emergencies, grid, medicine, todo
 from .. import overview as ov
 from .. import overview_charts as charts
 from ..access import Actor
+from ..db import Database
 from . import door_staff, links, safe
 from .common import attempt, get_db, lang, state_label, t
 from .widgets import AREAS, WORSE_WHEN_UP, fmt, fmt_delta, kpi_areas, kpi_cards
@@ -28,18 +29,18 @@ SHOW = 8  # rows listed per to-do / attention item before "and n more"
 # sees it on the overview at once.
 # kind -> (db, units in scope or None, extra argument) -> the figure
 _FIGURES = {
-    "deltas": lambda db, units, arg: ov.with_deltas(db, units),
+    "deltas": lambda db, units, _arg: ov.with_deltas(db, units),
     "attention": lambda db, units, arg: ov.attention(db, units, role=arg),
-    "coverage": lambda db, units, arg: ov.coverage_by_round(db, units),
-    "medicine": lambda db, units, arg: ov.medicine_by_day(db, units),
-    "hours": lambda db, units, arg: ov.delivery_hours(db, units),
-    "duty": lambda db, units, arg: ov.duty_fill(db),
-    "cases": lambda db, units, arg: ov.open_cases_over_time(db, units),
-    "batches": lambda db, units, arg: ov.donation_batches(db),
+    "coverage": lambda db, units, _arg: ov.coverage_by_round(db, units),
+    "medicine": lambda db, units, _arg: ov.medicine_by_day(db, units),
+    "hours": lambda db, units, _arg: ov.delivery_hours(db, units),
+    "duty": lambda db, _units, _arg: ov.duty_fill(db),
+    "cases": lambda db, units, _arg: ov.open_cases_over_time(db, units),
+    "batches": lambda db, _units, _arg: ov.donation_batches(db),
     "donation": lambda db, units, arg: ov.donation_by_building_hour(db, units, arg),
-    "heatmap": lambda db, units, arg: ov.unit_heatmap(db, units),
-    "todo": lambda db, units, arg: todo.todo(db, units),
-    "next_shift": lambda db, units, arg: ov.next_shift(db, arg),
+    "heatmap": lambda db, units, _arg: ov.unit_heatmap(db, units),
+    "todo": lambda db, units, _arg: todo.todo(db, units),
+    "next_shift": lambda db, _units, arg: ov.next_shift(db, arg),
 }
 
 
@@ -499,24 +500,34 @@ def briefing_block(actor: Actor) -> None:
 
             def make():
                 gathered = briefing.gather(db, actor=actor)
-                return briefing.text(db, lang=wanted, data=gathered), briefing.pdf(db, lang=wanted, data=gathered)
+                return briefing.text(db, lang=wanted, data=gathered), gathered
 
             with st.spinner(t("overview.briefing_making")):
                 made = attempt(make)
             if made:
-                st.session_state["ov_brief"] = {"lang": wanted, "text": made[0], "pdf": made[1], "day": db.today().isoformat()}
+                st.session_state["ov_brief"] = {"lang": wanted, "text": made[0], "data": made[1], "day": db.today().isoformat()}
         brief = st.session_state.get("ov_brief")
         if brief:
+            db = get_db()
             st.text_area(t("overview.briefing_text"), brief["text"], height=300)
             st.download_button(
                 t("overview.briefing_pdf"),
-                brief["pdf"],
+                lambda: _briefing_pdf(db, brief),  # built when tapped: the text to paste does not wait for the charts
                 f"briefing-{brief['day']}-{brief['lang']}.pdf",
                 "application/pdf",
                 width="stretch",
                 icon=":material/picture_as_pdf:",
                 key="ov_brief_pdf",
             )
+
+
+def _briefing_pdf(db: Database, brief: dict) -> bytes:
+    """The briefing's PDF (its charts take seconds), built once from the figures the text was made from."""
+    from .. import briefing
+
+    if "pdf" not in brief:
+        brief["pdf"] = briefing.pdf(db, lang=brief["lang"], data=brief["data"])
+    return brief["pdf"]
 
 
 def page(actor: Actor) -> None:

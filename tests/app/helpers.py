@@ -8,6 +8,7 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from qinyuan.i18n import t
 from tests.support.apptest import whole_script_reruns
 
 # Every rerun runs app.py as the real server does (navigation, login check, sidebar, then the page),
@@ -38,6 +39,12 @@ def app_as(
         at.switch_page(f"pages/{page}.py")
         at.run()
     return at
+
+
+def L(key: str, lang: str = "zh", **params) -> str:
+    """What the user reads for a catalogue key (zh unless told), through the app's own t(): tests find
+    widgets by their label without typing the Chinese again, and follow a catalogue change."""
+    return t(key, lang, **params)
 
 
 def texts(at: AppTest) -> str:

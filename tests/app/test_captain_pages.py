@@ -3,7 +3,7 @@ place, to-do and attention lines that open their action already picked, live cas
 
 from qinyuan.ui.common import get_db
 
-from .helpers import app_as, texts
+from .helpers import L, app_as, texts
 
 
 def _button(at, key):
@@ -58,8 +58,8 @@ def test_a_ticked_room_keeps_its_place_greyed_and_the_undo_names_it(demo_path):
     assert not at.exception
     after = _rooms(at)
     assert [r[0] for r in after] == [r[0] for r in before]  # nothing moved: a second tap lands where it aimed
-    assert dict((k, (label, disabled)) for k, label, disabled in after)[key] == (f"✓ {room}", True)
-    undo = next(b for b in at.button if b.label == f"撤销 {room} 的登记")
+    assert {k: (label, disabled) for k, label, disabled in after}[key] == (f"✓ {room}", True)
+    undo = next(b for b in at.button if b.label == L("donation.untick", room=room))
     undo.click().run()
     assert not at.exception
     assert f"{room} 的登记已撤销。" in [s.value for s in at.success]
@@ -151,13 +151,13 @@ def test_a_refusal_on_a_stale_case_page_shows_under_the_buttons(demo_path):
     at.run()
     db = get_db()
     em.add_event(db, users.actor_for(db, "medic01"), 2, em.NOTE, "已电话随访")  # the page is now stale
-    step = next(b for b in at.button if b.label.startswith("记录："))
+    step = next(b for b in at.button if b.label.startswith(L("emergency.detail.record", kind="")))
     step.click().run()
     assert not at.exception, at.exception
     drawn = _in_order(at.main)
     errors = {id(e) for e in at.error}
     refusal = next(i for i, e in enumerate(drawn) if id(e) in errors)
-    buttons = [i for i, e in enumerate(drawn) if getattr(e, "label", "").startswith("记录：")]
+    buttons = [i for i, e in enumerate(drawn) if getattr(e, "label", "").startswith(L("emergency.detail.record", kind=""))]
     assert buttons and refusal > max(buttons)  # next to the button pressed, not at the top of the page
     assert len(at.error) == 1
 

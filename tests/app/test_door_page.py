@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from qinyuan import access, door
 from qinyuan.db import Database
 
-from .helpers import ROOT, texts
+from .helpers import ROOT, L, texts
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_door_shows_only_the_household_without_login_or_menu(linked):
     assert room in shown and "第" in shown
     assert not any(name in shown for name in full_names if len(name) > 1), "full names shown"
     assert not at.sidebar.button and "login" not in shown.lower()
-    assert not [f for f in at.text_input if f.label in ("用户名", "Username")]
+    assert not [f for f in at.text_input if f.label in (L("login.username"), L("login.username", "en"))]
 
 
 @pytest.mark.parametrize("token", ["", "x" * 30, "<script>alert(1)</script>", "a" * 200])

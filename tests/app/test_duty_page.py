@@ -5,7 +5,7 @@ from datetime import date
 from qinyuan import clock
 from qinyuan.db import Database
 
-from .helpers import app_as, texts
+from .helpers import L, app_as, texts
 
 
 def _db(path):
@@ -15,7 +15,7 @@ def _db(path):
 def test_member_lands_on_my_duty_and_checks_in(demo_path):
     at = app_as(demo_path, "member001", page="duty")
     assert not at.exception
-    assert [tab.label for tab in at.tabs] == ["我的值班", "本队今日", "现在在岗"]
+    assert [tab.label for tab in at.tabs] == [L("duty.tab.mine"), L("polish.tab.team"), L("duty.tab.board")]
     mine = "\n".join(str(m.value) for m in at.tabs[0].markdown)
     assert "北门值守" in mine and "08:00–13:00" in mine and "今天" in mine
     db = _db(demo_path)
@@ -23,11 +23,11 @@ def test_member_lands_on_my_duty_and_checks_in(demo_path):
     db.close()
     assert captain_phone in mine
     assert "排班" not in [tab.label for tab in at.tabs]
-    check_in = next(b for b in at.button if b.label == "签到")
+    check_in = next(b for b in at.button if b.label == L("duty.check_in"))
     check_in.click().run()
     assert not at.exception
     assert "已签到，辛苦了！" in texts(at)
-    assert any(b.label == "签退" for b in at.button)
+    assert any(b.label == L("duty.check_out") for b in at.button)
     db = _db(demo_path)
     status = db.scalar(
         """SELECT a.status FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id
@@ -50,18 +50,18 @@ def test_my_duty_in_english(demo_path):
 def test_committee_sees_board_and_planner_not_my_duty(demo_path):
     at = app_as(demo_path, "committee", page="duty")
     assert not at.exception
-    assert [tab.label for tab in at.tabs] == ["现在在岗", "排班"]
+    assert [tab.label for tab in at.tabs] == [L("duty.tab.board"), L("duty.tab.plan")]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["现在"] == "09:00"
     assert metrics["缺员岗位"] == "2"
     assert "缺 1 人" in texts(at)
-    assert any(b.label.startswith("把 1月10日 的排班复制到次日") for b in at.button)
+    assert any(b.label == L("duty.plan.copy", day=L("duty.date", m=1, d=10)) for b in at.button)
 
 
 def test_captain_plans_own_team_only(demo_path):
     at = app_as(demo_path, "captain01", page="duty")
     assert not at.exception
-    assert [tab.label for tab in at.tabs] == ["我的值班", "本队今日", "现在在岗", "排班"]
+    assert [tab.label for tab in at.tabs] == [L("duty.tab.mine"), L("polish.tab.team"), L("duty.tab.board"), L("duty.tab.plan")]
     db = _db(demo_path)
     team1 = {r[0] for r in db.rows("SELECT id FROM volunteers WHERE team_id = 1 AND active")}
     shift = db.scalar("SELECT id FROM shifts WHERE post_id = 1 AND start_at = ?", [clock.at(date(2022, 1, 10), 18)])
@@ -83,7 +83,7 @@ def test_captain_plans_own_team_only(demo_path):
 def test_logistics_reads_the_plan_without_planning(demo_path):
     at = app_as(demo_path, "logistics01", page="duty")
     assert not at.exception
-    assert not any(b.label in ("安排到此班", "移除") for b in at.button)
+    assert not any(b.label in (L("duty.plan.assign"), L("duty.plan.remove")) for b in at.button)
     assert at.dataframe  # the day's summary per post
 
 

@@ -21,11 +21,8 @@ PLAIN_OPTIONS = {"selectbox", "multiselect", "text", "code", "json", "arrow_data
 
 
 @pytest.fixture(scope="module")
-def hostile_path(demo_template, tmp_path_factory):
-    import shutil
-
-    path = str(tmp_path_factory.mktemp("hostile") / "hostile.duckdb")
-    shutil.copy(demo_template, path)
+def hostile_path(demo_template, tmp_path_factory, clone):
+    path = clone(demo_template, tmp_path_factory.mktemp("hostile"))
     poison(path)
     return path
 
@@ -70,11 +67,8 @@ PAIRS = [(role, page) for page, roles in access.PAGES.items() for role in roles]
 
 
 @pytest.mark.parametrize("role,page", PAIRS, ids=[f"{r}-{p}" for r, p in PAIRS])
-def test_no_user_text_renders_as_markup(hostile_path, tmp_path, role, page):
-    import shutil
-
-    path = str(tmp_path / "h.duckdb")
-    shutil.copy(hostile_path, path)
+def test_no_user_text_renders_as_markup(hostile_path, tmp_path, role, page, clone):
+    path = clone(hostile_path, tmp_path)
     at = app_as(path, USERS[role], page=page)
     assert not at.exception, at.exception
     assert leaks(at) == []
@@ -119,12 +113,9 @@ def _open_first(at, prefix):
         ("captain", "testing"),
     ],
 )
-def test_every_view_and_detail_of_a_page_escapes_user_text(hostile_path, tmp_path, role, page):
+def test_every_view_and_detail_of_a_page_escapes_user_text(hostile_path, tmp_path, role, page, clone):
     """Each view of the page's switcher, the first record's detail, the first room of a form."""
-    import shutil
-
-    path = str(tmp_path / "h.duckdb")
-    shutil.copy(hostile_path, path)
+    path = clone(hostile_path, tmp_path)
     key, label, views = VIEWS[page]
     at = app_as(path, USERS[role], page=page)
     first_room = get_db().scalar("SELECT min(id) FROM households WHERE unit_id = 1")

@@ -2,7 +2,7 @@
 
 from qinyuan.db import Database
 
-from .helpers import app_as, texts
+from .helpers import L, app_as, texts
 
 
 def _button(at, label):
@@ -16,14 +16,19 @@ def test_captain_sees_their_unit_only(demo_path):
     assert "第 1 / 1 页（共 18 条）" in shown
     assert "1号楼1单元" in shown and "1号楼2单元" not in shown
     assert "****" not in shown  # the captain may call their own households
-    assert [r.label for r in at.radio if r.key == "hh_view"] and "导入" not in at.radio(key="hh_view").options
+    assert [r.label for r in at.radio if r.key == "hh_view"] and L("households.view.import") not in at.radio(
+        key="hh_view"
+    ).options
 
 
 def test_logistics_reads_without_tags_or_edit(demo_path):
     at = app_as(demo_path, "logistics01", page="households")
     assert not at.exception
-    assert all(b.label != "登记走访" for b in at.button)
-    assert at.selectbox(key="hh_f_tag").options == ["全部", "有特殊需求"]  # no per-condition filter without medical rights
+    assert all(b.label != L("households.visit_button") for b in at.button)
+    assert at.selectbox(key="hh_f_tag").options == [
+        L("common.all"),
+        L("households.tag_any"),
+    ]  # no per-condition filter without medical rights
     at.selectbox(key="hh_f_tag").set_value("any").run()
     shown = texts(at)
     assert "需重点关照" in shown
@@ -38,7 +43,7 @@ def test_captain_records_a_visit_from_the_form(demo_path):
     assert not at.exception
     assert "走访登记" in texts(at)
     at.number_input[0].set_value(4)
-    _button(at, "保存走访").click().run()
+    _button(at, L("households.visit_save")).click().run()
     assert not at.exception, at.exception
     assert "走访已登记。" in texts(at)
     db = Database.open(demo_path)

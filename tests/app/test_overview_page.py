@@ -1,6 +1,6 @@
 """The overview page per role (AppTest): committee, captain, member, medic; the briefing button."""
 
-from .helpers import app_as, texts
+from .helpers import L, app_as, texts
 
 
 def _metrics(at) -> dict:
@@ -43,7 +43,20 @@ def test_committee_makes_the_briefing_in_one_click(demo_path):
     text = at.text_area[0].value
     assert "51 支服务队、338 名队员、值守 122 人次、为 108 户送药上门" in text
     assert "【待解决问题】" in text
-    assert at.get("download_button")[0].proto.label == "下载 PDF"
+    assert at.get("download_button")[0].proto.label == L("overview.briefing_pdf")
+
+
+def test_the_briefing_pdf_is_built_when_tapped_not_in_the_rerun(demo_path):
+    """The text comes at once; the PDF (charts: many seconds) is made by the download button's callable."""
+    from qinyuan.ui.common import get_db
+    from qinyuan.ui.overview import _briefing_pdf
+
+    at = app_as(demo_path, "committee")
+    at.button(key="ov_brief_make_zh").click().run()
+    brief = at.session_state["ov_brief"]
+    assert "pdf" not in brief  # nothing built during the rerun
+    made = _briefing_pdf(get_db(), brief)
+    assert made.startswith(b"%PDF-") and _briefing_pdf(get_db(), brief) is made  # built once
 
 
 def test_committee_picks_a_unit_and_sees_its_figures(demo_path):
@@ -52,7 +65,7 @@ def test_committee_picks_a_unit_and_sees_its_figures(demo_path):
     assert not at.exception
     assert "2号楼2单元 · 队长" in texts(at)
     # the unit's cards: 2-2 has the open fall case
-    assert any(m.label == "处理中急诊" and m.value == "1" for m in at.metric)
+    assert any(m.label == L("kpi.emergency_cases_open") and m.value == "1" for m in at.metric)
 
 
 def test_captain_sees_only_their_unit_led_by_todo(demo_path):

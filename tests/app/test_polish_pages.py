@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .helpers import app_as
+from .helpers import L, app_as
 
 
 def _count(at) -> int:
@@ -87,13 +87,13 @@ def _duty_status(demo_path, day="2022-01-10"):
 def test_checking_out_far_too_early_asks_first_and_the_finished_card_shows_the_note(demo_path):
     """09:00 into an 08:00-13:00 shift: 签退 asks (4 h left); 确定签退 checks out; the card keeps the handover note."""
     at = app_as(demo_path, "member001", page="duty")
-    next(b for b in at.button if b.label == "签到").click().run()
+    next(b for b in at.button if b.label == L("duty.check_in")).click().run()
     at.text_area(key=next(a.key for a in at.text_area if a.key.endswith("_note"))).input("岗亭钥匙在抽屉里").run()
-    next(b for b in at.button if b.label == "签退").click().run()
+    next(b for b in at.button if b.label == L("duty.check_out")).click().run()
     assert not at.exception
     assert any("13:00 结束，还有 4 小时 0 分钟" in w.value for w in at.warning)
     assert _duty_status(demo_path) == "checked_in"  # not yet
-    next(b for b in at.button if b.label == "确定签退").click().run()
+    next(b for b in at.button if b.label == L("polish.checkout_anyway")).click().run()
     assert not at.exception
     assert _duty_status(demo_path) == "done"
     mine = "\n".join(str(m.value) for m in at.tabs[0].markdown)
@@ -105,6 +105,6 @@ def test_a_member_sees_who_of_the_team_is_on_duty_today_and_when_check_in_opens(
     labels = [b.label for b in at.button]
     assert "后天 1月12日 07:00 起可签到" in labels, labels  # not just "07:00 起可签到"
     team = at.tabs[1]
-    assert team.label == "本队今日"
+    assert team.label == L("polish.tab.team")
     text = "\n".join(str(m.value) for m in team.markdown)
     assert "北门值守" in text and "08:00–13:00" in text and "本队今天 1 人值班" in "\n".join(c.value for c in team.caption)

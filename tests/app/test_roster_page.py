@@ -4,7 +4,7 @@ the committee's whole roster, filters, export and edits."""
 from qinyuan.db import Database
 from qinyuan.ui import safe
 
-from .helpers import app_as, texts
+from .helpers import L, app_as, texts
 
 
 def test_member_sees_own_team_masked_phones_and_captains_phone(demo_path):
@@ -19,7 +19,9 @@ def test_member_sees_own_team_masked_phones_and_captains_phone(demo_path):
     assert people.count(safe.html("****")) == 6  # everyone but the member and their captain (masked, as entities)
     assert f"tel:{captain_phone}" in people
     assert not at.dataframe
-    assert not any(b.label in ("保存", "调队", "停用") for b in at.main.button)  # the sidebar has its own (password)
+    assert not any(
+        b.label in (L("common.save"), L("roster.move"), L("roster.deactivate")) for b in at.main.button
+    )  # the sidebar has its own (password)
 
 
 def test_captain_edits_a_members_phone(demo_path):
@@ -29,9 +31,9 @@ def test_captain_edits_a_members_phone(demo_path):
     vid = db.scalar("SELECT volunteer_id FROM users WHERE username = 'member001'")
     db.close()
     at.selectbox(key="roster_pick").set_value(vid).run()
-    form_inputs = [w for w in at.text_input if w.label == "电话"]
+    form_inputs = [w for w in at.text_input if w.label == L("roster.col.phone")]
     form_inputs[0].input("13700001234")
-    next(b for b in at.button if b.label == "保存").click().run()
+    next(b for b in at.button if b.label == L("common.save")).click().run()
     assert not at.exception
     assert "已保存。" in texts(at)
     db = Database.open(demo_path)
@@ -41,8 +43,8 @@ def test_captain_edits_a_members_phone(demo_path):
 
 def test_captain_bad_phone_is_refused_in_chinese(demo_path):
     at = app_as(demo_path, "captain01", page="roster")
-    [w for w in at.text_input if w.label == "电话"][0].input("call me")
-    next(b for b in at.button if b.label == "保存").click().run()
+    [w for w in at.text_input if w.label == L("roster.col.phone")][0].input("call me")
+    next(b for b in at.button if b.label == L("common.save")).click().run()
     assert any("电话号码格式不对" in e.value for e in at.error)
 
 
@@ -58,9 +60,9 @@ def test_committee_roster_filters_export_and_add(demo_path):
     assert len(at.get("download_button")) == 2
     at.text_input(key="roster_search").input("王新").run()
     assert "（共 0 条）" in texts(at)
-    name = [w for w in at.text_input if w.label == "姓名"][0]
+    name = [w for w in at.text_input if w.label == L("roster.col.name")][0]
     name.input("王新")
-    next(b for b in at.button if b.label == "新增").click().run()
+    next(b for b in at.button if b.label == L("roster.add")).click().run()
     assert not at.exception
     assert "已新增 王新。" in texts(at)
     at.selectbox(key="roster_skill").set_value(None).run()
@@ -77,8 +79,8 @@ def test_roster_in_english(demo_path):
 def test_committee_renames_a_team_on_the_page(demo_path):
     at = app_as(demo_path, "committee", page="roster")
     at.selectbox(key="edit_team").set_value(3).run()
-    [w for w in at.text_input if w.label == "服务队"][0].input("沁园红第3队（东）")
-    [b for b in at.button if b.label == "保存"][0].click().run()
+    [w for w in at.text_input if w.label == L("roster.col.team")][0].input("沁园红第3队（东）")
+    [b for b in at.button if b.label == L("common.save")][0].click().run()
     assert not at.exception
     db = Database.open(demo_path)
     assert db.scalar("SELECT name FROM teams WHERE id = 3") == "沁园红第3队（东）"
@@ -107,4 +109,4 @@ def test_many_teams_are_searched_not_listed(demo_path, monkeypatch):
     at.selectbox(key="edit_team").set_value(40).run()
     at.text_input(key="edit_team_q").input("第1").run()
     assert at.selectbox(key="edit_team").value == 40 and "沁园红第40队" in at.selectbox(key="edit_team").options
-    assert [w.value for w in at.text_input if w.label == "服务队"][0] == "沁园红第40队"
+    assert [w.value for w in at.text_input if w.label == L("roster.col.team")][0] == "沁园红第40队"

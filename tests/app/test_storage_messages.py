@@ -39,7 +39,7 @@ def test_a_second_server_is_told_in_the_users_language(held, lang, words):
 def test_login_fails_with_disk_full_when_it_cannot_be_recorded(demo_path, monkeypatch):
     at = app_as(demo_path, None)
 
-    def full(self, *args, **kwargs):
+    def full(self, *_args, **_kwargs):
         if self.db.backend == "postgres":
             import psycopg
 

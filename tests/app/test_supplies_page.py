@@ -2,7 +2,7 @@
 
 import pytest
 
-from .helpers import app_as, texts
+from .helpers import L, app_as, texts
 
 
 def _bars(at) -> list[str]:
@@ -64,14 +64,14 @@ def test_logistics_negative_stock_shows_a_clear_message(demo_path):
     at = app_as(demo_path, "logistics01", page="supplies")
     assert not at.exception
     assert "qy_move" in [f.key for f in at.main.get("form")]
-    form_number = [n for n in at.number_input if n.label == "数量"][0]
+    form_number = [n for n in at.number_input if n.label == L("supplies.quantity")][0]
     form_number.set_value(10_000.0)
-    direction = [r for r in at.radio if r.label == "方向"][0]
+    direction = [r for r in at.radio if r.label == L("supplies.direction")][0]
     direction.set_value("out")
-    [ti for ti in at.text_input if ti.label == "来源 / 去向"][0].input("1号楼")
-    item = [s for s in at.selectbox if s.label == "物资" and s.options and "米面油（份）" in s.options][0]
+    [ti for ti in at.text_input if ti.label == L("supplies.counterparty")][0].input("1号楼")
+    item = [s for s in at.selectbox if s.label == L("supplies.item") and s.options and "米面油（份）" in s.options][0]
     item.set_value(7)
-    [b for b in at.button if b.label == "登记"][0].click().run()
+    [b for b in at.button if b.label == L("supplies.record")][0].click().run()
     assert not at.exception
     assert any("库存不足" in e.value and "640" in e.value for e in at.error)
 

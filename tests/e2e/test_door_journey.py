@@ -101,7 +101,7 @@ def test_insulin_from_the_door_to_the_clinic(world, phone, browser, playwright_i
     screenshot(phone, "door_sourcing_phone")
 
 
-def test_reissued_card_old_link_shows_nothing(world, phone, laptop, browser):
+def test_reissued_card_old_link_shows_nothing(world, phone, laptop):
     server, tokens, (first, _second) = world
     _door(phone, server.url, tokens[first])
     expect(phone.get_by_role("heading", name=re.compile(rf"1号楼1单元 {first}"))).to_be_visible()

@@ -38,21 +38,13 @@ def _click(page: Page, name: str) -> None:
 
 
 def _step(page: Page, kind: str, note: str | None = None) -> None:
-    recorded = page.get_by_role("heading").filter(has_text=f"病例 #5 · {kind}")
-    for attempt in range(2):
-        if note:
-            page.get_by_label("说明（可选）").fill(note)
-        _click(page, f"记录：{kind}")
-        try:
-            expect(recorded).to_be_visible(timeout=10_000)
-            return
-        except AssertionError:
-            # On a loaded machine a tap can land while Streamlit swaps the buttons after the last step's
-            # rerun, and is lost. The app is idle and the step not recorded, so tapping again is safe
-            # (a processed tap would have shown its heading); a second miss fails the test.
-            if attempt:
-                raise
-            wait_for_app(page)
+    """Record one step of case #5: wait until the last step's rerun has drawn the new buttons, tap once, see it."""
+    wait_for_app(page)
+    if note:
+        page.get_by_label("说明（可选）").fill(note)
+    _click(page, f"记录：{kind}")
+    expect(page.get_by_role("heading").filter(has_text=f"病例 #5 · {kind}")).to_be_visible()
+    wait_for_app(page)
 
 
 def test_special_residents_on_a_phone(server, phone):

@@ -59,7 +59,7 @@ def test_committee_makes_the_briefing(server, laptop):
     area = page.get_by_label("简报文本（可复制到微信群）")
     expect(area).to_be_visible(timeout=60_000)
     expect(area).to_have_value(__import__("re").compile("51 支服务队、338 名队员、值守 122 人次、为 108 户送药上门"))
-    with page.expect_download() as info:
+    with page.expect_download(timeout=120_000) as info:  # the PDF (with its charts) is built when tapped
         page.get_by_role("button", name="下载 PDF").click()
     path = info.value.path()
     with open(path, "rb") as fh:

@@ -193,13 +193,13 @@ def test_the_contract_notices_a_change(monkeypatch):
 
     name, parameters, digest, depends = next(c for c in CONTRACT if c[0].endswith("CookieModel._token_encode"))
 
-    def _token_encode(self) -> str:  # same signature, other source
+    def _token_encode(self) -> str:  # noqa: ARG001 - same signature as the library's, other source
         return "changed"
 
     monkeypatch.setattr(CookieModel, "_token_encode", _token_encode)
     with pytest.raises(AssertionError, match="source of .*_token_encode changed"):
         check(name, parameters, digest, depends)
-    monkeypatch.setattr(CookieModel, "_token_encode", lambda self, extra: "changed")
+    monkeypatch.setattr(CookieModel, "_token_encode", lambda self, extra: "changed")  # noqa: ARG005 - a changed signature
     with pytest.raises(AssertionError, match="signature of .*_token_encode changed"):
         check(name, parameters, digest, depends)
     monkeypatch.delattr(CookieModel, "_token_encode")
@@ -220,7 +220,7 @@ def test_private_names_and_session_keys_exist():
         assert f"st.session_state['{key}']" in init, f"the library no longer initialises session key {key!r}"
 
 
-def test_our_login_takes_every_call_the_library_makes(db, monkeypatch):
+def test_our_login_takes_every_call_the_library_makes(monkeypatch):
     """The replacement login accepts the view's password call and the cookie path's token call, routing
     each to our callbacks; the class's own login stays reachable for enter()."""
     monkeypatch.setattr(st, "session_state", {})
@@ -231,7 +231,7 @@ def test_our_login_takes_every_call_the_library_makes(db, monkeypatch):
         "k" * 32,
         12,
         claims=dict,
-        password_login=lambda a, u, p: seen.append(("password", u, p)) or True,
+        password_login=lambda _a, u, p: seen.append(("password", u, p)) or True,
         accept_token=lambda token: seen.append(("token", token["username"])) or False,
     )
     login = made.authentication_controller.login

@@ -303,7 +303,7 @@ def _bare_tx():
     from qinyuan.db import Tx
 
     class Cur:
-        def execute(self, sql, params):
+        def execute(self, _sql, _params):
             return None
 
     tx = Tx.__new__(Tx)

@@ -8,7 +8,7 @@ from qinyuan.db import Database
 from qinyuan.errors import InvalidInput, PermissionDenied
 
 
-def test_init_with_grid_creates_units_and_teams(tmp_path, capsys):
+def test_init_with_grid_creates_units_and_teams(tmp_path):
     path = str(tmp_path / "real.duckdb")
     assert main(["init", "--db", path, "--grid", "4x2"]) == 0
     db = Database.open(path)

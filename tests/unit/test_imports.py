@@ -156,7 +156,7 @@ def test_failure_mid_write_rolls_back(db, as_user, monkeypatch):
 
     before = counts(db)
 
-    def boom(self, *args, **kwargs):
+    def boom(*_args, **_kwargs):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(storage.Tx, "audit", boom)

@@ -79,7 +79,7 @@ def _burst(submit, n: int, username: str, password: str, slow: SlowBcrypt) -> tu
 
 
 # -- item 1: nobody can lock a user out --------------------------------------------------------------
-def test_an_attacker_from_one_client_cannot_lock_the_real_user_out(db, form):
+def test_an_attacker_from_one_client_cannot_lock_the_real_user_out(form):
     for _ in range(30):
         assert not form("committee", "guess-" + secrets.token_hex(3))
     assert st.session_state["_qy_login_msg"][0] == "login.locked"
@@ -150,7 +150,7 @@ def test_25_simultaneous_submits_check_no_more_than_the_limit(db, form, monkeypa
     assert db.scalar("SELECT count(*) FROM login_failures WHERE username = 'committee'") == 5
 
 
-def test_the_right_password_is_refused_while_a_burst_has_used_up_the_limit(db, form, monkeypatch):
+def test_the_right_password_is_refused_while_a_burst_has_used_up_the_limit(form, monkeypatch):
     slow = SlowBcrypt(monkeypatch)
     _, threads = _burst(form, 6, "committee", "wrong-password", slow)
     assert slow.wait_until(lambda: slow.entered + slow.finished >= 6 or slow.entered >= 6, timeout=30)

@@ -80,7 +80,7 @@ def test_set_up_actors_without_an_account_still_write(db):
 
 def test_other_actor_kinds_get_their_own_hook(db, monkeypatch):
     seen = []
-    monkeypatch.setitem(access._RELOAD, "household", lambda tx, actor: seen.append(actor) or actor)
+    monkeypatch.setitem(access._RELOAD, "household", lambda _tx, actor: seen.append(actor) or actor)
     door = access.Actor("household:1", "household", kind="household")
 
     def fn(tx):

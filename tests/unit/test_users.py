@@ -40,7 +40,8 @@ def session(monkeypatch):
     monkeypatch.setenv("QINYUAN_COOKIE_HOURS", "12")
 
 
-def test_logout_revokes_cookies_issued_before(db, session, fake_clock):
+@pytest.mark.usefixtures("session")
+def test_logout_revokes_cookies_issued_before(db, fake_clock):
     token = _cookie(db, "captain01")
     fake_clock(seconds=5)
     assert not auth.token_refused(db, token)
@@ -50,7 +51,8 @@ def test_logout_revokes_cookies_issued_before(db, session, fake_clock):
     assert not auth.token_refused(db, _cookie(db, "captain01"))  # a new login works
 
 
-def test_a_revoked_cookie_stays_refused_when_the_cookie_lifetime_is_lowered(db, session, fake_clock, monkeypatch):
+@pytest.mark.usefixtures("session")
+def test_a_revoked_cookie_stays_refused_when_the_cookie_lifetime_is_lowered(db, fake_clock, monkeypatch):
     """Regression: the issue time was derived as exp_date - cookie_hours, so lowering cookie_hours
     (12 -> 1) made a cookie issued before a logout look issued after it, and it worked again."""
     token = _cookie(db, "captain01", hours=12)
@@ -61,12 +63,14 @@ def test_a_revoked_cookie_stays_refused_when_the_cookie_lifetime_is_lowered(db, 
     assert auth.token_refused(db, token)
 
 
-def test_a_cookie_without_our_issue_time_is_refused(db, session):
+@pytest.mark.usefixtures("session")
+def test_a_cookie_without_our_issue_time_is_refused(db):
     legacy = {"username": "captain01", "exp_date": (clock.real_now() + timedelta(hours=12)).timestamp()}
     assert auth.token_refused(db, legacy)
 
 
-def test_password_change_revokes_and_clears_the_forced_change(db, session, fake_clock, as_user):
+@pytest.mark.usefixtures("session")
+def test_password_change_revokes_and_clears_the_forced_change(db, fake_clock, as_user):
     committee = as_user("committee")
     temp = users.reset_password(db, committee, "member003")
     assert users.account(db, "member003")["must_change_password"]
@@ -90,7 +94,8 @@ def test_password_change_revokes_and_clears_the_forced_change(db, session, fake_
     assert db.scalar("SELECT count(*) FROM audit_log WHERE action = 'user.change_password' AND entity_id = 'member003'") == 1
 
 
-def test_reset_password_revokes_existing_cookies(db, session, fake_clock, as_user):
+@pytest.mark.usefixtures("session")
+def test_reset_password_revokes_existing_cookies(db, fake_clock, as_user):
     token = _cookie(db, "captain05")
     fake_clock(seconds=1)
     users.reset_password(db, as_user("committee"), "captain05")
@@ -134,7 +139,8 @@ def test_only_committee_manages_accounts(db, as_user):
     assert users.account(db, "sneaky") is None
 
 
-def test_deactivation_ends_logins_and_reactivation_restores(db, session, fake_clock, as_user):
+@pytest.mark.usefixtures("session")
+def test_deactivation_ends_logins_and_reactivation_restores(db, fake_clock, as_user):
     committee = as_user("committee")
     token = _cookie(db, "member010")
     fake_clock(seconds=1)
