@@ -395,10 +395,10 @@ def copy_to_server(source: Database, target: Database) -> dict[str, int]:
                 for row in rows:
                     copy.write_row(row)
             counts[table] = len(rows)
-        for name, last in src.execute(
-            "SELECT sequence_name, last_value FROM duckdb_sequences() WHERE last_value IS NOT NULL"
-        ).fetchall():
-            dst.execute("SELECT setval(?, ?)", [name, int(last)])
+        # A sequence never used yet (the demo restarts its numbering with a new START) has no last_value:
+        # the server's next number is then its start, as on the file.
+        for name, start, last in src.execute("SELECT sequence_name, start_value, last_value FROM duckdb_sequences()").fetchall():
+            dst.execute("SELECT setval(?, ?, ?)", [name, int(start if last is None else last), last is not None])
         for table, n in counts.items():
             if dst.execute(f'SELECT count(*) FROM "{table}"').fetchone() != (n,):
                 raise QinyuanError("backup.mismatch", table=table)

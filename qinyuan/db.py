@@ -64,8 +64,9 @@ def statement_kind(sql: str) -> str:
 
 
 # Tables whose rows are themselves a record and need no audit row of their own: the audit log, and
-# login attempts (who, from where, when; kept for the throttle window; the outcomes are audited).
-UNAUDITED = frozenset({"audit_log", "login_failures"})
+# login attempts (who, from where, when; kept for the throttle window; the outcomes are audited), and the
+# per-key write locks (qinyuan.keylocks: counters bumped to make two writes of one key conflict).
+UNAUDITED = frozenset({"audit_log", "login_failures", "write_locks"})
 
 
 def default_path() -> str:
@@ -349,7 +350,7 @@ class Database:
                 r[0]
                 for r in self.rows(
                     "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() "
-                    "AND table_name NOT IN ('audit_log', 'login_failures', 'users', 'schema_migrations') ORDER BY 1"
+                    "AND table_name NOT IN ('audit_log', 'login_failures', 'write_locks', 'users', 'schema_migrations') ORDER BY 1"
                 )
             )
             with self._cache_lock:

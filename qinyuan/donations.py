@@ -4,25 +4,20 @@ in SQL over the actor's scope (captains and members: their team's units)."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import duckdb
 import pandas as pd
 
-from . import access, clock
+from . import access, clock, keylocks
 from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound
 
-# Ticks and unticks of this process (the one process that holds the file) run one at a time, so the
-# "batch used up" check sees every earlier tick. The primary key (batch_id, household_id) still decides
-# who ticked a room. (It first dodged a DuckDB 1.4.4 bug, fixed in the pinned 1.5.6.)
-_TICK_LOCK = threading.Lock()
 # Seconds since 1970-01-01 in Shanghai time (UTC+8 all year, no DST): hour and day buckets by plain
 # arithmetic, several times faster than per-row time-zone conversion at 150k deliveries.
-_LOCAL_SECONDS = "floor(epoch(d.delivered_at))::BIGINT + 28800"
+_LOCAL_SECONDS = "CAST(floor(extract(epoch FROM d.delivered_at)) AS BIGINT) + 28800"
 
 
 @dataclass(frozen=True)
@@ -132,7 +127,8 @@ def building_progress(db: Database, actor: Actor, batch_id: int) -> pd.DataFrame
         ("households", "units", "donation_deliveries"),
         "df",
         f"""SELECT u.building, count(*) AS households, count(d.household_id) AS served,
-                   count(*) - count(d.household_id) AS waiting, count(d.household_id) / count(*) AS share
+                   count(*) - count(d.household_id) AS waiting,
+                   CAST(count(d.household_id) AS DOUBLE PRECISION) / nullif(count(*), 0) AS share
             FROM households h JOIN units u ON u.id = h.unit_id
             LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ?
             WHERE {where} GROUP BY u.building ORDER BY u.building""",
@@ -190,11 +186,11 @@ def throughput(db: Database, actor: Actor, batch_id: int, day: date | None = Non
         "donations.throughput",
         ("donation_deliveries", "households"),
         "df",
-        f"""SELECT (({_LOCAL_SECONDS}) % 86400) // 3600 AS hour, count(*) AS households
+        f"""SELECT CAST(floor((({_LOCAL_SECONDS}) % 86400) / 3600) AS INTEGER) AS hour, count(*) AS households
             FROM donation_deliveries d JOIN households h ON h.id = d.household_id
-            WHERE d.batch_id = ? AND d.delivered_at >= ? AND d.delivered_at < ? + INTERVAL 1 DAY AND {where}
-            GROUP BY ALL ORDER BY hour""",
-        [batch_id, start, start, *params],
+            WHERE d.batch_id = ? AND d.delivered_at >= ? AND d.delivered_at < ? AND {where}
+            GROUP BY 1 ORDER BY hour""",
+        [batch_id, start, start + timedelta(days=1), *params],
     )
 
 
@@ -206,7 +202,7 @@ def delivery_days(db: Database, actor: Actor, batch_id: int) -> list[date]:
             "donations.delivery_days",
             ("donation_deliveries",),
             "rows",
-            f"""SELECT DISTINCT ({_LOCAL_SECONDS.replace("d.", "")}) // 86400 AS day
+            f"""SELECT DISTINCT CAST(floor(({_LOCAL_SECONDS.replace("d.", "")}) / 86400) AS INTEGER) AS day
             FROM donation_deliveries WHERE batch_id = ? ORDER BY day""",
             [batch_id],
         )
@@ -262,6 +258,7 @@ def tick(db: Database, actor: Actor, batch_id: int, household_id: int, portions:
         found = _existing(tx.one, batch_id, household_id)
         if found:
             return Tick(False, household_id, house["room"], found[0], found[1], found[2])
+        keylocks.hold(tx, f"donation-batch:{batch_id}")  # ticks on other app processes count in `given` too
         given = tx.scalar("SELECT coalesce(sum(portions), 0) FROM donation_deliveries WHERE batch_id = ?", [batch_id])
         if given + portions > the_batch["portions"]:
             raise InvalidInput("donation.error.exhausted", portions=the_batch["portions"])
@@ -285,8 +282,11 @@ def tick(db: Database, actor: Actor, batch_id: int, household_id: int, portions:
         )
         return Tick(True, household_id, house["room"], actor.username, actor.display_name or actor.username, tx.now)
 
+    # Ticks and unticks of this process run one at a time, so the "batch used up" check sees every earlier
+    # tick; ticks of other app processes on a shared PostgreSQL database wait for the batch's key in fn.
+    # The primary key (batch_id, household_id) still decides who ticked a room.
     try:
-        with _TICK_LOCK:
+        with keylocks.local(db, "donations.ticks"):
             return db.write(actor, fn)
     except duckdb.ConstraintException:
         # The other tap committed between our look and our insert: report theirs.
@@ -333,5 +333,5 @@ def untick(db: Database, actor: Actor, batch_id: int, household_id: int) -> bool
         )
         return True
 
-    with _TICK_LOCK:
+    with keylocks.local(db, "donations.ticks"):
         return db.write(actor, fn)

@@ -4,8 +4,9 @@ for through it. Staff act on what households ask for in qinyuan.door_staff.
 A link carries a random token of 192 bits; only its SHA-256 is stored (door_links), so a printed card or
 a sent link cannot be shown again: printing a unit's cards issues fresh links and the old ones stop.
 Every write of a household runs in one transaction that first checks, inside that transaction, that the
-link it came in by is still the household's current one, then the hourly limits per link and per client,
-then writes and audits as `household:<id>`. Medicine, groceries and urgent cases go into their own
+link it came in by is still the household's current one, then the hourly limits per link and per client
+(counted in door_hits, one writer per link and per client at a time, across app processes too), then
+writes and audits as `household:<id>`. Medicine, groceries and urgent cases go into their own
 areas' tables through those areas' insert functions; the rest are door_requests."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, Literal, overload
 
-from . import access, clock, emergencies, groceries, kpi, medicine
+from . import access, clock, emergencies, groceries, keylocks, kpi, medicine
 from .access import Actor, HouseholdActor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound, QinyuanError, StaleEdit
@@ -204,7 +205,7 @@ def seed_links(db: Database) -> int:
     with db.bulk() as cur:
         cur.execute(
             """INSERT INTO door_links (household_id, token_hash, issued_at, issued_by)
-                       SELECT h.id, sha256(uuid()::VARCHAR || uuid()::VARCHAR), ?, 'system' FROM households h
+                       SELECT h.id, md5(CAST(gen_random_uuid() AS VARCHAR)) || md5(CAST(gen_random_uuid() AS VARCHAR)), ?, 'system' FROM households h
                        WHERE h.id NOT IN (SELECT household_id FROM door_links)""",
             [issued],
         )
@@ -245,6 +246,7 @@ def _door_write(db: Database, actor: Actor, household_id: int, fn: Callable[[Tx,
         fresh_household(tx, tx.actor)
         since = tx.now - timedelta(hours=1)
         client = getattr(tx.actor, "client", "") or "-"
+        keylocks.hold(tx, f"door-link:{int(household_id)}", f"door-client:{client}")  # across app processes too
         if (
             tx.scalar("SELECT count(*) FROM door_hits WHERE household_id = ? AND ts > ?", [household_id, since])
             >= caps["door_link_per_hour"]
@@ -358,7 +360,7 @@ def report_testing(db: Database, actor: Actor, household_id: int, resident_id: i
         rid = _own_resident(tx, household_id, resident_id)
         if tx.scalar(
             "SELECT count(*) FROM door_requests WHERE household_id = ? AND resident_id = ? AND kind = ? "
-            "AND list_contains(?::VARCHAR[], status)",
+            "AND status = ANY(CAST(? AS VARCHAR[]))",
             [household_id, rid, kind, list(OPEN)],
         ):
             raise InvalidInput("door.error.already_asked")
@@ -567,7 +569,7 @@ def home(db: Database, actor: Actor, household_id: int) -> dict:
     asked = {
         (r[0], r[1])
         for r in db.rows(
-            "SELECT resident_id, kind FROM door_requests WHERE household_id = ? AND list_contains(?::VARCHAR[], status)",
+            "SELECT resident_id, kind FROM door_requests WHERE household_id = ? AND status = ANY(CAST(? AS VARCHAR[]))",
             [int(household_id), list(OPEN)],
         )
     }
@@ -749,7 +751,7 @@ def queue(db: Database, actor: Actor, kinds: tuple[str, ...] = KINDS, open_only:
                                h.occupants, r.name AS resident
                         FROM door_requests d JOIN households h ON h.id = d.household_id JOIN units u ON u.id = h.unit_id
                         LEFT JOIN residents r ON r.id = d.resident_id
-                        WHERE list_contains(?::VARCHAR[], d.kind) AND list_contains(?::VARCHAR[], d.status) AND {where}
+                        WHERE d.kind = ANY(CAST(? AS VARCHAR[])) AND d.status = ANY(CAST(? AS VARCHAR[])) AND {where}
                         ORDER BY d.created_at LIMIT ?""",
         [list(kinds), states, *params, limit],
     )
@@ -951,7 +953,7 @@ def counts(db: Database, actor: Actor) -> list[dict]:
                                 UNION ALL SELECT 'urgent', c.status, c.household_id FROM emergency_cases c
                                     WHERE c.reported_by LIKE 'household:%') x
                               JOIN households h ON h.id = x.household_id WHERE {where}
-                              GROUP BY ALL ORDER BY kind, status""",
+                              GROUP BY kind, status ORDER BY kind, status""",
         params,
     )
 

@@ -16,7 +16,7 @@ from typing import Any, overload
 
 import pandas as pd
 
-from . import access, clock, teams
+from . import access, clock, kpi, teams
 from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound, PermissionDenied
@@ -294,34 +294,49 @@ def day_plan(
             + "ORDER BY post_id, start_at, id LIMIT ? OFFSET ?)"
         )
         post_p += [day, *([post_id] if post_id else []), int(page_size), (max(1, int(page)) - 1) * int(page_size)]
-    rows = db.cached_read(
+    flat = db.cached_read(
         "duty.day_plan",
         _PLAN_TABLES,
         "dicts",
         f"""SELECT s.id, s.post_id, p.name_zh, p.name_en, p.required, s.start_at, s.end_at, s.version,
-                   list({{'id': a.id, 'volunteer_id': v.id, 'team_id': v.team_id,
-                          'name': CASE WHEN {visible} THEN v.name END, 'status': a.status, 'version': a.version}}
-                        ORDER BY a.id) FILTER (WHERE a.id IS NOT NULL) AS crew
+                   a.id AS crew_id, v.id AS crew_volunteer_id, v.team_id AS crew_team_id,
+                   CASE WHEN {visible} THEN v.name END AS crew_name, a.status AS crew_status, a.version AS crew_version
             FROM shifts s JOIN duty_posts p ON p.id = s.post_id
             LEFT JOIN shift_assignments a ON a.shift_id = s.id LEFT JOIN volunteers v ON v.id = a.volunteer_id
             WHERE s.day = ? {post_sql}
-            GROUP BY ALL ORDER BY s.post_id, s.start_at, s.id""",
+            ORDER BY s.post_id, s.start_at, s.id, a.id""",
         [*vparams, day, *post_p],
     )
+    rows = _nest(flat, "id", "crew")
     for r in rows:
-        r["crew"] = r["crew"] or []
         r["assigned"] = len(r["crew"])
         r["short"] = max(0, r["required"] - r["assigned"])
     return rows
 
 
+def _nest(flat: list[dict], key: str, into: str) -> list[dict]:
+    """Rows of a LEFT JOIN (one per child, `into`_* columns; one with NULL children for none), in order, as one
+    row per `key` with its children listed under `into`: the portable form of list({...}) in SQL."""
+    prefix = into + "_"
+    out: dict = {}
+    for row in flat:
+        parent = out.get(row[key])
+        if parent is None:
+            parent = out[row[key]] = {k: v for k, v in row.items() if not k.startswith(prefix)}
+            parent[into] = []
+        if row[prefix + "id"] is not None:
+            parent[into].append({k[len(prefix) :]: v for k, v in row.items() if k.startswith(prefix)})
+    return list(out.values())
+
+
 def day_summary(db: Database, actor: Actor, day: date) -> pd.DataFrame:
     """Per post: shifts, headcount required and assigned for the day (aggregated in SQL)."""
     access.require(actor, "duty.view")
-    sql = """SELECT p.id AS post_id, p.name_zh, p.name_en, count(s.id)::INTEGER AS shifts,
-                  coalesce(sum(p.required) FILTER (WHERE s.id IS NOT NULL), 0)::INTEGER AS required,
-                  coalesce(sum(c.n), 0)::INTEGER AS assigned,
-                  coalesce(sum(greatest(p.required - coalesce(c.n, 0), 0)) FILTER (WHERE s.id IS NOT NULL), 0)::INTEGER AS short
+    sql = """SELECT p.id AS post_id, p.name_zh, p.name_en, CAST(count(s.id) AS INTEGER) AS shifts,
+                  CAST(coalesce(sum(p.required) FILTER (WHERE s.id IS NOT NULL), 0) AS INTEGER) AS required,
+                  CAST(coalesce(sum(c.n), 0) AS INTEGER) AS assigned,
+                  CAST(coalesce(sum(greatest(p.required - coalesce(c.n, 0), 0)) FILTER (WHERE s.id IS NOT NULL), 0) AS INTEGER)
+                      AS short
            FROM duty_posts p LEFT JOIN shifts s ON s.post_id = p.id AND s.day = ?
            LEFT JOIN (SELECT shift_id, count(*) AS n FROM shift_assignments GROUP BY shift_id) c ON c.shift_id = s.id
            WHERE p.active GROUP BY p.id, p.name_zh, p.name_en ORDER BY p.id"""
@@ -365,8 +380,8 @@ _COPY_MAP = """
                         row_number() OVER (PARTITION BY post_id, start_at, end_at ORDER BY id) AS k
                  FROM shifts WHERE day = ?),
          map AS (SELECT src.id AS sid, tgt.id AS tid, tgt.start_at, tgt.end_at FROM src
-                 LEFT JOIN tgt ON tgt.post_id = src.post_id AND tgt.start_at = src.start_at + INTERVAL 1 DAY
-                              AND tgt.end_at = src.end_at + INTERVAL 1 DAY AND tgt.k = src.k),
+                 LEFT JOIN tgt ON tgt.post_id = src.post_id AND tgt.start_at = src.start_at + INTERVAL '1 day'
+                              AND tgt.end_at = src.end_at + INTERVAL '1 day' AND tgt.k = src.k),
          cand AS (SELECT a.volunteer_id AS vid, map.tid, map.start_at, map.end_at
                   FROM shift_assignments a JOIN map ON map.sid = a.shift_id JOIN volunteers v ON v.id = a.volunteer_id
                   WHERE v.active AND {team}),
@@ -382,11 +397,11 @@ def _copy_shifts(tx: Tx, day: date, nxt: date) -> int:
     created = len(
         tx.rows(
             """INSERT INTO shifts (id, post_id, day, start_at, end_at)
-           SELECT nextval('shift_seq'), post_id, ?, start_at + INTERVAL 1 DAY, end_at + INTERVAL 1 DAY FROM (
+           SELECT nextval('shift_seq'), post_id, ?, start_at + INTERVAL '1 day', end_at + INTERVAL '1 day' FROM (
                SELECT s.*, row_number() OVER (PARTITION BY post_id, start_at, end_at ORDER BY id) AS k
                FROM shifts s WHERE s.day = ?) src
            WHERE k > (SELECT count(*) FROM shifts n WHERE n.day = ? AND n.post_id = src.post_id
-                      AND n.start_at = src.start_at + INTERVAL 1 DAY AND n.end_at = src.end_at + INTERVAL 1 DAY)
+                      AND n.start_at = src.start_at + INTERVAL '1 day' AND n.end_at = src.end_at + INTERVAL '1 day')
            ORDER BY post_id, start_at, id RETURNING id""",
             [nxt, day, nxt],
             writes=("shifts",),
@@ -408,11 +423,12 @@ def _rest_warnings(tx: Tx, head: str, params: list) -> list[Warning]:
             head
             + f"""
             SELECT v.name, p.name_zh, es.start_at,
-                   CASE WHEN es.end_at <= j.start_at THEN epoch(j.start_at - es.end_at) ELSE epoch(es.start_at - j.end_at) END
+                   CASE WHEN es.end_at <= j.start_at THEN {kpi.seconds("j.start_at - es.end_at")}
+                        ELSE {kpi.seconds("es.start_at - j.end_at")} END
             FROM judged j JOIN shift_assignments e ON e.volunteer_id = j.vid JOIN shifts es ON es.id = e.shift_id
             JOIN duty_posts p ON p.id = es.post_id JOIN volunteers v ON v.id = j.vid
-            WHERE j.ok AND es.start_at < j.end_at + INTERVAL {int(MIN_REST.total_seconds())} SECOND
-              AND es.end_at > j.start_at - INTERVAL {int(MIN_REST.total_seconds())} SECOND
+            WHERE j.ok AND es.start_at < j.end_at + INTERVAL '{int(MIN_REST.total_seconds())} seconds'
+              AND es.end_at > j.start_at - INTERVAL '{int(MIN_REST.total_seconds())} seconds'
             ORDER BY j.start_at, v.id LIMIT 50""",
             params,
         )
@@ -526,11 +542,14 @@ def _my_rows(db: Database, volunteer_id: int, today: date, days: int) -> list[di
     notes: dict[int, list[dict]] = {}
     for r in db.dicts(
         f"""WITH prev AS (
-                    SELECT s.id AS sid, p.id AS pid FROM shifts s JOIN shifts p ON p.post_id = s.post_id AND p.start_at < s.start_at
-                    WHERE s.id IN ({marks}) QUALIFY row_number() OVER (PARTITION BY s.id ORDER BY p.start_at DESC) = 1)
+                    SELECT sid, pid FROM (
+                        SELECT s.id AS sid, p.id AS pid, row_number() OVER (PARTITION BY s.id ORDER BY p.start_at DESC, p.id DESC) AS k
+                        FROM shifts s JOIN shifts p ON p.post_id = s.post_id AND p.start_at < s.start_at
+                        WHERE s.id IN ({marks})) ranked
+                    WHERE k = 1)
                 SELECT prev.sid AS shift_id, v.name, a.handover_note AS note, a.check_out_at
                 FROM prev JOIN shift_assignments a ON a.shift_id = prev.pid JOIN volunteers v ON v.id = a.volunteer_id
-                WHERE a.handover_note IS NOT NULL ORDER BY a.check_out_at""",
+                WHERE a.handover_note IS NOT NULL ORDER BY a.check_out_at NULLS LAST, a.id""",
         ids,
     ):
         notes.setdefault(r["shift_id"], []).append(r)
@@ -561,7 +580,7 @@ def team_today(db: Database, actor: Actor, day: date | None = None) -> list[dict
             """SELECT s.start_at, s.end_at, p.name_zh, p.name_en, v.name, a.status, a.check_in_at, a.volunteer_id
            FROM shift_assignments a JOIN shifts s ON s.id = a.shift_id JOIN duty_posts p ON p.id = s.post_id
            JOIN volunteers v ON v.id = a.volunteer_id
-           WHERE v.team_id = ? AND s.day = ? ORDER BY s.start_at, p.id, v.name""",
+           WHERE v.team_id = ? AND s.day = ? ORDER BY s.start_at, p.id, v.name, a.id""",
             [actor.team_id, day],
         ),
     )
@@ -654,7 +673,7 @@ def board(db: Database, actor: Actor, at: datetime | None = None, names: int | N
     """Per active post: the shifts running now and the next shift(s), their crews (status per person; the
     first `names` shifts and people of each when given, all otherwise, with shifts_now, crew_now_total
     and crew_next_total counting everything), and whether the post is under-staffed (fewer assigned than required now).
-    Counted in SQL in one query, cached until a write to the duty tables or the next minute."""
+    Counted in SQL (two queries: the shifts, their crews), cached until a write to the duty tables or the next minute."""
     access.require(actor, "duty.view")
     now = _minute(at or db.now())
     visible, vparams = _visible_sql(actor)
@@ -669,56 +688,81 @@ def board(db: Database, actor: Actor, at: datetime | None = None, names: int | N
 
 def _board(db: Database, now: datetime, visible: str, vparams: list, names: int | None) -> list[dict]:
     keep = names if names is not None else 2**31 - 1  # shifts and people listed per post and slot
-    groups = db.dicts(
-        f"""WITH cur AS (
+    by = _board_groups(db, now, visible, vparams, keep)
+    empty = {"n_shifts": 0, "shifts": [], "n": 0, "checked_in": 0, "crew": []}
+    posts = db.dicts("SELECT id, code, kind, name_zh, name_en, required FROM duty_posts WHERE active ORDER BY id")
+    return [_board_row(post, by.get((post["id"], "now"), empty), by.get((post["id"], "next"), empty)) for post in posts]
+
+
+def _board_groups(db: Database, now: datetime, visible: str, vparams: list, keep: int) -> dict[tuple, dict]:
+    """{(post, "now"|"next"): its shifts and crew (the first `keep` of each) and their counts}."""
+    picked = """WITH cur AS (
                 SELECT s.id, s.post_id, s.start_at, s.end_at, 'now' AS slot FROM shifts s
                 WHERE s.start_at <= ? AND s.end_at > ?),
             nxt AS (
-                SELECT s.id, s.post_id, s.start_at, s.end_at, 'next' AS slot FROM shifts s WHERE s.start_at > ?
-                QUALIFY rank() OVER (PARTITION BY s.post_id ORDER BY s.start_at) = 1),
-            picked AS (SELECT * FROM cur UNION ALL SELECT * FROM nxt),
-            spans AS (SELECT post_id, slot, count(*) AS n_shifts,
-                             list_slice(list({{'id': id, 'post_id': post_id, 'slot': slot, 'start_at': start_at,
-                                               'end_at': end_at}} ORDER BY start_at, id), 1, ?) AS shifts
-                      FROM picked GROUP BY post_id, slot),
-            crews AS (SELECT x.post_id, x.slot, count(*) AS n,
-                             count(*) FILTER (WHERE a.status = 'checked_in') AS checked_in,
-                             list_slice(list({{'name': CASE WHEN {visible} THEN v.name END, 'team_id': v.team_id,
-                                               'status': a.status, 'check_in_at': a.check_in_at}}
-                                             ORDER BY x.start_at, x.id, a.id), 1, ?) AS crew
-                      FROM picked x JOIN shift_assignments a ON a.shift_id = x.id
-                      JOIN volunteers v ON v.id = a.volunteer_id GROUP BY x.post_id, x.slot)
-            SELECT s.post_id, s.slot, s.n_shifts, s.shifts, coalesce(c.n, 0) AS n, coalesce(c.checked_in, 0) AS checked_in,
-                   coalesce(c.crew, []) AS crew
-            FROM spans s LEFT JOIN crews c ON c.post_id = s.post_id AND c.slot = s.slot""",
-        [now, now, now, keep, *vparams, keep],
+                SELECT n.id, n.post_id, n.start_at, n.end_at, 'next' AS slot FROM (
+                    SELECT s.id, s.post_id, s.start_at, s.end_at, rank() OVER (PARTITION BY s.post_id ORDER BY s.start_at) AS k
+                    FROM shifts s WHERE s.start_at > ?) n
+                WHERE n.k = 1),
+            picked AS (SELECT * FROM cur UNION ALL SELECT * FROM nxt)"""
+    # counted over every row of a post and slot before the first `keep` are kept (at least one, for the counts)
+    shifts = db.dicts(
+        picked
+        + """
+            SELECT post_id, slot, id, start_at, end_at, n_shifts FROM (
+                SELECT picked.*, count(*) OVER (PARTITION BY post_id, slot) AS n_shifts,
+                       row_number() OVER (PARTITION BY post_id, slot ORDER BY start_at, id) AS k
+                FROM picked) ranked
+            WHERE k <= ? ORDER BY post_id, slot, k""",
+        [now, now, now, max(keep, 1)],
     )
-    by = {(g["post_id"], g["slot"]): g for g in groups}
-    empty = {"n_shifts": 0, "shifts": [], "n": 0, "checked_in": 0, "crew": []}
-    out = []
-    for post in db.dicts("SELECT id, code, kind, name_zh, name_en, required FROM duty_posts WHERE active ORDER BY id"):
-        cur, nxt = by.get((post["id"], "now"), empty), by.get((post["id"], "next"), empty)
-        current = cur["shifts"]
-        assigned, checked_in = int(cur["n"]), int(cur["checked_in"])
-        required = post["required"] * int(cur["n_shifts"]) if current else post["required"]
-        out.append(
-            {
-                **post,
-                "now": current,
-                "next": nxt["shifts"],
-                "crew_now": cur["crew"],
-                "crew_next": nxt["crew"],
-                "shifts_now": int(cur["n_shifts"]),
-                "crew_now_total": assigned,
-                "crew_next_total": int(nxt["n"]),
-                "assigned_now": assigned,
-                "checked_in_now": checked_in,
-                "required_now": required if current else 0,
-                "under_staffed": bool(current) and assigned < required,
-                "not_arrived": max(0, min(assigned, required) - checked_in) if current else 0,
-            }
+    crews = db.dicts(
+        picked
+        + f"""
+            SELECT post_id, slot, name, team_id, status, check_in_at, n, checked_in FROM (
+                SELECT x.post_id, x.slot, CASE WHEN {visible} THEN v.name END AS name, v.team_id, a.status, a.check_in_at,
+                       count(*) OVER (PARTITION BY x.post_id, x.slot) AS n,
+                       count(*) FILTER (WHERE a.status = 'checked_in') OVER (PARTITION BY x.post_id, x.slot) AS checked_in,
+                       row_number() OVER (PARTITION BY x.post_id, x.slot ORDER BY x.start_at, x.id, a.id) AS k
+                FROM picked x JOIN shift_assignments a ON a.shift_id = x.id JOIN volunteers v ON v.id = a.volunteer_id) ranked
+            WHERE k <= ? ORDER BY post_id, slot, k""",
+        [now, now, now, *vparams, max(keep, 1)],
+    )
+    groups: dict[tuple, dict] = {}
+    for r in shifts:
+        g = groups.setdefault(
+            (r["post_id"], r["slot"]), {"n_shifts": r["n_shifts"], "shifts": [], "n": 0, "checked_in": 0, "crew": []}
         )
-    return out
+        g["shifts"].append({k: r[k] for k in ("id", "post_id", "slot", "start_at", "end_at")})
+    for r in crews:
+        g = groups[(r["post_id"], r["slot"])]
+        g["n"], g["checked_in"] = r["n"], r["checked_in"]
+        g["crew"].append({k: r[k] for k in ("name", "team_id", "status", "check_in_at")})
+    for g in groups.values():
+        g["shifts"], g["crew"] = g["shifts"][:keep], g["crew"][:keep]
+    return groups
+
+
+def _board_row(post: dict, cur: dict, nxt: dict) -> dict:
+    """One post of the board: its shifts now and next, their crews, and whether it is under-staffed."""
+    current = cur["shifts"]
+    assigned, checked_in = int(cur["n"]), int(cur["checked_in"])
+    required = post["required"] * int(cur["n_shifts"]) if current else post["required"]
+    return {
+        **post,
+        "now": current,
+        "next": nxt["shifts"],
+        "crew_now": cur["crew"],
+        "crew_next": nxt["crew"],
+        "shifts_now": int(cur["n_shifts"]),
+        "crew_now_total": assigned,
+        "crew_next_total": int(nxt["n"]),
+        "assigned_now": assigned,
+        "checked_in_now": checked_in,
+        "required_now": required if current else 0,
+        "under_staffed": bool(current) and assigned < required,
+        "not_arrived": max(0, min(assigned, required) - checked_in) if current else 0,
+    }
 
 
 def board_totals(rows: list[dict]) -> dict:

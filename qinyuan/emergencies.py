@@ -8,7 +8,7 @@ everywhere and alone grants exit permits. Members have no access at all."""
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, overload
 
 from . import access, i18n, users
@@ -300,9 +300,9 @@ def board_summary(db: Database, actor: Actor) -> dict:
     """Open cases in scope and how many of them have had no update for the stale threshold."""
     where, params = access.unit_filter(actor, "emergency.view", "h.unit_id")
     limit = stale_minutes(db)
-    sql = f"""SELECT count(*), count(*) FILTER (WHERE c.last_event_at <= ?::TIMESTAMPTZ - to_minutes(?::BIGINT))
+    sql = f"""SELECT count(*), count(*) FILTER (WHERE c.last_event_at <= ?)
               FROM emergency_cases c JOIN households h ON h.id = c.household_id WHERE c.status <> 'closed' AND {where}"""
-    values = [_minute(db), limit, *params]
+    values = [_minute(db) - timedelta(minutes=limit), *params]
     total, stale = db.cached_read("emergencies.board_summary", ("emergency_cases", "households"), "one", sql, values)
     return {"open": total, "stale": stale, "stale_minutes": limit}
 
@@ -321,22 +321,37 @@ def open_board(db: Database, actor: Actor, limit: int | None = None, offset: int
                 WHERE c.status <> 'closed' AND {where}
                 ORDER BY {_SEVERITY_RANK}, c.last_event_at, c.id LIMIT ? OFFSET ?)
             SELECT o.*, e.last_actor, coalesce(us.display_name, e.last_actor) AS last_actor_name, e.last_kind, e.events,
-                   date_diff('minute', o.reported_at, ?::TIMESTAMPTZ) AS minutes_since_report,
-                   date_diff('minute', o.last_event_at, ?::TIMESTAMPTZ) AS minutes_since_update,
-                   o.last_event_at <= ?::TIMESTAMPTZ - to_minutes(?::BIGINT) AS stale
+                   o.last_event_at <= ? AS stale
             FROM open o LEFT JOIN (
-                SELECT case_id, arg_max(actor, id) AS last_actor, arg_max(kind, id) AS last_kind, count(*) AS events
-                FROM emergency_events WHERE case_id IN (SELECT id FROM open) GROUP BY case_id) e ON e.case_id = o.id
+                SELECT case_id, max(actor) FILTER (WHERE latest = 1) AS last_actor,
+                       max(kind) FILTER (WHERE latest = 1) AS last_kind, count(*) AS events
+                FROM (SELECT case_id, actor, kind, row_number() OVER (PARTITION BY case_id ORDER BY id DESC) AS latest
+                      FROM emergency_events WHERE case_id IN (SELECT id FROM open)) ev
+                GROUP BY case_id) e ON e.case_id = o.id
             LEFT JOIN users us ON us.username = e.last_actor
             ORDER BY CASE o.severity WHEN 'critical' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END,
                      o.last_event_at, o.id"""
-    values = [*params, limit if limit is not None else 1 << 31, int(offset), now, now, now, threshold]
+    values = [*params, limit if limit is not None else 1 << 31, int(offset), now - timedelta(minutes=threshold)]
+
+    def compute() -> list[dict]:
+        rows = db.dicts(sql, values)
+        for row in rows:
+            row["minutes_since_report"] = _minutes_between(row["reported_at"], now)
+            row["minutes_since_update"] = _minutes_between(row["last_event_at"], now)
+        return rows
+
     return db.cached(
         "emergencies.open_board",
-        (sql, tuple(values)),
+        (sql, tuple(values), now),
         ("emergency_cases", "households", "units", "residents", "emergency_events", "users"),
-        lambda: db.dicts(sql, values),
+        compute,
     )
+
+
+def _minutes_between(start: datetime, now: datetime) -> int:
+    """Minute boundaries from start to now (now is a whole minute): a case reported at 10:00:30 is 5 minutes
+    old at 10:05, as the board has always counted."""
+    return int((now - start.replace(second=0, microsecond=0)).total_seconds() // 60)
 
 
 def closed_cases(db: Database, actor: Actor, limit: int = 20, offset: int = 0) -> tuple[list[dict], int]:
@@ -345,7 +360,8 @@ def closed_cases(db: Database, actor: Actor, limit: int = 20, offset: int = 0) -
                LEFT JOIN residents r ON r.id = c.resident_id WHERE c.status = 'closed' AND {where}"""
     total = db.scalar(f"SELECT count(*) {base}", params)
     rows = db.dicts(
-        f"SELECT {_CASE_COLUMNS} {base} ORDER BY c.closed_at DESC, c.id DESC LIMIT ? OFFSET ?", [*params, int(limit), int(offset)]
+        f"SELECT {_CASE_COLUMNS} {base} ORDER BY c.closed_at DESC NULLS LAST, c.id DESC LIMIT ? OFFSET ?",
+        [*params, int(limit), int(offset)],
     )
     return rows, total
 

@@ -38,7 +38,7 @@ def unit_span(db: Database, actor: Actor, action: str = "household.view") -> tup
 def households_in_unit(db: Database, actor: Actor, unit_id: int, action: str = "household.view") -> pd.DataFrame:
     """Households of one unit for a room picker: id, room, contact_name."""
     access.require(actor, action, unit_id)
-    return db.df("SELECT id, room, contact_name FROM households WHERE unit_id = ? ORDER BY length(room), room", [unit_id])
+    return db.df("SELECT id, room, contact_name FROM households WHERE unit_id = ? ORDER BY length(room), room, id", [unit_id])
 
 
 def residents_of(db: Database, actor: Actor, household_id: int, action: str = "household.view") -> pd.DataFrame:

@@ -35,7 +35,7 @@ def suppliers(db: Database, actor: Actor) -> pd.DataFrame:
         """SELECT s.id, s.name, s.vetted, s.contact, s.phone, s.version,
                            count(g.id) AS orders, count(g.id) FILTER (WHERE g.status <> 'handed_out') AS open_orders
                     FROM suppliers s LEFT JOIN grocery_orders g ON g.supplier_id = s.id
-                    GROUP BY ALL ORDER BY s.id""",
+                    GROUP BY s.id, s.name, s.vetted, s.contact, s.phone, s.version ORDER BY s.id""",
     )
 
 

@@ -47,13 +47,15 @@ def _where(db: Database, actor: Actor, f: Filters, action: str = "household.view
         params.append(int(f.unit_id))
     if f.tag:
         if f.tag == "any":
-            clauses.append("h.id IN (SELECT r.household_id FROM residents r WHERE r.active AND len(r.tags) > 0)")
+            clauses.append(
+                "h.id IN (SELECT r.household_id FROM residents r WHERE r.active AND coalesce(array_length(r.tags, 1), 0) > 0)"
+            )
         else:
             if f.tag not in TAGS:
                 raise InvalidInput("households.error.unknown_tag", tag=f.tag)
             if not sees_medical(actor):
                 raise access.PermissionDenied(action="medical.view", unit="")
-            clauses.append("h.id IN (SELECT r.household_id FROM residents r WHERE r.active AND list_contains(r.tags, ?))")
+            clauses.append("h.id IN (SELECT r.household_id FROM residents r WHERE r.active AND ? = ANY(r.tags))")
             params.append(f.tag)
     if f.not_visited:
         clauses.append("(h.last_visit_at IS NULL OR h.last_visit_at < ?)")
@@ -95,14 +97,18 @@ def list_households(
             SELECT pg.*,
                    coalesce(a.residents, 0) AS residents,
                    coalesce(a.special, 0) AS special,
-                   coalesce(a.tags, []) AS tags,
+                   coalesce(g.tags, CAST(ARRAY[] AS VARCHAR[])) AS tags,
                    coalesce(t.accounted, 0) AS accounted,
                    coalesce(t.unaccounted, 0) AS unaccounted
             FROM pg
-            LEFT JOIN (SELECT r.household_id, count(*) AS residents, count(*) FILTER (WHERE len(r.tags) > 0) AS special,
-                              list_sort(list_distinct(flatten(list(r.tags)))) AS tags
+            LEFT JOIN (SELECT r.household_id, count(*) AS residents, count(*) FILTER (WHERE coalesce(array_length(r.tags, 1), 0) > 0) AS special
                        FROM residents r WHERE r.active AND r.household_id IN (SELECT id FROM pg) GROUP BY r.household_id) a
                    ON a.household_id = pg.id
+            LEFT JOIN (SELECT household_id, array_agg(DISTINCT tag ORDER BY tag) AS tags
+                       FROM (SELECT r.household_id, unnest(r.tags) AS tag FROM residents r
+                             WHERE r.active AND r.household_id IN (SELECT id FROM pg)) x
+                       GROUP BY household_id) g
+                   ON g.household_id = pg.id
             LEFT JOIN (SELECT r.household_id,
                               count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL}) AS accounted,
                               count(*) FILTER (WHERE tr.status IN {testing.UNACCOUNTED_SQL}) AS unaccounted
@@ -170,14 +176,17 @@ def export_frame(
     where, params, _ = _where(db, actor, f, "household.export")
     frame = db.df(
         f"""SELECT h.id, h.unit_id, u.building, u.unit_no, h.room, h.contact_name, h.phone, h.occupants,
-                   coalesce(a.residents, 0) AS residents, coalesce(a.special, 0) AS special, coalesce(a.tags, []) AS tags,
-                   h.last_visit_at, h.last_visit_by
+                   coalesce(a.residents, 0) AS residents, coalesce(a.special, 0) AS special,
+                   coalesce(g.tags, CAST(ARRAY[] AS VARCHAR[])) AS tags, h.last_visit_at, h.last_visit_by
             FROM households h JOIN units u ON u.id = h.unit_id
-            LEFT JOIN (SELECT r.household_id, count(*) AS residents, count(*) FILTER (WHERE len(r.tags) > 0) AS special,
-                              list_sort(list_distinct(flatten(list(r.tags)))) AS tags
+            LEFT JOIN (SELECT r.household_id, count(*) AS residents, count(*) FILTER (WHERE coalesce(array_length(r.tags, 1), 0) > 0) AS special
                        FROM residents r WHERE r.active GROUP BY r.household_id) a ON a.household_id = h.id
+            LEFT JOIN (SELECT household_id, array_agg(DISTINCT tag ORDER BY tag) AS tags
+                       FROM (SELECT r.household_id, unnest(r.tags) AS tag FROM residents r WHERE r.active) x
+                       GROUP BY household_id) g
+                   ON g.household_id = h.id
             WHERE {where}
-            ORDER BY h.unit_id, length(h.room), h.room LIMIT ?""",
+            ORDER BY h.unit_id, length(h.room), h.room, h.id LIMIT ?""",
         [*params, int(limit)],
     )
     frame = _protect(actor, frame)

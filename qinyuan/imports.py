@@ -368,12 +368,12 @@ def _stored(db: Database, units: list[int]) -> list[dict]:
     houses = db.dicts(
         """SELECT h.id, h.unit_id, u.building, u.unit_no, h.room, h.contact_name, h.phone, h.occupants,
                                 h.notes, h.version FROM households h JOIN units u ON u.id = h.unit_id
-                         WHERE h.unit_id IN (SELECT unnest(?::INTEGER[]))""",
+                         WHERE h.unit_id = ANY(CAST(? AS INTEGER[]))""",
         [units],
     )
     people = db.dicts(
         """SELECT id, household_id, name, relation, phone, tags, medical_notes, version FROM residents
-                         WHERE active AND household_id IN (SELECT unnest(?::INTEGER[]))""",
+                         WHERE active AND household_id = ANY(CAST(? AS INTEGER[]))""",
         [[h["id"] for h in houses]],
     )
     by_house: dict[int, dict] = {}
@@ -472,9 +472,12 @@ def apply(
 def _insert_new(tx: Tx, houses: list[House], test_round: int | None) -> int:
     if not houses:
         return 0
-    hids = [r[0] for r in tx.rows("SELECT nextval('household_seq') FROM range(?)", [len(houses)])]
+    hids = [
+        r[0]
+        for r in tx.rows("SELECT nextval('household_seq') FROM generate_series(1, CAST(? AS INTEGER)) AS g(n)", [len(houses)])
+    ]
     clash = tx.rows(
-        "SELECT h.room FROM households h JOIN (SELECT unnest(?::INTEGER[]) AS u, unnest(?::VARCHAR[]) AS rm) k "
+        "SELECT h.room FROM households h JOIN (SELECT unnest(CAST(? AS INTEGER[])) AS u, unnest(CAST(? AS VARCHAR[])) AS rm) k "
         "ON h.unit_id = k.u AND h.room = k.rm LIMIT 1",
         [[h.unit_id for h in houses], [h.room for h in houses]],
     )
@@ -503,7 +506,9 @@ def _insert_new(tx: Tx, houses: list[House], test_round: int | None) -> int:
 def _insert_residents(tx: Tx, people: list[tuple[int, Resident]], test_round: int | None) -> int:
     if not people:
         return 0
-    rids = [r[0] for r in tx.rows("SELECT nextval('resident_seq') FROM range(?)", [len(people)])]
+    rids = [
+        r[0] for r in tx.rows("SELECT nextval('resident_seq') FROM generate_series(1, CAST(? AS INTEGER)) AS g(n)", [len(people)])
+    ]
     frame = pd.DataFrame(
         [
             {

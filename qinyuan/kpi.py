@@ -18,6 +18,19 @@ def _in(column: str, values) -> tuple[str, list]:
     return f"{column} IN ({', '.join('?' for _ in values)})", values
 
 
+def seconds(interval: str) -> str:
+    """SQL for the seconds in an interval (e.g. "a - b" of two timestamps) as a double on every backend
+    (PostgreSQL's extract gives NUMERIC, which rounds and casts differently from DuckDB's double)."""
+    return f"CAST(extract(epoch FROM ({interval})) AS DOUBLE PRECISION)"
+
+
+def ratio(part: str, whole: str, digits: int = 4) -> str:
+    """SQL for part / whole rounded to `digits`, the same on every backend: a double division (integers
+    would divide to 0 on PostgreSQL), NULL for a zero whole, rounded as a DECIMAL (PostgreSQL has no
+    round(double, n)); scale 12 keeps the double's value exact enough for the rounding."""
+    return f"round(CAST(CAST({part} AS DOUBLE PRECISION) / nullif({whole}, 0) AS DECIMAL(18, 12)), {int(digits)})"
+
+
 def current_round(db: Database, as_of: date | None = None) -> dict | None:
     """The round being worked: the latest one that has started by as_of."""
     day = as_of or db.today()
@@ -35,12 +48,12 @@ def _grid_figures(db: Database, unit_sql: str, unit_p: list, team_sql: str, team
                         AND v.team_id IN (SELECT u.team_id FROM units u WHERE {team_sql})),
                    (SELECT count(*) FROM volunteers v WHERE v.active AND NOT v.is_captain
                         AND v.team_id IN (SELECT u.team_id FROM units u WHERE {team_sql})),
-                   (SELECT count(*) FROM volunteers v WHERE v.active AND list_contains(v.skills, 'carrier')
+                   (SELECT count(*) FROM volunteers v WHERE v.active AND 'carrier' = ANY(v.skills)
                         AND v.team_id IN (SELECT u.team_id FROM units u WHERE {team_sql})),
                    (SELECT count(*) FROM households h WHERE {unit_sql}),
                    (SELECT count(*) FROM residents r JOIN households h ON h.id = r.household_id WHERE r.active AND {unit_sql}),
                    (SELECT count(*) FROM residents r JOIN households h ON h.id = r.household_id
-                        WHERE r.active AND len(r.tags) > 0 AND {unit_sql})""",
+                        WHERE r.active AND coalesce(array_length(r.tags, 1), 0) > 0 AND {unit_sql})""",
         [*team_p, *team_p, *team_p, *team_p, *team_p, *unit_p, *unit_p, *unit_p],
     )[0]
     (
@@ -86,7 +99,7 @@ def _medicine_figures(db: Database, cutoff: datetime, unit_sql: str, unit_p: lis
                                     AND coalesce(m.delivered_at, m.updated_at) < ?)),
                    count(*) FILTER (WHERE m.created_at < ? AND NOT (m.status IN {medicine.CLOSED_SQL}
                                     AND coalesce(m.delivered_at, m.updated_at) < ?) AND m.urgency IN ('urgent', 'critical')),
-                   median(epoch(m.delivered_at - m.created_at) / 3600.0)
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY {seconds("m.delivered_at - m.created_at")} / 3600.0)
                        FILTER (WHERE m.status = 'delivered' AND coalesce(m.delivered_at, m.updated_at) < ?)
             FROM medicine_orders m JOIN households h ON h.id = m.household_id WHERE {unit_sql}""",
         [cutoff] * 6 + unit_p,
@@ -169,8 +182,8 @@ def treatment_trips(db: Database, today: date, units: tuple[int, ...] | None = N
     weekdays = [d.isoweekday() for d in days]
     return db.scalar(
         f"""SELECT count(*) FROM treatments t JOIN residents r ON r.id = t.resident_id
-            JOIN households h ON h.id = r.household_id, unnest(?::INTEGER[]) AS w(d)
-            WHERE t.active AND r.active AND list_contains(t.weekdays, w.d) AND {unit_sql}""",
+            JOIN households h ON h.id = r.household_id, unnest(CAST(? AS INTEGER[])) AS w(d)
+            WHERE t.active AND r.active AND w.d = ANY(t.weekdays) AND {unit_sql}""",
         [weekdays, *unit_p],
     )
 

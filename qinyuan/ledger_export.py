@@ -46,14 +46,14 @@ def _rows(db: Database, actor: Actor, filters: households.Filters | None) -> pd.
     where, params, _ = households._where(db, actor, filters or households.Filters(), "household.export")
     return db.df(
         f"""SELECT h.id AS household_id, h.unit_id, u.building, u.unit_no, h.room, h.contact_name, h.phone AS house_phone,
-                   h.occupants, h.notes, r.name, r.relation, r.phone, coalesce(r.tags, []) AS tags, r.medical_notes,
+                   h.occupants, h.notes, r.name, r.relation, r.phone, coalesce(r.tags, CAST(ARRAY[] AS VARCHAR[])) AS tags, r.medical_notes,
                    tr.status AS test
             FROM households h JOIN units u ON u.id = h.unit_id
             LEFT JOIN residents r ON r.household_id = h.id AND r.active
             LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = (
                 SELECT id FROM test_rounds WHERE status = 'completed' ORDER BY day DESC, id DESC LIMIT 1)
             WHERE {where}
-            ORDER BY h.unit_id, length(h.room), h.room, r.name = h.contact_name DESC, r.id""",
+            ORDER BY h.unit_id, length(h.room), h.room, r.name = h.contact_name DESC NULLS LAST, r.id""",
         params,
     )
 

@@ -3,26 +3,25 @@ failures are counted per (username, client) and per client, never per username a
 failures make *that* client wait (a delay that doubles), while the same user from elsewhere logs in.
 
 Each attempt claims its row in `login_failures` before bcrypt runs, in the same transaction that
-checks the limits (under a process lock: DuckDB lets one process hold the file), so a burst of
-simultaneous submits cannot slip past the limit, and the right password is refused while its
-(username, client) or client is waiting. A success deletes that pair's rows."""
+checks the limits, so a burst of simultaneous submits cannot slip past the limit, and the right password
+is refused while its (username, client) or client is waiting. A success deletes that pair's rows.
+Claims of one client run one at a time: within a process under a lock per database, and across the app
+processes sharing a PostgreSQL database by the client's row in write_locks (qinyuan.keylocks)."""
 
 from __future__ import annotations
 
 import math
 import re
 import secrets
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from . import access, clock, users
+from . import access, clock, keylocks, users
 from .access import Actor
 from .db import Database, Tx
 from .errors import InvalidInput, NotFound
 
 MAX_CLIENT = 64
-_CLAIMS = threading.Lock()
 _DUMMY: dict[int, str] = {}
 _COST = re.compile(r"^\$2[abxy]?\$(\d\d)\$")
 
@@ -98,6 +97,7 @@ def _claim(db: Database, name: str, client: str, throttle: Throttle) -> tuple[ti
     now = clock.real_now()
 
     def fn(tx: Tx) -> tuple[timedelta | None, bool]:
+        keylocks.hold(tx, f"login:{client}")  # both limits count this client's rows
         tx.execute("DELETE FROM login_failures WHERE ts <= ?", [now - throttle.window], writes=("login_failures",))
         wait = _wait(tx, name, client, throttle, now)
         if wait is not None:
@@ -114,7 +114,7 @@ def _claim(db: Database, name: str, client: str, throttle: Throttle) -> tuple[ti
         )
         return None, first_unknown
 
-    with _CLAIMS:
+    with keylocks.local(db, "login.claims"):
         return db.write(None, fn)
 
 

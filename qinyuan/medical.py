@@ -56,11 +56,12 @@ def units_overview(db: Database, actor: Actor, today: date | None = None) -> lis
     return db.dicts(
         f"""WITH special AS (
                 SELECT h.unit_id, count(*) AS n FROM residents r JOIN households h ON h.id = r.household_id
-                WHERE r.active AND len(r.tags) > 0 GROUP BY h.unit_id),
+                WHERE r.active AND array_length(r.tags, 1) > 0 GROUP BY h.unit_id),
             trips AS (
                 SELECT h.unit_id, count(*) AS n FROM treatments t JOIN residents r ON r.id = t.resident_id
-                JOIN households h ON h.id = r.household_id, unnest(?::DATE[]) AS d(day)
-                WHERE t.active AND r.active AND list_contains(t.weekdays, isodow(d.day)) GROUP BY h.unit_id)
+                JOIN households h ON h.id = r.household_id, unnest(CAST(? AS DATE[])) AS d(day)
+                WHERE t.active AND r.active AND CAST(extract(isodow FROM d.day) AS INTEGER) = ANY(t.weekdays)
+                GROUP BY h.unit_id)
             SELECT u.id AS unit_id, u.building, u.unit_no, coalesce(s.n, 0) AS special, coalesce(tr.n, 0) AS trips
             FROM units u LEFT JOIN special s ON s.unit_id = u.id LEFT JOIN trips tr ON tr.unit_id = u.id
             WHERE {where} ORDER BY u.id""",
@@ -81,14 +82,14 @@ def special_residents(db: Database, actor: Actor, unit_id: int, *, log: bool = T
         """SELECT r.id, r.name, r.gender, r.birth_year, r.tags, r.due_date, h.id AS household_id, h.room,
                   nt.next_day, nt.depart_time, nt.kind AS next_kind
            FROM residents r JOIN households h ON h.id = r.household_id
-           LEFT JOIN (
+           LEFT JOIN (SELECT * FROM (
                SELECT t.resident_id, d.day AS next_day, t.depart_time, t.kind,
                       row_number() OVER (PARTITION BY t.resident_id ORDER BY d.day, t.depart_time, t.id) AS n
                FROM treatments t JOIN residents r2 ON r2.id = t.resident_id
-               JOIN households h2 ON h2.id = r2.household_id, unnest(?::DATE[]) AS d(day)
-               WHERE t.active AND h2.unit_id = ? AND list_contains(t.weekdays, isodow(d.day))
-               QUALIFY n = 1) nt ON nt.resident_id = r.id
-           WHERE h.unit_id = ? AND r.active AND len(r.tags) > 0
+               JOIN households h2 ON h2.id = r2.household_id, unnest(CAST(? AS DATE[])) AS d(day)
+               WHERE t.active AND h2.unit_id = ? AND CAST(extract(isodow FROM d.day) AS INTEGER) = ANY(t.weekdays)) ranked
+               WHERE n = 1) nt ON nt.resident_id = r.id
+           WHERE h.unit_id = ? AND r.active AND array_length(r.tags, 1) > 0
            ORDER BY length(h.room), h.room, r.id""",
         [days, unit_id, unit_id],
     )
@@ -129,8 +130,8 @@ def upcoming_trips(
     if unit_id is not None:
         where, params = f"({where}) AND h.unit_id = ?", [*params, unit_id]
     base = f"""FROM treatments t JOIN residents r ON r.id = t.resident_id JOIN households h ON h.id = r.household_id
-               JOIN units u ON u.id = h.unit_id, unnest(?::DATE[]) AS d(day)
-               WHERE t.active AND r.active AND list_contains(t.weekdays, isodow(d.day)) AND {where}"""
+               JOIN units u ON u.id = h.unit_id, unnest(CAST(? AS DATE[])) AS d(day)
+               WHERE t.active AND r.active AND CAST(extract(isodow FROM d.day) AS INTEGER) = ANY(t.weekdays) AND {where}"""
     days = trip_days(db.today())
     total = db.scalar(f"SELECT count(*) {base}", [days, *params])
     rows = db.dicts(
@@ -152,7 +153,7 @@ def support_flags(db: Database, actor: Actor, household_id: int) -> list[dict]:
         raise NotFound(entity="household", id=household_id)
     access.require(actor, "household.view", unit_id)
     return db.dicts(
-        """SELECT id, name, len(tags) > 0 AS needs_priority_support FROM residents
+        """SELECT id, name, coalesce(array_length(tags, 1), 0) > 0 AS needs_priority_support FROM residents
            WHERE household_id = ? AND active ORDER BY id""",
         [household_id],
     )

@@ -365,9 +365,11 @@ def _base(db: Database, actor: Actor | None, action: str = "medicine.view", with
         "SELECT "
         + ", ".join(f"m.{c}" for c in _ORDER_COLS)
         + f""",
-               greatest(epoch(CASE WHEN {_OPEN_SQL} THEN CAST(? AS TIMESTAMPTZ) ELSE coalesce(m.delivered_at, m.updated_at) END
-                              - m.created_at) / 3600.0, 0) AS age_hours,
-               CASE m.urgency WHEN 'critical' THEN ? WHEN 'urgent' THEN ? ELSE ? END AS limit_hours"""
+               greatest(CAST(extract(epoch FROM CASE WHEN {_OPEN_SQL} THEN CAST(? AS TIMESTAMPTZ)
+                                                    ELSE coalesce(m.delivered_at, m.updated_at) END - m.created_at)
+                             AS DOUBLE PRECISION) / 3600, 0) AS age_hours,
+               CASE m.urgency WHEN 'critical' THEN CAST(? AS DOUBLE PRECISION) WHEN 'urgent' THEN CAST(? AS DOUBLE PRECISION)
+                              ELSE CAST(? AS DOUBLE PRECISION) END AS limit_hours"""
         + (
             ", h.unit_id, h.room, h.contact_name FROM medicine_orders m JOIN households h ON h.id = m.household_id"
             if join
@@ -498,6 +500,11 @@ def _items(raw: str | None) -> list[str]:
     return [str(x) for x in value] if isinstance(value, list) else [str(value)]
 
 
+def _items_text(raw: str | None) -> str:
+    """The stored JSON list of medicines as one line, as the exports show it."""
+    return "；".join(_items(raw))
+
+
 _PRIORITY = "CASE m.urgency WHEN 'critical' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END, m.created_at, m.id"
 
 
@@ -568,12 +575,13 @@ def household_history(db: Database, actor: Actor, household_id: int, lang: str =
     access.require(actor, "medicine.view", unit_id)
     frame = db.df(
         """SELECT m.id, m.created_at, r.name AS resident,
-                            array_to_string(CAST(from_json(m.items, '["VARCHAR"]') AS VARCHAR[]), '；') AS items,
+                            m.items,
                             m.urgency, m.channel, m.source, m.status, m.reason, m.delivered_at, m.placed_by
                      FROM medicine_orders m LEFT JOIN residents r ON r.id = m.resident_id
                      WHERE m.household_id = ? ORDER BY m.created_at DESC, m.id DESC""",
         [household_id],
     )
+    frame["items"] = frame["items"].map(_items_text)
     for column in ("created_at", "delivered_at"):
         frame[column] = frame[column].map(_local_time)
     frame = _labelled(frame, lang)
@@ -606,9 +614,8 @@ def export_frame(db: Database, actor: Actor, filters: Filters | None = None, lan
     frame = db.df(
         f"""WITH o AS ({body})
         SELECT m.id, u.building, u.unit_no, h.room, h.contact_name, r.name AS resident,
-               array_to_string(CAST(from_json(m.items, '["VARCHAR"]') AS VARCHAR[]), '；') AS items,
-               m.urgency, m.channel, m.source, m.status, m.reason, m.placed_by, m.created_at, m.updated_at,
-               m.updated_by, m.delivered_at, round(m.age_hours, 1) AS age_hours,
+               m.items, m.urgency, m.channel, m.source, m.status, m.reason, m.placed_by, m.created_at, m.updated_at,
+               m.updated_by, m.delivered_at, m.age_hours,
                {_OPEN_SQL} AND m.age_hours > m.limit_hours AS overdue
         FROM o m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
         LEFT JOIN residents r ON r.id = m.resident_id WHERE {where}
@@ -620,6 +627,8 @@ def export_frame(db: Database, actor: Actor, filters: Filters | None = None, lan
         tx.audit("medicine.export", "medicine_order", None, None, {"rows": len(frame), "filters": filters.__dict__})
 
     db.write(actor, fn)
+    frame["items"] = frame["items"].map(_items_text)
+    frame["age_hours"] = frame["age_hours"].astype(float).round(1)
     frame = _labelled(frame, lang)
     frame.insert(1, "unit", [unit_label(b, u, lang) for b, u in zip(frame.pop("building"), frame.pop("unit_no"), strict=True)])
     frame.columns = [i18n.t(f"medicine.col.{c}", lang) for c in frame.columns]

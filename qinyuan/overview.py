@@ -17,6 +17,9 @@ from .errors import NotFound
 _MEDICINE_CLOSED = medicine.CLOSED_SQL
 _ON_DUTY = duty.ASSIGNMENT.sql_list(duty.ASSIGNMENT.open_states)  # assigned or checked in: not yet done
 MEDICINE_STATUSES = (*medicine.OPEN, *medicine.CLOSED)  # the chart order: the flow, then how orders end
+# Hours an order has been open at a moment (the parameter), and a round's coverage over its results tr.
+_HOURS_OPEN = kpi.seconds("CAST(? AS TIMESTAMPTZ) - m.created_at") + " / 3600.0"
+_COVERAGE = kpi.ratio(f"count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL})", "count(*)")
 
 # Figures whose change since yesterday we can reconstruct from timestamps. Not the rounds organised (a round's
 # completion has no timestamp) nor the treatment trips ahead (a plan, not a history): no delta for them.
@@ -153,22 +156,22 @@ def attention(db: Database, units: tuple[int, ...] | None = None, now: datetime 
     urgent_h, critical_h = setting(db, "medicine_limit_hours_urgent"), setting(db, "medicine_limit_hours_critical")
     medicine = db.df(
         f"""SELECT m.id, h.unit_id, u.building, u.unit_no, h.room, m.urgency, m.status,
-                   round(epoch(?::TIMESTAMPTZ - m.created_at) / 3600.0, 1) AS hours,
+                   round(CAST({_HOURS_OPEN} AS DECIMAL(18, 12)), 1) AS hours,
                    CASE m.urgency WHEN 'critical' THEN ? ELSE ? END AS limit_hours
             FROM medicine_orders m JOIN households h ON h.id = m.household_id JOIN units u ON u.id = h.unit_id
             WHERE m.status NOT IN {_MEDICINE_CLOSED} AND m.urgency IN ('urgent', 'critical')
-              AND epoch(?::TIMESTAMPTZ - m.created_at) / 3600.0 > CASE m.urgency WHEN 'critical' THEN ? ELSE ? END
+              AND {_HOURS_OPEN} > CASE m.urgency WHEN 'critical' THEN ? ELSE ? END
               AND {unit_sql}
-            ORDER BY m.urgency = 'critical' DESC, hours DESC""",
+            ORDER BY m.urgency = 'critical' DESC, hours DESC, m.id""",
         [now, critical_h, urgent_h, now, critical_h, urgent_h, *unit_p],
     )
     stale_min = setting(db, "emergency_stale_minutes")
     cases = db.df(
         f"""SELECT c.id, h.unit_id, u.building, u.unit_no, h.room, c.severity, c.status,
-                   CAST(epoch(?::TIMESTAMPTZ - c.last_event_at) / 60 AS INTEGER) AS minutes
+                   CAST({kpi.seconds("CAST(? AS TIMESTAMPTZ) - c.last_event_at")} / 60 AS INTEGER) AS minutes
             FROM emergency_cases c JOIN households h ON h.id = c.household_id JOIN units u ON u.id = h.unit_id
-            WHERE c.status <> 'closed' AND epoch(?::TIMESTAMPTZ - c.last_event_at) / 60 > ? AND {unit_sql}
-            ORDER BY minutes DESC""",
+            WHERE c.status <> 'closed' AND {kpi.seconds("CAST(? AS TIMESTAMPTZ) - c.last_event_at")} / 60 > ? AND {unit_sql}
+            ORDER BY minutes DESC, c.id""",
         [now, now, stale_min, *unit_p],
     )
     posts = _understaffed_posts(db, units, now)
@@ -194,7 +197,8 @@ def _understaffed_posts(db: Database, units: tuple[int, ...] | None, now: dateti
                       count(a.id) AS staffed
                FROM shifts s JOIN duty_posts p ON p.id = s.post_id LEFT JOIN shift_assignments a ON a.shift_id = s.id
                WHERE p.active AND s.start_at <= ? AND s.end_at > ?
-               GROUP BY ALL HAVING staffed < p.required ORDER BY p.id""",
+               GROUP BY p.id, p.name_zh, p.name_en, s.start_at, s.end_at, p.required
+               HAVING count(a.id) < p.required ORDER BY p.id, s.start_at""",
             [now, now],
         )
     else:
@@ -209,14 +213,14 @@ def _low_coverage(db: Database, unit_sql: str, unit_p: list, rnd: dict | None, n
         # Only units whose slot is over: before its slot a unit is expected to be untested.
         low = db.df(
             f"""SELECT h.unit_id, u.building, u.unit_no,
-                       round(count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL}) / count(*), 4) AS coverage,
+                       {_COVERAGE} AS coverage,
                        count(*) FILTER (WHERE tr.status IN {testing.UNACCOUNTED_SQL}) AS pending
                 FROM test_results tr JOIN residents r ON r.id = tr.resident_id JOIN households h ON h.id = r.household_id
                 JOIN units u ON u.id = h.unit_id
                 LEFT JOIN test_slots ts ON ts.round_id = tr.round_id AND ts.unit_id = h.unit_id
                 WHERE tr.round_id = ? AND {unit_sql}
-                  AND (? = 'completed' OR coalesce(ts.slot_start, ?::TIMESTAMPTZ) + to_minutes(?) <= ?)
-                GROUP BY ALL HAVING coverage < ? ORDER BY coverage, h.unit_id""",
+                  AND (? = 'completed' OR coalesce(ts.slot_start, CAST(? AS TIMESTAMPTZ)) + ? * INTERVAL '1 minute' <= ?)
+                GROUP BY h.unit_id, u.building, u.unit_no HAVING {_COVERAGE} < ? ORDER BY coverage, h.unit_id""",
             [rnd["id"], *unit_p, rnd["status"], clock.at(rnd["day"], 8), int(rnd["slot_minutes"]), now, threshold],
         )
     return low
@@ -269,10 +273,10 @@ def coverage_by_round(db: Database, units=None) -> pd.DataFrame:
     return db.df(
         f"""SELECT t.round_no, t.day, t.status, count(*) AS total,
                    count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL}) AS accounted,
-                   round(count(*) FILTER (WHERE tr.status NOT IN {testing.UNACCOUNTED_SQL}) / count(*), 4) AS coverage
+                   {_COVERAGE} AS coverage
             FROM test_rounds t JOIN test_results tr ON tr.round_id = t.id JOIN residents r ON r.id = tr.resident_id
             JOIN households h ON h.id = r.household_id WHERE {unit_sql}
-            GROUP BY ALL ORDER BY t.round_no""",
+            GROUP BY t.id, t.round_no, t.day, t.status ORDER BY t.round_no""",
         unit_p,
     )
 
@@ -285,7 +289,7 @@ def medicine_by_day(db: Database, units=None, day: date | None = None, days: int
         f"""SELECT CAST(timezone('Asia/Shanghai', m.created_at) AS DATE) AS day, m.status, count(*) AS orders
             FROM medicine_orders m JOIN households h ON h.id = m.household_id
             WHERE m.created_at >= ? AND m.created_at < ? AND {unit_sql}
-            GROUP BY ALL ORDER BY day, m.status""",
+            GROUP BY 1, 2 ORDER BY day, m.status""",
         [clock.day_start(day - timedelta(days=days - 1)), clock.day_start(day + timedelta(days=1)), *unit_p],
     )
 
@@ -294,7 +298,7 @@ def delivery_hours(db: Database, units=None, bin_hours: int = 4) -> pd.DataFrame
     """Request-to-door time of delivered orders, in bins of bin_hours."""
     unit_sql, unit_p = _in("h.unit_id", units)
     return db.df(
-        f"""SELECT CAST(floor(epoch(m.delivered_at - m.created_at) / 3600.0 / ?) * ? AS INTEGER) AS hours_from,
+        f"""SELECT CAST(floor({kpi.seconds("m.delivered_at - m.created_at")} / 3600.0 / ?) * ? AS INTEGER) AS hours_from,
                    count(*) AS orders
             FROM medicine_orders m JOIN households h ON h.id = m.household_id
             WHERE m.status = 'delivered' AND m.delivered_at IS NOT NULL AND {unit_sql}
@@ -307,13 +311,13 @@ def duty_fill(db: Database, day: date | None = None, back: int = 9, ahead: int =
     """Fill rate per post per day (assigned people, capped at the post's need, over the need)."""
     day = day or db.today()
     return db.df(
-        """SELECT s.day, p.id AS post_id, p.name_zh, p.name_en, sum(p.required) AS required,
+        f"""SELECT s.day, p.id AS post_id, p.name_zh, p.name_en, sum(p.required) AS required,
                   sum(least(p.required, coalesce(c.n, 0))) AS filled,
-                  round(sum(least(p.required, coalesce(c.n, 0))) / sum(p.required), 4) AS rate
+                  {kpi.ratio("sum(least(p.required, coalesce(c.n, 0)))", "sum(p.required)")} AS rate
            FROM shifts s JOIN duty_posts p ON p.id = s.post_id
            LEFT JOIN (SELECT shift_id, count(*) AS n FROM shift_assignments
                       GROUP BY shift_id) c ON c.shift_id = s.id
-           WHERE s.day BETWEEN ? AND ? GROUP BY ALL ORDER BY s.day, p.id""",
+           WHERE s.day BETWEEN ? AND ? GROUP BY s.day, p.id, p.name_zh, p.name_en ORDER BY s.day, p.id""",
         [day - timedelta(days=back), day + timedelta(days=ahead)],
     )
 
@@ -325,7 +329,7 @@ def open_cases_over_time(db: Database, units=None, day: date | None = None, days
     cuts = [_cutoff(db, day - timedelta(days=n)) for n in range(days - 1, -1, -1)]
     frame = db.df(
         f"""SELECT d.cut, count(c.id) AS open_cases
-            FROM unnest(?::TIMESTAMPTZ[]) AS d(cut)
+            FROM unnest(CAST(? AS TIMESTAMPTZ[])) AS d(cut)
             LEFT JOIN (SELECT c.* FROM emergency_cases c JOIN households h ON h.id = c.household_id WHERE {unit_sql}) c
               ON c.reported_at < d.cut AND NOT (c.status = 'closed' AND coalesce(c.closed_at, c.last_event_at) < d.cut)
             GROUP BY d.cut ORDER BY d.cut""",
@@ -352,10 +356,10 @@ def donation_by_building_hour(
     unit_sql, unit_p = _in("h.unit_id", units)
     return db.df(
         f"""WITH per AS (
-                SELECT u.building, CAST(hour(timezone('Asia/Shanghai', d.delivered_at)) AS INTEGER) AS hour,
+                SELECT u.building, CAST(extract(hour FROM timezone('Asia/Shanghai', d.delivered_at)) AS INTEGER) AS hour,
                        sum(d.portions) AS portions
                 FROM donation_deliveries d JOIN households h ON h.id = d.household_id JOIN units u ON u.id = h.unit_id
-                WHERE d.batch_id = ? AND {unit_sql} GROUP BY ALL),
+                WHERE d.batch_id = ? AND {unit_sql} GROUP BY 1, 2),
             ranked AS (
                 SELECT building, row_number() OVER (ORDER BY sum(portions) DESC, building) AS rank,
                        count(*) OVER () AS buildings_total
@@ -388,9 +392,9 @@ def unit_heatmap(db: Database, units=None, day: date | None = None, limit: int =
                 v AS (SELECT unit_id, min(last_visit_at) AS oldest, count(*) FILTER (WHERE last_visit_at IS NULL) AS never
                       FROM households GROUP BY 1)
             SELECT u.id AS unit_id, u.building, u.unit_no,
-                   CASE WHEN coalesce(t.total, 0) = 0 THEN NULL ELSE round((t.total - t.pending) / t.total, 4) END AS coverage,
+                   {kpi.ratio("t.total - t.pending", "t.total")} AS coverage,
                    coalesce(t.pending, 0) AS pending, coalesce(m.n, 0) AS medicine_open, coalesce(c.n, 0) AS cases_open,
-                   CASE WHEN v.oldest IS NULL THEN NULL ELSE date_diff('day', CAST(timezone('Asia/Shanghai', v.oldest) AS DATE), ?::DATE) END AS days_since_visit
+                   CAST(? AS DATE) - CAST(timezone('Asia/Shanghai', v.oldest) AS DATE) AS days_since_visit
             FROM units u LEFT JOIN t ON t.unit_id = u.id LEFT JOIN m ON m.unit_id = u.id LEFT JOIN c ON c.unit_id = u.id
             LEFT JOIN v ON v.unit_id = u.id
             WHERE {unit_sql}"""
@@ -401,7 +405,7 @@ def unit_heatmap(db: Database, units=None, day: date | None = None, limit: int =
         if many
         else "unit_id"
     )
-    return db.df(f"SELECT * FROM ({sql}) ORDER BY {order} LIMIT ?", [*params, limit])
+    return db.df(f"SELECT * FROM ({sql}) AS heat ORDER BY {order} LIMIT ?", [*params, limit])
 
 
 def unit_detail(db: Database, actor: Actor, unit_id: int) -> dict:

@@ -71,7 +71,7 @@ def items(db: Database, actor: Actor) -> pd.DataFrame:
                   coalesce(sum(m.quantity), 0) AS stock,
                   count(m.id) AS movements
            FROM supply_items i LEFT JOIN stock_movements m ON m.item_id = i.id
-           GROUP BY ALL ORDER BY i.id""",
+           GROUP BY i.id, i.code, i.name_zh, i.name_en, i.unit, i.version ORDER BY i.id""",
     )
 
 
@@ -110,7 +110,7 @@ def carriers(db: Database, actor: Actor) -> pd.DataFrame:
         ("volunteers",),
         "df",
         """SELECT v.id, v.name, v.team_id FROM volunteers v
-                    WHERE v.active AND list_contains(v.skills, 'carrier') ORDER BY v.team_id, v.id""",
+                    WHERE v.active AND 'carrier' = ANY(v.skills) ORDER BY v.team_id NULLS LAST, v.id""",
     )
 
 
@@ -232,7 +232,7 @@ def correct_movement(db: Database, actor: Actor, movement_id: int, right_quantit
             raise InvalidInput("supplies.error.correct_sign")
         effective = float(
             tx.scalar(
-                "SELECT ? + coalesce(sum(quantity), 0) FROM stock_movements WHERE corrects = ?",
+                "SELECT CAST(? AS DOUBLE PRECISION) + coalesce(sum(quantity), 0) FROM stock_movements WHERE corrects = ?",
                 [original["quantity"], movement_id],
             )
         )

@@ -110,13 +110,13 @@ def teams(
     limit_sql = " LIMIT ?" if limit is not None else ""
     sql = f"""SELECT t.id AS team_id, t.name AS team, v.id AS captain_id, v.name AS captain, {phone} AS captain_phone,
                    coalesce(m.members, 0) AS members, coalesce(m.carriers, 0) AS carriers,
-                   coalesce(un.unit_ids, []) AS unit_ids, coalesce(un.labels, '') AS units, t.notes, t.version
+                   coalesce(un.unit_ids, CAST(ARRAY[] AS INTEGER[])) AS unit_ids, coalesce(un.labels, '') AS units, t.notes, t.version
             FROM teams t
             LEFT JOIN volunteers v ON v.id = t.captain_id
             LEFT JOIN (SELECT team_id, count(*) FILTER (WHERE NOT is_captain) AS members,
-                              count(*) FILTER (WHERE list_contains(skills, 'carrier')) AS carriers
+                              count(*) FILTER (WHERE 'carrier' = ANY(skills)) AS carriers
                        FROM volunteers WHERE active GROUP BY team_id) m ON m.team_id = t.id
-            LEFT JOIN (SELECT team_id, list(id ORDER BY id) AS unit_ids,
+            LEFT JOIN (SELECT team_id, array_agg(id ORDER BY id) AS unit_ids,
                               string_agg({label}, ', ' ORDER BY id) AS labels
                        FROM units GROUP BY team_id) un ON un.team_id = t.id
             WHERE {" AND ".join(filters)}
@@ -147,7 +147,7 @@ def _member_where(actor: Actor, team_id, search, skill, party, captains, active)
             values.append(like)
         clauses.append(f"({text})")
     if skill:
-        clauses.append("list_contains(v.skills, ?)")
+        clauses.append("? = ANY(v.skills)")
         values.append(skill)
     if party is not None:
         clauses.append("v.party_member = ?")

@@ -115,7 +115,7 @@ def create_round(
         tx.insert("test_rounds", values)
         tx.execute(
             """INSERT INTO test_results (round_id, resident_id, status)
-                      SELECT ?, r.id, CASE WHEN list_has_any(r.tags, ?::VARCHAR[]) THEN 'home_sampling_needed' ELSE 'pending' END
+                      SELECT ?, r.id, CASE WHEN r.tags && CAST(? AS VARCHAR[]) THEN 'home_sampling_needed' ELSE 'pending' END
                       FROM residents r WHERE r.active""",
             [rid, list(HOME_TAGS)],
             writes=("test_results",),
@@ -478,7 +478,7 @@ def unit_households(db: Database, actor: Actor, round_id: int, unit_id: int) -> 
     access.require(actor, "testing.view", int(unit_id))
     rows = db.dicts(
         """SELECT h.id AS household_id, h.room, h.contact_name, r.id AS resident_id, r.name,
-                              len(r.tags) > 0 AS needs_support, coalesce(tr.status, 'pending') AS status, tr.reason,
+                              coalesce(array_length(r.tags, 1), 0) > 0 AS needs_support, coalesce(tr.status, 'pending') AS status, tr.reason,
                               tr.version
                        FROM households h JOIN residents r ON r.household_id = h.id AND r.active
                        LEFT JOIN test_results tr ON tr.resident_id = r.id AND tr.round_id = ?
@@ -605,7 +605,8 @@ def pending_list(
     def rows(clauses: list[str], params: list, offset: int) -> pd.DataFrame:
         return db.df(
             f"""SELECT r.id AS resident_id, h.id AS household_id, h.unit_id, u.building, u.unit_no, h.room,
-                                r.name, coalesce(r.phone, h.phone) AS phone, len(r.tags) > 0 AS needs_support, r.tags,
+                                r.name, coalesce(r.phone, h.phone) AS phone, coalesce(array_length(r.tags, 1), 0) > 0 AS needs_support,
+                                r.tags,
                                 tr.status, tr.version
                          FROM test_results tr JOIN residents r ON r.id = tr.resident_id
                          JOIN households h ON h.id = r.household_id JOIN units u ON u.id = h.unit_id

@@ -101,7 +101,7 @@ def vegetables_to_hand_out(db: Database, units: tuple[int, ...], day: date) -> I
         f"""SELECT u.id, u.building, u.unit_no, count(*) AS n
             FROM households h JOIN units u ON u.id = h.unit_id
             LEFT JOIN donation_deliveries d ON d.household_id = h.id AND d.batch_id = ?
-            WHERE d.household_id IS NULL AND {unit_sql} GROUP BY ALL ORDER BY u.id""",
+            WHERE d.household_id IS NULL AND {unit_sql} GROUP BY u.id, u.building, u.unit_no ORDER BY u.id""",
         [batch if batch is not None else -1, *unit_p],
     )
     if batch is None:

@@ -362,7 +362,7 @@ def list_users(
     return db.df(
         f"""SELECT username, display_name, role, team_id, active, must_change_password, created_at, version
                      FROM users WHERE {where}
-                     ORDER BY array_position(['committee', 'medic', 'logistics', 'captain', 'member'], role), username
+                     ORDER BY array_position(ARRAY['committee', 'medic', 'logistics', 'captain', 'member'], role), username
                      LIMIT ? OFFSET ?""",
         [*params, int(limit), int(offset)],
     )

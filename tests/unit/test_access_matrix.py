@@ -541,7 +541,7 @@ def test_members_never_see_medical_details(db, as_user):
 
     member = as_user("member001")
     hid = db.scalar("""SELECT min(h.id) FROM households h JOIN residents r ON r.household_id = h.id
-                       WHERE h.unit_id = 1 AND len(r.tags) > 0""")
+                       WHERE h.unit_id = 1 AND array_length(r.tags, 1) > 0""")
     house = households.household(db, member, hid, with_medical_notes=True)
     for person in house["residents"]:
         assert "medical_notes" not in person and "tags" not in person
@@ -551,7 +551,7 @@ def test_members_never_see_medical_details(db, as_user):
     assert any(f["needs_priority_support"] for f in flags) and all(
         set(f) == {"id", "name", "needs_priority_support"} for f in flags
     )
-    rid = db.scalar("SELECT min(id) FROM residents WHERE household_id = ? AND len(tags) > 0", [hid])
+    rid = db.scalar("SELECT min(id) FROM residents WHERE household_id = ? AND array_length(tags, 1) > 0", [hid])
     with pytest.raises(PermissionDenied):
         medical.resident_medical(db, member, rid)
 

@@ -6,8 +6,9 @@ from datetime import date
 import pytest
 
 from qinyuan import donations, kpi
-from qinyuan.db import Database
+from qinyuan.db import Database, Tx
 from qinyuan.errors import InvalidInput, PermissionDenied
+from tests.support.threads import run_together
 
 
 def _waiting_in_unit(db, batch_id, unit_id):
@@ -92,24 +93,27 @@ def test_second_tap_reports_who_ticked(db, as_user):
     assert db.scalar("SELECT count(*) FROM donation_deliveries WHERE batch_id = 2 AND household_id = ?", [hid]) == 1
 
 
-def test_double_tick_by_two_people_at_once_counts_once(demo_path, as_user):
-    """Two phones, two threads, one room: one delivery row, one audit row, one 'already' answer."""
+@pytest.mark.parametrize("replicas", [1, pytest.param(2, marks=pytest.mark.postgres_only)])
+def test_double_tick_by_two_people_at_once_counts_once(demo_path, as_user, replicas):
+    """Two phones, two threads, one room: one delivery row, one audit row, one 'already' answer. Also when the
+    phones reach two app processes (two Database objects on one PostgreSQL database: no shared process lock)."""
     member, captain = as_user("member001"), as_user("captain01")
     db = Database.open(demo_path)
+    other = Database.open(demo_path) if replicas == 2 else db
     try:
         for round_ in range(4):
             hid = _waiting_in_unit(db, 2, 1)[0]
             served_before = donations.coverage(db, member, 2)[0]
             barrier, results, errors = threading.Barrier(2), [], []
 
-            def tap(actor, hid=hid, barrier=barrier, results=results, errors=errors):
+            def tap(replica, actor, hid=hid, barrier=barrier, results=results, errors=errors):
                 barrier.wait()
                 try:
-                    results.append(donations.tick(db, actor, 2, hid))
+                    results.append(donations.tick(replica, actor, 2, hid))
                 except Exception as exc:  # noqa: BLE001
                     errors.append(exc)
 
-            threads = [threading.Thread(target=tap, args=(a,)) for a in (member, captain)]
+            threads = [threading.Thread(target=tap, args=pair) for pair in ((db, member), (other, captain))]
             for th in threads:
                 th.start()
             for th in threads:
@@ -122,6 +126,8 @@ def test_double_tick_by_two_people_at_once_counts_once(demo_path, as_user):
             assert donations.coverage(db, member, 2)[0] == served_before + 1
             assert db.scalar("SELECT count(*) FROM audit_log WHERE action = 'donation.tick' AND entity_id = ?", [f"2:{hid}"]) == 1
     finally:
+        if other is not db:
+            other.close()
         db.close()
 
 
@@ -154,6 +160,45 @@ def test_batches_future_and_exhausted(db, as_user):
         donations.create_batch(db, logistics, "", "x", 10, date(2022, 1, 12))
     with pytest.raises(PermissionDenied):
         donations.create_batch(db, as_user("captain01"), "x", "y", 10, date(2022, 1, 12))
+
+
+@pytest.mark.postgres_only  # two app processes can share a PostgreSQL database; a DuckDB file has one
+def test_the_last_portion_goes_once_when_two_replicas_tick_at_once(db, demo_path, as_user, monkeypatch):
+    """One portion left, two rooms ticked at once on two app processes (two Database objects, no shared process
+    lock). The first tick ready to write waits until the other has finished, so each has counted the portions
+    before the other wrote: still one gets the portion and the other hears the batch is used up."""
+    logistics = as_user("logistics01")
+    batch = donations.create_batch(db, logistics, "某公司", "鸡蛋", 1, date(2022, 1, 10))
+    other = Database.open(demo_path)
+    lock, first, other_done = threading.Lock(), [True], threading.Event()
+    real_insert = Tx.insert
+
+    def insert_after_the_other(tx, table, values, returning="id"):
+        if table == "donation_deliveries":
+            with lock:
+                mine, first[0] = first[0], False
+            if mine:
+                other_done.wait(3)  # 3 s when the other waits for this one's transaction instead
+        return real_insert(tx, table, values, returning)
+
+    monkeypatch.setattr(Tx, "insert", insert_after_the_other)
+    ticked, refused = [], []
+
+    def tap(replica, hid):
+        try:
+            ticked.append(donations.tick(replica, logistics, batch, hid))
+        except InvalidInput as exc:
+            refused.append(exc.key)
+        finally:
+            other_done.set()
+
+    rooms = _waiting_in_unit(db, batch, 1)[:2]
+    try:
+        run_together([lambda: tap(db, rooms[0]), lambda: tap(other, rooms[1])])
+    finally:
+        other.close()
+    assert (len(ticked), refused) == (1, ["donation.error.exhausted"])
+    assert db.scalar("SELECT coalesce(sum(portions), 0) FROM donation_deliveries WHERE batch_id = ?", [batch]) == 1
 
 
 # -- cached reads stay fresh after a write ------------------------------------------------------------

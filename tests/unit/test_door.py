@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
 import subprocess
+import threading
 
 import pytest
 
 from qinyuan import access, cli, door, doorcards
 from qinyuan.access import SYSTEM
+from qinyuan.db import Database, Tx
 from qinyuan.errors import InvalidInput, PermissionDenied
+from tests.support.threads import run_together
 
 
 def _home(db, unit: int = 1) -> tuple[int, str]:
@@ -129,6 +133,41 @@ def test_rate_limit_per_client(db):
     with pytest.raises(door.TooMany):
         door.ask_help(db, door.open_link(db, token, "same-client"), hid, "pet")
     door.ask_help(db, door.open_link(db, token, "another-client"), hid, "pet")
+
+
+@pytest.mark.postgres_only  # two app processes can share a PostgreSQL database; a DuckDB file has one
+def test_rate_limit_holds_across_two_replicas(db, demo_path, monkeypatch):
+    """Two app processes (two Database objects on one PostgreSQL database) take one link's requests at once:
+    each write of one meets a write of the other after counting the hour's hits and before adding its own
+    (a barrier), and still no more than the limit get through."""
+    db.write(SYSTEM, lambda tx: (tx.set_setting("door_link_per_hour", "3"), tx.audit("settings.update", "setting", "x")))
+    hid, token = _home(db)
+    other = Database.open(demo_path)
+    meet = threading.Barrier(2, timeout=3)  # broken for good once one replica has to wait for the other
+    real_insert = Tx.insert
+
+    def insert_after_meeting(tx, table, values, returning="id"):
+        if table == "door_hits":
+            with contextlib.suppress(threading.BrokenBarrierError):
+                meet.wait()
+        return real_insert(tx, table, values, returning)
+
+    monkeypatch.setattr(Tx, "insert", insert_after_meeting)
+    done, refused = [], []
+
+    def ask(replica):
+        for _ in range(3):
+            try:
+                done.append(door.ask_help(replica, door.open_link(replica, token, "client-a"), hid, "rubbish"))
+            except door.TooMany:
+                refused.append(1)
+
+    try:
+        run_together([lambda: ask(db), lambda: ask(other)])
+    finally:
+        other.close()
+    assert (len(done), len(refused)) == (3, 3)
+    assert db.scalar("SELECT count(*) FROM door_requests WHERE household_id = ?", [hid]) == 3
 
 
 def test_lengths_are_capped(db):

@@ -413,6 +413,7 @@ def test_copy_day_and_a_single_booking_at_once_never_double_book(db, as_user, mo
     """copy_day judges who can be copied, then a planner books one of those people into an overlapping
     shift before the copy commits: the copy touches the people's booking counters, so the booking
     conflicts, retries after the copy and is refused (without that, both committed: a double booking)."""
+    conflicts = _conflicts_seen(monkeypatch)
     committee = as_user("committee")
     source, target = TODAY + timedelta(days=2), TODAY + timedelta(days=3)
     other = db.scalar(
@@ -435,11 +436,33 @@ def test_copy_day_and_a_single_booking_at_once_never_double_book(db, as_user, mo
     overlaps = [(a, b) for i, a in enumerate(spans) for b in spans[i + 1 :] if a[0] < b[1] and b[0] < a[1]]
     assert not overlaps, spans
     assert isinstance(result, InvalidInput) and result.key == "duty.error.double_booked"
+    assert conflicts and set(conflicts) == {"UPDATE volunteers SET booking_lock = booking_lock + 1 WHERE id = ?"}
+
+
+def _conflicts_seen(monkeypatch) -> list[str]:
+    """The statements at which a write transaction met a conflict (DuckDB's write conflict; PostgreSQL's
+    40001 under REPEATABLE READ), as they happen."""
+    from qinyuan.db import Tx
+
+    conflicts, real_execute = [], Tx.execute
+
+    def execute(self, sql, params=(), *, writes=()):
+        try:
+            return real_execute(self, sql, params, writes=writes)
+        except Exception as exc:
+            if self.db.engine.is_conflict(exc):
+                conflicts.append(" ".join(sql.split()))
+            raise
+
+    monkeypatch.setattr(Tx, "execute", execute)
+    return conflicts
 
 
 def test_two_bookings_of_one_person_at_once_never_double_book(db, as_user, monkeypatch):
     """Two planners book the same person into overlapping shifts at the same moment: the second
-    conflicts on the person's booking counter, retries after the first commits, and is refused."""
+    conflicts on the person's booking counter, retries after the first commits, and is refused.
+    The guard's UPDATE is where the two meet (on both engines), not some later statement."""
+    conflicts = _conflicts_seen(monkeypatch)
     committee = as_user("committee")
     day = TODAY + timedelta(days=3)
     first = duty.create_shift(db, committee, 3, day, "08:00", "12:00")
@@ -456,3 +479,4 @@ def test_two_bookings_of_one_person_at_once_never_double_book(db, as_user, monke
         db.scalar("SELECT count(*) FROM shift_assignments WHERE volunteer_id = ? AND shift_id IN (?, ?)", [vid, first, second])
         == 1
     )
+    assert conflicts and set(conflicts) == {"UPDATE volunteers SET booking_lock = booking_lock + 1 WHERE id = ?"}

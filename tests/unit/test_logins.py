@@ -3,6 +3,7 @@ password rules, forged cookies, the dummy hash for unknown names, bounded audit 
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 
@@ -12,8 +13,10 @@ import pytest
 import streamlit as st
 
 from qinyuan import logins, users
+from qinyuan.db import Database, Tx
 from qinyuan.errors import InvalidInput, NotFound, PermissionDenied
 from qinyuan.ui import auth
+from tests.support.threads import run_together
 
 KEY = secrets.token_hex(32)
 PASSWORD = "qinyuan2022"
@@ -176,6 +179,40 @@ def test_concurrent_claims_from_threads_on_the_service(db, monkeypatch):
         thread.join(60)
     assert len(outcomes) == 25 and len(checks) == 5
     assert sum(o.throttled for o in outcomes) == 20
+
+
+@pytest.mark.postgres_only  # two app processes can share a PostgreSQL database; a DuckDB file has one
+def test_two_replicas_on_one_server_check_no_more_than_the_limit_together(db, demo_path, monkeypatch):
+    """Two app processes (two Database objects on one PostgreSQL database: own pools, own claim locks) take one
+    client's burst. Each claim of one replica meets a claim of the other between its count and its insert
+    (a barrier), the moment where both would count the same rows: still five passwords are checked in all."""
+    other = Database.open(demo_path)
+    checks = []
+    real_check, real_wait = users.check_password, logins._wait
+    monkeypatch.setattr(users, "check_password", lambda p, h: checks.append(1) or real_check(p, h))
+    meet = threading.Barrier(2, timeout=3)  # broken for good once a replica has to wait for the other's claim
+
+    def wait_then_meet(reader, *args):
+        found = real_wait(reader, *args)
+        if isinstance(reader, Tx):
+            with contextlib.suppress(threading.BrokenBarrierError):
+                meet.wait()
+        return found
+
+    monkeypatch.setattr(logins, "_wait", wait_then_meet)
+    outcomes: list = []
+    try:
+        run_together(
+            [
+                lambda r=replica: outcomes.append(logins.attempt(r, "captain02", "nope-nope", ATTACKER))
+                for _ in range(12)
+                for replica in (db, other)
+            ]
+        )
+    finally:
+        other.close()
+    assert len(outcomes) == 24 and len(checks) == 5
+    assert db.scalar("SELECT count(*) FROM login_failures WHERE username = 'captain02'") == 5
 
 
 # -- item 6: passwords ---------------------------------------------------------------------------------

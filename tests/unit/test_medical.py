@@ -10,7 +10,7 @@ from qinyuan.errors import InvalidInput, PermissionDenied, StaleEdit
 
 def special_in(db, unit_id):
     return db.scalar(
-        "SELECT min(r.id) FROM residents r JOIN households h ON h.id = r.household_id WHERE h.unit_id = ? AND len(r.tags) > 0",
+        "SELECT min(r.id) FROM residents r JOIN households h ON h.id = r.household_id WHERE h.unit_id = ? AND array_length(r.tags, 1) > 0",
         [unit_id],
     )
 
@@ -59,7 +59,7 @@ def test_every_view_of_medical_detail_is_logged(db, as_user):
 def test_members_see_only_the_priority_flag(db, as_user):
     household_id = db.scalar(
         "SELECT household_id FROM residents r JOIN households h ON h.id = r.household_id "
-        "WHERE h.unit_id = 1 AND len(r.tags) > 0 LIMIT 1"
+        "WHERE h.unit_id = 1 AND array_length(r.tags, 1) > 0 LIMIT 1"
     )
     rows = medical.support_flags(db, as_user("member001"), household_id)
     assert any(r["needs_priority_support"] for r in rows)
@@ -86,9 +86,8 @@ def test_trips_next_7_days_match_the_kpi_and_respect_scope(db, as_user):
     assert len(rows) == min(10, total)
     assert [(r["day"], r["depart_time"]) for r in rows] == sorted((r["day"], r["depart_time"]) for r in rows)
     for r in rows:
-        assert r["day"].isoweekday() in db.scalar(
-            "SELECT list_sort(flatten(list(weekdays))) FROM treatments WHERE resident_id = ?", [r["resident_id"]]
-        )
+        weekdays = db.rows("SELECT weekdays FROM treatments WHERE resident_id = ?", [r["resident_id"]])
+        assert r["day"].isoweekday() in {day for (days,) in weekdays for day in days}
     unit_id = rows[0]["unit_id"]
     captain = as_user(f"captain{unit_id:02d}")
     own, own_total = medical.upcoming_trips(db, captain)

@@ -16,7 +16,7 @@ def _views(db, what="view.%"):
 def _tagged_household(db, unit_id):
     return db.scalar(
         """SELECT min(h.id) FROM households h JOIN residents r ON r.household_id = h.id
-                        WHERE h.unit_id = ? AND r.active AND len(r.tags) > 0""",
+                        WHERE h.unit_id = ? AND r.active AND array_length(r.tags, 1) > 0""",
         [unit_id],
     )
 

@@ -40,8 +40,8 @@ def _unserved_household(db, unit_id: int) -> int:
 
 
 def _set_status(db, order_id: int, status: str) -> int:
-    db.con.execute("UPDATE medicine_orders SET status = ? WHERE id = ?", [status, order_id])
-    db.invalidate(["medicine_orders"])  # a raw set-up write: tell the read cache, as db.write would
+    with db.bulk() as cur:  # a raw set-up write; bulk() tells the read cache, as db.write would
+        cur.execute("UPDATE medicine_orders SET status = ? WHERE id = ?", [status, order_id])
     return db.scalar("SELECT version FROM medicine_orders WHERE id = ?", [order_id])
 
 

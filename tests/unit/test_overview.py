@@ -27,9 +27,14 @@ TIME_KEYS = (
 )
 
 
+def _raw(db, sql, params=()):
+    """A change made behind the services' back (on either engine); caches and settings are forgotten."""
+    with db.bulk() as cur:
+        cur.execute(sql, list(params))
+
+
 def _set(db, key, value):
-    db.con.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", [key, str(value)])
-    db.forget_settings()
+    _raw(db, "INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, str(value)])
 
 
 def test_committee_figures_are_the_record_and_deltas_are_since_yesterday(db):
@@ -98,12 +103,14 @@ def test_a_captain_never_counts_another_unit(db, as_user):
     before_committee = kpi.compute(db)
     house2 = db.scalar("SELECT min(id) FROM households WHERE unit_id = 2")
     now = db.now()
-    db.con.execute(
+    _raw(
+        db,
         """INSERT INTO medicine_orders (id, household_id, items, channel, urgency, status, placed_by, created_at, updated_at)
                       VALUES (9001, ?, '[]', 'phone', 'critical', 'requested', 'captain02', ?, ?)""",
         [house2, now - timedelta(hours=5), now - timedelta(hours=5)],
     )
-    db.con.execute(
+    _raw(
+        db,
         """INSERT INTO emergency_cases (id, household_id, summary, severity, status, reported_at, reported_by, last_event_at)
                       VALUES (9001, ?, 'x', 'urgent', 'reported', ?, 'captain02', ?)""",
         [house2, now - timedelta(hours=3), now - timedelta(hours=3)],
@@ -208,7 +215,7 @@ def test_captain_todo_counts_only_medicine_the_captain_can_carry(db, as_user):
     )
     assert [statuses[r["id"]] for r in medicine.rows] == ["disinfected"]
     assert medicine.waiting == 1  # the requested order is with the clinic
-    db.con.execute("UPDATE medicine_orders SET status = 'at_gate' WHERE id = ?", [medicine.rows[0]["id"]])
+    _raw(db, "UPDATE medicine_orders SET status = 'at_gate' WHERE id = ?", [medicine.rows[0]["id"]])
     again = {item.kind: item for item in todo.todo(db, captain.scope())}["medicine"]
     assert again.rows == [] and again.waiting == 2
 
