@@ -34,6 +34,20 @@ def _page(name: str, landing: str) -> st.Page:
     )
 
 
+def _door_pages() -> list[st.Page]:
+    """The door page as the default page and at /door too: a default page's address is the root, so a card's
+    /door?k=… link was "not found" (Streamlit's English box over the household's page) once the server had
+    served any logged-in page."""
+
+    def door_at_its_address() -> None:
+        door.page()
+
+    return [
+        st.Page(ROOT / "pages" / "door.py", title=t("door.title"), url_path="household", default=True),
+        st.Page(door_at_its_address, title=t("door.title"), url_path="door"),
+    ]
+
+
 def _login_pages() -> list[st.Page]:
     """Logged out, every page's address shows the login (then that page): a link to /testing opened logged out
     showed Streamlit's English "Page not found" over the form, which it also made untouchable."""
@@ -67,9 +81,7 @@ def main() -> None:
 
 def _main() -> None:
     if door.is_door_request():  # a household's door card: its own page only, before and without any login
-        st.navigation(
-            [st.Page(ROOT / "pages" / "door.py", title=t("door.title"), url_path="door", default=True)], position="hidden"
-        ).run()
+        st.navigation(_door_pages(), position="hidden").run()
         return
     setup_page()
     st.session_state[auth.VIA_APP] = True

@@ -139,3 +139,18 @@ def test_changing_the_link_shows_no_other_household(world, phone):
     wait_for_app(phone)
     expect(phone.get_by_label("用户名", exact=True)).to_be_visible()
     expect(phone.get_by_text(first)).to_have_count(0)
+
+
+def test_a_door_link_after_staff_have_logged_in_shows_no_page_not_found(world, phone, laptop):
+    """Once the server had served a logged-in page, a card's /door?k=… link opened Streamlit's English
+    "Page not found" box over the household's page."""
+    server, tokens, (_first, second) = world  # the second room's card is never reissued by this module
+    login(laptop, server.url, "captain01")
+    _door(phone, server.url, tokens[second])
+    expect(phone.get_by_role("heading", name=re.compile(rf"1号楼1单元 {second}"))).to_be_visible()
+    expect(phone.get_by_text("Page not found")).to_have_count(0)
+    expect(phone.locator("[role='dialog']")).to_have_count(0)
+    phone.reload()
+    wait_for_app(phone)
+    expect(phone.get_by_role("heading", name=re.compile(rf"1号楼1单元 {second}"))).to_be_visible()
+    expect(phone.get_by_text("Page not found")).to_have_count(0)
