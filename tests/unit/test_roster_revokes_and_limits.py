@@ -76,7 +76,11 @@ def test_department_display_name_and_supplier_contact_have_limits(db, as_user):
 
 
 def test_a_full_disk_is_a_clear_error(db, as_user, monkeypatch):
-    def full(*_args, **_kwargs):
+    def full(tx, *_args, **_kwargs):
+        if tx.db.backend == "postgres":
+            import psycopg
+
+            raise psycopg.errors.DiskFull("could not extend file: No space left on device")
         raise duckdb.IOException('IO Error: Could not write file "qinyuan.duckdb.wal": No space left on device')
 
     monkeypatch.setattr(Tx, "audit", full)
