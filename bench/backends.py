@@ -26,13 +26,11 @@ def _server_copy(admin_url: str, source_file: Path, name: str) -> str:
         conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         conn.execute(f"CREATE DATABASE {name}")
     url = admin_url.rsplit("/", 1)[0] + "/" + name
-    source, target = Database.open(str(source_file)), Database.open(url, migrate=False)
+    source = Database.open(str(source_file))
     try:
-        target.migrate(create=True)
-        backup.copy_to_server(source, target)
+        backup.to_server(source, url)
     finally:
         source.close()
-        target.close()
     return url
 
 

@@ -275,6 +275,18 @@ def _restore(source: Path, target: Path, key: bytes | None, trust: bool) -> dict
     return {"path": str(target), "tables": got}
 
 
+def to_server(source: Database, url: str) -> dict[str, int]:
+    """Every row of a DuckDB database into the server database at url (migrated here if new, with its status
+    checks; it must hold no compound yet). Returns {table: rows}."""
+    target = Database.open(url, migrate=False)
+    try:
+        target.migrate(create=True)
+        status_checks.ensure(target)
+        return copy_to_server(source, target)
+    finally:
+        target.close()
+
+
 def _restore_to_server(backup_dir: str | os.PathLike, url: str, key: bytes | None, trust: bool) -> dict:
     """Checked and rebuilt as a DuckDB file first (every check of restore()), then copied into the server
     database, which must hold no compound yet; it is migrated here if it is new."""
@@ -283,13 +295,7 @@ def _restore_to_server(backup_dir: str | os.PathLike, url: str, key: bytes | Non
         done = restore(backup_dir, work / "restored.duckdb", key=key, trust=trust)
         source = Database.open(done["path"])
         try:
-            target = Database.open(url, migrate=False)
-            try:
-                target.migrate(create=True)
-                status_checks.ensure(target)
-                copy_to_server(source, target)
-            finally:
-                target.close()
+            to_server(source, url)
         finally:
             source.close()
         return {"path": url, "tables": done["tables"]}

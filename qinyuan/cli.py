@@ -301,11 +301,7 @@ def _demo_on_server(url: str, force: bool, scale: int) -> int:
     built = storage.Database.open(":memory:", create=True)
     try:
         demo.build(built, scale=scale)
-        target = _open_new(url)
-        try:
-            backup.copy_to_server(built, target)
-        finally:
-            target.close()
+        backup.to_server(built, url)
     finally:
         built.close()
     print(both("cli.demo_done", path=storage.display_name(url)))

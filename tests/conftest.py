@@ -102,17 +102,13 @@ def pg_databases(pg_server):
 
 def pg_copy_of(pg_databases, duckdb_path: str, name: str | None = None) -> str:
     """A new server database holding what a DuckDB file holds; returns its name."""
-    from qinyuan.backup import copy_to_server
+    from qinyuan.backup import to_server
 
     name = name or pg_databases.create()
     source = Database.open(duckdb_path)
-    target = Database.open(pg_databases.url(name), migrate=False)
     try:
-        target.migrate(create=True)
-        status_checks.ensure(target)
-        copy_to_server(source, target)
+        to_server(source, pg_databases.url(name))
     finally:
-        target.close()
         source.close()
     return name
 
