@@ -54,6 +54,9 @@ def pg_server():
     try:
         yield url
     finally:
+        for left in Database.still_open():  # their listeners would try to reconnect to a stopped server
+            if left.backend == "postgres":
+                left.close()
         pgtemp.stop(folder, mode="immediate")
         shutil.rmtree(folder, ignore_errors=True)
 

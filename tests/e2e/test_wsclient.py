@@ -6,6 +6,7 @@ fragment. Behaviour only: the benchmark times it, this test never does."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import shutil
 
 import pytest
@@ -42,7 +43,10 @@ def _headings(s: Session) -> list[str]:
 
 
 def _run(coro):
-    return asyncio.run(asyncio.wait_for(coro, 120))
+    """The client's coroutine on a thread of its own: Playwright's sync API (the other browser tests of this
+    process) keeps an event loop running in this thread, where asyncio.run() refuses to start another."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(coro, 120)).result()
 
 
 def test_login_then_mark_a_resident_then_other_pages(world):
