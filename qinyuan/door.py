@@ -651,89 +651,63 @@ def my_requests(db: Database, actor: Actor, household_id: int, limit: int = 20) 
     return out[:limit]
 
 
+def _listed(db: Database, sql: str, hid: int, limit: int) -> list[dict]:
+    """One source of my_requests, newest first: its SQL names the columns id, source, kind, topic, summary, status
+    and created_at; nothing is cancellable unless the caller says so."""
+    return [{**r, "cancellable": False} for r in db.dicts(sql, [hid, limit])]
+
+
 def _door_rows(db: Database, hid: int, limit: int) -> list[dict]:
-    """The household's door requests, newest first, as my_requests lists them."""
-    return [
-        {
-            "source": "door",
-            "kind": r["kind"],
-            "id": r["id"],
-            "topic": r["topic"],
-            "summary": r["detail"],
-            "status": r["status"],
-            "created_at": r["created_at"],
-            "cancellable": r["status"] == "new",
-        }
-        for r in db.dicts(
-            """SELECT id, kind, topic, detail, status, created_at FROM door_requests
-                                      WHERE household_id = ? ORDER BY created_at DESC LIMIT ?""",
-            [hid, limit],
-        )
-    ]
+    """The household's door requests (a new one it may still take back)."""
+    rows = _listed(
+        db,
+        """SELECT id, 'door' AS source, kind, topic, detail AS summary, status, created_at FROM door_requests
+           WHERE household_id = ? ORDER BY created_at DESC LIMIT ?""",
+        hid,
+        limit,
+    )
+    for r in rows:
+        r["cancellable"] = r["status"] == "new"
+    return rows
 
 
 def _medicine_rows(db: Database, hid: int, limit: int) -> list[dict]:
-    """The household's online medicine orders, newest first, as my_requests lists them."""
-    return [
-        {
-            "source": "medicine",
-            "kind": "medicine",
-            "id": r["id"],
-            "topic": r["urgency"],
-            "summary": "、".join(json.loads(r["items"])),
-            "status": r["status"],
-            "created_at": r["created_at"],
-            "cancellable": False,
-        }
-        for r in db.dicts(
-            """SELECT id, items, urgency, status, created_at FROM medicine_orders
-                                          WHERE household_id = ? AND channel = 'online' ORDER BY created_at DESC LIMIT ?""",
-            [hid, limit],
-        )
-    ]
+    """The household's online medicine orders, their items joined into one line."""
+    rows = _listed(
+        db,
+        """SELECT id, 'medicine' AS source, 'medicine' AS kind, urgency AS topic, items AS summary, status, created_at
+           FROM medicine_orders WHERE household_id = ? AND channel = 'online' ORDER BY created_at DESC LIMIT ?""",
+        hid,
+        limit,
+    )
+    for r in rows:
+        r["summary"] = "、".join(json.loads(r["summary"]))
+    return rows
 
 
 def _grocery_rows(db: Database, hid: int, limit: int) -> list[dict]:
-    """The household's grocery orders placed at the door, newest first, as my_requests lists them."""
-    return [
-        {
-            "source": "grocery",
-            "kind": "grocery",
-            "id": r["id"],
-            "topic": r["name"],
-            "summary": r["items"],
-            "status": r["status"],
-            "created_at": r["created_at"],
-            "cancellable": False,
-        }
-        for r in db.dicts(
-            """SELECT g.id, g.items, g.status, g.created_at, s.name FROM grocery_orders g
-                                         JOIN suppliers s ON s.id = g.supplier_id WHERE g.household_id = ?
-                                           AND g.created_by LIKE 'household:%' ORDER BY g.created_at DESC LIMIT ?""",
-            [hid, limit],
-        )
-    ]
+    """The household's grocery orders placed at the door."""
+    return _listed(
+        db,
+        """SELECT g.id, 'grocery' AS source, 'grocery' AS kind, s.name AS topic, g.items AS summary, g.status, g.created_at
+           FROM grocery_orders g JOIN suppliers s ON s.id = g.supplier_id
+           WHERE g.household_id = ? AND g.created_by LIKE 'household:%' ORDER BY g.created_at DESC LIMIT ?""",
+        hid,
+        limit,
+    )
 
 
 def _urgent_rows(db: Database, hid: int, limit: int) -> list[dict]:
-    """The household's urgent help asked at the door, newest first, as my_requests lists them."""
-    return [
-        {
-            "source": "urgent",
-            "kind": "urgent",
-            "id": r["id"],
-            "topic": None,
-            "summary": r["summary"],
-            "status": r["status"],
-            "created_at": r["reported_at"],
-            "cancellable": False,
-        }
-        for r in db.dicts(
-            """SELECT id, summary, status, reported_at FROM emergency_cases WHERE household_id = ?
-                                          AND reported_by LIKE 'household:%' ORDER BY reported_at DESC LIMIT ?""",
-            [hid, limit],
-        )
-    ]
+    """The household's urgent help asked at the door."""
+    return _listed(
+        db,
+        """SELECT id, 'urgent' AS source, 'urgent' AS kind, CAST(NULL AS VARCHAR) AS topic, summary, status,
+                  reported_at AS created_at
+           FROM emergency_cases WHERE household_id = ? AND reported_by LIKE 'household:%'
+           ORDER BY reported_at DESC LIMIT ?""",
+        hid,
+        limit,
+    )
 
 
 def unit_name(row: dict, lang: str = "zh") -> str:
